@@ -1,0 +1,50 @@
+# Thin wrapper: the build is CMake's. `make run` and `make test` work on a
+# fresh Debian 12 machine; both install what is missing first.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_ARGS ?=
+
+DEPS_BUILD = build-essential cmake pkg-config libmicrohttpd-dev librdkafka-dev libpcre2-dev \
+             libcurl4-openssl-dev libcmocka-dev zlib1g-dev libyaml-dev clang-format
+DEPS_TEST  = prometheus prometheus-node-exporter python3 curl wrk
+DEPS       = $(DEPS_BUILD) $(DEPS_TEST)
+
+.PHONY: all deps build run test test-unit test-asan format-check format bench clean
+
+all: build
+
+deps:
+	@sh packaging/install-deps.sh $(DEPS)
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DVIGIL_WERROR=ON $(CMAKE_ARGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	./$(BUILD)/vigil $(ARGS)
+
+format-check:
+	@files=$$(git ls-files -co --exclude-standard '*.c' '*.h'); \
+	clang-format --dry-run -Werror $$files && echo "format: $$(echo $$files | wc -w) files clean"
+
+format:
+	clang-format -i $$(git ls-files -co --exclude-standard '*.c' '*.h')
+
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DVIGIL_WERROR=ON -DVIGIL_SANITIZE=address,undefined $(CMAKE_ARGS)
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	ctest --test-dir $(ASAN_BUILD) -L unit --output-on-failure -j$(JOBS)
+
+test: build format-check
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) -L unit
+	ctest --test-dir $(BUILD) --output-on-failure -L integration
+	$(MAKE) --no-print-directory test-asan
+
+bench: build
+	ctest --test-dir $(BUILD) -L bench --verbose
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

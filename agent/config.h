@@ -1,0 +1,135 @@
+/*
+ * config.h - YAML configuration loader and option tables (config/).
+ */
+#ifndef VG_CONFIG_H
+#define VG_CONFIG_H
+
+#include <stdio.h>
+
+#include "pipeline.h"
+#include "vigil.h"
+
+/* Every error found in one run, each "file:line: where: message". */
+struct vg_errors {
+    char **msgs;
+    size_t n;
+};
+
+void vg_errors_init(struct vg_errors *e);
+void vg_errors_free(struct vg_errors *e);
+/* Adds "FILE:LINE: " + message (node may be NULL: no position). */
+void vg_errors_add(struct vg_errors *e, const struct vg_config_node *at, const char *fmt, ...)
+    VG_PRINTF(3, 4);
+void vg_errors_print(const struct vg_errors *e, FILE *f); /* one per line */
+
+/* A loaded configuration: the node tree and the memory behind it. */
+struct vg_config {
+    struct vg_config_node *root; /* a map, or NULL for an empty document */
+    char *file;                  /* name used in messages */
+    void *priv;                  /* loader's own */
+};
+
+/* Parses YAML (a file, or text with a display name). ${VAR} and
+ * ${VAR:-default} are expanded in scalars; an unset ${VAR} without default is
+ * an error. YAML syntax errors are reported with line and column. Returns
+ * VG_OK, or VG_ECONFIG with errs filled. */
+int vg_config_load_file(const char *path, struct vg_config **out, struct vg_errors *errs);
+int vg_config_load_string(const char *text, size_t len, const char *name, struct vg_config **out,
+                          struct vg_errors *errs);
+void vg_config_free(struct vg_config *cfg);
+
+/* The embedded default configuration (config/default.yaml). */
+extern const char vg_default_config[];
+extern const size_t vg_default_config_len;
+
+/* Value parsers, shared by the option tables and by plugins. */
+int vg_parse_duration_ms(const char *s, int64_t *out); /* VG_OK or VG_EPARSE */
+int vg_parse_size(const char *s, uint64_t *out);
+int vg_parse_bool(const char *s, bool *out);
+int vg_parse_int(const char *s, int64_t *out);
+int vg_parse_double(const char *s, double *out);
+
+/* Closest name to `word` among candidates within an edit distance that makes
+ * a useful suggestion, or NULL. */
+const char *vg_suggest(const char *word, const char *const *candidates, size_t n);
+
+/*
+ * Applies option tables to a map node: each table fills its own context.
+ * Several tables share one map (the engine's common options plus the
+ * plugin's). Defaults are filled first; then every key of the map must
+ * belong to one table. Each problem is added to errs as
+ *   FILE:LINE: WHERE: unknown option 'pth' (did you mean 'path'?)
+ * where WHERE is e.g. "outputs[1] (file)". Returns VG_OK or VG_ECONFIG.
+ * `ignore` lists keys accepted without a table (such as "type"), may be NULL.
+ */
+int vg_options_apply(const struct vg_option *const *tables, void *const *ctxs, size_t n_tables,
+                     const struct vg_config_node *map, const char *where, const char *const *ignore,
+                     struct vg_errors *errs);
+/* Fills defaults only (no map). */
+int vg_options_defaults(const struct vg_option *table, void *ctx, struct vg_errors *errs);
+/* Frees what the table allocated in ctx (strings, lists). */
+void vg_options_free(const struct vg_option *table, void *ctx);
+/* Prints a table for --list-options: name, type, default, doc. */
+void vg_options_print(const struct vg_option *table, const char *indent, FILE *f);
+const char *vg_opt_type_name(enum vg_opt_type t);
+
+/* ------------------------------------------------------------------------
+ * The plan: a configuration checked against the registry and every option
+ * table, ready for the engine to instantiate. Building it reports every
+ * error of the file in one run; it has no side effects (no file opened, no
+ * port bound), so --check-config is exactly vg_plan_build.
+ */
+struct vg_agent_settings {
+    char *node_name;             /* agent.node_name; "" = the host name */
+    char *state_dir;             /* agent.state_dir */
+    int64_t shutdown_timeout_ms; /* agent.shutdown_timeout */
+    char *http_listen;           /* agent.http.listen; "" disables the server */
+    int64_t http_stall_ms;       /* agent.http.stall_timeout: /healthz fails past it */
+    char *log_level;             /* agent.log.level: debug|info|warn|error */
+    char *log_format;            /* agent.log.format: logfmt|json */
+    uint64_t batch_max_records;  /* agent.batch.max_records */
+    uint64_t batch_max_bytes;    /* agent.batch.max_bytes */
+};
+extern const struct vg_option vg_agent_options[];
+
+/* Options every collector takes besides its own: name, interval. */
+struct vg_collector_settings {
+    char *name;
+    int64_t interval_ms; /* 0: the plugin's default */
+};
+extern const struct vg_option vg_collector_common_options[];
+
+struct vg_plan_collector {
+    const struct vg_collector_ops *ops;
+    char *name;                        /* unique: name:, else type, else type.N */
+    void *ctx;                         /* ops->ctx_size bytes, options applied */
+    int64_t interval_ms;               /* resolved */
+    const struct vg_config_node *node; /* its map in the config */
+};
+
+struct vg_plan_output {
+    const struct vg_output_ops *ops;
+    char *name;
+    void *ctx;
+    struct vg_output_settings settings; /* vg_output_common_options applied */
+    const struct vg_config_node *node;
+};
+
+struct vg_plan {
+    struct vg_agent_settings agent;
+    struct vg_plan_collector *collectors;
+    size_t n_collectors;
+    struct vg_plan_output *outputs;
+    size_t n_outputs;
+};
+
+/* Checks the whole tree: top-level keys, agent:, each collectors[i] and
+ * outputs[i] (type known, options valid, names unique). Returns VG_OK or
+ * VG_ECONFIG with every error in errs. The plan borrows nodes from cfg. */
+int vg_plan_build(const struct vg_config *cfg, struct vg_plan *plan, struct vg_errors *errs);
+/* Frees what is left in the plan (a ctx taken by the engine is set to NULL). */
+void vg_plan_free(struct vg_plan *plan);
+/* --list-options: every table, agent first, then collectors and outputs. */
+void vg_plan_list_options(FILE *f);
+
+#endif

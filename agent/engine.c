@@ -1,0 +1,540 @@
+/*
+ * engine.c - the engine loop.
+ *
+ * One epoll loop on the main thread owns the timers (one timerfd per
+ * collector, re-armed after every collection so that a failing collector
+ * can be backed off), the signals (signalfd) and the acknowledgements of the
+ * pipeline (an eventfd). Collectors run here; outputs run on their own
+ * workers and the HTTP server on its own thread, so nothing here waits on
+ * the network.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "engine.h"
+
+#define ENGINE_TICK_MS           1000 /* heartbeat and self metrics */
+#define ENGINE_BACKOFF_MAX_SHIFT 5    /* a failing collector waits up to 32 intervals */
+#define ENGINE_BACKOFF_CAP_MS    (5 * 60 * 1000)
+#define ENGINE_SELF_OWNER        "vigil:self"
+
+enum engine_src { ENGINE_SRC_SIGNAL, ENGINE_SRC_ACK, ENGINE_SRC_TICK, ENGINE_SRC_COLLECTOR };
+
+/* What an epoll event points at. */
+struct engine_watch {
+    enum engine_src kind;
+    struct engine_collector *ec;
+};
+
+/* A collector and the engine's bookkeeping for it (engine thread only). */
+struct engine_collector {
+    struct vg_collector c;
+    struct engine_watch watch;
+    struct vg_samples *samples;
+    struct vg_sink *sink;
+    int timer_fd;
+    char owner[128];
+    unsigned failures; /* consecutive */
+    double last_duration_s;
+    bool last_ok;
+    bool ran;
+    uint64_t errors_total;
+    char reason[256]; /* set by vg_collector_fail during collect */
+    struct vg_complain complain;
+};
+
+struct vg_engine {
+    struct vg_plan *plan;
+    struct engine_collector *collectors;
+    size_t n_collectors;
+    struct vg_metric_store *store;
+    struct vg_pipeline *pipeline;
+    struct vg_http *http;
+    struct vg_health health;
+    struct vg_samples *self_samples;
+    int epoll_fd;
+    int signal_fd;
+    int tick_fd;
+    struct engine_watch signal_watch, ack_watch, tick_watch;
+    bool stopping;
+};
+
+int vg_engine_block_signals(void)
+{
+    sigset_t set;
+
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+        return VG_EIO;
+    return VG_OK;
+}
+
+void vg_collector_fail(struct vg_collector *c, const char *fmt, ...)
+{
+    struct engine_collector *ec = c->priv;
+    va_list ap;
+
+    if (ec == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(ec->reason, sizeof(ec->reason), fmt, ap);
+    va_end(ap);
+}
+
+static int engine_watch_fd(struct vg_engine *e, int fd, struct engine_watch *w)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
+
+    if (epoll_ctl(e->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
+        return VG_EIO;
+    return VG_OK;
+}
+
+/* Arms a one-shot timer delay_ms from now (0 is taken as 1 ms: a zero
+ * it_value would disarm the timer). */
+static void engine_arm(int fd, int64_t delay_ms)
+{
+    struct itimerspec its = {{0, 0}, {0, 0}};
+
+    if (delay_ms < 1)
+        delay_ms = 1;
+    its.it_value.tv_sec = delay_ms / 1000;
+    its.it_value.tv_nsec = (delay_ms % 1000) * 1000000L;
+    timerfd_settime(fd, 0, &its, NULL);
+}
+
+static void engine_disarm(int fd)
+{
+    struct itimerspec its = {{0, 0}, {0, 0}};
+
+    timerfd_settime(fd, 0, &its, NULL);
+}
+
+/* The wait before the next collection: the interval, doubled for each
+ * consecutive failure (at most 2^5 times, at most 5 minutes unless the
+ * interval itself is longer). */
+static int64_t engine_next_delay(const struct engine_collector *ec)
+{
+    int64_t delay = ec->c.interval_ms;
+    unsigned shift =
+        ec->failures < ENGINE_BACKOFF_MAX_SHIFT ? ec->failures : ENGINE_BACKOFF_MAX_SHIFT;
+
+    if (shift == 0)
+        return delay;
+    delay <<= shift;
+    if (delay > ENGINE_BACKOFF_CAP_MS)
+        delay =
+            ec->c.interval_ms > ENGINE_BACKOFF_CAP_MS ? ec->c.interval_ms : ENGINE_BACKOFF_CAP_MS;
+    return delay;
+}
+
+/* Runs one collection, commits its samples, enqueues its records and
+ * re-arms its timer. */
+static void engine_collect(struct vg_engine *e, struct engine_collector *ec)
+{
+    struct vg_emit emit = {.samples = ec->samples, .sink = ec->sink};
+    const char *type = ec->c.ops->name;
+    int64_t t0 = vg_mono_ns();
+    int rc;
+
+    ec->reason[0] = '\0';
+    rc = ec->c.ops->collect(&ec->c, &emit);
+    ec->last_duration_s = (double)(vg_mono_ns() - t0) / 1e9;
+    ec->ran = true;
+    if (vg_store_commit(e->store, ec->owner, ec->samples) != VG_OK)
+        vg_complain(&ec->complain, VG_LOG_WARN, type, ec->c.name,
+                    "some samples were refused by the metric store");
+    if (ec->sink != NULL)
+        vg_sink_flush(ec->sink);
+    if (rc == VG_OK) {
+        ec->last_ok = true;
+        if (ec->failures > 0)
+            vg_complain_clear(&ec->complain, type, ec->c.name, "collection");
+        ec->failures = 0;
+    } else {
+        ec->last_ok = false;
+        ec->failures++;
+        ec->errors_total++;
+        vg_complain(&ec->complain, VG_LOG_ERROR, type, ec->c.name,
+                    "collection failed: %s; next try in %lld ms",
+                    ec->reason[0] ? ec->reason : vg_strerror(rc), (long long)engine_next_delay(ec));
+    }
+    if (!e->stopping)
+        engine_arm(ec->timer_fd, engine_next_delay(ec));
+}
+
+static void engine_emit_collector_metrics(struct vg_engine *e, struct vg_emit *emit)
+{
+    size_t i;
+
+    for (i = 0; i < e->n_collectors; i++) {
+        struct engine_collector *ec = &e->collectors[i];
+        const char *name = ec->c.name;
+
+        if (ec->ran) {
+            vg_emit_gauge(emit, "vigil_collector_duration_seconds",
+                          "Duration of the last collection of a collector.", ec->last_duration_s,
+                          "collector", name, NULL);
+            vg_emit_gauge(emit, "vigil_collector_success",
+                          "Whether the last collection of a collector succeeded.",
+                          ec->last_ok ? 1 : 0, "collector", name, NULL);
+        }
+        vg_emit_counter(emit, "vigil_collector_errors_total",
+                        "Collections of a collector that failed.", (double)ec->errors_total,
+                        "collector", name, NULL);
+        vg_emit_counter(emit, "vigil_input_records_total", "Records emitted by a collector.",
+                        (double)vg_sink_records_total(ec->sink), "collector", name, NULL);
+        vg_emit_counter(emit, "vigil_input_bytes_total", "Bytes of records emitted by a collector.",
+                        (double)vg_sink_bytes_total(ec->sink), "collector", name, NULL);
+        vg_emit_counter(emit, "vigil_input_acked_records_total",
+                        "Records of a collector delivered by every output they were routed to.",
+                        (double)vg_sink_acked_total(ec->sink), "collector", name, NULL);
+        vg_emit_gauge(emit, "vigil_input_paused",
+                      "Whether a collector is held back because its outputs are full.",
+                      vg_sink_paused(ec->sink) ? 1 : 0, "collector", name, NULL);
+    }
+}
+
+/* The once-a-second tick: heartbeat for /healthz and the self metrics. */
+static void engine_tick(struct vg_engine *e)
+{
+    struct vg_emit emit = {.samples = e->self_samples, .sink = NULL};
+
+    atomic_store(&e->health.heartbeat_ns, vg_mono_ns());
+    vg_self_collect(&emit);
+    engine_emit_collector_metrics(e, &emit);
+    vg_pipeline_emit_metrics(e->pipeline, &emit);
+    vg_store_commit(e->store, ENGINE_SELF_OWNER, e->self_samples);
+}
+
+static void engine_on_signal(struct vg_engine *e)
+{
+    struct signalfd_siginfo si;
+
+    while (read(e->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGHUP) {
+            vg_log(VG_LOG_INFO, "engine", "main", "SIGHUP: reopening output files");
+            vg_pipeline_reopen(e->pipeline);
+        } else {
+            vg_log(VG_LOG_INFO, "engine", "main", "%s: shutting down",
+                   si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+            e->stopping = true;
+        }
+    }
+}
+
+static void engine_dispatch(struct vg_engine *e, struct engine_watch *w)
+{
+    uint64_t expirations;
+
+    switch (w->kind) {
+    case ENGINE_SRC_SIGNAL:
+        engine_on_signal(e);
+        break;
+    case ENGINE_SRC_ACK:
+        vg_pipeline_process_acks(e->pipeline);
+        break;
+    case ENGINE_SRC_TICK:
+        if (read(e->tick_fd, &expirations, sizeof(expirations)) > 0)
+            engine_tick(e);
+        break;
+    case ENGINE_SRC_COLLECTOR:
+        if (read(w->ec->timer_fd, &expirations, sizeof(expirations)) > 0)
+            engine_collect(e, w->ec);
+        break;
+    }
+}
+
+/* Stops the collectors' timers, drains the outputs within the shutdown
+ * timeout and stops the HTTP server. Returns the exit code. */
+static int engine_shutdown(struct vg_engine *e)
+{
+    int64_t timeout_ms = e->plan->agent.shutdown_timeout_ms;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < e->n_collectors; i++)
+        engine_disarm(e->collectors[i].timer_fd);
+    atomic_store(&e->health.ready, false);
+    rc = vg_pipeline_drain(e->pipeline, vg_mono_ns() + timeout_ms * VG_NS_PER_MS);
+    if (rc != VG_OK)
+        vg_log(VG_LOG_WARN, "engine", "main",
+               "shutdown timeout of %lld ms reached: undelivered records stay unacknowledged",
+               (long long)timeout_ms);
+    vg_log(VG_LOG_INFO, "engine", "main", "stopped");
+    return 0;
+}
+
+int vg_engine_run(struct vg_engine *e)
+{
+    struct epoll_event events[16];
+    int i, n;
+
+    vg_log(VG_LOG_INFO, "engine", "main", "vigil %s running: %zu collectors, http %s",
+           VIGIL_VERSION, e->n_collectors,
+           e->plan->agent.http_listen[0] ? e->plan->agent.http_listen : "off");
+    while (!e->stopping) {
+        n = epoll_wait(e->epoll_fd, events, (int)VG_ARRAY_LEN(events), ENGINE_TICK_MS);
+        if (n < 0 && errno != EINTR) {
+            vg_log(VG_LOG_ERROR, "engine", "main", "epoll_wait: %s", strerror(errno));
+            break;
+        }
+        atomic_store(&e->health.heartbeat_ns, vg_mono_ns());
+        for (i = 0; i < n; i++)
+            engine_dispatch(e, events[i].data.ptr);
+    }
+    return engine_shutdown(e);
+}
+
+/* mkdir -p; an existing directory is fine. */
+static int engine_mkdirs(const char *path)
+{
+    char tmp[4096];
+    size_t len = strlen(path), i;
+
+    if (len == 0 || len >= sizeof(tmp))
+        return VG_EINVAL;
+    memcpy(tmp, path, len + 1);
+    for (i = 1; i <= len; i++) {
+        if (tmp[i] != '/' && tmp[i] != '\0')
+            continue;
+        tmp[i] = '\0';
+        if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+            return VG_EIO;
+        tmp[i] = path[i];
+    }
+    return VG_OK;
+}
+
+static int engine_setup_outputs(struct vg_engine *e, struct vg_error *err)
+{
+    size_t i;
+
+    for (i = 0; i < e->plan->n_outputs; i++) {
+        struct vg_plan_output *po = &e->plan->outputs[i];
+        struct vg_output *o = calloc(1, sizeof(*o));
+        struct vg_error perr = {0};
+
+        if (o == NULL)
+            return vg_error_set(err, VG_ENOMEM, "out of memory");
+        o->ops = po->ops;
+        o->name = strdup(po->name);
+        o->ctx = po->ctx;
+        po->ctx = NULL; /* the pipeline destroys it with the output */
+        if (o->name == NULL) {
+            free(o);
+            return vg_error_set(err, VG_ENOMEM, "out of memory");
+        }
+        if (o->ops->init != NULL && o->ops->init(o, po->node, &perr) != VG_OK) {
+            vg_error_set(err, VG_ECONFIG, "output %s (%s): %s", o->name, o->ops->name, perr.msg);
+            if (o->ops->destroy != NULL)
+                o->ops->destroy(o);
+            vg_options_free(o->ops->options, o->ctx);
+            free(o->ctx);
+            free(o->name);
+            free(o);
+            return VG_ECONFIG;
+        }
+        if (vg_pipeline_add_output(e->pipeline, o, &po->settings, &perr) != VG_OK)
+            return vg_error_set(err, VG_ECONFIG, "output %s: %s", po->name, perr.msg);
+    }
+    return VG_OK;
+}
+
+static int engine_setup_collector(struct vg_engine *e, struct engine_collector *ec,
+                                  struct vg_plan_collector *pc, struct vg_error *err)
+{
+    struct vg_error perr = {0};
+
+    ec->timer_fd = -1;
+    ec->c.ops = pc->ops;
+    ec->c.name = pc->name;
+    ec->c.interval_ms = pc->interval_ms > 0 ? pc->interval_ms : pc->ops->default_interval_ms;
+    if (ec->c.interval_ms <= 0)
+        ec->c.interval_ms = 15000;
+    ec->c.ctx = pc->ctx;
+    ec->c.priv = ec;
+    ec->watch.kind = ENGINE_SRC_COLLECTOR;
+    ec->watch.ec = ec;
+    snprintf(ec->owner, sizeof(ec->owner), "collector:%s", pc->name);
+    ec->samples = vg_samples_create();
+    ec->sink = vg_pipeline_sink(e->pipeline, &ec->c);
+    ec->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (ec->samples == NULL || ec->sink == NULL || ec->timer_fd < 0)
+        return vg_error_set(err, VG_ENOMEM, "collector %s: cannot allocate its state", pc->name);
+    if (pc->ops->init != NULL && pc->ops->init(&ec->c, pc->node, &perr) != VG_OK)
+        return vg_error_set(err, VG_ECONFIG, "collector %s (%s): %s", pc->name, pc->ops->name,
+                            perr.msg);
+    if (engine_watch_fd(e, ec->timer_fd, &ec->watch) != VG_OK)
+        return vg_error_set(err, VG_EIO, "epoll: %s", strerror(errno));
+    return VG_OK;
+}
+
+static int engine_setup_fds(struct vg_engine *e, struct vg_error *err)
+{
+    sigset_t set;
+    struct itimerspec tick = {{ENGINE_TICK_MS / 1000, 0}, {ENGINE_TICK_MS / 1000, 0}};
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    e->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    e->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    e->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (e->epoll_fd < 0 || e->signal_fd < 0 || e->tick_fd < 0)
+        return vg_error_set(err, VG_EIO, "cannot create the engine's descriptors: %s",
+                            strerror(errno));
+    timerfd_settime(e->tick_fd, 0, &tick, NULL);
+    e->signal_watch.kind = ENGINE_SRC_SIGNAL;
+    e->ack_watch.kind = ENGINE_SRC_ACK;
+    e->tick_watch.kind = ENGINE_SRC_TICK;
+    if (engine_watch_fd(e, e->signal_fd, &e->signal_watch) != VG_OK ||
+        engine_watch_fd(e, e->tick_fd, &e->tick_watch) != VG_OK ||
+        engine_watch_fd(e, vg_pipeline_ack_fd(e->pipeline), &e->ack_watch) != VG_OK)
+        return vg_error_set(err, VG_EIO, "epoll: %s", strerror(errno));
+    return VG_OK;
+}
+
+static int engine_setup(struct vg_engine *e, struct vg_error *err)
+{
+    struct vg_agent_settings *a = &e->plan->agent;
+    char dead_letter_dir[4096];
+    struct vg_pipeline_settings ps;
+    size_t i;
+    int rc;
+
+    if (engine_mkdirs(a->state_dir) != VG_OK)
+        vg_log(VG_LOG_WARN, "engine", "main", "cannot create state_dir %s: %s", a->state_dir,
+               strerror(errno));
+    snprintf(dead_letter_dir, sizeof(dead_letter_dir), "%s/dead-letter", a->state_dir);
+    ps.batch_max_records = a->batch_max_records;
+    ps.batch_max_bytes = a->batch_max_bytes;
+    ps.dead_letter_dir = dead_letter_dir;
+    e->store = vg_store_create();
+    e->self_samples = vg_samples_create();
+    e->pipeline = vg_pipeline_create(&ps);
+    if (e->store == NULL || e->self_samples == NULL || e->pipeline == NULL)
+        return vg_error_set(err, VG_ENOMEM, "out of memory");
+    rc = engine_setup_outputs(e, err);
+    if (rc != VG_OK)
+        return rc;
+    rc = engine_setup_fds(e, err);
+    if (rc != VG_OK)
+        return rc;
+    e->collectors = calloc(e->plan->n_collectors + 1, sizeof(*e->collectors));
+    if (e->collectors == NULL)
+        return vg_error_set(err, VG_ENOMEM, "out of memory");
+    for (i = 0; i < e->plan->n_collectors; i++) {
+        e->n_collectors = i + 1;
+        rc = engine_setup_collector(e, &e->collectors[i], &e->plan->collectors[i], err);
+        e->plan->collectors[i].ctx = NULL; /* the engine owns it now */
+        if (rc != VG_OK)
+            return rc;
+    }
+    return VG_OK;
+}
+
+/* Starts what runs beside the loop: the output workers and the HTTP server. */
+static int engine_start(struct vg_engine *e, struct vg_error *err)
+{
+    struct vg_agent_settings *a = &e->plan->agent;
+    size_t i;
+    int rc;
+
+    atomic_store(&e->health.heartbeat_ns, vg_mono_ns());
+    atomic_store(&e->health.stall_ns, a->http_stall_ms * VG_NS_PER_MS);
+    rc = vg_pipeline_start(e->pipeline, err);
+    if (rc != VG_OK)
+        return rc;
+    if (a->http_listen != NULL && a->http_listen[0] != '\0') {
+        rc = vg_http_start(a->http_listen, e->store, &e->health, &e->http, err);
+        if (rc != VG_OK)
+            return rc;
+    }
+    /* first collections right away, then on their intervals */
+    for (i = 0; i < e->n_collectors; i++)
+        engine_arm(e->collectors[i].timer_fd, 1);
+    engine_tick(e);
+    atomic_store(&e->health.ready, true);
+    return VG_OK;
+}
+
+int vg_engine_create(struct vg_plan *plan, struct vg_engine **out, struct vg_error *err)
+{
+    struct vg_engine *e = calloc(1, sizeof(*e));
+    int rc;
+
+    *out = NULL;
+    if (e == NULL)
+        return vg_error_set(err, VG_ENOMEM, "out of memory");
+    e->plan = plan;
+    e->epoll_fd = e->signal_fd = e->tick_fd = -1;
+    rc = engine_setup(e, err);
+    if (rc == VG_OK)
+        rc = engine_start(e, err);
+    if (rc != VG_OK) {
+        vg_engine_destroy(e);
+        return rc;
+    }
+    *out = e;
+    return VG_OK;
+}
+
+uint16_t vg_engine_http_port(const struct vg_engine *e)
+{
+    return e->http != NULL ? vg_http_port(e->http) : 0;
+}
+
+static void engine_close(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+void vg_engine_destroy(struct vg_engine *e)
+{
+    size_t i;
+
+    if (e == NULL)
+        return;
+    if (e->http != NULL)
+        vg_http_stop(e->http);
+    if (e->pipeline != NULL)
+        vg_pipeline_destroy(e->pipeline);
+    for (i = 0; i < e->n_collectors; i++) {
+        struct engine_collector *ec = &e->collectors[i];
+
+        if (ec->c.ctx != NULL) {
+            if (ec->c.ops->destroy != NULL)
+                ec->c.ops->destroy(&ec->c);
+            vg_options_free(ec->c.ops->options, ec->c.ctx);
+            free(ec->c.ctx);
+        }
+        if (ec->samples != NULL)
+            vg_samples_destroy(ec->samples);
+        engine_close(ec->timer_fd);
+    }
+    free(e->collectors);
+    if (e->self_samples != NULL)
+        vg_samples_destroy(e->self_samples);
+    if (e->store != NULL)
+        vg_store_destroy(e->store);
+    engine_close(e->epoll_fd);
+    engine_close(e->signal_fd);
+    engine_close(e->tick_fd);
+    free(e);
+}

@@ -1,0 +1,34 @@
+/*
+ * http.h - the HTTP server (libmicrohttpd, its own polling thread):
+ * /metrics, /healthz, /readyz.
+ */
+#ifndef VG_HTTP_H
+#define VG_HTTP_H
+
+#include <stdatomic.h>
+
+#include "metrics.h"
+
+/* Shared by the engine (writer) and the HTTP thread (reader); atomics only. */
+struct vg_health {
+    _Atomic int64_t heartbeat_ns; /* vg_mono_ns() of the engine loop's last turn */
+    _Atomic int64_t stall_ns;     /* /healthz answers 503 once the heartbeat is older */
+    atomic_bool ready;            /* /readyz: config loaded and collectors started */
+};
+
+/* Splits "host:port", "[v6]:port" or ":port" (all addresses). */
+int vg_parse_listen(const char *listen, char *host, size_t host_len, uint16_t *port,
+                    struct vg_error *err);
+
+struct vg_http;
+/* Binds and starts serving. A busy port or a bad address is an error naming it. */
+int vg_http_start(const char *listen, struct vg_metric_store *store, struct vg_health *health,
+                  struct vg_http **out, struct vg_error *err);
+/* The port actually bound (useful with port 0). */
+uint16_t vg_http_port(const struct vg_http *h);
+void vg_http_stop(struct vg_http *h);
+
+/* The decision behind /healthz, exposed for tests. */
+bool vg_health_alive(const struct vg_health *h, int64_t now_mono_ns);
+
+#endif

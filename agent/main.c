@@ -1,0 +1,154 @@
+/*
+ * main.c - the command line.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "engine.h"
+
+#define MAIN_DEFAULT_CONFIG "/etc/vigil/vigil.yaml"
+
+static void main_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: vigil [OPTION]...\n"
+            "A per-node monitoring and log-aggregation agent.\n"
+            "\n"
+            "  -c, --config FILE        run with this configuration (default: " MAIN_DEFAULT_CONFIG
+            ",\n"
+            "                           else the embedded default configuration)\n"
+            "      --check-config FILE  validate FILE, print every error, exit non-zero on any\n"
+            "      --list-options       print every plugin's options with type, default and doc\n"
+            "      --print-default-config  print the embedded default configuration\n"
+            "  -V, --version            print the version\n"
+            "  -h, --help               print this help\n");
+}
+
+/* Loads a config from path, or the default one when path is NULL, and
+ * builds its plan. Prints every error; returns VG_OK or VG_ECONFIG. */
+static int main_load(const char *path, struct vg_config **cfg, struct vg_plan *plan)
+{
+    struct vg_errors errs;
+    int rc;
+
+    vg_errors_init(&errs);
+    if (path == NULL && access(MAIN_DEFAULT_CONFIG, F_OK) == 0)
+        path = MAIN_DEFAULT_CONFIG;
+    if (path != NULL)
+        rc = vg_config_load_file(path, cfg, &errs);
+    else
+        rc = vg_config_load_string(vg_default_config, vg_default_config_len,
+                                   "<embedded default config>", cfg, &errs);
+    if (rc == VG_OK)
+        rc = vg_plan_build(*cfg, plan, &errs);
+    if (errs.n > 0) {
+        vg_errors_print(&errs, stderr);
+        fprintf(stderr, "vigil: %zu error%s in %s\n", errs.n, errs.n == 1 ? "" : "s",
+                path ? path : "the embedded default config");
+        rc = VG_ECONFIG;
+    }
+    vg_errors_free(&errs);
+    return rc;
+}
+
+static int main_check(const char *path)
+{
+    struct vg_config *cfg = NULL;
+    struct vg_plan plan;
+    int rc;
+
+    memset(&plan, 0, sizeof(plan));
+    rc = main_load(path, &cfg, &plan);
+    if (rc == VG_OK)
+        printf("%s: configuration is valid (%zu collectors, %zu outputs)\n", path,
+               plan.n_collectors, plan.n_outputs);
+    vg_plan_free(&plan);
+    vg_config_free(cfg);
+    return rc == VG_OK ? 0 : 1;
+}
+
+static int main_run(const char *path)
+{
+    struct vg_config *cfg = NULL;
+    struct vg_engine *engine = NULL;
+    struct vg_error err = {0};
+    struct vg_plan plan;
+    enum vg_log_level level = VG_LOG_INFO;
+    int rc;
+
+    memset(&plan, 0, sizeof(plan));
+    if (vg_engine_block_signals() != VG_OK) {
+        fprintf(stderr, "vigil: cannot set up signal handling\n");
+        return 1;
+    }
+    rc = main_load(path, &cfg, &plan);
+    if (rc != VG_OK)
+        goto out;
+    vg_log_level_parse(plan.agent.log_level, &level);
+    vg_log_setup(level, strcmp(plan.agent.log_format, "json") == 0);
+    vg_log(VG_LOG_INFO, "agent", "main", "configuration: %s",
+           cfg->file != NULL ? cfg->file : "embedded default");
+    rc = vg_engine_create(&plan, &engine, &err);
+    if (rc != VG_OK) {
+        vg_log(VG_LOG_ERROR, "agent", "main", "cannot start: %s", err.msg);
+        goto out;
+    }
+    rc = vg_engine_run(engine);
+out:
+    vg_engine_destroy(engine);
+    vg_plan_free(&plan);
+    vg_config_free(cfg);
+    if (rc < 0)
+        return 1;
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check-config", required_argument, NULL, 'k'},
+        {"list-options", no_argument, NULL, 'l'},
+        {"print-default-config", no_argument, NULL, 'p'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL;
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            config = optarg;
+            break;
+        case 'k':
+            return main_check(optarg);
+        case 'l':
+            vg_plan_list_options(stdout);
+            return 0;
+        case 'p':
+            fwrite(vg_default_config, 1, vg_default_config_len, stdout);
+            return 0;
+        case 'V':
+            printf("vigil %s\n", VIGIL_VERSION);
+            return 0;
+        case 'h':
+            main_usage(stdout);
+            return 0;
+        default:
+            main_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "vigil: unexpected argument '%s'\n", argv[optind]);
+        main_usage(stderr);
+        return 2;
+    }
+    return main_run(config);
+}

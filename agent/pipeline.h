@@ -1,0 +1,90 @@
+/*
+ * pipeline.h - records, batches, per-output queues and workers, and the
+ * acknowledgement path.
+ *
+ * A collector fills batches through its sink (engine thread). A sealed batch
+ * is referenced once per output and pushed into each output's bounded queue
+ * (bytes and count). One worker thread per output calls send() in order and
+ * applies the engine's answer policy: OK acknowledges, RETRY waits with
+ * exponential backoff and jitter and sends the same batch again, DROP (or
+ * the retry limit) writes the records to the dead-letter file and
+ * acknowledges. When a batch's last reference is released it goes on the
+ * ack queue; the engine thread drains it (vg_pipeline_process_acks), and
+ * each collector learns the highest contiguous delivered position of each
+ * of its sources through its ack callback.
+ */
+#ifndef VG_PIPELINE_H
+#define VG_PIPELINE_H
+
+#include "vigil.h"
+
+/* Arena: bump allocation in chunks; reset keeps the first chunk. */
+struct vg_arena_chunk;
+struct vg_arena {
+    struct vg_arena_chunk *head;
+    size_t chunk_size;
+    size_t total; /* bytes handed out */
+};
+void vg_arena_init(struct vg_arena *a, size_t chunk_size);
+void *vg_arena_alloc(struct vg_arena *a, size_t n); /* 16-byte aligned; NULL on ENOMEM */
+char *vg_arena_strndup(struct vg_arena *a, const char *s, size_t n); /* NUL-terminated copy */
+void vg_arena_reset(struct vg_arena *a);
+void vg_arena_free(struct vg_arena *a);
+
+/* Engine-wide settings of the record path (agent: options). */
+struct vg_pipeline_settings {
+    uint64_t batch_max_records;  /* seal a batch at this many records */
+    uint64_t batch_max_bytes;    /* ... or this many bytes of bodies and fields */
+    const char *dead_letter_dir; /* default folder for dead-letter files */
+};
+
+/* Per-output settings the engine reads from every output's map; their
+ * table is vg_output_common_options. */
+struct vg_output_settings {
+    uint64_t queue_max_bytes;
+    int64_t queue_max_batches;
+    int64_t retry_limit;      /* 0: retry for ever */
+    int64_t retry_backoff_ms; /* first wait */
+    int64_t retry_backoff_max_ms;
+    char *dead_letter_path; /* NULL: <dead_letter_dir>/<output name>.ndjson */
+};
+extern const struct vg_option vg_output_common_options[];
+
+struct vg_pipeline;
+struct vg_sink; /* one per record-producing collector */
+
+struct vg_pipeline *vg_pipeline_create(const struct vg_pipeline_settings *s);
+/* Takes the output (initialised) into the pipeline; it is destroyed with it. */
+int vg_pipeline_add_output(struct vg_pipeline *p, struct vg_output *o,
+                           const struct vg_output_settings *s, struct vg_error *err);
+/* Starts one worker per output. */
+int vg_pipeline_start(struct vg_pipeline *p, struct vg_error *err);
+/* The sink through which collector c emits records (created on first use). */
+struct vg_sink *vg_pipeline_sink(struct vg_pipeline *p, struct vg_collector *c);
+/* Seals the sink's open batch (if any records) and enqueues it to every output. */
+int vg_sink_flush(struct vg_sink *s);
+/* True while any output queue is at its limit: collectors should not read. */
+bool vg_sink_paused(const struct vg_sink *s);
+uint64_t vg_sink_records_total(const struct vg_sink *s); /* records emitted */
+uint64_t vg_sink_bytes_total(const struct vg_sink *s);
+/* Records of this sink acknowledged back to its collector so far. */
+uint64_t vg_sink_acked_total(const struct vg_sink *s);
+
+/* Readable (EPOLLIN) when acknowledgements wait for vg_pipeline_process_acks. */
+int vg_pipeline_ack_fd(const struct vg_pipeline *p);
+/* Engine thread: clears the fd, calls collectors' ack callbacks. */
+void vg_pipeline_process_acks(struct vg_pipeline *p);
+/* SIGHUP: every output's reopen() runs on its worker before its next send. */
+void vg_pipeline_reopen(struct vg_pipeline *p);
+/* Flushes every sink, lets the workers empty their queues until the
+ * monotonic deadline, then stops and joins them (a batch still in retry is
+ * left unacknowledged). Processes the last acks. Returns VG_OK when every
+ * queue was emptied, VG_EAGAIN when the deadline cut it short. */
+int vg_pipeline_drain(struct vg_pipeline *p, int64_t deadline_mono_ns);
+/* vigil_output_records_total{output,result}, vigil_output_queue_bytes{output},
+ * vigil_output_queue_batches{output}, vigil_output_retries_total{output},
+ * vigil_output_send_duration_seconds... */
+void vg_pipeline_emit_metrics(struct vg_pipeline *p, struct vg_emit *e);
+void vg_pipeline_destroy(struct vg_pipeline *p);
+
+#endif

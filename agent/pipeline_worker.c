@@ -1,0 +1,487 @@
+/*
+ * pipeline_worker.c - one output's queue and worker thread: send, retry
+ * with backoff, dead letters, and the release of batches.
+ *
+ * Backoff before retry n (n >= 1) is d = min(retry_backoff_max,
+ * retry_backoff * 2^(n-1)) with "equal jitter": a wait drawn uniformly in
+ * [d/2, d]. Half the wait is certain, so a recovering peer is not hammered,
+ * and the other half spreads agents that failed at the same moment.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pipeline_internal.h"
+
+#define OUTQ_RING_MIN 64u
+
+int vg_outq_init(struct vg_outq *q)
+{
+    pthread_condattr_t ca;
+    int rc = VG_EIO;
+
+    q->dl_fd = -1;
+    atomic_store(&q->st.up, 1);
+    q->rng = (uint64_t)vg_mono_ns() ^ (uint64_t)(uintptr_t)q ^ 0x9e3779b97f4a7c15ull;
+    vg_buf_init(&q->dl_buf);
+    q->cap = OUTQ_RING_MIN;
+    q->ring = calloc(q->cap, sizeof(*q->ring));
+    if (q->ring == NULL)
+        return VG_ENOMEM;
+    if (pthread_condattr_init(&ca) != 0)
+        goto fail_ring;
+    /* deadlines (backoff, drain) are on the monotonic clock */
+    if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0)
+        goto fail_attr;
+    if (pthread_mutex_init(&q->mu, NULL) != 0)
+        goto fail_attr;
+    if (pthread_cond_init(&q->cv, &ca) != 0)
+        goto fail_mu;
+    if (pthread_cond_init(&q->idle_cv, &ca) != 0)
+        goto fail_cv;
+    pthread_condattr_destroy(&ca);
+    return VG_OK;
+fail_cv:
+    pthread_cond_destroy(&q->cv);
+fail_mu:
+    pthread_mutex_destroy(&q->mu);
+fail_attr:
+    pthread_condattr_destroy(&ca);
+fail_ring:
+    free(q->ring);
+    q->ring = NULL;
+    return rc;
+}
+
+/* Frees the queue's own memory; the batches belong to their sinks. */
+void vg_outq_fini(struct vg_outq *q)
+{
+    if (q->ring == NULL)
+        return;
+    pthread_cond_destroy(&q->idle_cv);
+    pthread_cond_destroy(&q->cv);
+    pthread_mutex_destroy(&q->mu);
+    free(q->ring);
+    q->ring = NULL;
+    if (q->dl_fd >= 0)
+        close(q->dl_fd);
+    vg_buf_free(&q->dl_buf);
+    free(q->dl_marks);
+}
+
+/* Doubles the ring (mu held), keeping the order of the waiting batches. */
+static int outq_grow(struct vg_outq *q)
+{
+    size_t cap = q->cap * 2, i;
+    struct vg_batch **ring = malloc(cap * sizeof(*ring));
+
+    if (ring == NULL)
+        return VG_ENOMEM;
+    for (i = 0; i < q->waiting; i++)
+        ring[i] = q->ring[(q->head + i) % q->cap];
+    free(q->ring);
+    q->ring = ring;
+    q->cap = cap;
+    q->head = 0;
+    return VG_OK;
+}
+
+static void outq_publish(struct vg_outq *q)
+{
+    atomic_store(&q->n_pub, q->n);
+    atomic_store(&q->bytes_pub, q->bytes);
+}
+
+/*
+ * Appends a reference to b. Never waits: a queue over its limits takes the
+ * batch anyway (vg_sink_paused tells collectors to stop reading). VG_ENOMEM
+ * only when the ring cannot grow; the batch then stays unacknowledged.
+ */
+int vg_outq_push(struct vg_outq *q, struct vg_batch *b)
+{
+    int rc = VG_OK;
+
+    pthread_mutex_lock(&q->mu);
+    if (q->waiting == q->cap)
+        rc = outq_grow(q);
+    if (rc == VG_OK) {
+        q->ring[(q->head + q->waiting) % q->cap] = b;
+        q->waiting++;
+        q->n++;
+        q->bytes += b->bytes;
+        outq_publish(q);
+        pthread_cond_signal(&q->cv);
+    }
+    pthread_mutex_unlock(&q->mu);
+    if (rc != VG_OK)
+        vg_log(VG_LOG_ERROR, q->o->ops->name, q->o->name,
+               "out of memory queueing a batch of %zu records: it stays unacknowledged", b->n_recs);
+    return rc;
+}
+
+bool vg_outq_full(struct vg_outq *q)
+{
+    return atomic_load(&q->n_pub) >= (size_t)q->s.queue_max_batches ||
+           atomic_load(&q->bytes_pub) >= q->s.queue_max_bytes;
+}
+
+void vg_batch_release(struct vg_pipeline *p, struct vg_batch *b)
+{
+    if (atomic_fetch_sub(&b->refs, 1) == 1)
+        vg_batch_complete(p, b);
+}
+
+/* Waits ms unless stopped first; false when stopped. */
+static bool outq_sleep(struct vg_outq *q, int64_t ms)
+{
+    int64_t deadline = vg_mono_ns() + ms * VG_NS_PER_MS;
+    struct timespec ts = {(time_t)(deadline / VG_NS_PER_SEC), (long)(deadline % VG_NS_PER_SEC)};
+    bool stop;
+
+    pthread_mutex_lock(&q->mu);
+    while (!q->stopping)
+        if (pthread_cond_timedwait(&q->cv, &q->mu, &ts) == ETIMEDOUT)
+            break;
+    stop = q->stopping;
+    pthread_mutex_unlock(&q->mu);
+    return !stop;
+}
+
+static uint64_t outq_random(struct vg_outq *q)
+{
+    q->rng ^= q->rng >> 12;
+    q->rng ^= q->rng << 25;
+    q->rng ^= q->rng >> 27;
+    return q->rng * 0x2545f4914f6cdd1dull;
+}
+
+/* The wait before retry `attempt` (1-based), in ms: see the file comment. */
+static int64_t outq_backoff(struct vg_outq *q, unsigned attempt)
+{
+    int64_t d = q->s.retry_backoff_ms, max = q->s.retry_backoff_max_ms, half;
+    unsigned i;
+
+    for (i = 1; i < attempt && d < max; i++)
+        d *= 2;
+    if (d > max)
+        d = max;
+    half = d / 2;
+    return half + (int64_t)(outq_random(q) % (uint64_t)(d - half + 1));
+}
+
+/* mkdir -p of the folder that holds path. */
+static int outq_mkdirs(const char *path)
+{
+    char tmp[4096];
+    size_t len = strlen(path), i;
+
+    if (len >= sizeof(tmp))
+        return VG_EINVAL;
+    memcpy(tmp, path, len + 1);
+    for (i = 1; i < len; i++) {
+        if (tmp[i] != '/')
+            continue;
+        tmp[i] = '\0';
+        if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+            return VG_EIO;
+        tmp[i] = '/';
+    }
+    return VG_OK;
+}
+
+static int outq_dl_open(struct vg_outq *q)
+{
+    if (q->dl_fd >= 0)
+        return VG_OK;
+    if (outq_mkdirs(q->dl_path) != VG_OK)
+        return VG_EIO;
+    q->dl_fd = open(q->dl_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    return q->dl_fd >= 0 ? VG_OK : VG_EIO;
+}
+
+/*
+ * Appends dl_buf (n_records lines) to the dead-letter file with one write
+ * and an fsync. A failure is logged (rate-limited) and counted; the records
+ * are lost then, because blocking the output for ever would be worse. A
+ * partial line is cut off again so that the file stays valid NDJSON.
+ */
+static void outq_dl_flush(struct vg_outq *q, size_t n_records)
+{
+    off_t start = -1;
+    char eb[128];
+    int rc;
+
+    if (q->dl_buf.len == 0)
+        return;
+    rc = outq_dl_open(q);
+    if (rc == VG_OK) {
+        start = lseek(q->dl_fd, 0, SEEK_END);
+        rc = vg_write_all(q->dl_fd, q->dl_buf.data, q->dl_buf.len);
+    }
+    if (rc == VG_OK && fsync(q->dl_fd) != 0)
+        rc = VG_EIO;
+    if (rc == VG_OK) {
+        atomic_fetch_add(&q->st.dl_records, n_records);
+        if (q->dl_complain.active)
+            vg_complain_clear(&q->dl_complain, q->o->ops->name, q->o->name, "dead-letter file");
+    } else {
+        const char *msg = strerror_r(errno, eb, sizeof(eb));
+
+        if (q->dl_fd >= 0) {
+            if (start >= 0 && ftruncate(q->dl_fd, start) != 0)
+                msg = strerror_r(errno, eb, sizeof(eb));
+            close(q->dl_fd);
+            q->dl_fd = -1;
+        }
+        atomic_fetch_add(&q->st.dl_errors, 1);
+        vg_complain(&q->dl_complain, VG_LOG_ERROR, q->o->ops->name, q->o->name,
+                    "cannot write the dead-letter file %s: %s; %zu records lost", q->dl_path, msg,
+                    n_records);
+    }
+    vg_buf_reset(&q->dl_buf);
+}
+
+/* Appends one dead-letter line for r to dl_buf. */
+static int outq_dl_line(struct vg_outq *q, const struct vg_record *r, const char *reason)
+{
+    char ts[48];
+    int rc;
+
+    vg_record_format_time(vg_now_ns(), ts, sizeof(ts));
+    rc = vg_buf_printf(&q->dl_buf, "{\"time\":\"%s\",\"output\":", ts);
+    if (rc == VG_OK)
+        rc = vg_buf_json_string(&q->dl_buf, q->o->name, strlen(q->o->name));
+    if (rc == VG_OK)
+        rc = vg_buf_puts(&q->dl_buf, ",\"reason\":");
+    if (rc == VG_OK)
+        rc = vg_buf_json_string(&q->dl_buf, reason, strlen(reason));
+    if (rc == VG_OK)
+        rc = vg_buf_puts(&q->dl_buf, ",\"record\":");
+    if (rc == VG_OK)
+        rc = vg_record_to_json(r, &q->dl_buf);
+    if (rc == VG_OK)
+        rc = vg_buf_puts(&q->dl_buf, "}\n");
+    return rc;
+}
+
+/* Gets the per-record marks ready for a send of b (worker thread). */
+static int outq_prepare(struct vg_outq *q, struct vg_batch *b)
+{
+    size_t n = vg_batch_count(b);
+
+    /* cleared first: a failed growth must not leave marks of the last batch */
+    if (q->dl_marks_cap > 0)
+        memset(q->dl_marks, 0, q->dl_marks_cap);
+    q->dl_pending = 0;
+    vg_buf_reset(&q->dl_buf);
+    q->reason[0] = '\0';
+    if (n > q->dl_marks_cap) {
+        unsigned char *m = calloc(n, 1);
+
+        if (m == NULL)
+            return VG_ENOMEM;
+        free(q->dl_marks);
+        q->dl_marks = m;
+        q->dl_marks_cap = n;
+    }
+    return VG_OK;
+}
+
+void vg_output_fail(struct vg_output *o, const char *fmt, ...)
+{
+    struct vg_outq *q = o->priv;
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (q != NULL)
+        vsnprintf(q->reason, sizeof(q->reason), fmt, ap);
+    else
+        vg_logv(VG_LOG_WARN, o->ops->name, o->name, fmt, ap);
+    va_end(ap);
+}
+
+/* Marks record i of the batch being sent as failed for good; its line is
+ * written only if send() answers OK (a retry sends it again, a drop writes
+ * the whole batch with this reason kept for it). */
+void vg_output_dead_letter(struct vg_output *o, struct vg_batch *b, size_t i, const char *reason)
+{
+    struct vg_outq *q = o->priv;
+
+    if (q == NULL || i >= vg_batch_count(b) || i >= q->dl_marks_cap || q->dl_marks[i])
+        return;
+    if (outq_dl_line(q, vg_batch_record(b, i), reason != NULL ? reason : "rejected") != VG_OK)
+        return;
+    q->dl_marks[i] = 1;
+    q->dl_pending++;
+}
+
+static void outq_time_send(struct vg_outq *q, int64_t ns)
+{
+    static const int64_t bounds_us[VG_SEND_BUCKETS] = {1000,   5000,    10000,   50000,   100000,
+                                                       500000, 1000000, 5000000, 10000000};
+    size_t i;
+
+    for (i = 0; i < VG_SEND_BUCKETS; i++)
+        if (ns <= bounds_us[i] * 1000)
+            break;
+    atomic_fetch_add(&q->st.send_buckets[i], 1);
+    atomic_fetch_add(&q->st.send_sum_ns, (uint64_t)(ns > 0 ? ns : 0));
+    atomic_fetch_add(&q->st.send_count, 1);
+}
+
+static enum vg_send_result outq_send_once(struct vg_outq *q, struct vg_batch *b)
+{
+    enum vg_send_result r;
+    int64_t t0;
+
+    if (atomic_exchange(&q->reopen, false)) {
+        if (q->o->ops->reopen != NULL)
+            q->o->ops->reopen(q->o);
+        if (q->dl_fd >= 0) {
+            close(q->dl_fd);
+            q->dl_fd = -1;
+        }
+    }
+    if (outq_prepare(q, b) != VG_OK) {
+        snprintf(q->reason, sizeof(q->reason), "out of memory");
+        return VG_SEND_RETRY;
+    }
+    t0 = vg_mono_ns();
+    r = q->o->ops->send(q->o, b);
+    outq_time_send(q, vg_mono_ns() - t0);
+    if (r != VG_SEND_OK && r != VG_SEND_RETRY && r != VG_SEND_DROP) {
+        snprintf(q->reason, sizeof(q->reason), "send() gave an invalid answer %d", (int)r);
+        r = VG_SEND_RETRY;
+    }
+    if (r != VG_SEND_OK) {
+        if (q->reason[0] == '\0')
+            snprintf(q->reason, sizeof(q->reason), "send failed (no reason given)");
+        pthread_mutex_lock(&q->mu);
+        snprintf(q->last_reason, sizeof(q->last_reason), "%s", q->reason);
+        pthread_mutex_unlock(&q->mu);
+    }
+    return r;
+}
+
+static void outq_on_ok(struct vg_outq *q, struct vg_batch *b)
+{
+    size_t n = vg_batch_count(b), dead = q->dl_pending;
+
+    if (dead > 0)
+        outq_dl_flush(q, dead);
+    atomic_fetch_add(&q->st.sent, n - dead);
+    atomic_fetch_add(&q->st.dropped, dead);
+    atomic_store(&q->st.up, 1);
+    if (q->complain.active)
+        vg_complain_clear(&q->complain, q->o->ops->name, q->o->name, "send");
+}
+
+/* The whole batch goes to the dead-letter file: records the plugin already
+ * rejected keep their own reason, the others get `why`. */
+static void outq_on_drop(struct vg_outq *q, struct vg_batch *b, const char *why)
+{
+    size_t n = vg_batch_count(b), i;
+
+    for (i = 0; i < n; i++)
+        if (i >= q->dl_marks_cap || !q->dl_marks[i])
+            outq_dl_line(q, vg_batch_record(b, i), why);
+    outq_dl_flush(q, n);
+    atomic_fetch_add(&q->st.dropped, n);
+    vg_complain(&q->complain, VG_LOG_WARN, q->o->ops->name, q->o->name,
+                "%zu records written to the dead-letter file %s: %s", n, q->dl_path, why);
+}
+
+/*
+ * Sends b until it is delivered or dead-lettered (true), or the worker is
+ * told to stop while b waits for a retry (false: b stays unreleased).
+ */
+static bool outq_deliver(struct vg_outq *q, struct vg_batch *b)
+{
+    char why[600];
+    unsigned attempt = 0;
+    enum vg_send_result r;
+    int64_t wait_ms;
+
+    for (;;) {
+        r = outq_send_once(q, b);
+        if (r == VG_SEND_OK) {
+            outq_on_ok(q, b);
+            return true;
+        }
+        if (r == VG_SEND_DROP) {
+            atomic_store(&q->st.up, 1);
+            outq_on_drop(q, b, q->reason);
+            return true;
+        }
+        atomic_store(&q->st.up, 0);
+        attempt++;
+        if (q->s.retry_limit > 0 && attempt > (uint64_t)q->s.retry_limit) {
+            snprintf(why, sizeof(why), "retry limit of %lld reached: %s",
+                     (long long)q->s.retry_limit, q->reason);
+            outq_on_drop(q, b, why);
+            return true;
+        }
+        atomic_fetch_add(&q->st.retries, 1);
+        wait_ms = outq_backoff(q, attempt);
+        vg_complain(&q->complain, VG_LOG_ERROR, q->o->ops->name, q->o->name,
+                    "send of %zu records failed: %s; retry %u in %lld ms", vg_batch_count(b),
+                    q->reason, attempt, (long long)wait_ms);
+        if (!outq_sleep(q, wait_ms))
+            return false;
+    }
+}
+
+/* Takes the next batch (mu held); NULL when told to stop. */
+static struct vg_batch *outq_take(struct vg_outq *q)
+{
+    struct vg_batch *b;
+
+    while (q->waiting == 0 && !q->stopping)
+        pthread_cond_wait(&q->cv, &q->mu);
+    if (q->stopping)
+        return NULL;
+    b = q->ring[q->head];
+    q->head = (q->head + 1) % q->cap;
+    q->waiting--;
+    return b;
+}
+
+/* The worker: batches in queue order, one at a time. */
+void *vg_outq_worker(void *arg)
+{
+    struct vg_outq *q = arg;
+    struct vg_batch *b;
+    uint64_t bytes;
+
+    pthread_mutex_lock(&q->mu);
+    for (;;) {
+        b = outq_take(q);
+        if (b == NULL)
+            break;
+        pthread_mutex_unlock(&q->mu);
+        bytes = b->bytes;
+        if (!outq_deliver(q, b)) {
+            pthread_mutex_lock(&q->mu);
+            break;
+        }
+        pthread_mutex_lock(&q->mu);
+        q->n--;
+        q->bytes -= bytes;
+        outq_publish(q);
+        if (q->n == 0)
+            pthread_cond_broadcast(&q->idle_cv);
+        pthread_mutex_unlock(&q->mu);
+        /* drain joins this thread before its last vg_pipeline_process_acks, so
+         * an ack released after the accounting is not missed */
+        vg_batch_release(q->p, b);
+        pthread_mutex_lock(&q->mu);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return NULL;
+}

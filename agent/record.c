@@ -1,0 +1,315 @@
+/*
+ * record.c - records and their fields in a batch's arena, read access for
+ * outputs, and the JSON form of a record.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core.h"
+#include "pipeline_internal.h"
+
+/* What a numeric or boolean value counts for in batch_max_bytes. */
+#define RECORD_SCALAR_BYTES 8u
+
+/* Copies exactly n bytes (NULs included) and terminates the copy. */
+static char *record_memdup(struct vg_arena *a, const char *s, size_t n)
+{
+    char *p;
+
+    if (n == SIZE_MAX)
+        return NULL;
+    p = vg_arena_alloc(a, n + 1);
+    if (p == NULL)
+        return NULL;
+    if (n > 0)
+        memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+/* Appends r to the array of b, which grows geometrically and is kept
+ * when the batch is recycled. */
+static int record_push(struct vg_batch *b, struct vg_record *r)
+{
+    struct vg_record **v;
+    size_t cap;
+
+    if (b->n_recs == b->cap_recs) {
+        cap = b->cap_recs ? b->cap_recs * 2 : 256;
+        v = realloc(b->recs, cap * sizeof(*v));
+        if (v == NULL)
+            return VG_ENOMEM;
+        b->recs = v;
+        b->cap_recs = cap;
+    }
+    b->recs[b->n_recs++] = r;
+    return VG_OK;
+}
+
+/*
+ * Starts a record in the sink's open batch (sealing a full one first). The
+ * body is copied into the batch's arena. NULL when e has no sink or memory
+ * runs out; nothing is half-added then.
+ */
+struct vg_record *vg_emit_record(struct vg_emit *e, int64_t time_ns, const char *body,
+                                 size_t body_len)
+{
+    struct vg_batch *b;
+    struct vg_record *r;
+
+    if (e == NULL || e->sink == NULL || (body == NULL && body_len > 0))
+        return NULL;
+    b = vg_sink_batch_for_record(e->sink);
+    if (b == NULL)
+        return NULL;
+    r = vg_arena_alloc(&b->arena, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    memset(r, 0, sizeof(*r));
+    r->time_ns = time_ns;
+    r->body = record_memdup(&b->arena, body != NULL ? body : "", body_len);
+    if (r->body == NULL || record_push(b, r) != VG_OK)
+        return NULL;
+    r->body_len = body_len;
+    b->bytes += body_len;
+    e->sink->records_total++;
+    e->sink->bytes_total += body_len;
+    return r;
+}
+
+/*
+ * Adds a field to r, which must be the last record emitted through e (it
+ * is still in the open batch). Returns VG_EINVAL otherwise, VG_ENOMEM when
+ * the arena cannot grow; the record is unchanged then.
+ */
+static int record_add(struct vg_emit *e, struct vg_record *r, const char *key,
+                      enum vg_field_type type, struct vg_field **out)
+{
+    struct vg_batch *b;
+    struct vg_field *f;
+    size_t klen;
+
+    if (e == NULL || e->sink == NULL || r == NULL || key == NULL)
+        return VG_EINVAL;
+    b = e->sink->open;
+    if (b == NULL || b->n_recs == 0 || b->recs[b->n_recs - 1] != r)
+        return VG_EINVAL;
+    klen = strlen(key);
+    f = vg_arena_alloc(&b->arena, sizeof(*f));
+    if (f == NULL)
+        return VG_ENOMEM;
+    memset(f, 0, sizeof(*f));
+    f->key = record_memdup(&b->arena, key, klen);
+    if (f->key == NULL)
+        return VG_ENOMEM;
+    f->type = type;
+    if (r->fields_tail != NULL)
+        r->fields_tail->next = f;
+    else
+        r->fields = f;
+    r->fields_tail = f;
+    b->bytes += klen;
+    e->sink->bytes_total += klen;
+    *out = f;
+    return VG_OK;
+}
+
+/* Copies a string or JSON value into the arena before the field exists, so
+ * that a failure leaves the record as it was. */
+static int record_set_text(struct vg_emit *e, struct vg_record *r, const char *key,
+                           enum vg_field_type type, const char *val, size_t len)
+{
+    struct vg_field *f;
+    char *copy;
+    int rc;
+
+    if (e == NULL || e->sink == NULL || e->sink->open == NULL || (val == NULL && len > 0))
+        return VG_EINVAL;
+    copy = record_memdup(&e->sink->open->arena, val != NULL ? val : "", len);
+    if (copy == NULL)
+        return VG_ENOMEM;
+    rc = record_add(e, r, key, type, &f);
+    if (rc != VG_OK)
+        return rc;
+    f->v.s.ptr = copy;
+    f->v.s.len = len;
+    e->sink->open->bytes += len;
+    e->sink->bytes_total += len;
+    return VG_OK;
+}
+
+int vg_record_set_str(struct vg_emit *e, struct vg_record *r, const char *key, const char *val,
+                      size_t len)
+{
+    return record_set_text(e, r, key, VG_FIELD_STR, val, len);
+}
+
+/* json must be valid JSON text: it is written into output as it is. */
+int vg_record_set_json(struct vg_emit *e, struct vg_record *r, const char *key, const char *json,
+                       size_t len)
+{
+    if (json == NULL || len == 0)
+        return VG_EINVAL;
+    return record_set_text(e, r, key, VG_FIELD_JSON, json, len);
+}
+
+static int record_set_scalar(struct vg_emit *e, struct vg_record *r, const char *key,
+                             enum vg_field_type type, struct vg_field **out)
+{
+    int rc = record_add(e, r, key, type, out);
+
+    if (rc != VG_OK)
+        return rc;
+    e->sink->open->bytes += RECORD_SCALAR_BYTES;
+    e->sink->bytes_total += RECORD_SCALAR_BYTES;
+    return VG_OK;
+}
+
+int vg_record_set_int(struct vg_emit *e, struct vg_record *r, const char *key, int64_t v)
+{
+    struct vg_field *f;
+    int rc = record_set_scalar(e, r, key, VG_FIELD_INT, &f);
+
+    if (rc == VG_OK)
+        f->v.i = v;
+    return rc;
+}
+
+int vg_record_set_double(struct vg_emit *e, struct vg_record *r, const char *key, double v)
+{
+    struct vg_field *f;
+    int rc = record_set_scalar(e, r, key, VG_FIELD_DOUBLE, &f);
+
+    if (rc == VG_OK)
+        f->v.d = v;
+    return rc;
+}
+
+int vg_record_set_bool(struct vg_emit *e, struct vg_record *r, const char *key, bool v)
+{
+    struct vg_field *f;
+    int rc = record_set_scalar(e, r, key, VG_FIELD_BOOL, &f);
+
+    if (rc == VG_OK)
+        f->v.b = v;
+    return rc;
+}
+
+bool vg_emit_paused(const struct vg_emit *e)
+{
+    return e != NULL && e->sink != NULL && vg_sink_paused(e->sink);
+}
+
+size_t vg_batch_count(const struct vg_batch *b)
+{
+    return b->n_recs;
+}
+
+const struct vg_record *vg_batch_record(const struct vg_batch *b, size_t i)
+{
+    return i < b->n_recs ? b->recs[i] : NULL;
+}
+
+/* The first field with that key, or NULL. */
+const struct vg_field *vg_record_field(const struct vg_record *r, const char *key)
+{
+    const struct vg_field *f;
+
+    for (f = r->fields; f != NULL; f = f->next)
+        if (strcmp(f->key, key) == 0)
+            return f;
+    return NULL;
+}
+
+void vg_record_format_time(int64_t time_ns, char *buf, size_t size)
+{
+    int64_t sec = time_ns / VG_NS_PER_SEC;
+    int64_t ns = time_ns % VG_NS_PER_SEC;
+    time_t t;
+    struct tm tm;
+
+    if (ns < 0) {
+        ns += VG_NS_PER_SEC;
+        sec--;
+    }
+    t = (time_t)sec;
+    if (gmtime_r(&t, &tm) == NULL)
+        memset(&tm, 0, sizeof(tm));
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)ns);
+}
+
+static int record_field_json(const struct vg_field *f, struct vg_buf *out)
+{
+    switch (f->type) {
+    case VG_FIELD_STR:
+        return vg_buf_json_string(out, f->v.s.ptr, f->v.s.len);
+    case VG_FIELD_JSON:
+        return vg_buf_append(out, f->v.s.ptr, f->v.s.len);
+    case VG_FIELD_INT:
+        return vg_buf_printf(out, "%lld", (long long)f->v.i);
+    case VG_FIELD_DOUBLE:
+        /* JSON has no NaN or infinities */
+        if (!isfinite(f->v.d))
+            return vg_buf_puts(out, "null");
+        return vg_buf_put_double(out, f->v.d);
+    case VG_FIELD_BOOL:
+        return vg_buf_puts(out, f->v.b ? "true" : "false");
+    }
+    return VG_EINVAL;
+}
+
+/*
+ * Appends {"time":...,"body":...,<fields in insertion order>}. A field
+ * named "time" or "body" is written as well, after the record's own: the
+ * object then has a duplicate key, which most readers resolve to the last
+ * one. Returns VG_OK or VG_ENOMEM (out then holds a partial object).
+ */
+int vg_record_to_json(const struct vg_record *r, struct vg_buf *out)
+{
+    char ts[48];
+    const struct vg_field *f;
+    int rc;
+
+    vg_record_format_time(r->time_ns, ts, sizeof(ts));
+    rc = vg_buf_printf(out, "{\"time\":\"%s\",\"body\":", ts);
+    if (rc == VG_OK)
+        rc = vg_buf_json_string(out, r->body != NULL ? r->body : "", r->body_len);
+    for (f = r->fields; f != NULL && rc == VG_OK; f = f->next) {
+        rc = vg_buf_putc(out, ',');
+        if (rc == VG_OK)
+            rc = vg_buf_json_string(out, f->key, strlen(f->key));
+        if (rc == VG_OK)
+            rc = vg_buf_putc(out, ':');
+        if (rc == VG_OK)
+            rc = record_field_json(f, out);
+    }
+    if (rc == VG_OK)
+        rc = vg_buf_putc(out, '}');
+    return rc;
+}
+
+/* Empties b for reuse; its arrays and one arena chunk are kept. */
+void vg_batch_reset(struct vg_batch *b)
+{
+    vg_arena_reset(&b->arena);
+    b->n_recs = 0;
+    b->bytes = 0;
+    b->n_sources = 0;
+    b->seq = 0;
+    b->next = NULL;
+    atomic_store(&b->refs, 0);
+}
+
+void vg_batch_free(struct vg_batch *b)
+{
+    if (b == NULL)
+        return;
+    vg_arena_free(&b->arena);
+    free(b->recs);
+    free(b->sources);
+    free(b);
+}

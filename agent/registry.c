@@ -1,0 +1,47 @@
+/*
+ * registry.c - the compiled-in plugins: one line each.
+ */
+#include <string.h>
+
+#include "core.h"
+
+extern const struct vg_collector_ops vg_collector_node;
+extern const struct vg_collector_ops vg_collector_textfile;
+extern const struct vg_collector_ops vg_collector_generator;
+extern const struct vg_output_ops vg_output_stdout;
+extern const struct vg_output_ops vg_output_file;
+extern const struct vg_output_ops vg_output_discard;
+
+const struct vg_collector_ops *const vg_collector_registry[] = {
+    &vg_collector_generator,
+    &vg_collector_node,
+    &vg_collector_textfile,
+    NULL,
+};
+
+const struct vg_output_ops *const vg_output_registry[] = {
+    &vg_output_discard,
+    &vg_output_file,
+    &vg_output_stdout,
+    NULL,
+};
+
+const struct vg_collector_ops *vg_collector_find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; vg_collector_registry[i] != NULL; i++)
+        if (strcmp(vg_collector_registry[i]->name, name) == 0)
+            return vg_collector_registry[i];
+    return NULL;
+}
+
+const struct vg_output_ops *vg_output_find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; vg_output_registry[i] != NULL; i++)
+        if (strcmp(vg_output_registry[i]->name, name) == 0)
+            return vg_output_registry[i];
+    return NULL;
+}

@@ -1,0 +1,315 @@
+/*
+ * util.c - status codes, errors, growable buffers and clocks.
+ */
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vigil.h"
+
+const char *vg_strerror(int code)
+{
+    switch (code) {
+    case VG_OK:
+        return "ok";
+    case VG_ENOMEM:
+        return "out of memory";
+    case VG_EINVAL:
+        return "invalid argument";
+    case VG_EIO:
+        return "input/output error";
+    case VG_ECONFIG:
+        return "configuration error";
+    case VG_EPARSE:
+        return "malformed input";
+    case VG_EAGAIN:
+        return "try again";
+    case VG_ENOENT:
+        return "not found";
+    case VG_EBUSY:
+        return "busy";
+    case VG_ESTOP:
+        return "stopping";
+    default:
+        return "unknown error";
+    }
+}
+
+int vg_error_set(struct vg_error *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL)
+        return code;
+    err->code = code;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void vg_buf_init(struct vg_buf *b)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+void vg_buf_reset(struct vg_buf *b)
+{
+    b->len = 0;
+    if (b->data != NULL)
+        b->data[0] = '\0';
+}
+
+void vg_buf_free(struct vg_buf *b)
+{
+    free(b->data);
+    vg_buf_init(b);
+}
+
+/* Makes room for extra bytes plus a terminating NUL; grows geometrically. */
+int vg_buf_reserve(struct vg_buf *b, size_t extra)
+{
+    size_t need = b->len + extra + 1;
+    size_t cap;
+    char *p;
+
+    if (need <= b->cap)
+        return VG_OK;
+    cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    p = realloc(b->data, cap);
+    if (p == NULL)
+        return VG_ENOMEM;
+    b->data = p;
+    b->cap = cap;
+    return VG_OK;
+}
+
+int vg_buf_append(struct vg_buf *b, const void *p, size_t n)
+{
+    if (vg_buf_reserve(b, n) != VG_OK)
+        return VG_ENOMEM;
+    if (n > 0)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return VG_OK;
+}
+
+int vg_buf_puts(struct vg_buf *b, const char *s)
+{
+    return vg_buf_append(b, s, strlen(s));
+}
+
+int vg_buf_putc(struct vg_buf *b, char c)
+{
+    return vg_buf_append(b, &c, 1);
+}
+
+int vg_buf_printf(struct vg_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return VG_EINVAL;
+    if (vg_buf_reserve(b, (size_t)n) != VG_OK)
+        return VG_ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return VG_OK;
+}
+
+/* Prometheus' float format: integers without exponent up to 1e15, else the
+ * shortest representation that reads back to the same double. */
+int vg_buf_put_double(struct vg_buf *b, double v)
+{
+    char tmp[40];
+    int prec;
+
+    if (isnan(v))
+        return vg_buf_puts(b, "NaN");
+    if (isinf(v))
+        return vg_buf_puts(b, v > 0 ? "+Inf" : "-Inf");
+    if (v == (double)(int64_t)v && fabs(v) < 1e15) {
+        snprintf(tmp, sizeof(tmp), "%lld", (long long)(int64_t)v);
+        return vg_buf_puts(b, tmp);
+    }
+    for (prec = 6; prec <= 17; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    return vg_buf_puts(b, tmp);
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t util_utf8_seq(const unsigned char *s, size_t n)
+{
+    uint32_t cp;
+    size_t len, i;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2;
+        cp = s[0] & 0x1f;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3;
+        cp = s[0] & 0x0f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+int vg_buf_json_string(struct vg_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, run;
+
+    if (vg_buf_reserve(b, n + 2) != VG_OK)
+        return VG_ENOMEM;
+    b->data[b->len++] = '"';
+    while (i < n) {
+        /* copy the longest run of bytes that need no escaping at once */
+        run = i;
+        while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+            run++;
+        if (run > i && vg_buf_append(b, s + i, run - i) != VG_OK)
+            return VG_ENOMEM;
+        i = run;
+        if (i >= n)
+            break;
+        if (p[i] == '"' || p[i] == '\\') {
+            char esc[2] = {'\\', (char)p[i]};
+            if (vg_buf_append(b, esc, 2) != VG_OK)
+                return VG_ENOMEM;
+            i++;
+        } else if (p[i] < 0x20) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[p[i] >> 4], hex[p[i] & 0xf]};
+            const char *shortform = NULL;
+            switch (p[i]) {
+            case '\n':
+                shortform = "\\n";
+                break;
+            case '\r':
+                shortform = "\\r";
+                break;
+            case '\t':
+                shortform = "\\t";
+                break;
+            default:
+                break;
+            }
+            if ((shortform ? vg_buf_puts(b, shortform) : vg_buf_append(b, esc, 6)) != VG_OK)
+                return VG_ENOMEM;
+            i++;
+        } else {
+            size_t len = util_utf8_seq(p + i, n - i);
+            if (len == 0) {
+                if (vg_buf_puts(b, "\xef\xbf\xbd") != VG_OK)
+                    return VG_ENOMEM;
+                i++;
+            } else {
+                if (vg_buf_append(b, s + i, len) != VG_OK)
+                    return VG_ENOMEM;
+                i += len;
+            }
+        }
+    }
+    return vg_buf_putc(b, '"');
+}
+
+int vg_grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+    size_t n = *cap ? *cap : 16;
+    void *p;
+
+    if (need <= *cap)
+        return VG_OK;
+    while (n < need) {
+        if (n > SIZE_MAX / 2 / size)
+            return VG_ENOMEM;
+        n *= 2;
+    }
+    p = realloc(*arr, n * size);
+    if (p == NULL)
+        return VG_ENOMEM;
+    *arr = p;
+    *cap = n;
+    return VG_OK;
+}
+
+int vg_write_all(int fd, const void *p, size_t n)
+{
+    struct pollfd pfd = {fd, POLLOUT, 0};
+    const char *c = p;
+    ssize_t w;
+
+    while (n > 0) {
+        w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (poll(&pfd, 1, 1000) <= 0) {
+                errno = EAGAIN;
+                return VG_EIO;
+            }
+            continue;
+        }
+        if (w <= 0) {
+            if (w == 0)
+                errno = ENOSPC;
+            return VG_EIO;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return VG_OK;
+}
+
+static int64_t util_clock_ns(clockid_t id)
+{
+    struct timespec ts;
+
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * VG_NS_PER_SEC + ts.tv_nsec;
+}
+
+int64_t vg_now_ns(void)
+{
+    return util_clock_ns(CLOCK_REALTIME);
+}
+
+int64_t vg_mono_ns(void)
+{
+    return util_clock_ns(CLOCK_MONOTONIC);
+}

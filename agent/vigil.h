@@ -1,0 +1,364 @@
+/*
+ * vigil.h - the one header a plugin needs.
+ *
+ * A collector or output is one const descriptor (struct vg_collector_ops or
+ * struct vg_output_ops) with an option table; the engine allocates the
+ * plugin's context (ops->ctx_size bytes), fills it from the option table and
+ * then calls init. Everything else in a plugin is static.
+ */
+#ifndef VIGIL_H
+#define VIGIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VIGIL_VERSION "0.1.0"
+
+#define VG_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#define VG_SENTINEL          __attribute__((sentinel))
+#define VG_ARRAY_LEN(a)      (sizeof(a) / sizeof((a)[0]))
+
+/* ------------------------------------------------------------------------
+ * Status codes: VG_OK or a negative VG_E* value.
+ */
+enum vg_status {
+    VG_OK = 0,
+    VG_ENOMEM = -1,  /* allocation failed */
+    VG_EINVAL = -2,  /* bad argument */
+    VG_EIO = -3,     /* a system call failed; errno-based detail in the message */
+    VG_ECONFIG = -4, /* configuration error */
+    VG_EPARSE = -5,  /* malformed input (file, line, reply) */
+    VG_EAGAIN = -6,  /* not now: queue full, would block */
+    VG_ENOENT = -7,  /* not found */
+    VG_EBUSY = -8,   /* resource in use (a bound port) */
+    VG_ESTOP = -9,   /* shutting down */
+};
+
+const char *vg_strerror(int code);
+
+/* An error with its message, filled by the callee; the caller owns it. */
+#define VG_ERROR_MAX 512
+struct vg_error {
+    int code;
+    char msg[VG_ERROR_MAX];
+};
+
+/* Sets code and message; returns code so that `return vg_error_set(...)`. */
+int vg_error_set(struct vg_error *err, int code, const char *fmt, ...) VG_PRINTF(3, 4);
+
+/* ------------------------------------------------------------------------
+ * Growable byte buffer. data is NUL-terminated whenever len < cap.
+ */
+struct vg_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+void vg_buf_init(struct vg_buf *b);
+void vg_buf_reset(struct vg_buf *b); /* len = 0, memory kept */
+void vg_buf_free(struct vg_buf *b);
+int vg_buf_reserve(struct vg_buf *b, size_t extra);
+int vg_buf_append(struct vg_buf *b, const void *p, size_t n);
+int vg_buf_puts(struct vg_buf *b, const char *s);
+int vg_buf_putc(struct vg_buf *b, char c);
+int vg_buf_printf(struct vg_buf *b, const char *fmt, ...) VG_PRINTF(2, 3);
+/* Appends a double the way Prometheus prints it: NaN, +Inf, -Inf, shortest round-trip. */
+int vg_buf_put_double(struct vg_buf *b, double v);
+/* Appends s[0..n) as a quoted JSON string: control bytes and NUL escaped,
+ * invalid UTF-8 replaced by U+FFFD. */
+int vg_buf_json_string(struct vg_buf *b, const char *s, size_t n);
+
+/* Grows the array *arr of elements of `size` bytes so that it holds at least
+ * `need` (capacity doubles, from 16); *arr and *cap are updated. VG_OK or
+ * VG_ENOMEM (then *arr is unchanged). */
+int vg_grow(void **arr, size_t *cap, size_t need, size_t size);
+
+/* Writes all n bytes to fd, through short writes and EINTR; a non-blocking
+ * fd is waited for (up to 1 s per stall). Returns VG_OK, or VG_EIO with
+ * errno set (a zero-byte write counts as ENOSPC). */
+int vg_write_all(int fd, const void *p, size_t n);
+
+/* ------------------------------------------------------------------------
+ * Time.
+ */
+int64_t vg_now_ns(void);  /* CLOCK_REALTIME */
+int64_t vg_mono_ns(void); /* CLOCK_MONOTONIC */
+#define VG_NS_PER_MS  INT64_C(1000000)
+#define VG_NS_PER_SEC INT64_C(1000000000)
+
+/* ------------------------------------------------------------------------
+ * Logging of the agent itself: leveled, logfmt (default) or JSON, to stderr.
+ * Every line names the plugin and the instance:
+ *   ts=2026-11-24T10:00:00.123Z level=error plugin=file instance=out msg="..."
+ * Never pass secrets in a message.
+ */
+enum vg_log_level { VG_LOG_DEBUG = 0, VG_LOG_INFO, VG_LOG_WARN, VG_LOG_ERROR };
+
+void vg_log_setup(enum vg_log_level level, bool json);
+int vg_log_level_parse(const char *s, enum vg_log_level *out);
+bool vg_log_enabled(enum vg_log_level level);
+void vg_log(enum vg_log_level level, const char *plugin, const char *instance, const char *fmt, ...)
+    VG_PRINTF(4, 5);
+void vg_logv(enum vg_log_level level, const char *plugin, const char *instance, const char *fmt,
+             va_list ap);
+
+/*
+ * A rate-limited complaint: at most one line per interval for the same
+ * condition, with a count of the lines held back, so that a failing plugin
+ * never fills the disk it watches. Zero-initialise; interval 0 means 60 s.
+ */
+struct vg_complain {
+    int64_t last_ns;
+    int64_t interval_ns;
+    uint64_t suppressed;
+    bool active;
+};
+void vg_complain(struct vg_complain *c, enum vg_log_level level, const char *plugin,
+                 const char *instance, const char *fmt, ...) VG_PRINTF(5, 6);
+/* Logs "recovered" once when a complaint was active, and clears it. */
+void vg_complain_clear(struct vg_complain *c, const char *plugin, const char *instance,
+                       const char *what);
+
+/* ------------------------------------------------------------------------
+ * Configuration tree (YAML via libyaml). Scalars hold text with ${VAR} and
+ * ${VAR:-default} already expanded. Nodes live as long as their vg_config.
+ */
+enum vg_node_kind { VG_NODE_SCALAR, VG_NODE_MAP, VG_NODE_SEQ };
+
+struct vg_config_node {
+    enum vg_node_kind kind;
+    const char *file;                /* where it came from, for messages */
+    int line;                        /* 1-based line of the node (of its key in a map) */
+    int col;                         /* 1-based column */
+    char *key;                       /* the key, when this node is a map value */
+    char *value;                     /* scalar text; NULL for maps and sequences */
+    bool quoted;                     /* scalar was quoted in the source */
+    struct vg_config_node *children; /* map entries or sequence items, in order */
+    struct vg_config_node *next;     /* next sibling */
+    size_t n_children;
+};
+
+/* The value under key in a map node, or NULL. */
+const struct vg_config_node *vg_node_get(const struct vg_config_node *map, const char *key);
+
+/* ------------------------------------------------------------------------
+ * Option tables. Each plugin declares its options once; defaults, type
+ * checks, unknown-key errors and --list-options all come from the table.
+ *
+ * A name with a dot ("http.listen") is an option inside a nested map
+ * ("http: { listen: ... }").
+ */
+enum vg_opt_type {
+    VG_OPT_STR,      /* char * (malloc'd; freed by vg_options_free) */
+    VG_OPT_INT,      /* int64_t */
+    VG_OPT_DOUBLE,   /* double */
+    VG_OPT_BOOL,     /* bool: true/false/yes/no/on/off */
+    VG_OPT_DURATION, /* int64_t milliseconds: "250ms", "15s", "5m", "2h", "1h30m" */
+    VG_OPT_SIZE,     /* uint64_t bytes: "512", "64KiB", "5MiB", "1GiB" (also KB MB GB as 1000s) */
+    VG_OPT_STRLIST,  /* struct vg_strlist: a sequence of scalars, or one scalar */
+    VG_OPT_ENUM,     /* char *: one of the '|'-separated words in choices */
+    VG_OPT_NODE,     /* const struct vg_config_node *: the raw subtree, for the plugin to read */
+};
+
+struct vg_strlist {
+    char **v;
+    size_t n;
+};
+
+#define VG_OPT_REQUIRED 0x1u /* must be given */
+#define VG_OPT_SECRET                                                                              \
+    0x2u /* VG_OPT_STR only: also accepted as NAME_file (contents, trailing                        \
+            newline removed); the value is never printed */
+
+struct vg_option {
+    const char *name;
+    enum vg_opt_type type;
+    const char *def;     /* default, in config syntax; NULL: zero / empty */
+    size_t offset;       /* offsetof(plugin context, field) */
+    const char *doc;     /* one line */
+    unsigned flags;      /* VG_OPT_* flags */
+    const char *choices; /* VG_OPT_ENUM: "cri|docker|raw|auto" */
+};
+
+/* ------------------------------------------------------------------------
+ * Metric types and labels.
+ */
+enum vg_metric_type {
+    VG_METRIC_COUNTER,
+    VG_METRIC_GAUGE,
+    VG_METRIC_HISTOGRAM,
+    VG_METRIC_SUMMARY,
+    VG_METRIC_UNTYPED,
+};
+
+struct vg_label {
+    const char *name;
+    const char *value;
+};
+
+/* ------------------------------------------------------------------------
+ * Records (log events). Records and their fields live in the arena of the
+ * batch they belong to: one allocation per batch, not per field.
+ */
+enum vg_field_type { VG_FIELD_STR, VG_FIELD_INT, VG_FIELD_DOUBLE, VG_FIELD_BOOL, VG_FIELD_JSON };
+
+struct vg_field {
+    struct vg_field *next;
+    const char *key; /* NUL-terminated */
+    enum vg_field_type type;
+    union {
+        struct {
+            const char *ptr; /* may hold NUL and invalid UTF-8 */
+            size_t len;
+        } s; /* VG_FIELD_STR and VG_FIELD_JSON (JSON text) */
+        int64_t i;
+        double d;
+        bool b;
+    } v;
+};
+
+struct vg_record {
+    int64_t time_ns;  /* event time, UNIX ns */
+    const char *body; /* raw body, may hold NUL and invalid UTF-8 */
+    size_t body_len;
+    struct vg_field *fields; /* in insertion order */
+    struct vg_field *fields_tail;
+    uint64_t source_id; /* collector-defined source (a file identity), 0 if none */
+    uint64_t offset;    /* collector-defined position just after this record */
+};
+
+struct vg_batch; /* a sealed group of records handed to outputs; see pipeline.h */
+
+/* Read access to a batch for outputs (worker thread). */
+size_t vg_batch_count(const struct vg_batch *b);
+const struct vg_record *vg_batch_record(const struct vg_batch *b, size_t i);
+/* The field with that key, or NULL. */
+const struct vg_field *vg_record_field(const struct vg_record *r, const char *key);
+/* Appends the record as one JSON object (no newline):
+ * {"time":"<RFC3339Nano>","body":"...",<fields>} */
+int vg_record_to_json(const struct vg_record *r, struct vg_buf *out);
+
+/* ------------------------------------------------------------------------
+ * Emitting: a collector writes samples and records through a vg_emit that
+ * the engine hands to collect(). Samples are staged and committed by the
+ * engine when collect() returns: a series not emitted in a collection
+ * disappears from /metrics. Strings are copied; the caller keeps its own.
+ */
+struct vg_emit;
+
+/* One sample. suffix: "" for counters, gauges and untyped; "_bucket",
+ * "_sum", "_count" for histogram and summary parts (a summary quantile has
+ * suffix "" and a "quantile" label). family is the name as the 0.0.4 text
+ * format shows it (counters end in _total). help may be NULL. */
+int vg_emit_series(struct vg_emit *e, const char *family, enum vg_metric_type type,
+                   const char *help, const char *suffix, const struct vg_label *labels,
+                   size_t n_labels, double value);
+
+/* Shorthands: label name/value pairs follow the value, then NULL. */
+int vg_emit_gauge(struct vg_emit *e, const char *family, const char *help, double value,
+                  ...) VG_SENTINEL;
+int vg_emit_counter(struct vg_emit *e, const char *family, const char *help, double value,
+                    ...) VG_SENTINEL;
+
+/* A histogram: n_buckets finite upper bounds (ascending) with cumulative
+ * counts; the +Inf bucket is `count`. */
+int vg_emit_histogram(struct vg_emit *e, const char *family, const char *help,
+                      const struct vg_label *labels, size_t n_labels, const double *upper_bounds,
+                      const uint64_t *cumulative_counts, size_t n_buckets, double sum,
+                      uint64_t count);
+
+/* Starts a record in the current batch; body is copied. NULL on out of
+ * memory. Fields are added until the next vg_emit_record call. */
+struct vg_record *vg_emit_record(struct vg_emit *e, int64_t time_ns, const char *body,
+                                 size_t body_len);
+int vg_record_set_str(struct vg_emit *e, struct vg_record *r, const char *key, const char *val,
+                      size_t len);
+int vg_record_set_json(struct vg_emit *e, struct vg_record *r, const char *key, const char *json,
+                       size_t len);
+int vg_record_set_int(struct vg_emit *e, struct vg_record *r, const char *key, int64_t v);
+int vg_record_set_double(struct vg_emit *e, struct vg_record *r, const char *key, double v);
+int vg_record_set_bool(struct vg_emit *e, struct vg_record *r, const char *key, bool v);
+/* True while the outputs fed by this collector are full: stop reading and
+ * come back at the next collect; nothing emitted is ever lost. */
+bool vg_emit_paused(const struct vg_emit *e);
+
+/* ------------------------------------------------------------------------
+ * Collectors.
+ */
+struct vg_collector;
+
+/* Delivery of a collector's records, reported on the engine thread: every
+ * record of that source up to `offset` reached every output it was routed
+ * to (or the dead-letter file). */
+struct vg_ack {
+    uint64_t source_id;
+    uint64_t offset;
+    uint64_t records; /* records delivered by this ack */
+};
+
+struct vg_collector_ops {
+    const char *name;                /* the `type:` in the config */
+    const char *doc;                 /* one line for --list-options */
+    const struct vg_option *options; /* terminated by { NULL } */
+    size_t ctx_size;                 /* bytes of the context the options fill */
+    int64_t default_interval_ms;     /* interval when `interval:` is not given */
+    int (*init)(struct vg_collector *c, const struct vg_config_node *cfg, struct vg_error *err);
+    /* Returns VG_OK, or an error (the engine backs the interval off and
+     * rate-limits the log); may call vg_collector_fail to say why. */
+    int (*collect)(struct vg_collector *c, struct vg_emit *emit);
+    void (*ack)(struct vg_collector *c, const struct vg_ack *ack); /* optional */
+    void (*destroy)(struct vg_collector *c);                       /* optional */
+};
+
+struct vg_collector {
+    const struct vg_collector_ops *ops;
+    char *name;          /* instance: the `name:` option, else the type */
+    void *ctx;           /* ops->ctx_size bytes, filled from the option table */
+    int64_t interval_ms; /* from `interval:` or the default */
+    void *priv;          /* the engine's own */
+};
+
+/* Records why the current collect failed (shown in the rate-limited log). */
+void vg_collector_fail(struct vg_collector *c, const char *fmt, ...) VG_PRINTF(2, 3);
+
+/* ------------------------------------------------------------------------
+ * Outputs. send() runs on the output's own worker thread and answers ok,
+ * retry or drop; the engine owns backoff, retries, dead letters and metrics.
+ */
+enum vg_send_result {
+    VG_SEND_OK,    /* delivered; acknowledge */
+    VG_SEND_RETRY, /* transient failure; the engine retries the same batch with backoff */
+    VG_SEND_DROP,  /* permanent failure; the batch goes to the dead-letter file */
+};
+
+struct vg_output;
+
+struct vg_output_ops {
+    const char *name;
+    const char *doc;
+    const struct vg_option *options;
+    size_t ctx_size;
+    int (*init)(struct vg_output *o, const struct vg_config_node *cfg, struct vg_error *err);
+    enum vg_send_result (*send)(struct vg_output *o, struct vg_batch *b);
+    void (*reopen)(struct vg_output *o);  /* optional: SIGHUP, on the worker thread */
+    void (*destroy)(struct vg_output *o); /* optional */
+};
+
+struct vg_output {
+    const struct vg_output_ops *ops;
+    char *name;
+    void *ctx;
+    void *priv; /* the engine's own */
+};
+
+/* Why the current send failed: logged (rate-limited) and written with dead letters. */
+void vg_output_fail(struct vg_output *o, const char *fmt, ...) VG_PRINTF(2, 3);
+/* From send(): record i of b failed for good; it goes to the dead-letter file
+ * with the reason and is counted as dropped, while send() may still answer OK
+ * for the rest. */
+void vg_output_dead_letter(struct vg_output *o, struct vg_batch *b, size_t i, const char *reason);
+
+#endif /* VIGIL_H */

@@ -1,0 +1,594 @@
+/*
+ * plan.c - the whole configuration checked against the registry and every
+ * option table: the agent's settings and one entry per collector and output,
+ * each with its context filled, ready for the engine.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "core.h"
+
+#define PLAN_MAX_NAME 64
+
+#define AGENT_OPT(name, type, def, field, doc)                                                     \
+    {                                                                                              \
+        name, type, def, offsetof(struct vg_agent_settings, field), doc, 0, NULL                   \
+    }
+
+const struct vg_option vg_agent_options[] = {
+    AGENT_OPT("node_name", VG_OPT_STR, "", node_name,
+              "node name in records and labels; empty: the host name"),
+    AGENT_OPT("state_dir", VG_OPT_STR, "/var/lib/vigil", state_dir,
+              "directory for checkpoints and dead letters"),
+    AGENT_OPT("shutdown_timeout", VG_OPT_DURATION, "10s", shutdown_timeout_ms,
+              "longest wait for output queues to drain at exit"),
+    AGENT_OPT("http.listen", VG_OPT_STR, "127.0.0.1:9469", http_listen,
+              "address of /metrics /healthz /readyz; empty: no server"),
+    AGENT_OPT("http.stall_timeout", VG_OPT_DURATION, "30s", http_stall_ms,
+              "/healthz fails when the engine loop is stuck this long"),
+    {"log.level", VG_OPT_ENUM, "info", offsetof(struct vg_agent_settings, log_level),
+     "least severe level of the agent's own log", 0, "debug|info|warn|error"},
+    {"log.format", VG_OPT_ENUM, "logfmt", offsetof(struct vg_agent_settings, log_format),
+     "format of the agent's own log on stderr", 0, "logfmt|json"},
+    AGENT_OPT("batch.max_records", VG_OPT_INT, "1000", batch_max_records,
+              "records per batch before it is sealed"),
+    AGENT_OPT("batch.max_bytes", VG_OPT_SIZE, "1MiB", batch_max_bytes,
+              "bytes per batch before it is sealed"),
+    {NULL, 0, NULL, 0, NULL, 0, NULL},
+};
+
+const struct vg_option vg_collector_common_options[] = {
+    {"name", VG_OPT_STR, NULL, offsetof(struct vg_collector_settings, name),
+     "instance name in metrics and logs; default: the type (type.1, type.2 when repeated)", 0,
+     NULL},
+    {"interval", VG_OPT_DURATION, "0", offsetof(struct vg_collector_settings, interval_ms),
+     "time between collections; 0: the collector's default", 0, NULL},
+    {NULL, 0, NULL, 0, NULL, 0, NULL},
+};
+
+/* Outputs take a name too; the rest of their common options belong to the
+ * pipeline (vg_output_common_options). Only `name` of the struct is used. */
+static const struct vg_option plan_output_name_options[] = {
+    {"name", VG_OPT_STR, NULL, offsetof(struct vg_collector_settings, name),
+     "instance name in metrics, logs and the dead-letter file; default: the type", 0, NULL},
+    {NULL, 0, NULL, 0, NULL, 0, NULL},
+};
+
+static const char *const plan_sections[] = {"agent", "collectors", "outputs"};
+/* Sections of the design that this version does not implement yet. */
+static const char *const plan_unsupported[] = {"parsers", "filters", "alerts", "notifiers"};
+static const char *const plan_ignore[] = {"type", NULL};
+
+/* What differs between the collectors and outputs sections. */
+struct plan_kind {
+    const char *section; /* "collectors" */
+    const char *noun;    /* "collector" */
+    const char *example; /* "node" */
+};
+
+static const struct plan_kind plan_collectors = {"collectors", "collector", "node"};
+static const struct plan_kind plan_outputs = {"outputs", "output", "stdout"};
+
+/* The registered names of a kind, in registry order. */
+static const char *plan_type_name(const struct plan_kind *k, size_t i)
+{
+    if (k == &plan_collectors)
+        return vg_collector_registry[i] != NULL ? vg_collector_registry[i]->name : NULL;
+    return vg_output_registry[i] != NULL ? vg_output_registry[i]->name : NULL;
+}
+
+/* Writes "generator, node, textfile". */
+static void plan_type_list(const struct plan_kind *k, char *out, size_t size)
+{
+    size_t i, len = 0;
+
+    out[0] = '\0';
+    for (i = 0; plan_type_name(k, i) != NULL; i++) {
+        int n = snprintf(out + len, size - len, "%s%s", i > 0 ? ", " : "", plan_type_name(k, i));
+
+        if (n < 0 || (size_t)n >= size - len)
+            return;
+        len += (size_t)n;
+    }
+}
+
+/* Reports an unknown type, with the closest known one or the full list. */
+static void plan_unknown_type(const struct plan_kind *k, const char *where,
+                              const struct vg_config_node *type, struct vg_errors *errs)
+{
+    const char *names[128];
+    const char *pick;
+    char list[512];
+    size_t n;
+
+    for (n = 0; n < VG_ARRAY_LEN(names) && plan_type_name(k, n) != NULL; n++)
+        names[n] = plan_type_name(k, n);
+    pick = vg_suggest(type->value, names, n);
+    if (pick != NULL) {
+        vg_errors_add(errs, type, "%s: unknown %s type '%s' (did you mean '%s'?)", where, k->noun,
+                      type->value, pick);
+        return;
+    }
+    plan_type_list(k, list, sizeof(list));
+    vg_errors_add(errs, type, "%s: unknown %s type '%s' (known: %s)", where, k->noun, type->value,
+                  list);
+}
+
+/*
+ * Checks entry i of a section: a map with a scalar `type` that the registry
+ * knows. Returns the type's name (borrowed from the node) or NULL after
+ * reporting why not.
+ */
+static const char *plan_entry_type(const struct plan_kind *k, size_t i,
+                                   const struct vg_config_node *entry, struct vg_errors *errs)
+{
+    const struct vg_config_node *type;
+    char where[64], list[512];
+
+    snprintf(where, sizeof(where), "%s[%zu]", k->section, i);
+    if (entry->kind != VG_NODE_MAP) {
+        vg_errors_add(errs, entry,
+                      "%s: expected a map with a 'type' (such as '- type: %s'), "
+                      "found %s",
+                      where, k->example, entry->kind == VG_NODE_SEQ ? "a sequence" : "a scalar");
+        return NULL;
+    }
+    type = vg_node_get(entry, "type");
+    if (type == NULL) {
+        plan_type_list(k, list, sizeof(list));
+        vg_errors_add(errs, entry, "%s: missing 'type' (one of: %s)", where, list);
+        return NULL;
+    }
+    if (type->kind != VG_NODE_SCALAR) {
+        vg_errors_add(errs, type, "%s: 'type' must be a plugin name, found a %s", where,
+                      type->kind == VG_NODE_MAP ? "map" : "sequence");
+        return NULL;
+    }
+    if ((k == &plan_collectors && vg_collector_find(type->value) == NULL) ||
+        (k == &plan_outputs && vg_output_find(type->value) == NULL)) {
+        plan_unknown_type(k, where, type, errs);
+        return NULL;
+    }
+    return type->value;
+}
+
+/* A name is used in metric labels and in file names: keep it plain. */
+static bool plan_name_ok(const char *s)
+{
+    size_t i, len = strlen(s);
+
+    if (len == 0 || len > PLAN_MAX_NAME)
+        return false;
+    for (i = 0; i < len; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+/* The `type:` of a planned entry's map. */
+static const char *plan_node_type(const struct vg_config_node *entry)
+{
+    return vg_node_get(entry, "type")->value;
+}
+
+/*
+ * Gives every entry without a `name:` its default (type, then type.1,
+ * type.2 among the unnamed entries of that type), then reports names used
+ * twice. names[i] is NULL for unnamed entries on entry; every name is
+ * malloc'd on success. Returns VG_OK, VG_ECONFIG or VG_ENOMEM.
+ */
+static int plan_names(const struct plan_kind *k, char **names,
+                      const struct vg_config_node *const *nodes, const size_t *index, size_t n,
+                      bool *explicit_name, struct vg_errors *errs)
+{
+    size_t i, j;
+    int rc = VG_OK;
+
+    for (i = 0; i < n; i++) {
+        const char *type = plan_node_type(nodes[i]);
+        size_t seq = 0;
+        char buf[PLAN_MAX_NAME + 32];
+
+        if (explicit_name[i])
+            continue;
+        for (j = 0; j < i; j++)
+            if (!explicit_name[j] && strcmp(plan_node_type(nodes[j]), type) == 0)
+                seq++;
+        if (seq == 0)
+            snprintf(buf, sizeof(buf), "%s", type);
+        else
+            snprintf(buf, sizeof(buf), "%s.%zu", type, seq);
+        names[i] = strdup(buf);
+        if (names[i] == NULL)
+            return VG_ENOMEM;
+    }
+    for (i = 1; i < n; i++) {
+        for (j = 0; j < i; j++) {
+            if (strcmp(names[i], names[j]) != 0)
+                continue;
+            vg_errors_add(errs, nodes[i],
+                          "%s[%zu] (%s): duplicate %s name '%s' (also %s[%zu]); give each a "
+                          "distinct 'name'",
+                          k->section, index[i], plan_node_type(nodes[i]), k->noun, names[i],
+                          k->section, index[j]);
+            rc = VG_ECONFIG;
+            break;
+        }
+    }
+    return rc;
+}
+
+/* Checks an explicit `name:`; reports a bad one against the entry. */
+static bool plan_check_name(const char *where, const struct vg_config_node *entry, const char *name,
+                            struct vg_errors *errs)
+{
+    const struct vg_config_node *at = vg_node_get(entry, "name");
+
+    if (plan_name_ok(name))
+        return true;
+    vg_errors_add(errs, at != NULL ? at : entry,
+                  "%s: option 'name': invalid name '%s' (1 to %d letters, digits, '_', '-', "
+                  "'.')",
+                  where, name, PLAN_MAX_NAME);
+    return false;
+}
+
+/* A section's value: a sequence, or nothing (an empty or null scalar). */
+static bool plan_section_seq(const struct plan_kind *k, const struct vg_config_node *sec,
+                             struct vg_errors *errs)
+{
+    if (sec == NULL || sec->kind == VG_NODE_SEQ)
+        return sec != NULL;
+    if (sec->kind == VG_NODE_SCALAR && !sec->quoted &&
+        (sec->value[0] == '\0' || strcmp(sec->value, "~") == 0 || strcmp(sec->value, "null") == 0))
+        return false;
+    vg_errors_add(errs, sec, "%s: expected a sequence of %s maps ('- type: %s'), found a %s",
+                  k->section, k->noun, k->example, sec->kind == VG_NODE_MAP ? "map" : "scalar");
+    return false;
+}
+
+/*
+ * Plans one collector: ctx allocated and filled, name and interval taken
+ * from the common options. On error the entry is left empty (ctx freed).
+ */
+static int plan_collector(struct vg_plan_collector *pc, size_t i,
+                          const struct vg_config_node *entry, char **name, bool *explicit_name,
+                          struct vg_errors *errs)
+{
+    const struct vg_collector_ops *ops = vg_collector_find(plan_node_type(entry));
+    struct vg_collector_settings common = {NULL, 0};
+    const struct vg_option *tables[2] = {vg_collector_common_options, ops->options};
+    void *ctxs[2];
+    char where[128];
+    int rc;
+
+    snprintf(where, sizeof(where), "collectors[%zu] (%s)", i, ops->name);
+    pc->ops = ops;
+    pc->node = entry;
+    pc->ctx = calloc(1, ops->ctx_size > 0 ? ops->ctx_size : 1);
+    if (pc->ctx == NULL)
+        return VG_ENOMEM;
+    ctxs[0] = &common;
+    ctxs[1] = pc->ctx;
+    rc = vg_options_apply(tables, ctxs, 2, entry, where, plan_ignore, errs);
+    if (rc == VG_OK && common.name != NULL && !plan_check_name(where, entry, common.name, errs))
+        rc = VG_ECONFIG;
+    pc->interval_ms = common.interval_ms > 0 ? common.interval_ms : ops->default_interval_ms;
+    *explicit_name = common.name != NULL;
+    *name = common.name;
+    common.name = NULL;
+    vg_options_free(vg_collector_common_options, &common);
+    return rc;
+}
+
+/* Plans one output: ctx allocated and filled, common settings applied. */
+static int plan_output(struct vg_plan_output *po, size_t i, const struct vg_config_node *entry,
+                       char **name, bool *explicit_name, struct vg_errors *errs)
+{
+    const struct vg_output_ops *ops = vg_output_find(plan_node_type(entry));
+    struct vg_collector_settings naming = {NULL, 0};
+    const struct vg_option *tables[3] = {plan_output_name_options, vg_output_common_options,
+                                         ops->options};
+    void *ctxs[3];
+    char where[128];
+    int rc;
+
+    snprintf(where, sizeof(where), "outputs[%zu] (%s)", i, ops->name);
+    po->ops = ops;
+    po->node = entry;
+    po->ctx = calloc(1, ops->ctx_size > 0 ? ops->ctx_size : 1);
+    if (po->ctx == NULL)
+        return VG_ENOMEM;
+    ctxs[0] = &naming;
+    ctxs[1] = &po->settings;
+    ctxs[2] = po->ctx;
+    rc = vg_options_apply(tables, ctxs, 3, entry, where, plan_ignore, errs);
+    if (rc == VG_OK && naming.name != NULL && !plan_check_name(where, entry, naming.name, errs))
+        rc = VG_ECONFIG;
+    *explicit_name = naming.name != NULL;
+    *name = naming.name;
+    return rc;
+}
+
+/* True for an empty or null plain scalar: a section written but left empty. */
+static bool plan_is_null(const struct vg_config_node *n)
+{
+    return n != NULL && n->kind == VG_NODE_SCALAR && !n->quoted &&
+           (n->value[0] == '\0' || strcmp(n->value, "~") == 0 || strcmp(n->value, "null") == 0);
+}
+
+/* Working arrays of one section, indexed like the plan's entries. */
+struct plan_work {
+    char **names;
+    const struct vg_config_node **nodes;
+    size_t *index; /* position in the config's sequence */
+    bool *explicit_name;
+};
+
+static void plan_work_free(struct plan_work *w, size_t n)
+{
+    size_t i;
+
+    for (i = 0; w->names != NULL && i < n; i++)
+        free(w->names[i]);
+    free(w->names);
+    free(w->nodes);
+    free(w->index);
+    free(w->explicit_name);
+}
+
+/* Allocates the plan's entries of a section and the working arrays. */
+static int plan_alloc(const struct plan_kind *k, struct vg_plan *plan, struct plan_work *w,
+                      size_t n)
+{
+    if (k == &plan_collectors)
+        plan->collectors = calloc(n, sizeof(*plan->collectors));
+    else
+        plan->outputs = calloc(n, sizeof(*plan->outputs));
+    w->names = calloc(n, sizeof(*w->names));
+    w->nodes = calloc(n, sizeof(*w->nodes));
+    w->index = calloc(n, sizeof(*w->index));
+    w->explicit_name = calloc(n, sizeof(*w->explicit_name));
+    if ((k == &plan_collectors ? (void *)plan->collectors : (void *)plan->outputs) == NULL ||
+        w->names == NULL || w->nodes == NULL || w->index == NULL || w->explicit_name == NULL)
+        return VG_ENOMEM;
+    return VG_OK;
+}
+
+/* Plans entry i of a section into slot m. */
+static int plan_entry(const struct plan_kind *k, struct vg_plan *plan, struct plan_work *w,
+                      size_t m, size_t i, const struct vg_config_node *entry,
+                      struct vg_errors *errs)
+{
+    w->nodes[m] = entry;
+    w->index[m] = i;
+    if (k == &plan_collectors) {
+        plan->n_collectors = m + 1;
+        return plan_collector(&plan->collectors[m], i, entry, &w->names[m], &w->explicit_name[m],
+                              errs);
+    }
+    plan->n_outputs = m + 1;
+    return plan_output(&plan->outputs[m], i, entry, &w->names[m], &w->explicit_name[m], errs);
+}
+
+/*
+ * Plans every entry of the collectors or outputs section. Entries with an
+ * unknown type are reported and left out; the others stay in the plan even
+ * when their options are wrong, so that vg_plan_free releases them.
+ */
+static int plan_section(const struct plan_kind *k, const struct vg_config_node *sec,
+                        struct vg_plan *plan, struct vg_errors *errs)
+{
+    struct plan_work w = {NULL, NULL, NULL, NULL};
+    const struct vg_config_node *entry;
+    size_t i = 0, m = 0, j;
+    int rc = VG_OK, r;
+
+    if (!plan_section_seq(k, sec, errs))
+        return sec == NULL || plan_is_null(sec) ? VG_OK : VG_ECONFIG;
+    if (sec->n_children == 0)
+        return VG_OK;
+    r = plan_alloc(k, plan, &w, sec->n_children);
+    for (entry = sec->children; r == VG_OK && entry != NULL; entry = entry->next, i++) {
+        if (plan_entry_type(k, i, entry, errs) == NULL) {
+            rc = VG_ECONFIG;
+            continue;
+        }
+        r = plan_entry(k, plan, &w, m++, i, entry, errs);
+        if (r == VG_ECONFIG) {
+            rc = VG_ECONFIG;
+            r = VG_OK;
+        }
+    }
+    if (r == VG_OK)
+        r = plan_names(k, w.names, w.nodes, w.index, m, w.explicit_name, errs);
+    if (r == VG_ECONFIG)
+        rc = VG_ECONFIG;
+    for (j = 0; r != VG_ENOMEM && j < m; j++) {
+        if (k == &plan_collectors)
+            plan->collectors[j].name = w.names[j];
+        else
+            plan->outputs[j].name = w.names[j];
+        w.names[j] = NULL;
+    }
+    if (r == VG_ENOMEM) {
+        vg_errors_add(errs, sec, "%s: out of memory", k->section);
+        rc = VG_ECONFIG;
+    }
+    plan_work_free(&w, m);
+    return rc;
+}
+
+/* Reports every top-level key other than agent, collectors and outputs. */
+static int plan_top_level(const struct vg_config_node *root, struct vg_errors *errs)
+{
+    const struct vg_config_node *c;
+    int rc = VG_OK;
+
+    for (c = root->children; c != NULL; c = c->next) {
+        const char *pick;
+        size_t i;
+        bool known = false, later = false;
+
+        for (i = 0; i < VG_ARRAY_LEN(plan_sections); i++)
+            known = known || strcmp(c->key, plan_sections[i]) == 0;
+        for (i = 0; i < VG_ARRAY_LEN(plan_unsupported); i++)
+            later = later || strcmp(c->key, plan_unsupported[i]) == 0;
+        if (known)
+            continue;
+        rc = VG_ECONFIG;
+        pick = vg_suggest(c->key, plan_sections, VG_ARRAY_LEN(plan_sections));
+        if (later)
+            vg_errors_add(errs, c,
+                          "unknown top-level section '%s': not supported by this version "
+                          "(sections: agent, collectors, outputs)",
+                          c->key);
+        else if (pick != NULL)
+            vg_errors_add(errs, c, "unknown top-level section '%s' (did you mean '%s'?)", c->key,
+                          pick);
+        else
+            vg_errors_add(errs, c,
+                          "unknown top-level section '%s' (sections: agent, collectors, "
+                          "outputs)",
+                          c->key);
+    }
+    return rc;
+}
+
+/* Checks values that parse but make no sense: an empty batch. */
+static int plan_check_agent(const struct vg_config_node *agent, struct vg_plan *plan,
+                            struct vg_errors *errs)
+{
+    const struct vg_config_node *batch = vg_node_get(agent, "batch");
+    int64_t records;
+    int rc = VG_OK;
+
+    memcpy(&records, &plan->agent.batch_max_records, sizeof(records));
+    if (records < 1) {
+        const struct vg_config_node *at = vg_node_get(batch, "max_records");
+
+        vg_errors_add(errs, at != NULL ? at : agent,
+                      "agent: option 'batch.max_records': must be at least 1, not %lld",
+                      (long long)records);
+        rc = VG_ECONFIG;
+    }
+    if (plan->agent.batch_max_bytes < 1) {
+        const struct vg_config_node *at = vg_node_get(batch, "max_bytes");
+
+        vg_errors_add(errs, at != NULL ? at : agent,
+                      "agent: option 'batch.max_bytes': must be at least 1 byte");
+        rc = VG_ECONFIG;
+    }
+    return rc;
+}
+
+int vg_plan_build(const struct vg_config *cfg, struct vg_plan *plan, struct vg_errors *errs)
+{
+    const struct vg_config_node *root = cfg != NULL ? cfg->root : NULL;
+    const struct vg_config_node *agent = vg_node_get(root, "agent");
+    const struct vg_option *tables[1] = {vg_agent_options};
+    void *ctxs[1];
+    int rc = VG_OK;
+
+    memset(plan, 0, sizeof(*plan));
+    ctxs[0] = &plan->agent;
+    if (root != NULL && plan_top_level(root, errs) != VG_OK)
+        rc = VG_ECONFIG;
+    if (plan_is_null(agent))
+        agent = NULL;
+    if (vg_options_apply(tables, ctxs, 1, agent, "agent", NULL, errs) != VG_OK)
+        rc = VG_ECONFIG;
+    else if (plan_check_agent(agent, plan, errs) != VG_OK)
+        rc = VG_ECONFIG;
+    if (plan_section(&plan_collectors, vg_node_get(root, "collectors"), plan, errs) != VG_OK)
+        rc = VG_ECONFIG;
+    if (plan_section(&plan_outputs, vg_node_get(root, "outputs"), plan, errs) != VG_OK)
+        rc = VG_ECONFIG;
+    return rc;
+}
+
+void vg_plan_free(struct vg_plan *plan)
+{
+    size_t i;
+
+    if (plan == NULL)
+        return;
+    for (i = 0; plan->collectors != NULL && i < plan->n_collectors; i++) {
+        struct vg_plan_collector *pc = &plan->collectors[i];
+
+        if (pc->ctx != NULL) {
+            vg_options_free(pc->ops->options, pc->ctx);
+            free(pc->ctx);
+        }
+        free(pc->name);
+    }
+    for (i = 0; plan->outputs != NULL && i < plan->n_outputs; i++) {
+        struct vg_plan_output *po = &plan->outputs[i];
+
+        if (po->ctx != NULL) {
+            vg_options_free(po->ops->options, po->ctx);
+            free(po->ctx);
+        }
+        vg_options_free(vg_output_common_options, &po->settings);
+        free(po->name);
+    }
+    free(plan->collectors);
+    free(plan->outputs);
+    vg_options_free(vg_agent_options, &plan->agent);
+    memset(plan, 0, sizeof(*plan));
+}
+
+/* Prints `name` and the pipeline's options as one aligned table. */
+static void plan_print_output_common(FILE *f)
+{
+    size_t n = 0;
+    struct vg_option *all;
+
+    while (vg_output_common_options[n].name != NULL)
+        n++;
+    all = calloc(n + 2, sizeof(*all));
+    if (all == NULL) {
+        vg_options_print(plan_output_name_options, "  ", f);
+        vg_options_print(vg_output_common_options, "  ", f);
+        return;
+    }
+    all[0] = plan_output_name_options[0];
+    memcpy(all + 1, vg_output_common_options, n * sizeof(*all));
+    vg_options_print(all, "  ", f);
+    free(all);
+}
+
+void vg_plan_list_options(FILE *f)
+{
+    size_t i;
+
+    fprintf(f, "agent: (top-level section 'agent:'; dotted names are nested maps)\n");
+    vg_options_print(vg_agent_options, "  ", f);
+    fprintf(f, "\nevery collector (- type: NAME under 'collectors:'):\n");
+    vg_options_print(vg_collector_common_options, "  ", f);
+    fprintf(f, "\nevery output (- type: NAME under 'outputs:'):\n");
+    plan_print_output_common(f);
+    for (i = 0; vg_collector_registry[i] != NULL; i++) {
+        const struct vg_collector_ops *ops = vg_collector_registry[i];
+
+        fprintf(f, "\ncollector %s: %s\n", ops->name, ops->doc != NULL ? ops->doc : "");
+        if (ops->options == NULL || ops->options[0].name == NULL)
+            fprintf(f, "  (no options of its own)\n");
+        vg_options_print(ops->options, "  ", f);
+    }
+    for (i = 0; vg_output_registry[i] != NULL; i++) {
+        const struct vg_output_ops *ops = vg_output_registry[i];
+
+        fprintf(f, "\noutput %s: %s\n", ops->name, ops->doc != NULL ? ops->doc : "");
+        if (ops->options == NULL || ops->options[0].name == NULL)
+            fprintf(f, "  (no options of its own)\n");
+        vg_options_print(ops->options, "  ", f);
+    }
+}

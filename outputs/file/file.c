@@ -1,0 +1,154 @@
+/*
+ * file.c - the file output: NDJSON appended to one file, fsynced per batch.
+ *
+ * The file is opened on the first send, so a folder that appears later is
+ * picked up (until then sends are retried). SIGHUP closes it and the next
+ * send opens the path again: rename the file, send SIGHUP, and the new
+ * records go to a new file (logrotate's postrotate). A batch that could not
+ * be written whole is cut off again, so no partial line is left behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vigil.h"
+
+struct file_ctx {
+    char *path; /* option */
+    bool fsync; /* option */
+    char *mode; /* option: octal permissions of a created file */
+    mode_t mode_bits;
+    int fd;            /* worker thread only; -1 while closed */
+    struct vg_buf buf; /* worker thread only */
+};
+
+static const struct vg_option file_options[] = {
+    {"path", VG_OPT_STR, NULL, offsetof(struct file_ctx, path),
+     "file the records are appended to, one JSON object per line", VG_OPT_REQUIRED, NULL},
+    {"fsync", VG_OPT_BOOL, "true", offsetof(struct file_ctx, fsync),
+     "fsync after every batch; a batch counts as delivered only then", 0, NULL},
+    {"mode", VG_OPT_STR, "0640", offsetof(struct file_ctx, mode),
+     "permissions (octal) of the file when it is created", 0, NULL},
+    {NULL, VG_OPT_STR, NULL, 0, NULL, 0, NULL},
+};
+
+static int file_parse_mode(const char *s, mode_t *out)
+{
+    char *end = NULL;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 8);
+    if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 07777)
+        return VG_EINVAL;
+    *out = (mode_t)v;
+    return VG_OK;
+}
+
+static int file_init(struct vg_output *o, const struct vg_config_node *cfg, struct vg_error *err)
+{
+    struct file_ctx *ctx = o->ctx;
+
+    ctx->fd = -1;
+    vg_buf_init(&ctx->buf);
+    if (ctx->path == NULL || ctx->path[0] == '\0')
+        return vg_error_set(err, VG_ECONFIG, "path must not be empty");
+    if (file_parse_mode(ctx->mode != NULL ? ctx->mode : "0640", &ctx->mode_bits) != VG_OK)
+        return vg_error_set(err, VG_ECONFIG, "mode '%s' is not an octal file mode like 0640",
+                            ctx->mode);
+    return VG_OK;
+}
+
+static void file_close(struct file_ctx *ctx)
+{
+    if (ctx->fd >= 0)
+        close(ctx->fd);
+    ctx->fd = -1;
+}
+
+static int file_format(struct file_ctx *ctx, struct vg_batch *b)
+{
+    size_t i, n = vg_batch_count(b);
+
+    vg_buf_reset(&ctx->buf);
+    for (i = 0; i < n; i++) {
+        if (vg_record_to_json(vg_batch_record(b, i), &ctx->buf) != VG_OK ||
+            vg_buf_putc(&ctx->buf, '\n') != VG_OK)
+            return VG_ENOMEM;
+    }
+    return VG_OK;
+}
+
+/* Cuts the file back to where the batch started and closes it, so that the
+ * retry starts clean (and on a fresh descriptor). */
+static void file_undo(struct vg_output *o, struct file_ctx *ctx, off_t start, const char *what)
+{
+    char eb[128], eb2[128];
+    int saved = errno;
+
+    if (start >= 0 && ftruncate(ctx->fd, start) != 0)
+        vg_output_fail(o, "%s %s: %s; cutting the partial batch off failed too: %s", what,
+                       ctx->path, strerror_r(saved, eb, sizeof(eb)),
+                       strerror_r(errno, eb2, sizeof(eb2)));
+    else
+        vg_output_fail(o, "%s %s: %s", what, ctx->path, strerror_r(saved, eb, sizeof(eb)));
+    file_close(ctx);
+}
+
+/* Appends the batch with as few writes as the kernel allows, then fsyncs. */
+static enum vg_send_result file_send(struct vg_output *o, struct vg_batch *b)
+{
+    struct file_ctx *ctx = o->ctx;
+    char eb[128];
+    off_t start;
+
+    if (file_format(ctx, b) != VG_OK) {
+        vg_output_fail(o, "out of memory formatting %zu records", vg_batch_count(b));
+        return VG_SEND_RETRY;
+    }
+    if (ctx->fd < 0) {
+        ctx->fd = open(ctx->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, ctx->mode_bits);
+        if (ctx->fd < 0) {
+            vg_output_fail(o, "open %s: %s", ctx->path, strerror_r(errno, eb, sizeof(eb)));
+            return VG_SEND_RETRY;
+        }
+    }
+    /* O_APPEND writes at the end; the agent is the file's only writer */
+    start = lseek(ctx->fd, 0, SEEK_END);
+    if (vg_write_all(ctx->fd, ctx->buf.data, ctx->buf.len) != VG_OK) {
+        file_undo(o, ctx, start, "write");
+        return VG_SEND_RETRY;
+    }
+    if (ctx->fsync && fsync(ctx->fd) != 0) {
+        file_undo(o, ctx, start, "fsync");
+        return VG_SEND_RETRY;
+    }
+    return VG_SEND_OK;
+}
+
+static void file_reopen(struct vg_output *o)
+{
+    file_close(o->ctx);
+}
+
+static void file_destroy(struct vg_output *o)
+{
+    struct file_ctx *ctx = o->ctx;
+
+    file_close(ctx);
+    vg_buf_free(&ctx->buf);
+}
+
+const struct vg_output_ops vg_output_file = {
+    .name = "file",
+    .doc = "appends every record as one JSON line to a file (reopened on SIGHUP)",
+    .options = file_options,
+    .ctx_size = sizeof(struct file_ctx),
+    .init = file_init,
+    .send = file_send,
+    .reopen = file_reopen,
+    .destroy = file_destroy,
+};

@@ -1,0 +1,602 @@
+/*
+ * test_pipeline.c - queues, workers and the ack path with outputs defined
+ * here: retries with bounded backoff, order and exactly-once acks, dead
+ * letters, two outputs of different speeds, queue limits and pausing, drain
+ * deadlines, zero outputs, and batch recycling under a million records.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "pipeline_internal.h"
+
+#define TP_MAX_ACKS  4096
+#define TP_MAX_SENDS 64
+
+/* ---- a collector that records its acks ---- */
+
+struct tp_acks {
+    struct vg_ack v[TP_MAX_ACKS];
+    size_t n;
+};
+
+static void tp_ack(struct vg_collector *c, const struct vg_ack *ack)
+{
+    struct tp_acks *a = c->ctx;
+
+    if (a->n < TP_MAX_ACKS)
+        a->v[a->n] = *ack;
+    a->n++;
+}
+
+static const struct vg_collector_ops tp_collector_ops = {.name = "testc", .ack = tp_ack};
+
+/* ---- a scriptable output ---- */
+
+enum tp_mode { TP_OK, TP_FAIL_N, TP_DROP, TP_REJECT_ONE, TP_GATED };
+
+struct tp_out {
+    enum tp_mode mode;
+    int fail_n;
+    atomic_int sends, reopens;
+    atomic_ullong records;
+    int64_t send_ns[TP_MAX_SENDS];
+    int64_t delivered[TP_MAX_ACKS]; /* field n of every record of an OK send, in order */
+    size_t n_delivered;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool gate_open;
+};
+
+static const struct vg_option tp_no_options[] = {{NULL, VG_OPT_STR, NULL, 0, NULL, 0, NULL}};
+
+static void tp_wait_gate(struct tp_out *t)
+{
+    pthread_mutex_lock(&t->mu);
+    while (!t->gate_open)
+        pthread_cond_wait(&t->cv, &t->mu);
+    pthread_mutex_unlock(&t->mu);
+}
+
+static enum vg_send_result tp_send(struct vg_output *o, struct vg_batch *b)
+{
+    struct tp_out *t = o->ctx;
+    int k = atomic_fetch_add(&t->sends, 1);
+    size_t i;
+
+    if (k < TP_MAX_SENDS)
+        t->send_ns[k] = vg_mono_ns();
+    if (t->mode == TP_GATED)
+        tp_wait_gate(t);
+    if (t->mode == TP_FAIL_N && (t->fail_n < 0 || k < t->fail_n)) {
+        vg_output_fail(o, "test failure %d", k + 1);
+        return VG_SEND_RETRY;
+    }
+    if (t->mode == TP_DROP) {
+        vg_output_fail(o, "rejected by the test");
+        return VG_SEND_DROP;
+    }
+    if (t->mode == TP_REJECT_ONE && vg_batch_count(b) > 1)
+        vg_output_dead_letter(o, b, 1, "bad field");
+    for (i = 0; i < vg_batch_count(b); i++) {
+        const struct vg_field *f = vg_record_field(vg_batch_record(b, i), "n");
+
+        if (t->n_delivered < TP_MAX_ACKS)
+            t->delivered[t->n_delivered++] = f != NULL ? f->v.i : -1;
+    }
+    atomic_fetch_add(&t->records, vg_batch_count(b));
+    return VG_SEND_OK;
+}
+
+static void tp_reopen(struct vg_output *o)
+{
+    struct tp_out *t = o->ctx;
+
+    atomic_fetch_add(&t->reopens, 1);
+}
+
+static void tp_destroy(struct vg_output *o)
+{
+    struct tp_out *t = o->ctx;
+
+    pthread_mutex_destroy(&t->mu);
+    pthread_cond_destroy(&t->cv);
+}
+
+static const struct vg_output_ops tp_output_ops = {
+    .name = "testout",
+    .options = tp_no_options,
+    .ctx_size = sizeof(struct tp_out),
+    .send = tp_send,
+    .reopen = tp_reopen,
+    .destroy = tp_destroy,
+};
+
+static void tp_open_gate(struct tp_out *t)
+{
+    pthread_mutex_lock(&t->mu);
+    t->gate_open = true;
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+}
+
+/* ---- fixture ---- */
+
+struct tp {
+    char dir[64];
+    char dl_path[128];
+    struct vg_pipeline *p;
+    struct vg_collector c;
+    struct tp_acks acks;
+    struct vg_emit e;
+    struct vg_output_settings os;
+    int64_t next_n;
+};
+
+static int tp_setup(void **state)
+{
+    struct tp *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/vigil-test-pipeline-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->dl_path, sizeof(f->dl_path), "%s/dead.ndjson", f->dir);
+    f->os.queue_max_bytes = 1 << 20;
+    f->os.queue_max_batches = 64;
+    f->os.retry_limit = 0;
+    f->os.retry_backoff_ms = 10;
+    f->os.retry_backoff_max_ms = 80;
+    f->os.dead_letter_path = f->dl_path;
+    f->c.ops = &tp_collector_ops;
+    f->c.name = "testc";
+    f->c.ctx = &f->acks;
+    *state = f;
+    return 0;
+}
+
+static int tp_teardown(void **state)
+{
+    struct tp *f = *state;
+
+    if (f->p != NULL)
+        vg_pipeline_destroy(f->p);
+    unlink(f->dl_path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void tp_create(struct tp *f, uint64_t batch_records)
+{
+    struct vg_pipeline_settings s = {
+        .batch_max_records = batch_records, .batch_max_bytes = 1 << 20, .dead_letter_dir = f->dir};
+
+    f->p = vg_pipeline_create(&s);
+    assert_non_null(f->p);
+    f->e.sink = vg_pipeline_sink(f->p, &f->c);
+    assert_non_null(f->e.sink);
+}
+
+static struct tp_out *tp_add(struct tp *f, const char *name, enum tp_mode mode, int fail_n)
+{
+    struct vg_output *o = calloc(1, sizeof(*o));
+    struct vg_error err = {0};
+    struct tp_out *t;
+
+    assert_non_null(o);
+    o->ops = &tp_output_ops;
+    o->name = strdup(name);
+    o->ctx = calloc(1, sizeof(struct tp_out));
+    t = o->ctx;
+    assert_non_null(t);
+    t->mode = mode;
+    t->fail_n = fail_n;
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cv, NULL);
+    assert_int_equal(vg_pipeline_add_output(f->p, o, &f->os, &err), VG_OK);
+    return t;
+}
+
+static void tp_start(struct tp *f)
+{
+    struct vg_error err = {0};
+
+    assert_int_equal(vg_pipeline_start(f->p, &err), VG_OK);
+}
+
+/* Emits n records with a field n (1, 2, ...) and source 7, offset n. */
+static void tp_emit(struct tp *f, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        struct vg_record *r = vg_emit_record(&f->e, vg_now_ns(), "record", 6);
+
+        assert_non_null(r);
+        f->next_n++;
+        r->source_id = 7;
+        r->offset = (uint64_t)f->next_n;
+        assert_int_equal(vg_record_set_int(&f->e, r, "n", f->next_n), VG_OK);
+    }
+}
+
+/* Runs the ack path like the engine until `records` were acknowledged or
+ * the timeout passes; returns the records acknowledged. */
+static uint64_t tp_wait_acked(struct tp *f, uint64_t records, int timeout_ms)
+{
+    int64_t deadline = vg_mono_ns() + timeout_ms * VG_NS_PER_MS;
+    struct pollfd pfd = {vg_pipeline_ack_fd(f->p), POLLIN, 0};
+
+    while (vg_sink_acked_total(f->e.sink) < records && vg_mono_ns() < deadline) {
+        poll(&pfd, 1, 10);
+        vg_pipeline_process_acks(f->p);
+    }
+    return vg_sink_acked_total(f->e.sink);
+}
+
+static void tp_wait_sends(atomic_int *sends, int n, int timeout_ms)
+{
+    int64_t deadline = vg_mono_ns() + timeout_ms * VG_NS_PER_MS;
+
+    while (atomic_load(sends) < n && vg_mono_ns() < deadline)
+        usleep(1000);
+}
+
+/* Acks must come in order, contiguous, each batch once. */
+static void tp_check_acks(struct tp *f, uint64_t records, uint64_t batch)
+{
+    uint64_t expect = 0, total = 0;
+    size_t i;
+
+    for (i = 0; i < f->acks.n; i++) {
+        assert_int_equal(f->acks.v[i].source_id, 7);
+        expect += f->acks.v[i].records;
+        assert_int_equal(f->acks.v[i].offset, expect);
+        if (i + 1 < f->acks.n)
+            assert_int_equal(f->acks.v[i].records, batch);
+        total += f->acks.v[i].records;
+    }
+    assert_int_equal(total, records);
+}
+
+static size_t tp_count_lines(const char *path, const char *needle)
+{
+    char line[4096];
+    size_t n = 0;
+    FILE *fp = fopen(path, "r");
+
+    if (fp == NULL)
+        return 0;
+    while (fgets(line, sizeof(line), fp) != NULL)
+        if (needle == NULL || strstr(line, needle) != NULL)
+            n++;
+    fclose(fp);
+    return n;
+}
+
+/* ---- tests ---- */
+
+static void retries_with_bounded_backoff_then_delivers_in_order(void **state)
+{
+    struct tp *f = *state;
+    struct tp_out *t;
+    struct vg_output_stats st;
+    /* equal jitter: retry k waits in [d/2, d], d = min(80, 10 * 2^(k-1)) */
+    static const int64_t d_ms[] = {10, 20, 40, 80};
+    size_t i;
+
+    tp_create(f, 10);
+    t = tp_add(f, "flaky", TP_FAIL_N, 4);
+    tp_start(f);
+    tp_emit(f, 30);
+    vg_sink_flush(f->e.sink);
+    assert_int_equal(tp_wait_acked(f, 30, 5000), 30);
+    assert_int_equal(vg_pipeline_drain(f->p, vg_mono_ns() + VG_NS_PER_SEC), VG_OK);
+    assert_int_equal(atomic_load(&t->sends), 4 + 3);
+    for (i = 0; i < 4; i++) {
+        int64_t gap = t->send_ns[i + 1] - t->send_ns[i];
+
+        assert_true(gap >= d_ms[i] / 2 * VG_NS_PER_MS);
+        assert_true(gap <= (d_ms[i] + 100) * VG_NS_PER_MS);
+    }
+    assert_int_equal(t->n_delivered, 30);
+    for (i = 0; i < 30; i++)
+        assert_int_equal(t->delivered[i], (int64_t)i + 1);
+    tp_check_acks(f, 30, 10);
+    assert_int_equal(f->acks.n, 3);
+    assert_int_equal(vg_pipeline_output_stats(f->p, "flaky", &st), VG_OK);
+    assert_int_equal(st.retries, 4);
+    assert_int_equal(st.sent, 30);
+    assert_int_equal(st.dropped, 0);
+    assert_true(st.up);
+    assert_string_equal(st.last_reason, "test failure 4");
+}
+
+static void dropped_batch_goes_to_dead_letter_and_ack_moves(void **state)
+{
+    struct tp *f = *state;
+    struct vg_output_stats st;
+
+    tp_create(f, 5);
+    tp_add(f, "dropper", TP_DROP, 0);
+    tp_start(f);
+    tp_emit(f, 10);
+    vg_sink_flush(f->e.sink);
+    assert_int_equal(tp_wait_acked(f, 10, 5000), 10);
+    tp_check_acks(f, 10, 5);
+    assert_int_equal(tp_count_lines(f->dl_path, NULL), 10);
+    assert_int_equal(tp_count_lines(f->dl_path, "\"output\":\"dropper\","
+                                                "\"reason\":\"rejected by the test\","
+                                                "\"record\":{\"time\":"),
+                     10);
+    assert_int_equal(tp_count_lines(f->dl_path, "\"n\":7}}"), 1);
+    assert_int_equal(vg_pipeline_output_stats(f->p, "dropper", &st), VG_OK);
+    assert_int_equal(st.dropped, 10);
+    assert_int_equal(st.sent, 0);
+    assert_int_equal(st.dead_letter_records, 10);
+}
+
+static void one_rejected_record_is_dead_lettered_the_rest_sent(void **state)
+{
+    struct tp *f = *state;
+    struct vg_output_stats st;
+
+    tp_create(f, 4);
+    tp_add(f, "picky", TP_REJECT_ONE, 0);
+    tp_start(f);
+    tp_emit(f, 4);
+    vg_sink_flush(f->e.sink);
+    assert_int_equal(tp_wait_acked(f, 4, 5000), 4);
+    assert_int_equal(vg_pipeline_drain(f->p, vg_mono_ns() + VG_NS_PER_SEC), VG_OK);
+    assert_int_equal(tp_count_lines(f->dl_path, NULL), 1);
+    assert_int_equal(tp_count_lines(f->dl_path, "\"reason\":\"bad field\""), 1);
+    assert_int_equal(tp_count_lines(f->dl_path, "\"n\":2}"), 1);
+    assert_int_equal(vg_pipeline_output_stats(f->p, "picky", &st), VG_OK);
+    assert_int_equal(st.sent, 3);
+    assert_int_equal(st.dropped, 1);
+}
+
+static void retry_limit_sends_the_batch_to_dead_letter(void **state)
+{
+    struct tp *f = *state;
+    struct tp_out *t;
+    struct vg_output_stats st;
+
+    f->os.retry_limit = 2;
+    f->os.retry_backoff_ms = 1;
+    f->os.retry_backoff_max_ms = 2;
+    tp_create(f, 3);
+    t = tp_add(f, "hopeless", TP_FAIL_N, -1);
+    tp_start(f);
+    tp_emit(f, 3);
+    vg_sink_flush(f->e.sink);
+    assert_int_equal(tp_wait_acked(f, 3, 5000), 3);
+    assert_int_equal(atomic_load(&t->sends), 3);
+    assert_int_equal(tp_count_lines(f->dl_path, "retry limit of 2 reached: test failure 3"), 3);
+    assert_int_equal(vg_pipeline_output_stats(f->p, "hopeless", &st), VG_OK);
+    assert_int_equal(st.retries, 2);
+    assert_int_equal(st.dropped, 3);
+    assert_false(st.up);
+}
+
+static void ack_waits_for_the_slower_output(void **state)
+{
+    struct tp *f = *state;
+    struct tp_out *fast, *slow;
+
+    tp_create(f, 2);
+    fast = tp_add(f, "fast", TP_OK, 0);
+    slow = tp_add(f, "slow", TP_GATED, 0);
+    tp_start(f);
+    tp_emit(f, 6);
+    vg_sink_flush(f->e.sink);
+    tp_wait_sends(&fast->sends, 3, 5000);
+    assert_int_equal(atomic_load(&fast->records), 6);
+    /* the fast output delivered everything, the slow one nothing yet */
+    assert_int_equal(tp_wait_acked(f, 1, 100), 0);
+    assert_int_equal(f->acks.n, 0);
+    tp_open_gate(slow);
+    assert_int_equal(tp_wait_acked(f, 6, 5000), 6);
+    tp_check_acks(f, 6, 2);
+    assert_int_equal(f->acks.n, 3);
+}
+
+static void queue_limits_pause_and_resume_the_sink(void **state)
+{
+    struct tp *f = *state;
+    struct tp_out *t;
+    struct vg_output_stats st;
+
+    f->os.queue_max_batches = 2;
+    tp_create(f, 1);
+    t = tp_add(f, "blocked", TP_GATED, 0);
+    tp_start(f);
+    tp_emit(f, 1);
+    vg_sink_flush(f->e.sink);
+    assert_false(vg_sink_paused(f->e.sink));
+    tp_emit(f, 1);
+    vg_sink_flush(f->e.sink);
+    assert_true(vg_sink_paused(f->e.sink));
+    assert_true(vg_emit_paused(&f->e));
+    /* never refused while paused: the limit is soft */
+    tp_emit(f, 1);
+    vg_sink_flush(f->e.sink);
+    assert_int_equal(vg_pipeline_output_stats(f->p, "blocked", &st), VG_OK);
+    assert_int_equal(st.queue_batches, 3);
+    assert_true(st.queue_bytes > 0);
+    tp_open_gate(t);
+    assert_int_equal(tp_wait_acked(f, 3, 5000), 3);
+    assert_false(vg_sink_paused(f->e.sink));
+}
+
+static void queue_byte_limit_pauses_the_sink(void **state)
+{
+    struct tp *f = *state;
+    struct tp_out *t;
+
+    f->os.queue_max_bytes = 64;
+    tp_create(f, 100);
+    t = tp_add(f, "blocked", TP_GATED, 0);
+    tp_start(f);
+    tp_emit(f, 10); /* 10 * (6 + 1 + 8) bytes */
+    vg_sink_flush(f->e.sink);
+    assert_true(vg_sink_paused(f->e.sink));
+    tp_open_gate(t);
+    assert_int_equal(tp_wait_acked(f, 10, 5000), 10);
+    assert_false(vg_sink_paused(f->e.sink));
+}
+
+static void drain_stops_at_the_deadline_and_leaves_the_batch_unacked(void **state)
+{
+    struct tp *f = *state;
+    int64_t t0, took;
+
+    tp_create(f, 10);
+    tp_add(f, "down", TP_FAIL_N, -1);
+    tp_start(f);
+    tp_emit(f, 5);
+    t0 = vg_mono_ns();
+    /* drain flushes the open batch itself */
+    assert_int_equal(vg_pipeline_drain(f->p, t0 + 200 * VG_NS_PER_MS), VG_EAGAIN);
+    took = vg_mono_ns() - t0;
+    assert_true(took >= 200 * VG_NS_PER_MS);
+    assert_true(took < 500 * VG_NS_PER_MS);
+    assert_int_equal(vg_sink_acked_total(f->e.sink), 0);
+    assert_int_equal(f->acks.n, 0);
+}
+
+static void drain_delivers_what_is_queued(void **state)
+{
+    struct tp *f = *state;
+
+    tp_create(f, 10);
+    tp_add(f, "ok", TP_OK, 0);
+    tp_start(f);
+    tp_emit(f, 25);
+    assert_int_equal(vg_pipeline_drain(f->p, vg_mono_ns() + 2 * VG_NS_PER_SEC), VG_OK);
+    assert_int_equal(vg_sink_acked_total(f->e.sink), 25);
+    tp_check_acks(f, 25, 10);
+}
+
+static void zero_outputs_acknowledge_at_once(void **state)
+{
+    struct tp *f = *state;
+
+    tp_create(f, 100);
+    tp_start(f);
+    tp_emit(f, 3);
+    assert_int_equal(vg_sink_flush(f->e.sink), VG_OK);
+    vg_pipeline_process_acks(f->p);
+    assert_int_equal(f->acks.n, 1);
+    assert_int_equal(f->acks.v[0].offset, 3);
+    assert_int_equal(f->acks.v[0].records, 3);
+    assert_int_equal(vg_sink_acked_total(f->e.sink), 3);
+}
+
+static void reopen_runs_before_the_next_send(void **state)
+{
+    struct tp *f = *state;
+    struct tp_out *t;
+
+    tp_create(f, 10);
+    t = tp_add(f, "ok", TP_OK, 0);
+    tp_start(f);
+    tp_emit(f, 1);
+    vg_sink_flush(f->e.sink);
+    assert_int_equal(tp_wait_acked(f, 1, 5000), 1);
+    assert_int_equal(atomic_load(&t->reopens), 0);
+    vg_pipeline_reopen(f->p);
+    tp_emit(f, 1);
+    vg_sink_flush(f->e.sink);
+    assert_int_equal(tp_wait_acked(f, 2, 5000), 2);
+    assert_int_equal(atomic_load(&t->reopens), 1);
+}
+
+static void invalid_settings_are_refused_naming_the_output(void **state)
+{
+    struct tp *f = *state;
+    struct vg_output *o = calloc(1, sizeof(*o));
+    struct vg_error err = {0};
+
+    tp_create(f, 10);
+    o->ops = &tp_output_ops;
+    o->name = strdup("bad");
+    o->ctx = calloc(1, sizeof(struct tp_out));
+    pthread_mutex_init(&((struct tp_out *)o->ctx)->mu, NULL);
+    pthread_cond_init(&((struct tp_out *)o->ctx)->cv, NULL);
+    f->os.retry_backoff_ms = 5000;
+    f->os.retry_backoff_max_ms = 1000;
+    /* the pipeline owns o even on error: no leak under the sanitizer */
+    assert_int_equal(vg_pipeline_add_output(f->p, o, &f->os, &err), VG_ECONFIG);
+    assert_non_null(strstr(err.msg, "output bad:"));
+    assert_non_null(strstr(err.msg, "retry_backoff"));
+}
+
+static void a_million_records_reuse_a_bounded_set_of_batches(void **state)
+{
+    struct tp *f = *state;
+    struct tp_out *t;
+    struct pollfd pfd;
+    size_t max_live = 0;
+    int i;
+
+    f->os.queue_max_batches = 8;
+    tp_create(f, 1000);
+    t = tp_add(f, "sink", TP_OK, 0);
+    tp_start(f);
+    pfd.fd = vg_pipeline_ack_fd(f->p);
+    pfd.events = POLLIN;
+    for (i = 0; i < 1000; i++) {
+        while (vg_sink_paused(f->e.sink)) {
+            poll(&pfd, 1, 10);
+            vg_pipeline_process_acks(f->p);
+        }
+        tp_emit(f, 1000);
+        vg_sink_flush(f->e.sink);
+        vg_pipeline_process_acks(f->p);
+        if (vg_sink_batches_live(f->e.sink) > max_live)
+            max_live = vg_sink_batches_live(f->e.sink);
+    }
+    assert_int_equal(tp_wait_acked(f, 1000000, 20000), 1000000);
+    assert_int_equal(atomic_load(&t->records), 1000000);
+    /* queue limit + one over it + the open batch + the free list */
+    assert_true(max_live <= 8 + 1 + 1 + 16);
+    assert_int_equal(f->acks.n, 1000);
+}
+
+int main(void)
+{
+#define TP_TEST(name) cmocka_unit_test_setup_teardown(name, tp_setup, tp_teardown)
+    const struct CMUnitTest tests[] = {
+        TP_TEST(retries_with_bounded_backoff_then_delivers_in_order),
+        TP_TEST(dropped_batch_goes_to_dead_letter_and_ack_moves),
+        TP_TEST(one_rejected_record_is_dead_lettered_the_rest_sent),
+        TP_TEST(retry_limit_sends_the_batch_to_dead_letter),
+        TP_TEST(ack_waits_for_the_slower_output),
+        TP_TEST(queue_limits_pause_and_resume_the_sink),
+        TP_TEST(queue_byte_limit_pauses_the_sink),
+        TP_TEST(drain_stops_at_the_deadline_and_leaves_the_batch_unacked),
+        TP_TEST(drain_delivers_what_is_queued),
+        TP_TEST(zero_outputs_acknowledge_at_once),
+        TP_TEST(reopen_runs_before_the_next_send),
+        TP_TEST(invalid_settings_are_refused_naming_the_output),
+        TP_TEST(a_million_records_reuse_a_bounded_set_of_batches),
+    };
+#undef TP_TEST
+
+    /* quiet: the failures below are on purpose */
+    vg_log_setup((enum vg_log_level)(VG_LOG_ERROR + 1), false);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

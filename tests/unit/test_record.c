@@ -1,0 +1,228 @@
+/*
+ * test_record.c - records in a batch and their JSON form: every field
+ * type, escaping, invalid UTF-8, NUL, NaN, time formatting, and the rules
+ * of the emit API (fields only on the open record, sealing by size).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "pipeline_internal.h"
+
+struct rec_fixture {
+    struct vg_pipeline *p;
+    struct vg_collector c;
+    struct vg_emit e;
+    struct vg_buf out;
+};
+
+static int rec_setup(void **state)
+{
+    struct vg_pipeline_settings s = {
+        .batch_max_records = 4, .batch_max_bytes = 1 << 20, .dead_letter_dir = "/nonexistent"};
+    struct rec_fixture *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    f->p = vg_pipeline_create(&s);
+    assert_non_null(f->p);
+    f->c.name = "test";
+    f->e.sink = vg_pipeline_sink(f->p, &f->c);
+    assert_non_null(f->e.sink);
+    vg_buf_init(&f->out);
+    *state = f;
+    return 0;
+}
+
+static int rec_teardown(void **state)
+{
+    struct rec_fixture *f = *state;
+
+    vg_buf_free(&f->out);
+    vg_pipeline_destroy(f->p);
+    free(f);
+    return 0;
+}
+
+/* 2026-11-24T10:00:00Z */
+#define REC_T0 (INT64_C(1795514400) * VG_NS_PER_SEC)
+
+static void json_has_every_field_type(void **state)
+{
+    struct rec_fixture *f = *state;
+    struct vg_record *r = vg_emit_record(&f->e, REC_T0 + 123456789, "hello", 5);
+
+    assert_non_null(r);
+    assert_int_equal(vg_record_set_str(&f->e, r, "s", "x", 1), VG_OK);
+    assert_int_equal(vg_record_set_int(&f->e, r, "i", -42), VG_OK);
+    assert_int_equal(vg_record_set_double(&f->e, r, "d", 0.5), VG_OK);
+    assert_int_equal(vg_record_set_bool(&f->e, r, "b", true), VG_OK);
+    assert_int_equal(vg_record_set_bool(&f->e, r, "nb", false), VG_OK);
+    assert_int_equal(vg_record_set_json(&f->e, r, "j", "{\"a\":[1,2]}", 11), VG_OK);
+    assert_int_equal(vg_record_to_json(r, &f->out), VG_OK);
+    assert_string_equal(f->out.data,
+                        "{\"time\":\"2026-11-24T10:00:00.123456789Z\",\"body\":\"hello\","
+                        "\"s\":\"x\",\"i\":-42,\"d\":0.5,\"b\":true,\"nb\":false,"
+                        "\"j\":{\"a\":[1,2]}}");
+}
+
+static void json_escapes_quotes_controls_and_keys(void **state)
+{
+    struct rec_fixture *f = *state;
+    struct vg_record *r = vg_emit_record(&f->e, REC_T0, "a\"b\\c\n\x01", 7);
+
+    assert_non_null(r);
+    assert_int_equal(vg_record_set_str(&f->e, r, "k\"ey", "v\tv", 3), VG_OK);
+    assert_int_equal(vg_record_to_json(r, &f->out), VG_OK);
+    assert_string_equal(f->out.data, "{\"time\":\"2026-11-24T10:00:00.000000000Z\","
+                                     "\"body\":\"a\\\"b\\\\c\\n\\u0001\",\"k\\\"ey\":\"v\\tv\"}");
+}
+
+static void json_keeps_nul_and_replaces_invalid_utf8(void **state)
+{
+    struct rec_fixture *f = *state;
+    struct vg_record *r = vg_emit_record(&f->e, REC_T0, "a\0b\xff", 4);
+
+    assert_non_null(r);
+    assert_int_equal(r->body_len, 4);
+    assert_memory_equal(r->body, "a\0b\xff", 4);
+    assert_int_equal(vg_record_set_str(&f->e, r, "s", "\xc3\x28\0", 3), VG_OK);
+    assert_int_equal(vg_record_to_json(r, &f->out), VG_OK);
+    assert_string_equal(f->out.data, "{\"time\":\"2026-11-24T10:00:00.000000000Z\","
+                                     "\"body\":\"a\\u0000b\xef\xbf\xbd\","
+                                     "\"s\":\"\xef\xbf\xbd(\\u0000\"}");
+}
+
+static void json_writes_nan_and_infinity_as_null(void **state)
+{
+    struct rec_fixture *f = *state;
+    struct vg_record *r = vg_emit_record(&f->e, REC_T0, "", 0);
+
+    assert_non_null(r);
+    vg_record_set_double(&f->e, r, "nan", NAN);
+    vg_record_set_double(&f->e, r, "inf", INFINITY);
+    vg_record_set_double(&f->e, r, "ninf", -INFINITY);
+    vg_record_set_double(&f->e, r, "big", 1e300);
+    assert_int_equal(vg_record_to_json(r, &f->out), VG_OK);
+    assert_string_equal(f->out.data, "{\"time\":\"2026-11-24T10:00:00.000000000Z\",\"body\":\"\","
+                                     "\"nan\":null,\"inf\":null,\"ninf\":null,\"big\":1e+300}");
+}
+
+static void time_formats_before_the_epoch_and_with_leading_zeros(void **state)
+{
+    char buf[48];
+
+    vg_record_format_time(0, buf, sizeof(buf));
+    assert_string_equal(buf, "1970-01-01T00:00:00.000000000Z");
+    vg_record_format_time(-1, buf, sizeof(buf));
+    assert_string_equal(buf, "1969-12-31T23:59:59.999999999Z");
+    vg_record_format_time(REC_T0 + 1000, buf, sizeof(buf));
+    assert_string_equal(buf, "2026-11-24T10:00:00.000001000Z");
+}
+
+static void field_key_time_is_written_after_the_records_own(void **state)
+{
+    struct rec_fixture *f = *state;
+    struct vg_record *r = vg_emit_record(&f->e, REC_T0, "b", 1);
+
+    vg_record_set_str(&f->e, r, "time", "mine", 4);
+    assert_int_equal(vg_record_to_json(r, &f->out), VG_OK);
+    assert_string_equal(f->out.data, "{\"time\":\"2026-11-24T10:00:00.000000000Z\",\"body\":\"b\","
+                                     "\"time\":\"mine\"}");
+}
+
+static void fields_are_found_by_key_in_insertion_order(void **state)
+{
+    struct rec_fixture *f = *state;
+    struct vg_record *r = vg_emit_record(&f->e, REC_T0, "b", 1);
+    const struct vg_field *fl;
+
+    vg_record_set_int(&f->e, r, "a", 1);
+    vg_record_set_int(&f->e, r, "b", 2);
+    vg_record_set_int(&f->e, r, "a", 3);
+    fl = vg_record_field(r, "a");
+    assert_non_null(fl);
+    assert_int_equal(fl->v.i, 1);
+    assert_int_equal(vg_record_field(r, "b")->v.i, 2);
+    assert_null(vg_record_field(r, "c"));
+    assert_string_equal(r->fields->next->next->key, "a");
+    assert_ptr_equal(r->fields_tail, r->fields->next->next);
+}
+
+static void fields_refused_on_a_record_that_is_not_the_last(void **state)
+{
+    struct rec_fixture *f = *state;
+    struct vg_record *r1 = vg_emit_record(&f->e, REC_T0, "1", 1);
+    struct vg_record *r2 = vg_emit_record(&f->e, REC_T0, "2", 1);
+
+    assert_non_null(r2);
+    assert_int_equal(vg_record_set_int(&f->e, r1, "x", 1), VG_EINVAL);
+    assert_null(r1->fields);
+    assert_int_equal(vg_record_set_int(&f->e, r2, "x", 1), VG_OK);
+}
+
+static void emit_without_sink_is_refused(void **state)
+{
+    struct vg_emit none = {NULL, NULL};
+
+    assert_null(vg_emit_record(&none, 0, "x", 1));
+    assert_false(vg_emit_paused(&none));
+}
+
+static void batch_is_sealed_at_max_records_and_counts_bytes(void **state)
+{
+    struct rec_fixture *f = *state;
+    struct vg_sink *s = f->e.sink;
+    struct vg_batch *first;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        struct vg_record *r = vg_emit_record(&f->e, REC_T0, "abcd", 4);
+
+        vg_record_set_int(&f->e, r, "n", i);
+    }
+    first = s->open;
+    assert_int_equal(vg_batch_count(first), 4);
+    /* body 4 + key 1 + scalar 8 */
+    assert_int_equal(first->bytes, 4 * 13);
+    assert_int_equal(vg_sink_bytes_total(s), 4 * 13);
+    /* the fifth record seals the full batch (zero outputs: complete at once) */
+    assert_non_null(vg_emit_record(&f->e, REC_T0, "e", 1));
+    assert_ptr_not_equal(s->open, first);
+    assert_int_equal(vg_batch_count(s->open), 1);
+    assert_int_equal(vg_sink_records_total(s), 5);
+    assert_string_equal(vg_batch_record(s->open, 0)->body, "e");
+    assert_null(vg_batch_record(s->open, 1));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(json_has_every_field_type, rec_setup, rec_teardown),
+        cmocka_unit_test_setup_teardown(json_escapes_quotes_controls_and_keys, rec_setup,
+                                        rec_teardown),
+        cmocka_unit_test_setup_teardown(json_keeps_nul_and_replaces_invalid_utf8, rec_setup,
+                                        rec_teardown),
+        cmocka_unit_test_setup_teardown(json_writes_nan_and_infinity_as_null, rec_setup,
+                                        rec_teardown),
+        cmocka_unit_test(time_formats_before_the_epoch_and_with_leading_zeros),
+        cmocka_unit_test_setup_teardown(field_key_time_is_written_after_the_records_own, rec_setup,
+                                        rec_teardown),
+        cmocka_unit_test_setup_teardown(fields_are_found_by_key_in_insertion_order, rec_setup,
+                                        rec_teardown),
+        cmocka_unit_test_setup_teardown(fields_refused_on_a_record_that_is_not_the_last, rec_setup,
+                                        rec_teardown),
+        cmocka_unit_test(emit_without_sink_is_refused),
+        cmocka_unit_test_setup_teardown(batch_is_sealed_at_max_records_and_counts_bytes, rec_setup,
+                                        rec_teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
