@@ -81,6 +81,24 @@ def scrape_bench(seconds):
     return rows
 
 
+def node_exporter_reference(seconds):
+    """node_exporter's own scrape rate on this machine, for scale."""
+    exe = shutil.which("prometheus-node-exporter")
+    if not exe:
+        return None
+    port = vt.free_port()
+    p = subprocess.Popen([exe, "--web.listen-address=127.0.0.1:%d" % port],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         stdin=subprocess.DEVNULL)
+    try:
+        url = "http://127.0.0.1:%d/metrics" % port
+        vt.wait_for(lambda: vt.http_get(url)[0] == 200, 10, what="node_exporter")
+        return wrk(url, 1, seconds)
+    finally:
+        p.terminate()
+        p.wait(10)
+
+
 def proc_cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -137,6 +155,10 @@ def main():
             r["label"], r["series"], r["size"], r["conns"], r["rps"], r["p50_ms"], r["p99_ms"],
             r["non2xx"]))
         last_cmd = r["cmd"]
+    ref = node_exporter_reference(args.wrk_seconds)
+    if ref:
+        print("| node_exporter (reference) | - | - | 1 | %.0f | %.3f | %.3f | %d |" % (
+            ref["rps"], ref["p50_ms"], ref["p99_ms"], ref["non2xx"]))
     print("\ncommand: %s (URL per run)\n" % last_cmd)
     print("## Idle agent, embedded default config, %d s" % args.idle_seconds)
     r = idle_bench(args.idle_seconds)

@@ -3,6 +3,7 @@ every example and on a bad config, and the embedded default config."""
 
 import glob
 import os
+import re
 
 import vigiltest as vt
 
@@ -33,6 +34,43 @@ def every_example_config_passes_check_config():
     for path in examples:
         p = vt.run_vigil(["--check-config", path])
         assert p.returncode == 0, "%s: %s" % (path, p.stderr)
+
+
+def plugin_options():
+    """{(kind, type): [option names]} from --list-options."""
+    out = vt.run_vigil(["--list-options"]).stdout
+    table, cur = {}, None
+    for line in out.splitlines():
+        if line.startswith(("collector ", "output ")):
+            kind, rest = line.split(" ", 1)
+            cur = (kind, rest.split(":", 1)[0])
+            table[cur] = []
+        elif cur and line.startswith("  ") and not line.startswith("  ("):
+            table[cur].append(line.split()[0])
+        elif not line.startswith("  "):
+            cur = None
+    return table
+
+
+@vt.case
+def every_sample_yaml_shows_every_option_and_is_valid():
+    options = plugin_options()
+    assert ("collector", "node") in options and ("output", "file") in options, options.keys()
+    tmp = vt.Agent("").tmp
+    for (kind, name), names in sorted(options.items()):
+        path = os.path.join(vt.SRC, kind + "s", name, "sample.yaml")
+        assert os.path.exists(path), "%s has no sample.yaml" % name
+        text = open(path).read()
+        for opt in names:
+            assert re.search(r"^\s*#?\s*%s:" % re.escape(opt), text, re.M), \
+                "%s does not show option %s" % (path, opt)
+        # every commented option, uncommented, must still be a valid config
+        full = re.sub(r"^( {4,})# (\w+:.*?)(\s+#.*)?$", r"\1\2", text, flags=re.M)
+        cfg = os.path.join(tmp, "%s-%s.yaml" % (kind, name))
+        with open(cfg, "w") as f:
+            f.write(full)
+        p = vt.run_vigil(["--check-config", cfg])
+        assert p.returncode == 0, "%s uncommented: %s" % (path, p.stderr)
 
 
 @vt.case
@@ -72,6 +110,7 @@ def default_config_runs_and_prints_records():
     # the embedded default listens on 127.0.0.1:9469; run it only if that port is free
     import socket
     s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the agent does
     try:
         s.bind(("127.0.0.1", 9469))
     except OSError:
