@@ -2,15 +2,17 @@
 # fresh Debian 12 machine; both install what is missing first.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 10
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-DEPS_BUILD = build-essential cmake pkg-config libmicrohttpd-dev librdkafka-dev libpcre2-dev \
+DEPS_BUILD = build-essential cmake pkg-config clang libclang-rt-14-dev libmicrohttpd-dev librdkafka-dev libpcre2-dev \
              libcurl4-openssl-dev libcmocka-dev zlib1g-dev libyaml-dev clang-format
 DEPS_TEST  = prometheus prometheus-node-exporter python3 curl wrk
 DEPS       = $(DEPS_BUILD) $(DEPS_TEST)
 
-.PHONY: all deps build run test test-unit test-asan format-check format bench clean
+.PHONY: all deps build run test test-asan fuzz format-check format bench clean
 
 all: build
 
@@ -38,13 +40,21 @@ test-asan: deps
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	ctest --test-dir $(ASAN_BUILD) -L unit --output-on-failure -j$(JOBS)
 
+# libFuzzer on the config loader, the textfile parser and the /proc parsers.
+fuzz: deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DVIGIL_FUZZ=ON -DVIGIL_WERROR=ON \
+		-DVIGIL_SANITIZE=address,undefined -DVIGIL_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CMAKE_ARGS)
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_config fuzz_textfile fuzz_proc
+	ctest --test-dir $(FUZZ_BUILD) -L fuzz --output-on-failure
+
 test: build format-check
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) -L unit
 	ctest --test-dir $(BUILD) --output-on-failure -L integration
+	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory test-asan
 
 bench: build
 	ctest --test-dir $(BUILD) -L bench --verbose
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

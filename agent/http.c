@@ -360,6 +360,8 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
 }
 
 /* MHD's own messages end in a newline that our log lines must not hold. */
+static void http_mhd_log(void *cls, const char *fmt, va_list ap) VG_PRINTF(2, 0);
+
 static void http_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];

@@ -144,7 +144,8 @@ int vg_buf_put_double(struct vg_buf *b, double v)
         return vg_buf_puts(b, "NaN");
     if (isinf(v))
         return vg_buf_puts(b, v > 0 ? "+Inf" : "-Inf");
-    if (v == (double)(int64_t)v && fabs(v) < 1e15) {
+    /* the range check comes first: casting a larger double is undefined */
+    if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
         snprintf(tmp, sizeof(tmp), "%lld", (long long)(int64_t)v);
         return vg_buf_puts(b, tmp);
     }

@@ -103,7 +103,7 @@ bool vg_log_enabled(enum vg_log_level level);
 void vg_log(enum vg_log_level level, const char *plugin, const char *instance, const char *fmt, ...)
     VG_PRINTF(4, 5);
 void vg_logv(enum vg_log_level level, const char *plugin, const char *instance, const char *fmt,
-             va_list ap);
+             va_list ap) VG_PRINTF(4, 0);
 
 /*
  * A rate-limited complaint: at most one line per interval for the same

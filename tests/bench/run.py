@@ -134,6 +134,7 @@ def idle_bench(seconds):
     finally:
         p.terminate()
         p.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
     return {"rss_mib": rss / 1024.0, "cpu_s": cpu1 - cpu0, "wall_s": t1 - t0,
             "cpu_pct": 100.0 * (cpu1 - cpu0) / (t1 - t0)}
 

@@ -81,6 +81,29 @@ def collector_health_metrics():
 
 
 @vt.case
+def listens_on_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+            port = s.getsockname()[1]
+    except OSError:
+        print("skip: no IPv6 loopback here")
+        return
+    cfg = CONFIG.replace('"127.0.0.1:{port}"', '"[::1]:%d"' % port)
+    a = vt.Agent(cfg, port=port)
+    a.start(wait_ready=False)
+    try:
+        url = "http://[::1]:%d/readyz" % port
+        vt.wait_for(lambda: a._alive() and vt.http_get(url)[0] == 200, 10, what="[::1] readyz")
+        status, _, body = vt.http_get("http://[::1]:%d/metrics" % port)
+        assert status == 200 and b"node_load1 " in body
+        rc, _ = a.stop()
+        assert rc == 0
+    finally:
+        a.kill()
+
+
+@vt.case
 def busy_port_is_a_clear_error():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

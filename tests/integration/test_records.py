@@ -39,7 +39,7 @@ outputs:
         time.sleep(0.3)
         seqs = read_seqs(path)
         assert seqs == list(range(1, n + 1)), "lost, duplicated or out of order"
-        rc, took = agent.stop()
+        rc, took = agent.stop(signal.SIGINT)
         assert rc == 0 and took < 2.0, (rc, took)
     finally:
         agent.kill()

@@ -22,6 +22,7 @@ BIN = os.environ.get("VIGIL_BIN") or os.path.join(SRC, "build", "vigil")
 
 _failures = []
 _passed = 0
+_tmpdirs = []
 
 
 def free_port():
@@ -65,6 +66,7 @@ class Agent:
 
     def __init__(self, config_text, port=None, extra_args=None, env=None):
         self.tmp = tempfile.mkdtemp(prefix="vigil-it-")
+        _tmpdirs.append(self.tmp)
         self.port = port or free_port()
         self.config_path = os.path.join(self.tmp, "vigil.yaml")
         with open(self.config_path, "w") as f:
@@ -184,6 +186,13 @@ def case(fn):
 
 
 def finish():
-    """Prints the closing count line and exits non-zero on any failure."""
+    """Prints the closing count line and exits non-zero on any failure.
+    Temporary folders are removed when every case passed, kept otherwise."""
+    if not _failures:
+        import shutil
+        for d in _tmpdirs:
+            shutil.rmtree(d, ignore_errors=True)
+    else:
+        print("kept for inspection: %s" % " ".join(_tmpdirs))
     print("%d passed, %d failed" % (_passed, len(_failures)))
     sys.exit(1 if _failures else 0)

@@ -63,7 +63,11 @@ static void doubles_print_like_prometheus(void **state)
     vg_buf_put_double(&b, -INFINITY);
     vg_buf_putc(&b, ' ');
     vg_buf_put_double(&b, 1234567.125);
-    assert_string_equal(b.data, "0 -3 0.1 1e+300 NaN +Inf -Inf 1234567.125");
+    vg_buf_putc(&b, ' ');
+    vg_buf_put_double(&b, 1.5e19); /* beyond int64: no integer cast */
+    vg_buf_putc(&b, ' ');
+    vg_buf_put_double(&b, -9.3e18);
+    assert_string_equal(b.data, "0 -3 0.1 1e+300 NaN +Inf -Inf 1234567.125 1.5e+19 -9.3e+18");
     vg_buf_free(&b);
 }
 
