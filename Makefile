@@ -12,7 +12,7 @@ DEPS_BUILD = build-essential cmake pkg-config clang libclang-rt-14-dev libmicroh
 DEPS_TEST  = prometheus prometheus-node-exporter python3 curl wrk
 DEPS       = $(DEPS_BUILD) $(DEPS_TEST)
 
-.PHONY: all deps build run test test-asan fuzz format-check format bench clean
+.PHONY: all deps build run test test-asan fuzz lint format-check format bench clean
 
 all: build
 
@@ -28,7 +28,11 @@ build: deps $(BUILD)/CMakeCache.txt
 run: build
 	./$(BUILD)/vigil $(ARGS)
 
-format-check:
+# House style: no function longer than one screen, checked by a tool.
+lint:
+	@/usr/bin/python3 tests/lint/function_size.py --max 60 agent config collectors outputs
+
+format-check: lint
 	@files=$$(git ls-files -co --exclude-standard '*.c' '*.h'); \
 	clang-format --dry-run -Werror $$files && echo "format: $$(echo $$files | wc -w) files clean"
 
