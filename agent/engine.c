@@ -465,9 +465,10 @@ static int engine_start(struct vg_engine *e, struct vg_error *err)
         if (rc != VG_OK)
             return rc;
     }
-    /* first collections right away, then on their intervals */
+    /* The first collections run now, so that /readyz turns 200 only once
+     * /metrics holds every collector's values; then on their intervals. */
     for (i = 0; i < e->n_collectors; i++)
-        engine_arm(e->collectors[i].timer_fd, 1);
+        engine_collect(e, &e->collectors[i]);
     engine_tick(e);
     atomic_store(&e->health.ready, true);
     return VG_OK;
