@@ -44,11 +44,11 @@ test-asan: deps
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	ctest --test-dir $(ASAN_BUILD) -L unit --output-on-failure -j$(JOBS)
 
-# libFuzzer on the config loader, the textfile parser and the /proc parsers.
+# libFuzzer on every tests/fuzz/fuzz_*.c (parsers that meet hostile input).
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DVIGIL_FUZZ=ON -DVIGIL_WERROR=ON \
 		-DVIGIL_SANITIZE=address,undefined -DVIGIL_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CMAKE_ARGS)
-	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_config fuzz_textfile fuzz_proc
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_all
 	ctest --test-dir $(FUZZ_BUILD) -L fuzz --output-on-failure
 
 test: build format-check
