@@ -27,12 +27,20 @@
 #define ENGINE_BACKOFF_CAP_MS    (5 * 60 * 1000)
 #define ENGINE_SELF_OWNER        "vigil:self"
 
-enum engine_src { ENGINE_SRC_SIGNAL, ENGINE_SRC_ACK, ENGINE_SRC_TICK, ENGINE_SRC_COLLECTOR };
+enum engine_src {
+    ENGINE_SRC_SIGNAL,
+    ENGINE_SRC_ACK,
+    ENGINE_SRC_TICK,
+    ENGINE_SRC_COLLECTOR,
+    ENGINE_SRC_COLLECTOR_FD,
+};
 
 /* What an epoll event points at. */
 struct engine_watch {
     enum engine_src kind;
     struct engine_collector *ec;
+    int fd;
+    struct engine_watch *next; /* a collector's fd watches */
 };
 
 /* A collector and the engine's bookkeeping for it (engine thread only). */
@@ -50,6 +58,10 @@ struct engine_collector {
     uint64_t errors_total;
     char reason[256]; /* set by vg_collector_fail during collect */
     struct vg_complain complain;
+    struct engine_watch *fd_watches; /* vg_collector_watch_fd */
+    int64_t wake_ms;                 /* vg_collector_wake during collect; -1: none */
+    bool held;                       /* the last collect ended paused */
+    struct vg_engine *e;
 };
 
 struct vg_engine {
@@ -65,6 +77,7 @@ struct vg_engine {
     int signal_fd;
     int tick_fd;
     struct engine_watch signal_watch, ack_watch, tick_watch;
+    char node_name[256];
     bool stopping;
 };
 
@@ -103,6 +116,58 @@ static int engine_watch_fd(struct vg_engine *e, int fd, struct engine_watch *w)
     return VG_OK;
 }
 
+int vg_collector_watch_fd(struct vg_collector *c, int fd)
+{
+    struct engine_collector *ec = c->priv;
+    struct engine_watch *w;
+
+    if (ec == NULL)
+        return VG_EINVAL;
+    w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return VG_ENOMEM;
+    w->kind = ENGINE_SRC_COLLECTOR_FD;
+    w->ec = ec;
+    w->fd = fd;
+    if (engine_watch_fd(ec->e, fd, w) != VG_OK) {
+        free(w);
+        return VG_EIO;
+    }
+    w->next = ec->fd_watches;
+    ec->fd_watches = w;
+    return VG_OK;
+}
+
+void vg_collector_unwatch_fd(struct vg_collector *c, int fd)
+{
+    struct engine_collector *ec = c->priv;
+    struct engine_watch **pp, *w;
+
+    if (ec == NULL)
+        return;
+    for (pp = &ec->fd_watches; *pp != NULL; pp = &(*pp)->next) {
+        w = *pp;
+        if (w->fd != fd)
+            continue;
+        epoll_ctl(ec->e->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+        *pp = w->next;
+        free(w);
+        return;
+    }
+}
+
+void vg_collector_wake(struct vg_collector *c, int64_t delay_ms)
+{
+    struct engine_collector *ec = c->priv;
+
+    if (ec == NULL)
+        return;
+    if (delay_ms < 0)
+        delay_ms = 0;
+    if (ec->wake_ms < 0 || delay_ms < ec->wake_ms)
+        ec->wake_ms = delay_ms;
+}
+
 /* Arms a one-shot timer delay_ms from now (0 is taken as 1 ms: a zero
  * it_value would disarm the timer). */
 static void engine_arm(int fd, int64_t delay_ms)
@@ -133,7 +198,7 @@ static int64_t engine_next_delay(const struct engine_collector *ec)
         ec->failures < ENGINE_BACKOFF_MAX_SHIFT ? ec->failures : ENGINE_BACKOFF_MAX_SHIFT;
 
     if (shift == 0)
-        return delay;
+        return ec->wake_ms >= 0 && ec->wake_ms < delay ? ec->wake_ms : delay;
     delay <<= shift;
     if (delay > ENGINE_BACKOFF_CAP_MS)
         delay =
@@ -151,7 +216,9 @@ static void engine_collect(struct vg_engine *e, struct engine_collector *ec)
     int rc;
 
     ec->reason[0] = '\0';
+    ec->wake_ms = -1;
     rc = ec->c.ops->collect(&ec->c, &emit);
+    ec->held = ec->sink != NULL && vg_sink_paused(ec->sink);
     ec->last_duration_s = (double)(vg_mono_ns() - t0) / 1e9;
     ec->ran = true;
     if (vg_store_commit(e->store, ec->owner, ec->samples) != VG_OK)
@@ -174,6 +241,20 @@ static void engine_collect(struct vg_engine *e, struct engine_collector *ec)
     }
     if (!e->stopping)
         engine_arm(ec->timer_fd, engine_next_delay(ec));
+}
+
+/* After acknowledgements: collectors held back by full queues run again as
+ * soon as there is room. */
+static void engine_resume_held(struct vg_engine *e)
+{
+    size_t i;
+
+    for (i = 0; i < e->n_collectors && !e->stopping; i++) {
+        struct engine_collector *ec = &e->collectors[i];
+
+        if (ec->held && !vg_sink_paused(ec->sink))
+            engine_collect(e, ec);
+    }
 }
 
 static void engine_emit_collector_metrics(struct vg_engine *e, struct vg_emit *emit)
@@ -246,6 +327,7 @@ static void engine_dispatch(struct vg_engine *e, struct engine_watch *w)
         break;
     case ENGINE_SRC_ACK:
         vg_pipeline_process_acks(e->pipeline);
+        engine_resume_held(e);
         break;
     case ENGINE_SRC_TICK:
         if (read(e->tick_fd, &expirations, sizeof(expirations)) > 0)
@@ -253,6 +335,10 @@ static void engine_dispatch(struct vg_engine *e, struct engine_watch *w)
         break;
     case ENGINE_SRC_COLLECTOR:
         if (read(w->ec->timer_fd, &expirations, sizeof(expirations)) > 0)
+            engine_collect(e, w->ec);
+        break;
+    case ENGINE_SRC_COLLECTOR_FD:
+        if (!e->stopping)
             engine_collect(e, w->ec);
         break;
     }
@@ -369,6 +455,10 @@ static int engine_setup_collector(struct vg_engine *e, struct engine_collector *
     ec->c.priv = ec;
     ec->watch.kind = ENGINE_SRC_COLLECTOR;
     ec->watch.ec = ec;
+    ec->e = e;
+    ec->wake_ms = -1;
+    ec->c.node_name = e->node_name;
+    ec->c.state_dir = e->plan->agent.state_dir;
     snprintf(ec->owner, sizeof(ec->owner), "collector:%s", pc->name);
     ec->samples = vg_samples_create();
     ec->sink = vg_pipeline_sink(e->pipeline, &ec->c);
@@ -417,6 +507,10 @@ static int engine_setup(struct vg_engine *e, struct vg_error *err)
     size_t i;
     int rc;
 
+    if (a->node_name != NULL && a->node_name[0] != '\0')
+        snprintf(e->node_name, sizeof(e->node_name), "%s", a->node_name);
+    else if (gethostname(e->node_name, sizeof(e->node_name) - 1) != 0)
+        snprintf(e->node_name, sizeof(e->node_name), "unknown");
     if (engine_mkdirs(a->state_dir) != VG_OK)
         vg_log(VG_LOG_WARN, "engine", "main", "cannot create state_dir %s: %s", a->state_dir,
                strerror(errno));
@@ -528,6 +622,12 @@ void vg_engine_destroy(struct vg_engine *e)
         if (ec->samples != NULL)
             vg_samples_destroy(ec->samples);
         engine_close(ec->timer_fd);
+        while (ec->fd_watches != NULL) {
+            struct engine_watch *w = ec->fd_watches;
+
+            ec->fd_watches = w->next;
+            free(w);
+        }
     }
     free(e->collectors);
     if (e->self_samples != NULL)

@@ -25,7 +25,7 @@
 #define PIPELINE_FREE_MAX        16u /* recycled batches kept per sink */
 
 const struct vg_option vg_output_common_options[] = {
-    {"queue_max_bytes", VG_OPT_SIZE, "32MiB", offsetof(struct vg_output_settings, queue_max_bytes),
+    {"queue_max_bytes", VG_OPT_SIZE, "8MiB", offsetof(struct vg_output_settings, queue_max_bytes),
      "bytes of records queued for this output before its collectors pause", 0, NULL},
     {"queue_max_batches", VG_OPT_INT, "256", offsetof(struct vg_output_settings, queue_max_batches),
      "batches queued for this output before its collectors pause", 0, NULL},
@@ -308,6 +308,7 @@ static int pipeline_route(struct vg_sink *s, struct vg_batch *b)
     size_t i;
 
     b->seq = s->next_seq++;
+    b->mem = b->arena.total + b->cap_recs * sizeof(*b->recs) + sizeof(*b);
     atomic_store(&b->refs, (unsigned)p->n_outs);
     if (p->n_outs == 0) {
         vg_batch_complete(p, b);

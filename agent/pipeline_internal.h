@@ -30,6 +30,7 @@ struct vg_batch {
     struct vg_record **recs;
     size_t n_recs, cap_recs;
     uint64_t bytes;                  /* bodies, keys and values */
+    uint64_t mem;                    /* memory it holds, set when sealed: what queues count */
     uint64_t seq;                    /* per sink, from 0, assigned when sealed */
     struct vg_batch_source *sources; /* filled when sealed */
     size_t n_sources, cap_sources;

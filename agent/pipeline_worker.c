@@ -114,7 +114,7 @@ int vg_outq_push(struct vg_outq *q, struct vg_batch *b)
         q->ring[(q->head + q->waiting) % q->cap] = b;
         q->waiting++;
         q->n++;
-        q->bytes += b->bytes;
+        q->bytes += b->mem;
         outq_publish(q);
         pthread_cond_signal(&q->cv);
     }
@@ -465,7 +465,7 @@ void *vg_outq_worker(void *arg)
         if (b == NULL)
             break;
         pthread_mutex_unlock(&q->mu);
-        bytes = b->bytes;
+        bytes = b->mem;
         if (!outq_deliver(q, b)) {
             pthread_mutex_lock(&q->mu);
             break;

@@ -5,6 +5,7 @@
 
 #include "core.h"
 
+extern const struct vg_collector_ops vg_collector_container_logs;
 extern const struct vg_collector_ops vg_collector_node;
 extern const struct vg_collector_ops vg_collector_textfile;
 extern const struct vg_collector_ops vg_collector_generator;
@@ -13,6 +14,7 @@ extern const struct vg_output_ops vg_output_file;
 extern const struct vg_output_ops vg_output_discard;
 
 const struct vg_collector_ops *const vg_collector_registry[] = {
+    &vg_collector_container_logs,
     &vg_collector_generator,
     &vg_collector_node,
     &vg_collector_textfile,

@@ -315,14 +315,30 @@ struct vg_collector_ops {
 
 struct vg_collector {
     const struct vg_collector_ops *ops;
-    char *name;          /* instance: the `name:` option, else the type */
-    void *ctx;           /* ops->ctx_size bytes, filled from the option table */
-    int64_t interval_ms; /* from `interval:` or the default */
-    void *priv;          /* the engine's own */
+    char *name;            /* instance: the `name:` option, else the type */
+    void *ctx;             /* ops->ctx_size bytes, filled from the option table */
+    int64_t interval_ms;   /* from `interval:` or the default */
+    const char *node_name; /* agent.node_name, or the host name */
+    const char *state_dir; /* agent.state_dir: where a collector keeps its state */
+    void *priv;            /* the engine's own */
 };
 
 /* Records why the current collect failed (shown in the rate-limited log). */
 void vg_collector_fail(struct vg_collector *c, const char *fmt, ...) VG_PRINTF(2, 3);
+
+/* From init or collect (engine thread): the engine watches fd and calls
+ * collect soon after it turns readable. Level-triggered: collect must drain
+ * what made it readable, even while paused. The collector closes fd itself
+ * after vg_collector_unwatch_fd or at destroy. VG_OK or VG_EIO. */
+int vg_collector_watch_fd(struct vg_collector *c, int fd);
+void vg_collector_unwatch_fd(struct vg_collector *c, int fd);
+
+/* From collect: asks for the next collect within delay_ms rather than at the
+ * interval (0: as soon as the loop is free), such as when a read was cut
+ * short to keep the loop responsive or a timeout falls due. A collect that
+ * ends paused (vg_emit_paused) is called again as soon as acknowledgements
+ * make room, without asking. */
+void vg_collector_wake(struct vg_collector *c, int64_t delay_ms);
 
 /* ------------------------------------------------------------------------
  * Outputs. send() runs on the output's own worker thread and answers ok,

@@ -388,10 +388,11 @@ static void plan_of_the_embedded_default_config_is_valid(void **state)
     for (i = 0; i < errs.n; i++)
         print_message("default config: %s\n", errs.msgs[i]);
     assert_int_equal(rc, VG_OK);
-    assert_int_equal(plan.n_collectors, 2);
+    assert_int_equal(plan.n_collectors, 3);
     assert_string_equal(plan.collectors[0].name, "node");
     assert_int_equal(plan.collectors[0].interval_ms, 15000);
-    assert_string_equal(plan.collectors[1].name, "generator");
+    assert_string_equal(plan.collectors[1].name, "container_logs");
+    assert_string_equal(plan.collectors[2].name, "generator");
     assert_int_equal(plan.n_outputs, 1);
     assert_string_equal(plan.outputs[0].name, "stdout");
     assert_string_equal(plan.agent.node_name, "");

@@ -1,0 +1,286 @@
+/*
+ * container_logs.c - the container_logs collector: follows container log
+ * files (CRI, Docker json-file, or plain lines), decodes and joins them,
+ * and emits one record per message, without losing or repeating a line
+ * across rotations and restarts.
+ *
+ * Each collect: drain inotify, rescan the patterns when due (or when a
+ * folder changed), read rotated files to their end, then the others, up to
+ * a byte budget; flush what timed out; write the checkpoint when due. The
+ * engine calls collect when inotify has events, at the interval, and as
+ * soon as the outputs have room again after a pause.
+ *
+ * Split across files: container_logs_scan.c (discovery, rotation, inotify),
+ * container_logs_read.c (reading, decoding, records), container_logs_ckpt.c
+ * (checkpoints), container_logs_parse.c (pure parsing).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "container_logs.h"
+
+static const struct vg_option clog_options[] = {
+    {"paths", VG_OPT_STRLIST, "/var/log/containers/*.log", offsetof(struct clog_ctx, paths),
+     "glob patterns of the files to follow (symlinks followed)", 0, NULL},
+    {"exclude", VG_OPT_STRLIST, NULL, offsetof(struct clog_ctx, exclude),
+     "glob patterns of files to leave alone (full path, or base name without '/')", 0, NULL},
+    {"format", VG_OPT_ENUM, "auto", offsetof(struct clog_ctx, format),
+     "line format; auto decides per file from its first line", 0, "auto|cri|docker|raw"},
+    {"read_from", VG_OPT_ENUM, "head", offsetof(struct clog_ctx, read_from),
+     "where a file with no checkpoint is read from", 0, "head|tail"},
+    {"ignore_older", VG_OPT_DURATION, "24h", offsetof(struct clog_ctx, ignore_older_ms),
+     "files not modified for this long when first seen are skipped; 0: none", 0, NULL},
+    {"max_open_files", VG_OPT_INT, "1024", offsetof(struct clog_ctx, max_open_files),
+     "idle files are closed beyond this many, and reopened when they grow", 0, NULL},
+    {"rescan_interval", VG_OPT_DURATION, "10s", offsetof(struct clog_ctx, rescan_ms),
+     "patterns are matched again this often (inotify finds new files sooner)", 0, NULL},
+    {"max_line_bytes", VG_OPT_SIZE, "1MiB", offsetof(struct clog_ctx, max_line_bytes),
+     "longer lines (and joined messages) are cut and marked truncated=true", 0, NULL},
+    {"partial_timeout", VG_OPT_DURATION, "2s", offsetof(struct clog_ctx, partial_timeout_ms),
+     "a line or fragment without its end is emitted alone once the file stops growing this long", 0,
+     NULL},
+    {"rotate_wait", VG_OPT_DURATION, "5s", offsetof(struct clog_ctx, rotate_wait_ms),
+     "a rotated or deleted file is closed after this long without growth", 0, NULL},
+    {"checkpoint_interval", VG_OPT_DURATION, "1s", offsetof(struct clog_ctx, checkpoint_ms),
+     "how often delivered positions are written to state_dir/checkpoints", 0, NULL},
+    {"multiline.preset", VG_OPT_ENUM, NULL, offsetof(struct clog_ctx, ml_preset),
+     "join stack traces: java, python or go", 0, "java|python|go"},
+    {"multiline.start", VG_OPT_STR, NULL, offsetof(struct clog_ctx, ml_start),
+     "PCRE2 pattern of the first line of a message", 0, NULL},
+    {"multiline.continue", VG_OPT_STR, NULL, offsetof(struct clog_ctx, ml_cont),
+     "PCRE2 pattern of the lines that continue a message", 0, NULL},
+    {"multiline.timeout", VG_OPT_DURATION, "1s", offsetof(struct clog_ctx, ml_timeout_ms),
+     "a message is emitted when no line came for this long", 0, NULL},
+    {"multiline.max_lines", VG_OPT_INT, "500", offsetof(struct clog_ctx, ml_max_lines),
+     "a message is emitted once it has this many lines", 0, NULL},
+    {"multiline.max_bytes", VG_OPT_SIZE, "1MiB", offsetof(struct clog_ctx, ml_max_bytes),
+     "a message is cut beyond this many bytes (truncated=true)", 0, NULL},
+    {"kubernetes", VG_OPT_BOOL, "true", offsetof(struct clog_ctx, kubernetes),
+     "add namespace, pod, container and their ids from kubelet's and Docker's paths", 0, NULL},
+    {NULL, VG_OPT_STR, NULL, 0, NULL, 0, NULL},
+};
+
+static enum clog_format clog_format_parse(const char *s)
+{
+    if (s == NULL || strcmp(s, "auto") == 0)
+        return CLOG_FMT_AUTO;
+    if (strcmp(s, "cri") == 0)
+        return CLOG_FMT_CRI;
+    if (strcmp(s, "docker") == 0)
+        return CLOG_FMT_DOCKER;
+    return CLOG_FMT_RAW;
+}
+
+/* Checks the numbers the option table cannot. */
+static int clog_check(const struct clog_ctx *x, struct vg_error *err)
+{
+    if (x->paths.n == 0)
+        return vg_error_set(err, VG_ECONFIG, "paths: at least one pattern is needed");
+    if (x->max_open_files < 1)
+        return vg_error_set(err, VG_ECONFIG, "max_open_files must be >= 1, not %lld",
+                            (long long)x->max_open_files);
+    if (x->max_line_bytes < 16 || x->max_line_bytes > (UINT64_C(1) << 30))
+        return vg_error_set(err, VG_ECONFIG, "max_line_bytes must be between 16 and 1GiB");
+    if (x->rescan_ms <= 0 || x->checkpoint_ms <= 0)
+        return vg_error_set(err, VG_ECONFIG,
+                            "rescan_interval and checkpoint_interval must be positive");
+    if (x->ml_max_lines < 0)
+        return vg_error_set(err, VG_ECONFIG, "multiline.max_lines must be >= 0");
+    return VG_OK;
+}
+
+static int clog_multiline_init(struct clog_ctx *x, struct vg_error *err)
+{
+    struct vg_multiline_settings s = {
+        .preset = x->ml_preset,
+        .start = x->ml_start,
+        .cont = x->ml_cont,
+        .timeout_ms = x->ml_timeout_ms,
+        .max_lines = (uint64_t)x->ml_max_lines,
+        .max_bytes = x->ml_max_bytes,
+    };
+
+    if (x->ml_preset == NULL && x->ml_start == NULL && x->ml_cont == NULL)
+        return VG_OK;
+    return vg_multiline_compile(&s, &x->ml_rules, err);
+}
+
+/* Lets max_open_files descriptors be open: the soft limit is raised toward
+ * the hard one when it is too low. */
+static void clog_raise_nofile(struct clog_ctx *x)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)x->max_open_files + 256;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+        vg_log(VG_LOG_WARN, CLOG_PLUGIN, x->c->name,
+               "open file limit %llu is below max_open_files + 256",
+               (unsigned long long)rl.rlim_cur);
+}
+
+static int clog_init(struct vg_collector *c, const struct vg_config_node *cfg, struct vg_error *err)
+{
+    struct clog_ctx *x = c->ctx;
+    int rc;
+
+    x->c = c;
+    x->inotify_fd = -1;
+    rc = clog_check(x, err);
+    if (rc == VG_OK)
+        rc = clog_multiline_init(x, err);
+    if (rc != VG_OK)
+        return rc;
+    x->fmt = clog_format_parse(x->format);
+    x->buf_cap = CLOG_READ_CHUNK + (size_t)x->max_line_bytes;
+    x->buf = malloc(x->buf_cap);
+    if (x->buf == NULL)
+        return vg_error_set(err, VG_ENOMEM, "out of memory for a %zu-byte read buffer", x->buf_cap);
+    vg_buf_init(&x->scratch);
+    clog_raise_nofile(x);
+    rc = clog_ckpt_load(x, err);
+    if (rc == VG_OK)
+        rc = clog_scan_init(x, err);
+    return rc;
+}
+
+/* Reads the files that may have grown: rotated ones first, so that the
+ * end of a rotated file comes out before the start of its successor. */
+static void clog_read_all(struct clog_ctx *x, int64_t now_ns, bool poll)
+{
+    uint64_t budget = CLOG_BUDGET;
+    struct clog_file *f;
+    int pass;
+
+    for (pass = 0; pass < 2; pass++) {
+        for (f = x->files; f != NULL; f = f->next) {
+            if ((f->rotated_ns != 0) != (pass == 0) || f->fd < 0 || f->shadow)
+                continue;
+            if (!f->dirty && !poll && f->rotated_ns == 0)
+                continue;
+            f->dirty = false;
+            if (!clog_read_file(x, f, now_ns, &budget)) {
+                f->dirty = true; /* paused: the engine calls again when there is room */
+                return;
+            }
+            if (budget == 0) {
+                f->dirty = true; /* it may hold more: go on at once */
+                vg_collector_wake(x->c, 0);
+                return;
+            }
+        }
+    }
+}
+
+/* Timeouts, rotated files done, and the wake-up for the next deadline. */
+static void clog_housekeep(struct clog_ctx *x, int64_t now_ns)
+{
+    int64_t next = INT64_MAX, d;
+    struct clog_file *f, *nx;
+
+    for (f = x->files; f != NULL; f = nx) {
+        nx = f->next;
+        clog_flush_file(x, f, now_ns, false);
+        if (f->rotated_ns != 0 && f->read_off >= f->size &&
+            now_ns - f->grew_ns >= x->rotate_wait_ms * VG_NS_PER_MS &&
+            now_ns - f->rotated_ns >= x->rotate_wait_ms * VG_NS_PER_MS) {
+            clog_flush_file(x, f, now_ns, true);
+            clog_file_retire(x, f, now_ns);
+            continue;
+        }
+        d = clog_file_deadline(x, f);
+        if (f->rotated_ns != 0 && f->grew_ns + x->rotate_wait_ms * VG_NS_PER_MS < d)
+            d = f->grew_ns + x->rotate_wait_ms * VG_NS_PER_MS;
+        if (d < next)
+            next = d;
+    }
+    clog_limit_open(x);
+    if (next != INT64_MAX)
+        vg_collector_wake(x->c, next > now_ns ? (next - now_ns) / VG_NS_PER_MS + 1 : 0);
+}
+
+static void clog_emit_metrics(struct clog_ctx *x, struct vg_emit *emit)
+{
+    const char *n = x->c->name;
+
+    vg_emit_counter(emit, "vigil_log_decode_errors_total",
+                    "Log lines that did not decode in their format (sent raw, decode_error=true).",
+                    (double)x->decode_errors, "collector", n, NULL);
+    vg_emit_counter(emit, "vigil_log_truncated_total",
+                    "Log messages cut at max_line_bytes (sent with truncated=true).",
+                    (double)x->truncations, "collector", n, NULL);
+    vg_emit_counter(emit, "vigil_log_rotations_total",
+                    "Followed files that were rotated, truncated or deleted.", (double)x->rotations,
+                    "collector", n, NULL);
+    vg_emit_gauge(emit, "vigil_log_files", "Log files followed.", (double)x->n_files, "collector",
+                  n, NULL);
+    vg_emit_gauge(emit, "vigil_log_files_open", "Log files held open.", (double)x->n_open,
+                  "collector", n, NULL);
+}
+
+static int clog_collect(struct vg_collector *c, struct vg_emit *emit)
+{
+    struct clog_ctx *x = c->ctx;
+    int64_t now = vg_mono_ns();
+    bool poll = now >= x->poll_due_ns;
+
+    x->emit = emit;
+    clog_inotify_drain(x);
+    if (x->need_rescan || now >= x->rescan_due_ns) {
+        clog_scan(x, now);
+        x->need_rescan = false;
+        x->rescan_due_ns = now + x->rescan_ms * VG_NS_PER_MS;
+        poll = true;
+    }
+    if (poll)
+        x->poll_due_ns = now + VG_NS_PER_SEC;
+    if (!vg_emit_paused(emit))
+        clog_read_all(x, now, poll);
+    if (!vg_emit_paused(emit))
+        clog_housekeep(x, now);
+    if (x->deferred) {
+        x->need_rescan = true; /* now that read files were closed */
+        vg_collector_wake(c, 0);
+    }
+    if (now >= x->ckpt_due_ns) {
+        clog_ckpt_write(x);
+        x->ckpt_due_ns = now + x->checkpoint_ms * VG_NS_PER_MS;
+    }
+    clog_emit_metrics(x, emit);
+    x->emit = NULL;
+    return VG_OK;
+}
+
+static void clog_collector_ack(struct vg_collector *c, const struct vg_ack *ack)
+{
+    clog_ack(c->ctx, ack);
+}
+
+static void clog_destroy(struct vg_collector *c)
+{
+    struct clog_ctx *x = c->ctx;
+
+    if (x->ckpt_loaded)
+        clog_ckpt_write(x);
+    clog_scan_fini(x);
+    vg_multiline_rules_destroy(x->ml_rules);
+    free(x->buf);
+    vg_buf_free(&x->scratch);
+}
+
+const struct vg_collector_ops vg_collector_container_logs = {
+    .name = "container_logs",
+    .doc = "follows container log files (CRI, Docker json-file, plain) through rotations",
+    .options = clog_options,
+    .ctx_size = sizeof(struct clog_ctx),
+    .default_interval_ms = 250,
+    .init = clog_init,
+    .collect = clog_collect,
+    .ack = clog_collector_ack,
+    .destroy = clog_destroy,
+};

@@ -1,0 +1,177 @@
+/*
+ * container_logs.h - what the files of the container_logs collector share:
+ * the collector's context, the table of followed files, and the functions
+ * of discovery (container_logs_scan.c), reading (container_logs_read.c) and
+ * checkpoints (container_logs_ckpt.c). Engine thread only; not for other
+ * plugins.
+ */
+#ifndef CONTAINER_LOGS_H
+#define CONTAINER_LOGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "container_logs_parse.h"
+#include "parse/parse.h"
+#include "vigil.h"
+
+#define CLOG_PLUGIN     "container_logs"
+#define CLOG_FP_MAX     1024          /* bytes of a file's first line in its fingerprint */
+#define CLOG_READ_CHUNK (256 * 1024)  /* bytes per read */
+#define CLOG_BUDGET     (1024 * 1024) /* bytes read by one collect before it yields */
+
+enum clog_format { CLOG_FMT_AUTO, CLOG_FMT_CRI, CLOG_FMT_DOCKER, CLOG_FMT_RAW };
+
+/* Fragments of one stream waiting for the rest of their message (CRI P
+ * lines, Docker lines without "\n"). */
+struct clog_join {
+    struct vg_buf buf;
+    int64_t time_ns;
+    uint64_t start_off; /* where the first fragment began */
+    bool active;
+    bool truncated;
+};
+
+/*
+ * A followed file. Identity: device, inode and the fingerprint of its first
+ * line (fp_len > 0 once known); source_id is derived from the three.
+ * Positions: read_off is the next byte to decode; emitted_off the position
+ * a restart must read from so that nothing emitted-or-pending is lost (it
+ * never passes the start of a pending fragment or multiline group);
+ * acked_off what every output has confirmed, the checkpoint.
+ */
+struct clog_file {
+    uint64_t dev, ino;
+    uint64_t fp_len, fp_hash;
+    uint64_t source_id; /* 0 until the fingerprint is known */
+    char *path;         /* as matched by the patterns */
+    char *real;         /* the file a symlink points at */
+    char *base;         /* the name inside its folder (for inotify), points into real */
+    int fd;             /* -1 while closed */
+    uint64_t read_off, emitted_off, acked_off;
+    uint64_t size;      /* last size seen */
+    int64_t grew_ns;    /* monotonic: when it last grew (or was opened) */
+    int64_t rotated_ns; /* monotonic: when its path stopped leading to it; 0 if not */
+    enum clog_format fmt;
+    struct clog_meta meta;
+    bool has_meta;
+    struct clog_join join[3]; /* per enum vg_stream */
+    struct vg_multiline *ml[3];
+    bool skipping; /* dropping the rest of an over-long line */
+    bool dirty;    /* may have grown: read it */
+    bool seen;     /* matched by the current scan */
+    bool shadow;   /* a copy of a file being followed: not read (copytruncate) */
+    int wd;        /* inotify watch of its folder, -1 if none */
+    struct clog_file *next;
+    struct clog_file *ino_next;  /* in x->by_ino */
+    struct clog_file *name_next; /* in x->by_name */
+};
+
+/* A file that is gone (rotated away and read to its end, or truncated):
+ * kept so that acknowledgements still move its checkpoint and a copy of it
+ * (copytruncate) can be recognised by its fingerprint. */
+struct clog_gone {
+    struct clog_ckpt_entry e;
+    uint64_t source_id;
+    uint64_t read_off; /* what was read of it */
+    int64_t gone_ns;
+    struct clog_gone *next;
+};
+
+/* Docker metadata read from a container's config.v2.json, once. */
+struct clog_docker_meta {
+    char id[65];
+    struct clog_meta meta;
+    bool ok;
+    struct clog_docker_meta *next;
+};
+
+struct clog_ctx {
+    /* options */
+    struct vg_strlist paths, exclude;
+    char *format;
+    char *read_from;
+    int64_t ignore_older_ms;
+    int64_t max_open_files;
+    int64_t rescan_ms;
+    uint64_t max_line_bytes;
+    int64_t partial_timeout_ms;
+    int64_t rotate_wait_ms;
+    int64_t checkpoint_ms;
+    char *ml_preset, *ml_start, *ml_cont;
+    int64_t ml_timeout_ms;
+    int64_t ml_max_lines;
+    uint64_t ml_max_bytes;
+    bool kubernetes;
+    /* state */
+    struct vg_collector *c;
+    enum clog_format fmt;
+    struct vg_multiline_rules *ml_rules;
+    struct clog_file *files;
+    size_t n_files, n_open;
+    struct clog_file **by_ino;  /* hash of (dev, ino) */
+    struct clog_file **by_name; /* hash of (wd, base): inotify events */
+    size_t n_buckets;           /* a power of two, >= 2 * n_files */
+    struct clog_gone *gone;
+    struct clog_docker_meta *docker; /* cache, by container id */
+    struct clog_ckpt_entry *ckpts;   /* loaded at start, matched as files appear */
+    size_t n_ckpts;
+    bool *ckpt_used;
+    char *ckpt_path;
+    bool ckpt_loaded;
+    int64_t ckpt_due_ns, rescan_due_ns, poll_due_ns;
+    bool ckpt_dirty;
+    int inotify_fd;
+    bool need_rescan;
+    bool deferred; /* the last scan left new files out: max_open_files */
+    char *buf;     /* the read buffer: CLOG_READ_CHUNK + max_line_bytes */
+    size_t buf_cap;
+    struct vg_buf scratch; /* Docker unescaping */
+    const char *attrs;     /* Docker "attrs" of the line being handled, or NULL */
+    size_t attrs_len;
+    struct vg_emit *emit; /* during collect */
+    uint64_t decode_errors, truncations, rotations, files_opened;
+    struct vg_complain read_complain, scan_complain, ckpt_complain;
+};
+
+/* container_logs_scan.c */
+int clog_scan_init(struct clog_ctx *x, struct vg_error *err);
+void clog_scan(struct clog_ctx *x, int64_t now_ns);
+void clog_inotify_drain(struct clog_ctx *x);
+void clog_file_close(struct clog_ctx *x, struct clog_file *f);
+void clog_file_retire(struct clog_ctx *x, struct clog_file *f, int64_t now_ns);
+int clog_file_reopen(struct clog_ctx *x, struct clog_file *f);
+void clog_limit_open(struct clog_ctx *x);
+void clog_scan_fini(struct clog_ctx *x);
+/* Reads f's first bytes for its fingerprint (force: whatever is there, for
+ * a file whose first line never ends). True once known. */
+bool clog_identify(struct clog_ctx *x, struct clog_file *f, bool force);
+/* Where a newly identified file starts (checkpoint, copy, read_from), or
+ * whether it is a copy to hold back. */
+void clog_file_place(struct clog_ctx *x, struct clog_file *f);
+/* f was truncated in place: its old identity is kept for acknowledgements
+ * and copies, and it starts again from 0 as a new file. */
+void clog_file_reidentify(struct clog_ctx *x, struct clog_file *f, int64_t now_ns);
+struct clog_file *clog_find_ino(struct clog_ctx *x, uint64_t dev, uint64_t ino);
+struct clog_file *clog_find_source(struct clog_ctx *x, uint64_t source_id);
+
+/* container_logs_read.c */
+/* Reads what f has, up to *budget bytes; false when the outputs are full. */
+bool clog_read_file(struct clog_ctx *x, struct clog_file *f, int64_t now_ns, uint64_t *budget);
+/* Emits pending fragments and groups that timed out (force: all). */
+void clog_flush_file(struct clog_ctx *x, struct clog_file *f, int64_t now_ns, bool force);
+/* Monotonic time when f next needs a timeout flush, INT64_MAX if never. */
+int64_t clog_file_deadline(const struct clog_ctx *x, const struct clog_file *f);
+/* Frees f and what it holds (its descriptor is closed already). */
+void clog_file_free_state(struct clog_file *f);
+
+/* container_logs_ckpt.c */
+int clog_ckpt_load(struct clog_ctx *x, struct vg_error *err);
+/* The offset to start f at: its checkpoint, a gone file's offset whose
+ * copy it is, or the start / end per read_from. */
+uint64_t clog_ckpt_start(struct clog_ctx *x, struct clog_file *f);
+void clog_ckpt_write(struct clog_ctx *x);
+void clog_ack(struct clog_ctx *x, const struct vg_ack *ack);
+
+#endif

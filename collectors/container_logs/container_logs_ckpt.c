@@ -1,0 +1,289 @@
+/*
+ * container_logs_ckpt.c - checkpoints: per file identity, the position up
+ * to which every output has acknowledged its records. Written atomically
+ * (temporary file, fsync, rename, fsync of the folder) every
+ * checkpoint_interval and at shutdown to <state_dir>/checkpoints/<name>;
+ * read once at start. The format is in README.md.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "container_logs.h"
+
+#define CLOG_CKPT_MAX_FILE (64 * 1024 * 1024)
+
+static int clog_ckpt_paths(struct clog_ctx *x, struct vg_error *err)
+{
+    struct vg_buf b;
+
+    vg_buf_init(&b);
+    if (vg_buf_printf(&b, "%s/checkpoints", x->c->state_dir) != VG_OK)
+        return vg_error_set(err, VG_ENOMEM, "out of memory");
+    if (mkdir(b.data, 0750) != 0 && errno != EEXIST) {
+        vg_error_set(err, VG_EIO, "cannot create %s: %s", b.data, strerror(errno));
+        vg_buf_free(&b);
+        return VG_EIO;
+    }
+    if (vg_buf_printf(&b, "/%s", x->c->name) != VG_OK) {
+        vg_buf_free(&b);
+        return vg_error_set(err, VG_ENOMEM, "out of memory");
+    }
+    x->ckpt_path = b.data; /* ours now */
+    return VG_OK;
+}
+
+/* Reads the whole checkpoint file into out; VG_ENOENT when there is none. */
+static int clog_ckpt_slurp(const char *path, struct vg_buf *out, struct vg_error *err)
+{
+    char chunk[65536];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+    int rc = VG_OK;
+
+    if (fd < 0 && errno == ENOENT)
+        return VG_ENOENT;
+    if (fd < 0)
+        return vg_error_set(err, VG_EIO, "cannot open %s: %s", path, strerror(errno));
+    while (rc == VG_OK) {
+        n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rc = vg_error_set(err, VG_EIO, "cannot read %s: %s", path, strerror(errno));
+        else if (n == 0)
+            break;
+        else if (out->len + (size_t)n > CLOG_CKPT_MAX_FILE)
+            rc = vg_error_set(err, VG_EPARSE, "%s is larger than 64 MiB", path);
+        else if (vg_buf_append(out, chunk, (size_t)n) != VG_OK)
+            rc = vg_error_set(err, VG_ENOMEM, "out of memory");
+    }
+    close(fd);
+    return rc;
+}
+
+/* Parses the lines of text; a bad line is reported and skipped, so that
+ * one damaged entry never stops the agent or loses the others. */
+static int clog_ckpt_parse_all(struct clog_ctx *x, const char *text, size_t len)
+{
+    const char *p = text, *end = text + len, *nl;
+    size_t cap = 0;
+    int line = 0;
+
+    while (p < end) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL)
+            nl = end;
+        line++;
+        if (p < nl && *p != '#') {
+            if (vg_grow((void **)&x->ckpts, &cap, x->n_ckpts + 1, sizeof(*x->ckpts)) != VG_OK)
+                return VG_ENOMEM;
+            if (clog_ckpt_parse_line(p, (size_t)(nl - p), &x->ckpts[x->n_ckpts]) == VG_OK)
+                x->n_ckpts++;
+            else
+                vg_log(VG_LOG_WARN, CLOG_PLUGIN, x->c->name,
+                       "%s:%d: not a checkpoint line, skipped", x->ckpt_path, line);
+        }
+        p = nl + 1;
+    }
+    x->ckpt_used = calloc(x->n_ckpts + 1, sizeof(*x->ckpt_used));
+    return x->ckpt_used != NULL ? VG_OK : VG_ENOMEM;
+}
+
+int clog_ckpt_load(struct clog_ctx *x, struct vg_error *err)
+{
+    struct vg_buf text;
+    int rc;
+
+    rc = clog_ckpt_paths(x, err);
+    if (rc != VG_OK)
+        return rc;
+    vg_buf_init(&text);
+    rc = clog_ckpt_slurp(x->ckpt_path, &text, err);
+    if (rc == VG_OK) {
+        rc = clog_ckpt_parse_all(x, text.data != NULL ? text.data : "", text.len);
+        if (rc != VG_OK)
+            vg_error_set(err, rc, "out of memory reading %s", x->ckpt_path);
+        else
+            vg_log(VG_LOG_INFO, CLOG_PLUGIN, x->c->name, "%zu checkpoints read from %s", x->n_ckpts,
+                   x->ckpt_path);
+    } else if (rc == VG_ENOENT) {
+        rc = VG_OK;
+    }
+    vg_buf_free(&text);
+    if (rc == VG_OK)
+        x->ckpt_loaded = true;
+    return rc;
+}
+
+/* The first line boundary at or before the end of f (read_from: tail). */
+static uint64_t clog_tail_start(struct clog_ctx *x, struct clog_file *f)
+{
+    uint64_t end = f->size, from;
+    ssize_t n;
+    const char *nl;
+
+    if (end == 0 || f->fd < 0)
+        return 0;
+    from = end > x->buf_cap ? end - x->buf_cap : 0;
+    n = pread(f->fd, x->buf, (size_t)(end - from), (off_t)from);
+    if (n <= 0)
+        return end;
+    nl = memrchr(x->buf, '\n', (size_t)n);
+    return nl != NULL ? from + (uint64_t)(nl + 1 - x->buf) : end;
+}
+
+/* A gone file (this run, or a checkpoint marked gone) that f is a copy of. */
+static bool clog_copy_start(struct clog_ctx *x, const struct clog_file *f, uint64_t *start)
+{
+    const struct clog_gone *g;
+    size_t i;
+
+    for (g = x->gone; g != NULL; g = g->next)
+        if (g->e.fp_len == f->fp_len && g->e.fp_hash == f->fp_hash &&
+            (g->e.dev != f->dev || g->e.ino != f->ino)) {
+            *start = g->read_off;
+            return true;
+        }
+    for (i = 0; i < x->n_ckpts; i++) {
+        const struct clog_ckpt_entry *e = &x->ckpts[i];
+
+        if ((e->flags & CLOG_CKPT_GONE) && !x->ckpt_used[i] && e->fp_len == f->fp_len &&
+            e->fp_hash == f->fp_hash && (e->dev != f->dev || e->ino != f->ino)) {
+            x->ckpt_used[i] = true;
+            *start = e->offset;
+            return true;
+        }
+    }
+    return false;
+}
+
+uint64_t clog_ckpt_start(struct clog_ctx *x, struct clog_file *f)
+{
+    uint64_t start;
+    size_t i;
+
+    for (i = 0; f->fp_len != 0 && i < x->n_ckpts; i++) {
+        const struct clog_ckpt_entry *e = &x->ckpts[i];
+
+        if (x->ckpt_used[i] || e->dev != f->dev || e->ino != f->ino || e->fp_len != f->fp_len ||
+            e->fp_hash != f->fp_hash || (e->flags & CLOG_CKPT_GONE))
+            continue;
+        x->ckpt_used[i] = true;
+        return e->offset <= f->size ? e->offset : 0;
+    }
+    if (f->fp_len != 0 && clog_copy_start(x, f, &start))
+        return start <= f->size ? start : 0;
+    if (x->read_from != NULL && strcmp(x->read_from, "tail") == 0)
+        return clog_tail_start(x, f);
+    return 0;
+}
+
+static int clog_ckpt_put(struct vg_buf *b, uint64_t dev, uint64_t ino, uint64_t fp_len,
+                         uint64_t fp_hash, uint64_t offset, uint64_t flags, const char *path)
+{
+    struct clog_ckpt_entry e;
+
+    e.dev = dev;
+    e.ino = ino;
+    e.fp_len = fp_len;
+    e.fp_hash = fp_hash;
+    e.offset = offset;
+    e.flags = flags;
+    snprintf(e.path, sizeof(e.path), "%s", path);
+    return clog_ckpt_format(&e, b);
+}
+
+/* The checkpoint file's text: every file with a known identity. */
+static int clog_ckpt_text(struct clog_ctx *x, struct vg_buf *b)
+{
+    const struct clog_file *f;
+    const struct clog_gone *g;
+    int rc = vg_buf_puts(b, CLOG_CKPT_HEADER);
+
+    for (f = x->files; rc == VG_OK && f != NULL; f = f->next)
+        if (f->fp_len != 0 && !f->shadow)
+            rc = clog_ckpt_put(b, f->dev, f->ino, f->fp_len, f->fp_hash, f->acked_off, 0, f->path);
+    for (g = x->gone; rc == VG_OK && g != NULL; g = g->next)
+        rc = clog_ckpt_format(&g->e, b);
+    return rc;
+}
+
+/* Writes text to path atomically: temporary file, fsync, rename, fsync of
+ * the folder. */
+static int clog_write_atomic(const char *path, const struct vg_buf *text)
+{
+    char tmp[4200];
+    int fd, rc;
+    char *slash;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return VG_EIO;
+    rc = vg_write_all(fd, text->data, text->len);
+    if (rc == VG_OK && fsync(fd) != 0)
+        rc = VG_EIO;
+    if (close(fd) != 0 && rc == VG_OK)
+        rc = VG_EIO;
+    if (rc == VG_OK && rename(tmp, path) != 0)
+        rc = VG_EIO;
+    if (rc != VG_OK) {
+        unlink(tmp);
+        return rc;
+    }
+    slash = strrchr(tmp, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+        fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+            fsync(fd);
+            close(fd);
+        }
+    }
+    return VG_OK;
+}
+
+void clog_ckpt_write(struct clog_ctx *x)
+{
+    struct vg_buf text;
+    int rc;
+
+    if (!x->ckpt_dirty || x->ckpt_path == NULL)
+        return;
+    vg_buf_init(&text);
+    rc = clog_ckpt_text(x, &text);
+    if (rc == VG_OK)
+        rc = clog_write_atomic(x->ckpt_path, &text);
+    vg_buf_free(&text);
+    if (rc != VG_OK) {
+        vg_complain(&x->ckpt_complain, VG_LOG_ERROR, CLOG_PLUGIN, x->c->name,
+                    "cannot write checkpoints to %s: %s", x->ckpt_path, strerror(errno));
+        return;
+    }
+    vg_complain_clear(&x->ckpt_complain, CLOG_PLUGIN, x->c->name, "checkpoint writing");
+    x->ckpt_dirty = false;
+}
+
+void clog_ack(struct clog_ctx *x, const struct vg_ack *ack)
+{
+    struct clog_file *f = clog_find_source(x, ack->source_id);
+    struct clog_gone *g;
+
+    if (f != NULL) {
+        if (ack->offset > f->acked_off) {
+            f->acked_off = ack->offset;
+            x->ckpt_dirty = true;
+        }
+        return;
+    }
+    for (g = x->gone; g != NULL; g = g->next)
+        if (g->source_id == ack->source_id && ack->offset > g->e.offset) {
+            g->e.offset = ack->offset;
+            x->ckpt_dirty = true;
+        }
+}

@@ -1,0 +1,88 @@
+/*
+ * container_logs_parse.h - the pure parts of the container_logs collector:
+ * Kubernetes and Docker metadata from paths, file fingerprints and the
+ * checkpoint file format. Tested on strings.
+ */
+#ifndef CONTAINER_LOGS_PARSE_H
+#define CONTAINER_LOGS_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil.h"
+
+/* What a log file's path says about its container. Strings are
+ * NUL-terminated; empty when unknown. restart_count is -1 when unknown. */
+struct clog_meta {
+    char namespace_[64];
+    char pod[254];
+    char container[64];
+    char container_id[65];
+    char pod_uid[40];
+    char container_name[128]; /* Docker's own name of the container */
+    char image[256];
+    int64_t restart_count;
+};
+
+void clog_meta_init(struct clog_meta *m);
+
+/* kubelet's link: /var/log/containers/<pod>_<namespace>_<container>-<id>.log
+ * (only the base name is read). Fills pod, namespace, container and
+ * container_id; false (m unchanged) when the name does not have that shape. */
+bool clog_meta_from_container_link(const char *path, struct clog_meta *m);
+
+/* kubelet's file: .../pods/<namespace>_<pod>_<uid>/<container>/<n>.log
+ * (the last three components are read). Fills namespace, pod, pod_uid,
+ * container and restart_count; false when the path does not have that shape. */
+bool clog_meta_from_pod_file(const char *path, struct clog_meta *m);
+
+/* Docker: .../containers/<id>/<id>-json.log (rotated: -json.log.N).
+ * Writes the 64-hex id into id[65]; false when the path does not say. */
+bool clog_docker_id_from_path(const char *path, char id[65]);
+
+/* Docker's <id>/config.v2.json: fills container_name (without its leading
+ * '/'), image, and from the io.kubernetes.* labels namespace, pod,
+ * container and pod_uid. VG_OK, or VG_EPARSE when json is not a JSON
+ * object (m is then unchanged); missing keys are left empty. */
+int clog_meta_from_docker_config(const char *json, size_t len, struct clog_meta *m);
+
+/* 64-bit FNV-1a of p[0..n), continuing from h (start with CLOG_HASH_INIT). */
+#define CLOG_HASH_INIT UINT64_C(0xcbf29ce484222325)
+uint64_t clog_hash(uint64_t h, const void *p, size_t n);
+
+/* The fingerprint of a file: the hash of its first line (up to and with
+ * its '\n'), or of its first `max` bytes when no '\n' comes before them.
+ * head holds the file's first n bytes. Returns the length covered, or 0
+ * when it is not known yet (no '\n' in head and n < max). */
+size_t clog_fingerprint(const char *head, size_t n, size_t max, uint64_t *hash);
+
+/* The identity of a file that records carry as their source. */
+uint64_t clog_source_id(uint64_t dev, uint64_t ino, uint64_t fp_hash);
+
+/* One checkpoint: the position up to which every record of a file was
+ * delivered, and how the file is recognised. */
+struct clog_ckpt_entry {
+    uint64_t dev, ino;
+    uint64_t fp_len, fp_hash;
+    uint64_t offset;
+    uint64_t flags; /* CLOG_CKPT_GONE */
+    char path[4096];
+};
+
+/* The file was rotated away or truncated: a copy of it found later (same
+ * fingerprint, another inode) continues from its offset. */
+#define CLOG_CKPT_GONE 1u
+
+/* The checkpoint file's first line. */
+#define CLOG_CKPT_HEADER "# vigil container_logs checkpoints v1\n"
+
+/* Appends one entry as a line:
+ * "<dev> <ino> <fp_len> <fp_hash hex> <offset> <flags> <path>\n"
+ * (path escaped: backslash, newline and carriage return as \\ \n \r). */
+int clog_ckpt_format(const struct clog_ckpt_entry *e, struct vg_buf *out);
+
+/* Parses one such line (without its '\n'). VG_OK or VG_EPARSE. */
+int clog_ckpt_parse_line(const char *line, size_t len, struct clog_ckpt_entry *e);
+
+#endif

@@ -1,0 +1,422 @@
+/*
+ * container_logs_read.c - reading a followed file: large reads into one
+ * buffer, lines split with memchr, decoded per format, fragments joined
+ * per stream, grouped by the multiline rules, and emitted as records whose
+ * offset is the position a restart must read from to lose nothing.
+ *
+ * A line is consumed only once it has been turned into a record or into
+ * pending state, so a pause (full outputs) stops between two lines and the
+ * next read starts at the first line not consumed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "container_logs.h"
+
+#define CLOG_F_TRUNCATED    0x1u
+#define CLOG_F_DECODE_ERROR 0x2u
+
+/* Where a restart must read from when a record ending at end is emitted:
+ * never past the start of a fragment or group still pending. */
+static uint64_t clog_safe_off(const struct clog_file *f, uint64_t end)
+{
+    uint64_t off = end, start;
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        if (f->join[i].active && f->join[i].start_off < off)
+            off = f->join[i].start_off;
+        if (f->ml[i] != NULL && vg_multiline_pending(f->ml[i], &start) && start < off)
+            off = start;
+    }
+    return off;
+}
+
+static int clog_set_str(struct vg_emit *e, struct vg_record *r, const char *key, const char *v)
+{
+    if (v == NULL || v[0] == '\0')
+        return VG_OK;
+    return vg_record_set_str(e, r, key, v, strlen(v));
+}
+
+/* The fields every record of f carries. */
+static int clog_fields(struct clog_ctx *x, struct clog_file *f, struct vg_record *r,
+                       enum vg_stream stream)
+{
+    struct vg_emit *e = x->emit;
+    const struct clog_meta *m = &f->meta;
+    int rc = VG_OK;
+
+    if (f->fmt != CLOG_FMT_RAW && stream != VG_STREAM_OTHER)
+        rc = clog_set_str(e, r, "stream", vg_stream_name(stream));
+    if (rc == VG_OK)
+        rc = clog_set_str(e, r, "file", f->path);
+    if (rc == VG_OK)
+        rc = clog_set_str(e, r, "node", x->c->node_name);
+    if (rc != VG_OK || !f->has_meta)
+        return rc;
+    rc = clog_set_str(e, r, "namespace", m->namespace_);
+    if (rc == VG_OK)
+        rc = clog_set_str(e, r, "pod", m->pod);
+    if (rc == VG_OK)
+        rc = clog_set_str(e, r, "container", m->container);
+    if (rc == VG_OK)
+        rc = clog_set_str(e, r, "container_id", m->container_id);
+    if (rc == VG_OK)
+        rc = clog_set_str(e, r, "pod_uid", m->pod_uid);
+    if (rc == VG_OK)
+        rc = clog_set_str(e, r, "container_name", m->container_name);
+    if (rc == VG_OK)
+        rc = clog_set_str(e, r, "image", m->image);
+    if (rc == VG_OK && m->restart_count >= 0)
+        rc = vg_record_set_int(e, r, "restart_count", m->restart_count);
+    return rc;
+}
+
+/* One record. Returns VG_OK or VG_ENOMEM (the record may be incomplete). */
+static int clog_record(struct clog_ctx *x, struct clog_file *f, enum vg_stream stream,
+                       const char *body, size_t len, int64_t time_ns, uint64_t end_off,
+                       unsigned flags)
+{
+    struct vg_record *r = vg_emit_record(x->emit, time_ns, body, len);
+    int rc;
+
+    if (r == NULL)
+        return VG_ENOMEM;
+    r->source_id = f->source_id;
+    r->offset = clog_safe_off(f, end_off);
+    if (r->offset > f->emitted_off)
+        f->emitted_off = r->offset;
+    rc = clog_fields(x, f, r, stream);
+    if (rc == VG_OK && (flags & CLOG_F_TRUNCATED))
+        rc = vg_record_set_bool(x->emit, r, "truncated", true);
+    if (rc == VG_OK && (flags & CLOG_F_DECODE_ERROR))
+        rc = vg_record_set_bool(x->emit, r, "decode_error", true);
+    if (rc == VG_OK && x->attrs != NULL)
+        rc = vg_record_set_json(x->emit, r, "attrs", x->attrs, x->attrs_len);
+    return rc;
+}
+
+/* What the multiline callback needs to know. */
+struct clog_ml_arg {
+    struct clog_ctx *x;
+    struct clog_file *f;
+    enum vg_stream stream;
+    unsigned flags;
+};
+
+static int clog_ml_emit(void *arg, const struct vg_multiline_group *g)
+{
+    struct clog_ml_arg *a = arg;
+
+    return clog_record(a->x, a->f, a->stream, g->text, g->len, g->time_ns, g->end_off,
+                       a->flags | (g->truncated ? CLOG_F_TRUNCATED : 0));
+}
+
+/* A whole message of one stream: through the multiline rules, or out. */
+static void clog_message(struct clog_ctx *x, struct clog_file *f, enum vg_stream stream,
+                         const char *msg, size_t len, int64_t time_ns, uint64_t start_off,
+                         uint64_t end_off, unsigned flags)
+{
+    struct clog_ml_arg a = {x, f, stream, flags};
+
+    if (x->ml_rules != NULL && !(flags & CLOG_F_DECODE_ERROR)) {
+        if (f->ml[stream] == NULL)
+            f->ml[stream] = vg_multiline_create(x->ml_rules);
+        if (f->ml[stream] != NULL) {
+            vg_multiline_push(f->ml[stream], msg, len, time_ns, start_off, end_off, vg_mono_ns(),
+                              clog_ml_emit, &a);
+            return;
+        }
+    }
+    if (len > x->max_line_bytes) {
+        len = (size_t)x->max_line_bytes;
+        flags |= CLOG_F_TRUNCATED;
+    }
+    if (flags & CLOG_F_TRUNCATED)
+        x->truncations++;
+    clog_record(x, f, stream, msg, len, time_ns, end_off, flags);
+}
+
+/* Adds a fragment to the stream's pending message (cut at max_line_bytes). */
+static void clog_join_add(struct clog_ctx *x, struct clog_join *j, const char *frag, size_t len,
+                          int64_t time_ns, uint64_t start_off)
+{
+    size_t room;
+
+    if (!j->active) {
+        vg_buf_reset(&j->buf);
+        j->active = true;
+        j->truncated = false;
+        j->time_ns = time_ns;
+        j->start_off = start_off;
+    }
+    room = j->buf.len < x->max_line_bytes ? (size_t)x->max_line_bytes - j->buf.len : 0;
+    if (len > room) {
+        len = room;
+        j->truncated = true;
+    }
+    if (len > 0 && vg_buf_append(&j->buf, frag, len) != VG_OK)
+        j->truncated = true;
+}
+
+/* Emits the stream's pending message (ending at end_off) and clears it. */
+static void clog_join_emit(struct clog_ctx *x, struct clog_file *f, enum vg_stream stream,
+                           uint64_t end_off)
+{
+    struct clog_join *j = &f->join[stream];
+    unsigned flags = j->truncated ? CLOG_F_TRUNCATED : 0;
+
+    j->active = false; /* before emitting: the record's offset may pass its start now */
+    clog_message(x, f, stream, j->buf.data != NULL ? j->buf.data : "", j->buf.len, j->time_ns,
+                 j->start_off, end_off, flags);
+    vg_buf_reset(&j->buf);
+}
+
+/* A decoded runtime line: a fragment to keep, or the end of a message. */
+static void clog_runtime(struct clog_ctx *x, struct clog_file *f, const struct vg_runtime_line *rl,
+                         uint64_t start_off, uint64_t end_off)
+{
+    struct clog_join *j = &f->join[rl->stream];
+
+    if (rl->partial) {
+        clog_join_add(x, j, rl->msg, rl->msg_len, rl->time_ns, start_off);
+        return;
+    }
+    if (!j->active) {
+        clog_message(x, f, rl->stream, rl->msg, rl->msg_len, rl->time_ns, start_off, end_off, 0);
+        return;
+    }
+    clog_join_add(x, j, rl->msg, rl->msg_len, rl->time_ns, start_off);
+    clog_join_emit(x, f, rl->stream, end_off);
+}
+
+static enum clog_format clog_detect(struct clog_ctx *x, const char *line, size_t len)
+{
+    struct vg_runtime_line rl;
+
+    if (len > 0 && line[0] == '{' && vg_docker_decode(line, len, &x->scratch, &rl) == VG_OK)
+        return CLOG_FMT_DOCKER;
+    if (vg_cri_decode(line, len, &rl) == VG_OK)
+        return CLOG_FMT_CRI;
+    return CLOG_FMT_RAW;
+}
+
+/* One line of f (without its '\n'), from start_off to end_off. */
+static void clog_line(struct clog_ctx *x, struct clog_file *f, const char *line, size_t len,
+                      uint64_t start_off, uint64_t end_off, int64_t now_real, unsigned flags)
+{
+    struct vg_runtime_line rl;
+    int rc;
+
+    if (f->fmt == CLOG_FMT_AUTO)
+        f->fmt = clog_detect(x, line, len);
+    if (f->fmt == CLOG_FMT_RAW) {
+        clog_message(x, f, VG_STREAM_OTHER, line, len, now_real, start_off, end_off, flags);
+        return;
+    }
+    if (f->fmt == CLOG_FMT_CRI)
+        rc = vg_cri_decode(line, len, &rl);
+    else
+        rc = vg_docker_decode(line, len, &x->scratch, &rl);
+    if (rc != VG_OK) {
+        x->decode_errors++;
+        clog_message(x, f, VG_STREAM_OTHER, line, len, now_real, start_off, end_off,
+                     flags | CLOG_F_DECODE_ERROR);
+        return;
+    }
+    if (flags & CLOG_F_TRUNCATED) {
+        /* the rest of this line is skipped: what was read is the message */
+        rl.partial = false;
+        x->truncations++;
+    }
+    x->attrs = rl.attrs;
+    x->attrs_len = rl.attrs_len;
+    clog_runtime(x, f, &rl, start_off, end_off);
+    x->attrs = NULL;
+}
+
+/* At the end of what f holds: notices truncation (copytruncate) and
+ * deletion. True when f was truncated. */
+static bool clog_at_eof(struct clog_ctx *x, struct clog_file *f, int64_t now_ns)
+{
+    struct stat st;
+
+    if (fstat(f->fd, &st) != 0)
+        return false;
+    if ((uint64_t)st.st_size < f->read_off) {
+        clog_file_reidentify(x, f, now_ns);
+        vg_collector_wake(x->c, 0);
+        return true;
+    }
+    if (st.st_nlink == 0 && f->rotated_ns == 0)
+        f->rotated_ns = now_ns; /* deleted: read to the end, then close */
+    return false;
+}
+
+/* Splits buf[0..n) (read at f->read_off) into lines. Returns the bytes
+ * consumed; *paused is set when the outputs filled up. */
+static size_t clog_split(struct clog_ctx *x, struct clog_file *f, const char *buf, size_t n,
+                         int64_t now_real, bool *paused)
+{
+    const char *p = buf, *end = buf + n, *nl;
+
+    while (p < end) {
+        if (vg_emit_paused(x->emit)) {
+            *paused = true;
+            break;
+        }
+        nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL)
+            break;
+        if (f->skipping)
+            f->skipping = false;
+        else
+            clog_line(x, f, p, (size_t)(nl - p), f->read_off + (uint64_t)(p - buf),
+                      f->read_off + (uint64_t)(nl + 1 - buf), now_real, 0);
+        p = nl + 1;
+    }
+    return (size_t)(p - buf);
+}
+
+/* The rest of buf holds no '\n': drop it while skipping, or cut a line
+ * that is too long. Returns the bytes consumed. */
+static size_t clog_long_line(struct clog_ctx *x, struct clog_file *f, const char *p, size_t n,
+                             int64_t now_real)
+{
+    if (f->skipping)
+        return n;
+    if (n <= x->max_line_bytes)
+        return 0; /* the line may still end: wait */
+    clog_line(x, f, p, (size_t)x->max_line_bytes, f->read_off, f->read_off, now_real,
+              CLOG_F_TRUNCATED);
+    f->skipping = true;
+    return (size_t)x->max_line_bytes;
+}
+
+bool clog_read_file(struct clog_ctx *x, struct clog_file *f, int64_t now_ns, uint64_t *budget)
+{
+    int64_t now_real = vg_now_ns();
+    bool paused = false;
+    size_t want = CLOG_READ_CHUNK, used;
+    ssize_t n;
+
+    if (f->fp_len == 0 && clog_identify(x, f, false))
+        clog_file_place(x, f);
+    while (*budget > 0 && !paused && f->fp_len != 0 && !f->shadow) {
+        n = pread(f->fd, x->buf, want, (off_t)f->read_off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            vg_complain(&x->read_complain, VG_LOG_ERROR, CLOG_PLUGIN, x->c->name,
+                        "cannot read %s: %s", f->path, strerror(errno));
+            break;
+        }
+        if (n == 0) {
+            clog_at_eof(x, f, now_ns);
+            break;
+        }
+        if (f->read_off + (uint64_t)n > f->size) {
+            f->size = f->read_off + (uint64_t)n;
+            f->grew_ns = now_ns;
+        }
+        used = clog_split(x, f, x->buf, (size_t)n, now_real, &paused);
+        f->read_off += used;
+        if (!paused) {
+            size_t more = clog_long_line(x, f, x->buf + used, (size_t)n - used, now_real);
+
+            f->read_off += more;
+            used += more;
+        }
+        *budget = used < *budget ? *budget - used : 0;
+        if ((size_t)n < want && used == (size_t)n)
+            clog_at_eof(x, f, now_ns);
+        if (used == 0 && (size_t)n == want && want < x->buf_cap) {
+            want = x->buf_cap; /* a line longer than a chunk: read up to max_line_bytes */
+            continue;
+        }
+        if ((size_t)n < want || used == 0)
+            break;
+        want = CLOG_READ_CHUNK;
+    }
+    return !paused;
+}
+
+/* Emits the last line of f when it never got its '\n'. */
+static void clog_flush_tail(struct clog_ctx *x, struct clog_file *f)
+{
+    ssize_t n;
+    size_t len;
+
+    if (f->fd < 0 || f->skipping || f->read_off >= f->size)
+        return;
+    if (f->fp_len == 0) {
+        if (!clog_identify(x, f, true))
+            return;
+        clog_file_place(x, f);
+    }
+    if (f->shadow || f->read_off >= f->size)
+        return;
+    n = pread(f->fd, x->buf, x->buf_cap, (off_t)f->read_off);
+    if (n <= 0 || memchr(x->buf, '\n', (size_t)n) != NULL)
+        return; /* whole lines are the reader's */
+    len = (size_t)n < x->max_line_bytes ? (size_t)n : (size_t)x->max_line_bytes;
+    clog_line(x, f, x->buf, len, f->read_off, f->read_off + (uint64_t)n, vg_now_ns(),
+              len < (size_t)n ? CLOG_F_TRUNCATED : 0);
+    f->read_off += (uint64_t)n;
+}
+
+void clog_flush_file(struct clog_ctx *x, struct clog_file *f, int64_t now_ns, bool force)
+{
+    int i;
+
+    if (force || now_ns - f->grew_ns >= x->partial_timeout_ms * VG_NS_PER_MS) {
+        clog_flush_tail(x, f);
+        for (i = 0; i < 3; i++)
+            if (f->join[i].active)
+                clog_join_emit(x, f, (enum vg_stream)i, f->read_off);
+    }
+    for (i = 0; i < 3; i++) {
+        struct clog_ml_arg a = {x, f, (enum vg_stream)i, 0};
+
+        if (f->ml[i] != NULL)
+            vg_multiline_flush(f->ml[i], now_ns, force, clog_ml_emit, &a);
+    }
+}
+
+int64_t clog_file_deadline(const struct clog_ctx *x, const struct clog_file *f)
+{
+    int64_t d = INT64_MAX, m;
+    bool pending = f->read_off < f->size && !f->skipping;
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        pending = pending || f->join[i].active;
+        if (f->ml[i] != NULL) {
+            m = vg_multiline_deadline(f->ml[i]);
+            if (m < d)
+                d = m;
+        }
+    }
+    if (pending && f->grew_ns + x->partial_timeout_ms * VG_NS_PER_MS < d)
+        d = f->grew_ns + x->partial_timeout_ms * VG_NS_PER_MS;
+    return d;
+}
+
+void clog_file_free_state(struct clog_file *f)
+{
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        vg_buf_free(&f->join[i].buf);
+        if (f->ml[i] != NULL)
+            vg_multiline_destroy(f->ml[i]);
+    }
+    free(f->path);
+    free(f->real);
+    free(f);
+}

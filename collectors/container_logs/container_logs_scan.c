@@ -1,0 +1,692 @@
+/*
+ * container_logs_scan.c - discovery of the files to follow: glob patterns
+ * matched at start, on inotify events in their folders and every
+ * rescan_interval; identity by device, inode and fingerprint; rotation
+ * (a path that now leads to another file), deletion, idle closing and
+ * reopening, and the copy that copytruncate leaves behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "container_logs.h"
+
+#define CLOG_DIR_EVENTS                                                                            \
+    (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF)
+#define CLOG_GONE_KEEP_NS (60 * VG_NS_PER_SEC)
+
+static size_t clog_ino_bucket(const struct clog_ctx *x, uint64_t dev, uint64_t ino)
+{
+    uint64_t h = clog_hash(CLOG_HASH_INIT, &dev, sizeof(dev));
+
+    return (size_t)(clog_hash(h, &ino, sizeof(ino)) & (x->n_buckets - 1));
+}
+
+static size_t clog_name_bucket(const struct clog_ctx *x, int wd, const char *base)
+{
+    uint64_t h = clog_hash(CLOG_HASH_INIT, &wd, sizeof(wd));
+
+    return (size_t)(clog_hash(h, base, strlen(base)) & (x->n_buckets - 1));
+}
+
+static void clog_index_add(struct clog_ctx *x, struct clog_file *f)
+{
+    size_t b = clog_ino_bucket(x, f->dev, f->ino);
+
+    f->ino_next = x->by_ino[b];
+    x->by_ino[b] = f;
+    b = clog_name_bucket(x, f->wd, f->base);
+    f->name_next = x->by_name[b];
+    x->by_name[b] = f;
+}
+
+static void clog_index_del(struct clog_ctx *x, struct clog_file *f)
+{
+    struct clog_file **pp;
+
+    for (pp = &x->by_ino[clog_ino_bucket(x, f->dev, f->ino)]; *pp != NULL; pp = &(*pp)->ino_next)
+        if (*pp == f) {
+            *pp = f->ino_next;
+            break;
+        }
+    for (pp = &x->by_name[clog_name_bucket(x, f->wd, f->base)]; *pp != NULL; pp = &(*pp)->name_next)
+        if (*pp == f) {
+            *pp = f->name_next;
+            break;
+        }
+}
+
+/* Keeps the hash tables at least twice as wide as the file count. */
+static int clog_index_grow(struct clog_ctx *x)
+{
+    size_t n = x->n_buckets, want = n;
+    struct clog_file **ino, **name, *f;
+
+    while (want < 2 * (x->n_files + 1))
+        want *= 2;
+    if (want == n)
+        return VG_OK;
+    ino = calloc(want, sizeof(*ino));
+    name = calloc(want, sizeof(*name));
+    if (ino == NULL || name == NULL) {
+        free(ino);
+        free(name);
+        return VG_ENOMEM;
+    }
+    free(x->by_ino);
+    free(x->by_name);
+    x->by_ino = ino;
+    x->by_name = name;
+    x->n_buckets = want;
+    for (f = x->files; f != NULL; f = f->next)
+        clog_index_add(x, f);
+    return VG_OK;
+}
+
+struct clog_file *clog_find_ino(struct clog_ctx *x, uint64_t dev, uint64_t ino)
+{
+    struct clog_file *f;
+
+    for (f = x->by_ino[clog_ino_bucket(x, dev, ino)]; f != NULL; f = f->ino_next)
+        if (f->dev == dev && f->ino == ino)
+            return f;
+    return NULL;
+}
+
+struct clog_file *clog_find_source(struct clog_ctx *x, uint64_t source_id)
+{
+    struct clog_file *f;
+
+    for (f = x->files; f != NULL; f = f->next)
+        if (f->source_id == source_id)
+            return f;
+    return NULL;
+}
+
+/* A pattern in the folder part (/var/lib/docker/containers/ * /x.log):
+ * watches the folders it matches now, and the last folder above the first
+ * wildcard, so that a new matching folder (a new container) is seen at once. */
+static int clog_watch_pattern_dirs(struct clog_ctx *x, char *dir)
+{
+    char *wild = strpbrk(dir, "*?["), *slash;
+    glob_t g;
+    size_t i;
+
+    memset(&g, 0, sizeof(g));
+    if (glob(dir, GLOB_ONLYDIR | GLOB_NOSORT, NULL, &g) == 0)
+        for (i = 0; i < g.gl_pathc; i++)
+            inotify_add_watch(x->inotify_fd, g.gl_pathv[i], CLOG_DIR_EVENTS);
+    globfree(&g);
+    *wild = '\0';
+    slash = strrchr(dir, '/');
+    if (slash == NULL)
+        return -1;
+    *slash = '\0';
+    if (dir[0] != '\0')
+        inotify_add_watch(x->inotify_fd, dir, CLOG_DIR_EVENTS);
+    return -1;
+}
+
+static void clog_close_idle(struct clog_ctx *x, size_t keep);
+
+/* The folder of path (a copy), for inotify. */
+static int clog_watch_dir(struct clog_ctx *x, const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash != NULL ? (size_t)(slash - path) : 0;
+
+    if (x->inotify_fd < 0 || n == 0 || n >= sizeof(dir))
+        return -1;
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    if (strpbrk(dir, "*?[") != NULL)
+        return clog_watch_pattern_dirs(x, dir);
+    return inotify_add_watch(x->inotify_fd, dir, CLOG_DIR_EVENTS);
+}
+
+int clog_scan_init(struct clog_ctx *x, struct vg_error *err)
+{
+    size_t i;
+
+    x->n_buckets = 64;
+    x->by_ino = calloc(x->n_buckets, sizeof(*x->by_ino));
+    x->by_name = calloc(x->n_buckets, sizeof(*x->by_name));
+    if (x->by_ino == NULL || x->by_name == NULL)
+        return vg_error_set(err, VG_ENOMEM, "out of memory");
+    x->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (x->inotify_fd < 0 || vg_collector_watch_fd(x->c, x->inotify_fd) != VG_OK) {
+        vg_log(VG_LOG_WARN, CLOG_PLUGIN, x->c->name,
+               "inotify unavailable (%s): new files are found every rescan_interval",
+               strerror(errno));
+        if (x->inotify_fd >= 0)
+            close(x->inotify_fd);
+        x->inotify_fd = -1;
+    }
+    for (i = 0; i < x->paths.n; i++)
+        clog_watch_dir(x, x->paths.v[i]);
+    return VG_OK;
+}
+
+static bool clog_excluded(const struct clog_ctx *x, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    size_t i;
+
+    base = base != NULL ? base + 1 : path;
+    for (i = 0; i < x->exclude.n; i++) {
+        const char *pat = x->exclude.v[i];
+
+        if (fnmatch(pat, strchr(pat, '/') != NULL ? path : base, 0) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Reads <folder of real>/config.v2.json into d->meta. */
+static void clog_docker_read(struct clog_ctx *x, const char *real, struct clog_docker_meta *d)
+{
+    char path[PATH_MAX];
+    const char *slash = strrchr(real, '/');
+    struct vg_buf text;
+    char chunk[16384];
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "%.*s/config.v2.json", (int)(slash - real), real);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return; /* not Docker's folder after all, or no access: the id is enough */
+    vg_buf_init(&text);
+    for (n = read(fd, chunk, sizeof(chunk)); n > 0 && text.len < 4 * 1024 * 1024;
+         n = read(fd, chunk, sizeof(chunk)))
+        if (vg_buf_append(&text, chunk, (size_t)n) != VG_OK)
+            break;
+    close(fd);
+    d->ok =
+        text.data != NULL && clog_meta_from_docker_config(text.data, text.len, &d->meta) == VG_OK;
+    if (!d->ok)
+        vg_complain(&x->scan_complain, VG_LOG_WARN, CLOG_PLUGIN, x->c->name,
+                    "%s: not a JSON object; only the container id is used", path);
+    vg_buf_free(&text);
+}
+
+/* Docker's metadata of container id (whose log is real), from the cache
+ * or read now. */
+static const struct clog_meta *clog_docker_meta(struct clog_ctx *x, const char *real,
+                                                const char *id)
+{
+    struct clog_docker_meta *d;
+
+    for (d = x->docker; d != NULL; d = d->next)
+        if (strcmp(d->id, id) == 0)
+            return d->ok ? &d->meta : NULL;
+    d = calloc(1, sizeof(*d));
+    if (d == NULL)
+        return NULL;
+    snprintf(d->id, sizeof(d->id), "%s", id);
+    clog_meta_init(&d->meta);
+    clog_docker_read(x, real, d);
+    d->next = x->docker;
+    x->docker = d;
+    return d->ok ? &d->meta : NULL;
+}
+
+/* Fills the metadata that the paths (and Docker's config) say. */
+static void clog_file_meta(struct clog_ctx *x, struct clog_file *f)
+{
+    const struct clog_meta *dm;
+    char id[65];
+
+    clog_meta_init(&f->meta);
+    if (!x->kubernetes)
+        return;
+    if (clog_docker_id_from_path(f->real, id)) {
+        dm = clog_docker_meta(x, f->real, id);
+        if (dm != NULL)
+            f->meta = *dm;
+        memcpy(f->meta.container_id, id, sizeof(id));
+        f->has_meta = true;
+    }
+    f->has_meta = clog_meta_from_container_link(f->path, &f->meta) || f->has_meta;
+    f->has_meta = clog_meta_from_pod_file(f->real, &f->meta) || f->has_meta;
+}
+
+static struct clog_file *clog_file_alloc(struct clog_ctx *x, const char *path,
+                                         const struct stat *st)
+{
+    struct clog_file *f = calloc(1, sizeof(*f));
+    char real[PATH_MAX];
+    const char *slash;
+
+    if (f == NULL)
+        return NULL;
+    if (realpath(path, real) == NULL)
+        snprintf(real, sizeof(real), "%s", path);
+    f->path = strdup(path);
+    f->real = strdup(real);
+    if (f->path == NULL || f->real == NULL) {
+        free(f->path);
+        free(f->real);
+        free(f);
+        return NULL;
+    }
+    slash = strrchr(f->real, '/');
+    f->base = slash != NULL ? (char *)slash + 1 : f->real;
+    f->dev = (uint64_t)st->st_dev;
+    f->ino = (uint64_t)st->st_ino;
+    f->fd = -1;
+    f->fmt = x->fmt;
+    f->wd = clog_watch_dir(x, f->real);
+    clog_file_meta(x, f);
+    return f;
+}
+
+/* Appends f to the list (discovery order: older files first). */
+static void clog_file_link(struct clog_ctx *x, struct clog_file *f)
+{
+    struct clog_file **pp = &x->files;
+
+    while (*pp != NULL)
+        pp = &(*pp)->next;
+    *pp = f;
+    x->n_files++;
+    clog_index_add(x, f);
+}
+
+/* Opens f's path and checks it is still the same inode. */
+static int clog_file_open(struct clog_ctx *x, struct clog_file *f)
+{
+    struct stat st;
+    int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+    if (fd < 0)
+        return VG_EIO;
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_dev != f->dev || (uint64_t)st.st_ino != f->ino) {
+        close(fd);
+        return VG_ENOENT;
+    }
+    f->fd = fd;
+    f->size = (uint64_t)st.st_size;
+    x->n_open++;
+    x->files_opened++;
+    return VG_OK;
+}
+
+/* Another followed file with the same fingerprint on another inode: f is
+ * its copy. */
+static struct clog_file *clog_original_of(struct clog_ctx *x, const struct clog_file *f)
+{
+    struct clog_file *o;
+
+    for (o = x->files; o != NULL; o = o->next)
+        if (o != f && o->fp_len == f->fp_len && o->fp_hash == f->fp_hash && !o->shadow &&
+            o->fp_len != 0)
+            return o;
+    return NULL;
+}
+
+/* Sets where a newly identified file starts, or makes it a shadow. */
+void clog_file_place(struct clog_ctx *x, struct clog_file *f)
+{
+    uint64_t start;
+
+    f->shadow = false;
+    if (f->fp_len != 0 && clog_original_of(x, f) != NULL) {
+        f->shadow = true;
+        return;
+    }
+    start = clog_ckpt_start(x, f);
+    f->read_off = f->emitted_off = f->acked_off = start;
+}
+
+/* A path matched by a pattern: a file already followed, or a new one. */
+static void clog_scan_path(struct clog_ctx *x, const char *path, int64_t now_ns)
+{
+    struct stat st;
+    struct clog_file *f;
+
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return;
+    f = clog_find_ino(x, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+    if (f != NULL) {
+        f->seen = true;
+        if (f->fd < 0 && (uint64_t)st.st_size != f->size && f->rotated_ns == 0)
+            clog_file_reopen(x, f);
+        return;
+    }
+    if (x->ignore_older_ms > 0 &&
+        vg_now_ns() - (int64_t)st.st_mtime * VG_NS_PER_SEC > x->ignore_older_ms * VG_NS_PER_MS)
+        return;
+    if (x->n_open >= (size_t)x->max_open_files) {
+        clog_close_idle(x, (size_t)x->max_open_files - 1);
+        if (x->n_open >= (size_t)x->max_open_files) {
+            x->deferred = true; /* found again once read files make room */
+            return;
+        }
+    }
+    if (clog_index_grow(x) != VG_OK || (f = clog_file_alloc(x, path, &st)) == NULL) {
+        vg_complain(&x->scan_complain, VG_LOG_ERROR, CLOG_PLUGIN, x->c->name,
+                    "out of memory for %s", path);
+        return;
+    }
+    if (clog_file_open(x, f) != VG_OK) {
+        clog_file_free_state(f);
+        return;
+    }
+    f->seen = true;
+    f->grew_ns = now_ns;
+    f->dirty = true;
+    clog_file_link(x, f);
+    clog_identify(x, f, false);
+    clog_file_place(x, f);
+    vg_log(VG_LOG_DEBUG, CLOG_PLUGIN, x->c->name, "following %s from offset %llu%s", path,
+           (unsigned long long)f->read_off, f->shadow ? " (a copy: held)" : "");
+}
+
+/* Files the patterns no longer lead to were rotated away or deleted: they
+ * are read to their end and closed after rotate_wait. */
+static void clog_mark_unseen(struct clog_ctx *x, int64_t now_ns)
+{
+    struct clog_file *f, *nx;
+
+    for (f = x->files; f != NULL; f = nx) {
+        nx = f->next;
+        if (f->seen || f->rotated_ns != 0)
+            continue;
+        x->rotations++;
+        if (f->fd < 0 || f->shadow) {
+            clog_file_retire(x, f, now_ns);
+            continue;
+        }
+        f->rotated_ns = now_ns;
+        f->dirty = true;
+        vg_log(VG_LOG_DEBUG, CLOG_PLUGIN, x->c->name,
+               "%s was rotated or deleted: reading it to its end", f->path);
+    }
+}
+
+void clog_scan(struct clog_ctx *x, int64_t now_ns)
+{
+    struct clog_file *f;
+    glob_t g;
+    size_t i, j;
+    int rc;
+
+    for (f = x->files; f != NULL; f = f->next)
+        f->seen = false;
+    x->deferred = false;
+    for (i = 0; i < x->paths.n; i++) {
+        clog_watch_dir(x, x->paths.v[i]); /* the folder may have appeared since */
+        memset(&g, 0, sizeof(g));
+        rc = glob(x->paths.v[i], GLOB_NOSORT, NULL, &g);
+        if (rc != 0 && rc != GLOB_NOMATCH)
+            vg_complain(&x->scan_complain, VG_LOG_WARN, CLOG_PLUGIN, x->c->name,
+                        "cannot match %s: %s", x->paths.v[i],
+                        rc == GLOB_NOSPACE ? "out of memory" : "read error");
+        for (j = 0; rc == 0 && j < g.gl_pathc; j++)
+            if (!clog_excluded(x, g.gl_pathv[j]))
+                clog_scan_path(x, g.gl_pathv[j], now_ns);
+        globfree(&g);
+    }
+    clog_mark_unseen(x, now_ns);
+    if (x->ckpts != NULL) { /* checkpoints of files not found are dropped */
+        free(x->ckpts);
+        free(x->ckpt_used);
+        x->ckpts = NULL;
+        x->ckpt_used = NULL;
+        x->n_ckpts = 0;
+    }
+}
+
+/* Marks the file an inotify event names as changed. */
+static void clog_inotify_event(struct clog_ctx *x, const struct inotify_event *ev)
+{
+    struct clog_file *f;
+    bool found = false;
+
+    if (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF |
+                    IN_Q_OVERFLOW | IN_IGNORED))
+        x->need_rescan = true;
+    if (ev->len == 0 || !(ev->mask & (IN_MODIFY | IN_ATTRIB)))
+        return;
+    for (f = x->by_name[clog_name_bucket(x, ev->wd, ev->name)]; f != NULL; f = f->name_next)
+        if (f->wd == ev->wd && strcmp(f->base, ev->name) == 0) {
+            f->dirty = true;
+            found = true;
+            if (f->fd < 0 && f->rotated_ns == 0)
+                clog_file_reopen(x, f);
+        }
+    if (!found && (ev->mask & IN_MODIFY))
+        x->need_rescan = true; /* a file not followed yet grew: ignore_older may let it in */
+}
+
+void clog_inotify_drain(struct clog_ctx *x)
+{
+    char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n;
+    char *p;
+    int rounds;
+
+    if (x->inotify_fd < 0)
+        return;
+    for (rounds = 0; rounds < 64; rounds++) {
+        n = read(x->inotify_fd, buf, sizeof(buf));
+        if (n <= 0)
+            break;
+        for (p = buf; p < buf + n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+
+            clog_inotify_event(x, ev);
+            p += sizeof(*ev) + ev->len;
+        }
+    }
+}
+
+void clog_file_close(struct clog_ctx *x, struct clog_file *f)
+{
+    if (f->fd < 0)
+        return;
+    close(f->fd);
+    f->fd = -1;
+    x->n_open--;
+}
+
+int clog_file_reopen(struct clog_ctx *x, struct clog_file *f)
+{
+    int rc = clog_file_open(x, f);
+
+    if (rc != VG_OK)
+        return rc;
+    f->dirty = true;
+    f->grew_ns = vg_mono_ns();
+    return VG_OK;
+}
+
+/* Adopts shadows whose original just went away: they continue from where
+ * the original was read to, before anything newer is read. */
+static void clog_adopt_shadows(struct clog_ctx *x, const struct clog_gone *g, int64_t now_ns)
+{
+    struct clog_file *f;
+
+    for (f = x->files; f != NULL; f = f->next) {
+        if (!f->shadow || f->fp_len != g->e.fp_len || f->fp_hash != g->e.fp_hash)
+            continue;
+        f->shadow = false;
+        f->read_off = f->emitted_off = f->acked_off = g->read_off;
+        f->rotated_ns = now_ns; /* a copy is finished: read it ahead of the others */
+        f->dirty = true;
+        vg_log(VG_LOG_DEBUG, CLOG_PLUGIN, x->c->name, "%s is a copy of %s: continuing at %llu",
+               f->path, g->e.path, (unsigned long long)g->read_off);
+    }
+}
+
+/* Keeps what acknowledgements and copies of f's current identity need. */
+static void clog_gone_add(struct clog_ctx *x, struct clog_file *f, int64_t now_ns)
+{
+    struct clog_gone *g;
+
+    if (f->fp_len == 0)
+        return;
+    g = calloc(1, sizeof(*g));
+    if (g == NULL)
+        return;
+    g->e.dev = f->dev;
+    g->e.ino = f->ino;
+    g->e.fp_len = f->fp_len;
+    g->e.fp_hash = f->fp_hash;
+    g->e.offset = f->acked_off;
+    g->e.flags = CLOG_CKPT_GONE;
+    snprintf(g->e.path, sizeof(g->e.path), "%s", f->path);
+    g->source_id = f->source_id;
+    g->read_off = f->read_off;
+    g->gone_ns = now_ns;
+    g->next = x->gone;
+    x->gone = g;
+    clog_adopt_shadows(x, g, now_ns);
+}
+
+/* Drops gone files whose records are all delivered, after a while. */
+static void clog_gone_prune(struct clog_ctx *x, int64_t now_ns)
+{
+    struct clog_gone **pp = &x->gone, *g;
+
+    while (*pp != NULL) {
+        g = *pp;
+        if (g->e.offset >= g->read_off && now_ns - g->gone_ns > CLOG_GONE_KEEP_NS) {
+            *pp = g->next;
+            free(g);
+            continue;
+        }
+        pp = &g->next;
+    }
+}
+
+bool clog_identify(struct clog_ctx *x, struct clog_file *f, bool force)
+{
+    char head[CLOG_FP_MAX];
+    ssize_t n;
+
+    if (f->fp_len != 0)
+        return true;
+    if (f->fd < 0)
+        return false;
+    n = pread(f->fd, head, sizeof(head), 0);
+    if (n <= 0)
+        return false;
+    f->fp_len = clog_fingerprint(head, (size_t)n, force ? (size_t)n : sizeof(head), &f->fp_hash);
+    if (f->fp_len == 0)
+        return false;
+    f->source_id = clog_source_id(f->dev, f->ino, f->fp_hash);
+    return true;
+}
+
+void clog_file_reidentify(struct clog_ctx *x, struct clog_file *f, int64_t now_ns)
+{
+    int i;
+
+    vg_log(VG_LOG_INFO, CLOG_PLUGIN, x->c->name,
+           "%s shrank below offset %llu (copytruncate): reading it again from its start", f->path,
+           (unsigned long long)f->read_off);
+    x->rotations++;
+    clog_flush_file(x, f, now_ns, true);
+    clog_gone_add(x, f, now_ns);
+    for (i = 0; i < 3; i++) {
+        vg_buf_reset(&f->join[i].buf);
+        f->join[i].active = false;
+    }
+    f->fp_len = f->fp_hash = f->source_id = 0;
+    f->read_off = f->emitted_off = f->acked_off = 0;
+    f->size = 0; /* so that what is written now counts as growth */
+    f->grew_ns = now_ns;
+    f->skipping = false;
+    f->fmt = x->fmt;
+    x->ckpt_dirty = true;
+    if (clog_identify(x, f, false))
+        clog_file_place(x, f);
+}
+
+void clog_file_retire(struct clog_ctx *x, struct clog_file *f, int64_t now_ns)
+{
+    struct clog_file **pp;
+
+    clog_flush_file(x, f, now_ns, true);
+    for (pp = &x->files; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == f) {
+            *pp = f->next;
+            break;
+        }
+    clog_index_del(x, f);
+    x->n_files--;
+    clog_file_close(x, f);
+    if (!f->shadow)
+        clog_gone_add(x, f, now_ns);
+    clog_gone_prune(x, now_ns);
+    x->ckpt_dirty = true;
+    clog_file_free_state(f);
+}
+
+/* Closes the least recently grown idle files until at most `keep` are open. */
+static void clog_close_idle(struct clog_ctx *x, size_t keep)
+{
+    struct clog_file *f, *oldest;
+
+    while (x->n_open > keep) {
+        oldest = NULL;
+        for (f = x->files; f != NULL; f = f->next)
+            if (f->fd >= 0 && f->rotated_ns == 0 && f->read_off >= f->size &&
+                clog_file_deadline(x, f) == INT64_MAX &&
+                (oldest == NULL || f->grew_ns < oldest->grew_ns))
+                oldest = f;
+        if (oldest == NULL)
+            return;
+        clog_file_close(x, oldest);
+    }
+}
+
+void clog_limit_open(struct clog_ctx *x)
+{
+    clog_close_idle(x, (size_t)x->max_open_files);
+}
+
+void clog_scan_fini(struct clog_ctx *x)
+{
+    struct clog_file *f;
+    struct clog_gone *g;
+
+    while (x->files != NULL) {
+        f = x->files;
+        x->files = f->next;
+        clog_file_close(x, f);
+        clog_file_free_state(f);
+    }
+    while (x->gone != NULL) {
+        g = x->gone;
+        x->gone = g->next;
+        free(g);
+    }
+    if (x->inotify_fd >= 0) {
+        vg_collector_unwatch_fd(x->c, x->inotify_fd);
+        close(x->inotify_fd);
+        x->inotify_fd = -1;
+    }
+    while (x->docker != NULL) {
+        struct clog_docker_meta *d = x->docker;
+
+        x->docker = d->next;
+        free(d);
+    }
+    free(x->by_ino);
+    free(x->by_name);
+    free(x->ckpts);
+    free(x->ckpt_used);
+    free(x->ckpt_path);
+}
