@@ -31,6 +31,19 @@ import logwriter
 BODY_RE = re.compile(r"w=(\S+) seq=(\d+)(?: |$)")
 
 
+def agent_config(paths, output='{ type: file, path: "{tmp}/out.ndjson" }', **options):
+    """The YAML of a container_logs test: the agent on {port} with its state
+    in {tmp}, one collector named `logs` on `paths` with `options` (written
+    as given: format="cri", max_open_files=1024), and one output."""
+    lines = ["agent:", "  node_name: test-node", "  state_dir: {tmp}/state",
+             '  http: { listen: "127.0.0.1:{port}" }', "collectors:",
+             "  - type: container_logs", "    name: logs",
+             "    paths: [%s]" % ", ".join('"%s"' % p for p in paths)]
+    lines += ["    %s: %s" % (k, v) for k, v in options.items()]
+    lines += ["outputs:", "  - " + output, ""]
+    return "\n".join(lines)
+
+
 def load_manifests(items):
     """Merges manifests ({writer id: entry}) given as paths or as dicts."""
     out = {}

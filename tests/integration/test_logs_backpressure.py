@@ -25,22 +25,10 @@ LINE_LEN = 1000                       # body; a CRI line is ~1,045 bytes
 RECORDS = TOTAL_BYTES // (LINE_LEN + 45)
 RATE = 60000                          # records/s: ~60 MB/s, 200 MB in ~3.5 s
 
-CONFIG = """
-agent:
-  node_name: test-node
-  state_dir: {tmp}/state
-  http: { listen: "127.0.0.1:{port}" }
-collectors:
-  - type: container_logs
-    name: logs
-    paths: ["{tmp}/logs/*.log"]
-    format: cri
-    read_from: head
-    checkpoint_interval: 1s
-    interval: 250ms
-outputs:
-  - { type: file, path: "{tmp}/out.fifo", fsync: false, queue_max_bytes: %d }
-""" % QUEUE_MAX
+CONFIG = logcheck.agent_config(
+    ["{tmp}/logs/*.log"],
+    '{ type: file, path: "{tmp}/out.fifo", fsync: false, queue_max_bytes: %d }' % QUEUE_MAX,
+    format="cri", read_from="head", checkpoint_interval="1s", interval="250ms")
 
 
 class RssSampler(threading.Thread):

@@ -20,40 +20,13 @@ APPEND_FILES = 100
 APPEND_LINES = 2
 MAX_OPEN = 1024
 
-CONFIG = """
-agent:
-  node_name: test-node
-  state_dir: {tmp}/state
-  http: { listen: "127.0.0.1:{port}" }
-collectors:
-  - type: container_logs
-    name: logs
-    paths: ["{tmp}/logs/*.log"]
-    format: cri
-    read_from: head
-    max_open_files: %d
-    rescan_interval: 10s
-    checkpoint_interval: 1s
-    interval: 250ms
-outputs:
-  - { type: file, path: "{tmp}/out.ndjson", queue_max_bytes: 8MiB }
-""" % MAX_OPEN
+CONFIG = logcheck.agent_config(
+    ["{tmp}/logs/*.log"], '{ type: file, path: "{tmp}/out.ndjson", queue_max_bytes: 8MiB }',
+    format="cri", read_from="head", max_open_files=MAX_OPEN, rescan_interval="10s",
+    checkpoint_interval="1s", interval="250ms")
 
-WILDCARD_CONFIG = """
-agent:
-  node_name: test-node
-  state_dir: {tmp}/state
-  http: { listen: "127.0.0.1:{port}" }
-collectors:
-  - type: container_logs
-    name: logs
-    paths: ["{tmp}/containers/*/*-json.log"]
-    format: docker
-    rescan_interval: 10s
-    interval: 250ms
-outputs:
-  - { type: file, path: "{tmp}/out.ndjson" }
-"""
+WILDCARD_CONFIG = logcheck.agent_config(
+    ["{tmp}/containers/*/*-json.log"], format="docker", rescan_interval="10s", interval="250ms")
 
 
 def cri_lines(wid, first, last):

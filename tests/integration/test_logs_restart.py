@@ -18,22 +18,10 @@ CHECKPOINT_INTERVAL_S = 1.0
 KILLS_AT = (3.0, 6.0, 9.0)
 DUP_BOUND = int(len(KILLS_AT) * RATE * (CHECKPOINT_INTERVAL_S + 1.0))
 
-CONFIG = """
-agent:
-  node_name: test-node
-  state_dir: {tmp}/state
-  http: { listen: "127.0.0.1:{port}" }
-collectors:
-  - type: container_logs
-    name: logs
-    paths: ["{tmp}/logs/*.log"]
-    format: cri
-    read_from: head
-    checkpoint_interval: %gs
-    interval: 250ms
-outputs:
-  - { type: file, path: "{tmp}/out.ndjson", queue_max_bytes: 8MiB }
-""" % CHECKPOINT_INTERVAL_S
+CONFIG = logcheck.agent_config(
+    ["{tmp}/logs/*.log"], '{ type: file, path: "{tmp}/out.ndjson", queue_max_bytes: 8MiB }',
+    format="cri", read_from="head", checkpoint_interval="%gs" % CHECKPOINT_INTERVAL_S,
+    interval="250ms")
 
 
 @vt.case

@@ -41,23 +41,6 @@ RATE = 20000
 DURATION = 10.0
 TORN_EVERY = 20  # every 20th batch (~10 a second) is written in two halves, 20 ms apart
 
-CONFIG = """
-agent:
-  node_name: test-node
-  state_dir: {tmp}/state
-  http: { listen: "127.0.0.1:{port}" }
-collectors:
-  - type: container_logs
-    name: logs
-    paths: %(paths)s
-    format: %(format)s
-    read_from: head
-    rotate_wait: %(rotate_wait)s
-    checkpoint_interval: 1s
-    interval: 250ms
-outputs:
-  - { type: file, path: "{tmp}/out.ndjson", queue_max_bytes: 8MiB }
-"""
 
 DOCKER_ID = "4f1d2c3b" * 8
 
@@ -69,8 +52,10 @@ class Scenario:
     def __init__(self, name, writers, paths, fmt="auto", rotate_wait="5s"):
         self.name = name
         self.writers = writers
-        self.agent = vt.Agent(CONFIG % {"paths": paths, "format": fmt,
-                                        "rotate_wait": rotate_wait})
+        self.agent = vt.Agent(logcheck.agent_config(
+            paths, '{ type: file, path: "{tmp}/out.ndjson", queue_max_bytes: 8MiB }',
+            format=fmt, read_from="head", rotate_wait=rotate_wait, checkpoint_interval="1s",
+            interval="250ms"))
         self.procs = []
         self.manifests = []
         self.error = None
@@ -154,27 +139,27 @@ def manifest_entries(s):
 
 S_RENAME = Scenario("rename", [
     {"id": "ren", "file": "logs/app.log", "format": "cri", "rotate": "rename",
-     "rotate_every": 1.0, "keep": 5}], '["{tmp}/logs/*.log"]')
+     "rotate_every": 1.0, "keep": 5}], ["{tmp}/logs/*.log"])
 S_COPYTRUNC = Scenario("copytruncate", [
     {"id": "cpt", "file": "logs/app.log", "format": "cri", "rotate": "copytruncate",
-     "rotate_every": 1.0}], '["{tmp}/logs/*.log", "{tmp}/logs/*.log.1"]')
+     "rotate_every": 1.0}], ["{tmp}/logs/*.log", "{tmp}/logs/*.log.1"])
 S_DOCKER = Scenario("docker", [
     {"id": "dkr", "file": "containers/%s/%s-json.log" % (DOCKER_ID, DOCKER_ID),
      "format": "docker", "rotate": "docker", "rotate_every": 1.0, "keep": 4}],
-    '["{tmp}/containers/%s/*-json.log"]' % DOCKER_ID, fmt="docker")
+    ["{tmp}/containers/%s/*-json.log" % DOCKER_ID], fmt="docker")
 S_DELETE = Scenario("delete", [
     {"id": "del", "file": "logs/app.log", "format": "cri", "rotate": "delete",
-     "rotate_every": 1.0}], '["{tmp}/logs/*.log"]')
+     "rotate_every": 1.0}], ["{tmp}/logs/*.log"])
 S_INODE = Scenario("inodereuse", [
     {"id": "ino", "file": "logs/app.log", "format": "cri", "rotate": "inodereuse",
-     "rotate_every": 1.0, "reuse_wait": 2.0}], '["{tmp}/logs/*.log"]', rotate_wait="300ms")
+     "rotate_every": 1.0, "reuse_wait": 2.0}], ["{tmp}/logs/*.log"], rotate_wait="300ms")
 S_PARTIAL = Scenario("partials", [
     {"id": "pa", "file": "logs/a.log", "format": "cri", "rate": 10000,
      "partial_frac": 0.05, "partial_pieces": 3, "seed": 11},
     {"id": "pb", "file": "logs/b.log", "format": "cri", "rate": 10000,
      "partial_frac": 0.05, "partial_pieces": 3, "seed": 12},
     {"id": "dk", "file": "logs/c-json.log", "format": "docker", "rate": 2000,
-     "docker_split": True, "long_every": 50, "long_len": 40000}], '["{tmp}/logs/*.log"]')
+     "docker_split": True, "long_every": 50, "long_len": 40000}], ["{tmp}/logs/*.log"])
 
 WAVES = [[S_RENAME, S_COPYTRUNC, S_DOCKER], [S_DELETE, S_INODE, S_PARTIAL]]
 
