@@ -78,8 +78,17 @@ struct vg_engine {
     int tick_fd;
     struct engine_watch signal_watch, ack_watch, tick_watch;
     char node_name[256];
+    bool started;
     bool stopping;
 };
+
+/* Set once before any output worker or collector runs; read by plugins. */
+static char engine_node_name[256];
+
+const char *vg_node_name(void)
+{
+    return engine_node_name;
+}
 
 int vg_engine_block_signals(void)
 {
@@ -295,6 +304,8 @@ static void engine_tick(struct vg_engine *e)
     struct vg_emit emit = {.samples = e->self_samples, .sink = NULL};
 
     atomic_store(&e->health.heartbeat_ns, vg_mono_ns());
+    if (e->started && !e->stopping)
+        atomic_store(&e->health.ready, !vg_pipeline_outputs_stopped(e->pipeline));
     vg_self_collect(&emit);
     engine_emit_collector_metrics(e, &emit);
     vg_pipeline_emit_metrics(e->pipeline, &emit);
@@ -511,6 +522,7 @@ static int engine_setup(struct vg_engine *e, struct vg_error *err)
         snprintf(e->node_name, sizeof(e->node_name), "%s", a->node_name);
     else if (gethostname(e->node_name, sizeof(e->node_name) - 1) != 0)
         snprintf(e->node_name, sizeof(e->node_name), "unknown");
+    snprintf(engine_node_name, sizeof(engine_node_name), "%s", e->node_name);
     if (engine_mkdirs(a->state_dir) != VG_OK)
         vg_log(VG_LOG_WARN, "engine", "main", "cannot create state_dir %s: %s", a->state_dir,
                strerror(errno));
@@ -563,8 +575,8 @@ static int engine_start(struct vg_engine *e, struct vg_error *err)
      * /metrics holds every collector's values; then on their intervals. */
     for (i = 0; i < e->n_collectors; i++)
         engine_collect(e, &e->collectors[i]);
+    e->started = true;
     engine_tick(e);
-    atomic_store(&e->health.ready, true);
     return VG_OK;
 }
 

@@ -403,7 +403,8 @@ static int http_make_responses(struct vg_http *h)
     h->not_allowed = http_static("method not allowed\n");
     h->alive = http_static("ok\n");
     h->ready = http_static("ready\n");
-    h->not_ready = http_static("not ready: starting\n");
+    h->not_ready = http_static("not ready: starting, stopping, or an output is stopped "
+                               "(see vigil_output_stopped)\n");
     if (h->not_found == NULL || h->not_allowed == NULL || h->alive == NULL || h->ready == NULL ||
         h->not_ready == NULL)
         return VG_ENOMEM;

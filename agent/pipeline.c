@@ -40,6 +40,10 @@ const struct vg_option vg_output_common_options[] = {
      "NDJSON file for records that cannot be delivered; default "
      "<state_dir>/dead-letter/NAME.ndjson",
      0, NULL},
+    {"dead_letter_max_bytes", VG_OPT_SIZE, "64MiB",
+     offsetof(struct vg_output_settings, dead_letter_max_bytes),
+     "the dead-letter file is rotated to PATH.1 (replacing it) once it would pass this size", 0,
+     NULL},
     {NULL, VG_OPT_STR, NULL, 0, NULL, 0, NULL},
 };
 
@@ -589,32 +593,37 @@ int vg_pipeline_output_stats(struct vg_pipeline *p, const char *name, struct vg_
     return VG_ENOENT;
 }
 
-static void pipeline_emit_histogram(struct vg_outq *q, struct vg_emit *e)
+const int64_t vg_send_bounds_us[VG_SEND_BUCKETS] = {1000,   5000,    10000,   50000,   100000,
+                                                    500000, 1000000, 5000000, 10000000};
+
+static void pipeline_emit_histogram(struct vg_outq *q, struct vg_outq_hist *h, const char *family,
+                                    const char *help, struct vg_emit *e)
 {
-    static const double bounds[VG_SEND_BUCKETS] = {.001, .005, .01, .05, .1, .5, 1, 5, 10};
+    double bounds[VG_SEND_BUCKETS];
     uint64_t cum[VG_SEND_BUCKETS], total = 0, count;
     struct vg_label label = {"output", q->o->name};
     double sum;
     size_t i;
 
     for (i = 0; i < VG_SEND_BUCKETS; i++) {
-        total += atomic_load(&q->st.send_buckets[i]);
+        total += atomic_load(&h->buckets[i]);
         cum[i] = total;
+        bounds[i] = (double)vg_send_bounds_us[i] / 1e6;
     }
     /* read after the buckets, which are bumped first: count >= every bucket */
-    count = atomic_load(&q->st.send_count);
+    count = atomic_load(&h->count);
     if (count < total)
         count = total;
-    sum = (double)atomic_load(&q->st.send_sum_ns) / 1e9;
-    vg_emit_histogram(e, "vigil_output_send_duration_seconds",
-                      "Time one send of a batch to the output took.", &label, 1, bounds, cum,
-                      VG_SEND_BUCKETS, sum, count);
+    sum = (double)atomic_load(&h->sum_ns) / 1e9;
+    vg_emit_histogram(e, family, help, &label, 1, bounds, cum, VG_SEND_BUCKETS, sum, count);
 }
 
 static void pipeline_emit_output(struct vg_outq *q, struct vg_emit *e)
 {
     static const char records_help[] =
         "Records handled by the output, by result (sent, or dropped to the dead-letter file).";
+    static const char bytes_help[] = "Bytes of records the output encoded (stage=raw) and sent "
+                                     "(stage=wire, after compression).";
     const char *n = q->o->name;
     struct vg_output_stats st;
 
@@ -639,7 +648,25 @@ static void pipeline_emit_output(struct vg_outq *q, struct vg_emit *e)
     vg_emit_gauge(e, "vigil_output_up",
                   "1 when the output's last send succeeded (or none was made), 0 while retrying.",
                   st.up ? 1 : 0, "output", n, NULL);
-    pipeline_emit_histogram(q, e);
+    vg_emit_counter(e, "vigil_output_dead_letter_rotations_total",
+                    "Times the output's dead-letter file reached its size limit and was rotated.",
+                    (double)atomic_load(&q->st.dl_rotations), "output", n, NULL);
+    vg_emit_gauge(e, "vigil_output_stopped",
+                  "1 while the output is stopped until someone acts (refused credentials).",
+                  atomic_load(&q->st.stopped) ? 1 : 0, "output", n, NULL);
+    vg_emit_counter(e, "vigil_output_bytes_total", bytes_help,
+                    (double)atomic_load(&q->st.bytes_raw), "output", n, "stage", "raw", NULL);
+    vg_emit_counter(e, "vigil_output_bytes_total", bytes_help,
+                    (double)atomic_load(&q->st.bytes_wire), "output", n, "stage", "wire", NULL);
+    pipeline_emit_histogram(q, &q->st.send, "vigil_output_send_duration_seconds",
+                            "Time one send of a batch to the output took.", e);
+    pipeline_emit_histogram(q, &q->st.request, "vigil_output_request_duration_seconds",
+                            "Time one request of the output to its peer took.", e);
+}
+
+bool vg_pipeline_outputs_stopped(struct vg_pipeline *p)
+{
+    return atomic_load(&p->stopped_outputs) > 0;
 }
 
 void vg_pipeline_emit_metrics(struct vg_pipeline *p, struct vg_emit *e)

@@ -46,7 +46,8 @@ struct vg_output_settings {
     int64_t retry_limit;      /* 0: retry for ever */
     int64_t retry_backoff_ms; /* first wait */
     int64_t retry_backoff_max_ms;
-    char *dead_letter_path; /* NULL: <dead_letter_dir>/<output name>.ndjson */
+    char *dead_letter_path;         /* NULL: <dead_letter_dir>/<output name>.ndjson */
+    uint64_t dead_letter_max_bytes; /* rotated to PATH.1 beyond this */
 };
 extern const struct vg_option vg_output_common_options[];
 
@@ -85,6 +86,8 @@ int vg_pipeline_drain(struct vg_pipeline *p, int64_t deadline_mono_ns);
  * vigil_output_queue_batches{output}, vigil_output_retries_total{output},
  * vigil_output_send_duration_seconds... */
 void vg_pipeline_emit_metrics(struct vg_pipeline *p, struct vg_emit *e);
+/* True while an output is stopped (its last answer was STOP): /readyz fails. */
+bool vg_pipeline_outputs_stopped(struct vg_pipeline *p);
 void vg_pipeline_destroy(struct vg_pipeline *p);
 
 #endif

@@ -57,14 +57,28 @@ struct vg_sink {
 };
 
 #define VG_SEND_BUCKETS 9
+extern const int64_t vg_send_bounds_us[VG_SEND_BUCKETS];
+
+/* A duration histogram written by a worker: non-cumulative buckets, the
+ * last one +Inf. */
+struct vg_outq_hist {
+    _Atomic uint64_t buckets[VG_SEND_BUCKETS + 1];
+    _Atomic uint64_t count, sum_ns;
+};
 
 /* Counters of one output: written by its worker, read by the engine thread. */
 struct vg_outq_stats {
     _Atomic uint64_t sent, dropped, retries, dl_records, dl_errors;
+    _Atomic uint64_t bytes_raw, bytes_wire;
+    _Atomic uint64_t dl_rotations;
     _Atomic int up;
-    _Atomic uint64_t send_buckets[VG_SEND_BUCKETS + 1]; /* non-cumulative; last is +Inf */
-    _Atomic uint64_t send_count, send_sum_ns;
+    _Atomic int stopped;         /* the last answer was STOP */
+    struct vg_outq_hist send;    /* send() calls */
+    struct vg_outq_hist request; /* the output's own requests (vg_output_observe_request) */
 };
+
+/* The state of each record of the batch being sent (dl_marks). */
+enum { OUTQ_PENDING = 0, OUTQ_DELIVERED = 1, OUTQ_DEAD = 2 };
 
 /*
  * An output, its queue and its worker. Lock: mu protects ring, head, n,
@@ -112,6 +126,7 @@ struct vg_pipeline {
     pthread_mutex_t ack_mu;
     struct vg_batch *completed; /* under ack_mu */
     bool started;
+    _Atomic int stopped_outputs; /* outputs whose last answer was STOP (/readyz) */
 };
 
 /* A snapshot of one output's counters (tests and metrics). */

@@ -211,6 +211,26 @@ static int outq_dl_open(struct vg_outq *q)
  * are lost then, because blocking the output for ever would be worse. A
  * partial line is cut off again so that the file stays valid NDJSON.
  */
+/* Rotates the dead-letter file to PATH.1 when the pending lines would take
+ * it past dead_letter_max_bytes, so that it never fills the disk. */
+static void outq_dl_rotate(struct vg_outq *q)
+{
+    char old[4200];
+    struct stat st;
+
+    if (q->s.dead_letter_max_bytes == 0 || stat(q->dl_path, &st) != 0 ||
+        (uint64_t)st.st_size + q->dl_buf.len <= q->s.dead_letter_max_bytes)
+        return;
+    snprintf(old, sizeof(old), "%s.1", q->dl_path);
+    if (rename(q->dl_path, old) != 0)
+        return;
+    if (q->dl_fd >= 0) {
+        close(q->dl_fd);
+        q->dl_fd = -1;
+    }
+    atomic_fetch_add(&q->st.dl_rotations, 1);
+}
+
 static void outq_dl_flush(struct vg_outq *q, size_t n_records)
 {
     off_t start = -1;
@@ -219,6 +239,7 @@ static void outq_dl_flush(struct vg_outq *q, size_t n_records)
 
     if (q->dl_buf.len == 0)
         return;
+    outq_dl_rotate(q);
     rc = outq_dl_open(q);
     if (rc == VG_OK) {
         start = lseek(q->dl_fd, 0, SEEK_END);
@@ -270,17 +291,20 @@ static int outq_dl_line(struct vg_outq *q, const struct vg_record *r, const char
     return rc;
 }
 
-/* Gets the per-record marks ready for a send of b (worker thread). */
-static int outq_prepare(struct vg_outq *q, struct vg_batch *b)
+/* Gets the per-record marks ready for the first send of b (worker
+ * thread); the retries of b keep them. */
+static int outq_prepare(struct vg_outq *q, struct vg_batch *b, bool first)
 {
     size_t n = vg_batch_count(b);
 
+    q->reason[0] = '\0';
+    if (!first && n <= q->dl_marks_cap)
+        return VG_OK;
     /* cleared first: a failed growth must not leave marks of the last batch */
     if (q->dl_marks_cap > 0)
         memset(q->dl_marks, 0, q->dl_marks_cap);
     q->dl_pending = 0;
     vg_buf_reset(&q->dl_buf);
-    q->reason[0] = '\0';
     if (n > q->dl_marks_cap) {
         unsigned char *m = calloc(n, 1);
 
@@ -307,35 +331,70 @@ void vg_output_fail(struct vg_output *o, const char *fmt, ...)
 }
 
 /* Marks record i of the batch being sent as failed for good; its line is
- * written only if send() answers OK (a retry sends it again, a drop writes
- * the whole batch with this reason kept for it). */
+ * written once the batch is done (OK, DROP or the retry limit), with this
+ * reason kept for it. */
 void vg_output_dead_letter(struct vg_output *o, struct vg_batch *b, size_t i, const char *reason)
 {
     struct vg_outq *q = o->priv;
 
-    if (q == NULL || i >= vg_batch_count(b) || i >= q->dl_marks_cap || q->dl_marks[i])
+    if (q == NULL || i >= vg_batch_count(b) || i >= q->dl_marks_cap ||
+        q->dl_marks[i] != OUTQ_PENDING)
         return;
     if (outq_dl_line(q, vg_batch_record(b, i), reason != NULL ? reason : "rejected") != VG_OK)
         return;
-    q->dl_marks[i] = 1;
+    q->dl_marks[i] = OUTQ_DEAD;
     q->dl_pending++;
 }
 
-static void outq_time_send(struct vg_outq *q, int64_t ns)
+void vg_output_delivered(struct vg_output *o, struct vg_batch *b, size_t i)
 {
-    static const int64_t bounds_us[VG_SEND_BUCKETS] = {1000,   5000,    10000,   50000,   100000,
-                                                       500000, 1000000, 5000000, 10000000};
+    struct vg_outq *q = o->priv;
+
+    if (q != NULL && i < vg_batch_count(b) && i < q->dl_marks_cap && q->dl_marks[i] == OUTQ_PENDING)
+        q->dl_marks[i] = OUTQ_DELIVERED;
+}
+
+bool vg_output_pending(struct vg_output *o, const struct vg_batch *b, size_t i)
+{
+    struct vg_outq *q = o->priv;
+
+    if (q == NULL || i >= vg_batch_count(b))
+        return false;
+    return i >= q->dl_marks_cap || q->dl_marks[i] == OUTQ_PENDING;
+}
+
+void vg_output_count_bytes(struct vg_output *o, uint64_t raw, uint64_t wire)
+{
+    struct vg_outq *q = o->priv;
+
+    if (q == NULL)
+        return;
+    atomic_fetch_add(&q->st.bytes_raw, raw);
+    atomic_fetch_add(&q->st.bytes_wire, wire);
+}
+
+/* Adds one duration to a histogram of VG_SEND_BUCKETS bounds. */
+static void outq_observe(struct vg_outq_hist *h, int64_t ns)
+{
     size_t i;
 
     for (i = 0; i < VG_SEND_BUCKETS; i++)
-        if (ns <= bounds_us[i] * 1000)
+        if (ns <= vg_send_bounds_us[i] * 1000)
             break;
-    atomic_fetch_add(&q->st.send_buckets[i], 1);
-    atomic_fetch_add(&q->st.send_sum_ns, (uint64_t)(ns > 0 ? ns : 0));
-    atomic_fetch_add(&q->st.send_count, 1);
+    atomic_fetch_add(&h->buckets[i], 1);
+    atomic_fetch_add(&h->sum_ns, (uint64_t)(ns > 0 ? ns : 0));
+    atomic_fetch_add(&h->count, 1);
 }
 
-static enum vg_send_result outq_send_once(struct vg_outq *q, struct vg_batch *b)
+void vg_output_observe_request(struct vg_output *o, double seconds)
+{
+    struct vg_outq *q = o->priv;
+
+    if (q != NULL)
+        outq_observe(&q->st.request, (int64_t)(seconds * 1e9));
+}
+
+static enum vg_send_result outq_send_once(struct vg_outq *q, struct vg_batch *b, bool first)
 {
     enum vg_send_result r;
     int64_t t0;
@@ -348,14 +407,14 @@ static enum vg_send_result outq_send_once(struct vg_outq *q, struct vg_batch *b)
             q->dl_fd = -1;
         }
     }
-    if (outq_prepare(q, b) != VG_OK) {
+    if (outq_prepare(q, b, first) != VG_OK) {
         snprintf(q->reason, sizeof(q->reason), "out of memory");
         return VG_SEND_RETRY;
     }
     t0 = vg_mono_ns();
     r = q->o->ops->send(q->o, b);
-    outq_time_send(q, vg_mono_ns() - t0);
-    if (r != VG_SEND_OK && r != VG_SEND_RETRY && r != VG_SEND_DROP) {
+    outq_observe(&q->st.send, vg_mono_ns() - t0);
+    if (r != VG_SEND_OK && r != VG_SEND_RETRY && r != VG_SEND_DROP && r != VG_SEND_STOP) {
         snprintf(q->reason, sizeof(q->reason), "send() gave an invalid answer %d", (int)r);
         r = VG_SEND_RETRY;
     }
@@ -369,6 +428,13 @@ static enum vg_send_result outq_send_once(struct vg_outq *q, struct vg_batch *b)
     return r;
 }
 
+static void outq_set_up(struct vg_outq *q, bool up)
+{
+    atomic_store(&q->st.up, up ? 1 : 0);
+    if (up && atomic_exchange(&q->st.stopped, 0) != 0)
+        atomic_fetch_sub(&q->p->stopped_outputs, 1);
+}
+
 static void outq_on_ok(struct vg_outq *q, struct vg_batch *b)
 {
     size_t n = vg_batch_count(b), dead = q->dl_pending;
@@ -377,24 +443,41 @@ static void outq_on_ok(struct vg_outq *q, struct vg_batch *b)
         outq_dl_flush(q, dead);
     atomic_fetch_add(&q->st.sent, n - dead);
     atomic_fetch_add(&q->st.dropped, dead);
-    atomic_store(&q->st.up, 1);
+    outq_set_up(q, true);
     if (q->complain.active)
         vg_complain_clear(&q->complain, q->o->ops->name, q->o->name, "send");
 }
 
-/* The whole batch goes to the dead-letter file: records the plugin already
- * rejected keep their own reason, the others get `why`. */
+/* What is still pending in the batch goes to the dead-letter file with
+ * `why`; records the plugin rejected keep their own reason, and records it
+ * delivered stay delivered. */
 static void outq_on_drop(struct vg_outq *q, struct vg_batch *b, const char *why)
 {
-    size_t n = vg_batch_count(b), i;
+    size_t n = vg_batch_count(b), i, delivered = 0;
 
-    for (i = 0; i < n; i++)
-        if (i >= q->dl_marks_cap || !q->dl_marks[i])
+    for (i = 0; i < n; i++) {
+        if (i < q->dl_marks_cap && q->dl_marks[i] == OUTQ_DELIVERED)
+            delivered++;
+        else if (i >= q->dl_marks_cap || q->dl_marks[i] == OUTQ_PENDING)
             outq_dl_line(q, vg_batch_record(b, i), why);
-    outq_dl_flush(q, n);
-    atomic_fetch_add(&q->st.dropped, n);
+    }
+    outq_dl_flush(q, n - delivered);
+    atomic_fetch_add(&q->st.sent, delivered);
+    atomic_fetch_add(&q->st.dropped, n - delivered);
     vg_complain(&q->complain, VG_LOG_WARN, q->o->ops->name, q->o->name,
-                "%zu records written to the dead-letter file %s: %s", n, q->dl_path, why);
+                "%zu records written to the dead-letter file %s: %s", n - delivered, q->dl_path,
+                why);
+}
+
+/* STOP: the output is down until someone acts; /readyz says so. */
+static int64_t outq_on_stop(struct vg_outq *q, struct vg_batch *b)
+{
+    if (atomic_exchange(&q->st.stopped, 1) == 0)
+        atomic_fetch_add(&q->p->stopped_outputs, 1);
+    vg_complain(&q->complain, VG_LOG_ERROR, q->o->ops->name, q->o->name,
+                "stopped: %s; %zu records stay queued, next try in %lld ms", q->reason,
+                vg_batch_count(b), (long long)q->s.retry_backoff_max_ms);
+    return q->s.retry_backoff_max_ms;
 }
 
 /*
@@ -409,17 +492,23 @@ static bool outq_deliver(struct vg_outq *q, struct vg_batch *b)
     int64_t wait_ms;
 
     for (;;) {
-        r = outq_send_once(q, b);
+        r = outq_send_once(q, b, attempt == 0);
         if (r == VG_SEND_OK) {
             outq_on_ok(q, b);
             return true;
         }
         if (r == VG_SEND_DROP) {
-            atomic_store(&q->st.up, 1);
+            outq_set_up(q, true);
             outq_on_drop(q, b, q->reason);
             return true;
         }
         atomic_store(&q->st.up, 0);
+        if (r == VG_SEND_STOP) {
+            attempt = 1; /* not counted against retry_limit: nothing was refused */
+            if (!outq_sleep(q, outq_on_stop(q, b)))
+                return false;
+            continue;
+        }
         attempt++;
         if (q->s.retry_limit > 0 && attempt > (uint64_t)q->s.retry_limit) {
             snprintf(why, sizeof(why), "retry limit of %lld reached: %s",

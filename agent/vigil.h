@@ -227,7 +227,11 @@ struct vg_record {
     struct vg_field *fields; /* in insertion order */
     struct vg_field *fields_tail;
     uint64_t source_id; /* collector-defined source (a file identity), 0 if none */
-    uint64_t offset;    /* collector-defined position just after this record */
+    uint64_t offset;    /* collector-defined position to resume from once this record is
+                           delivered (never past data still pending in the collector) */
+    uint64_t position;  /* collector-defined unique position of this record in its source
+                           (a file: the end of its last line); with the node and source_id
+                           it names the record across retries and restarts */
 };
 
 struct vg_batch; /* a sealed group of records handed to outputs; see pipeline.h */
@@ -348,6 +352,9 @@ enum vg_send_result {
     VG_SEND_OK,    /* delivered; acknowledge */
     VG_SEND_RETRY, /* transient failure; the engine retries the same batch with backoff */
     VG_SEND_DROP,  /* permanent failure; the batch goes to the dead-letter file */
+    VG_SEND_STOP,  /* the output cannot work until someone acts (refused credentials):
+                      it is marked down, /readyz fails, and the batch stays queued and is
+                      tried again at retry_backoff_max */
 };
 
 struct vg_output;
@@ -376,5 +383,21 @@ void vg_output_fail(struct vg_output *o, const char *fmt, ...) VG_PRINTF(2, 3);
  * with the reason and is counted as dropped, while send() may still answer OK
  * for the rest. */
 void vg_output_dead_letter(struct vg_output *o, struct vg_batch *b, size_t i, const char *reason);
+
+/* Per-record progress inside a batch, kept across the retries of that
+ * batch (worker thread, from send()): a record marked delivered or
+ * dead-lettered is done; after a RETRY answer, send() is called again with
+ * the same batch and sends only the records still pending. An OK answer
+ * makes every pending record delivered. */
+void vg_output_delivered(struct vg_output *o, struct vg_batch *b, size_t i);
+bool vg_output_pending(struct vg_output *o, const struct vg_batch *b, size_t i);
+
+/* Accounting of the wire (worker thread): bytes of records encoded (raw)
+ * and as sent (after compression), and the duration of one request. */
+void vg_output_count_bytes(struct vg_output *o, uint64_t raw, uint64_t wire);
+void vg_output_observe_request(struct vg_output *o, double seconds);
+
+/* The node this agent runs as (agent.node_name or the host name). */
+const char *vg_node_name(void);
 
 #endif /* VIGIL_H */

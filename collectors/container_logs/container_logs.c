@@ -131,6 +131,7 @@ static int clog_init(struct vg_collector *c, const struct vg_config_node *cfg, s
 
     x->c = c;
     x->inotify_fd = -1;
+    x->hold_off = UINT64_MAX;
     rc = clog_check(x, err);
     if (rc == VG_OK)
         rc = clog_multiline_init(x, err);

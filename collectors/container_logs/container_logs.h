@@ -29,6 +29,7 @@ struct clog_join {
     struct vg_buf buf;
     int64_t time_ns;
     uint64_t start_off; /* where the first fragment began */
+    uint64_t end_off;   /* where the last fragment ended */
     bool active;
     bool truncated;
 };
@@ -128,6 +129,7 @@ struct clog_ctx {
     char *buf;     /* the read buffer: CLOG_READ_CHUNK + max_line_bytes */
     size_t buf_cap;
     struct vg_buf scratch; /* Docker unescaping */
+    uint64_t hold_off;     /* emitted records resume no later than this; UINT64_MAX: none */
     const char *attrs;     /* Docker "attrs" of the line being handled, or NULL */
     size_t attrs_len;
     struct vg_emit *emit; /* during collect */

@@ -22,9 +22,9 @@
 
 /* Where a restart must read from when a record ending at end is emitted:
  * never past the start of a fragment or group still pending. */
-static uint64_t clog_safe_off(const struct clog_file *f, uint64_t end)
+static uint64_t clog_safe_off(const struct clog_ctx *x, const struct clog_file *f, uint64_t end)
 {
-    uint64_t off = end, start;
+    uint64_t off = end < x->hold_off ? end : x->hold_off, start;
     int i;
 
     for (i = 0; i < 3; i++) {
@@ -88,7 +88,8 @@ static int clog_record(struct clog_ctx *x, struct clog_file *f, enum vg_stream s
     if (r == NULL)
         return VG_ENOMEM;
     r->source_id = f->source_id;
-    r->offset = clog_safe_off(f, end_off);
+    r->offset = clog_safe_off(x, f, end_off);
+    r->position = end_off;
     if (r->offset > f->emitted_off)
         f->emitted_off = r->offset;
     rc = clog_fields(x, f, r, stream);
@@ -144,7 +145,7 @@ static void clog_message(struct clog_ctx *x, struct clog_file *f, enum vg_stream
 
 /* Adds a fragment to the stream's pending message (cut at max_line_bytes). */
 static void clog_join_add(struct clog_ctx *x, struct clog_join *j, const char *frag, size_t len,
-                          int64_t time_ns, uint64_t start_off)
+                          int64_t time_ns, uint64_t start_off, uint64_t end_off)
 {
     size_t room;
 
@@ -155,6 +156,7 @@ static void clog_join_add(struct clog_ctx *x, struct clog_join *j, const char *f
         j->time_ns = time_ns;
         j->start_off = start_off;
     }
+    j->end_off = end_off;
     room = j->buf.len < x->max_line_bytes ? (size_t)x->max_line_bytes - j->buf.len : 0;
     if (len > room) {
         len = room;
@@ -184,14 +186,14 @@ static void clog_runtime(struct clog_ctx *x, struct clog_file *f, const struct v
     struct clog_join *j = &f->join[rl->stream];
 
     if (rl->partial) {
-        clog_join_add(x, j, rl->msg, rl->msg_len, rl->time_ns, start_off);
+        clog_join_add(x, j, rl->msg, rl->msg_len, rl->time_ns, start_off, end_off);
         return;
     }
     if (!j->active) {
         clog_message(x, f, rl->stream, rl->msg, rl->msg_len, rl->time_ns, start_off, end_off, 0);
         return;
     }
-    clog_join_add(x, j, rl->msg, rl->msg_len, rl->time_ns, start_off);
+    clog_join_add(x, j, rl->msg, rl->msg_len, rl->time_ns, start_off, end_off);
     clog_join_emit(x, f, rl->stream, end_off);
 }
 
@@ -292,8 +294,11 @@ static size_t clog_long_line(struct clog_ctx *x, struct clog_file *f, const char
         return n;
     if (n <= x->max_line_bytes)
         return 0; /* the line may still end: wait */
-    clog_line(x, f, p, (size_t)x->max_line_bytes, f->read_off, f->read_off, now_real,
-              CLOG_F_TRUNCATED);
+    /* named by the bytes it covers, resumed from the line's start */
+    x->hold_off = f->read_off;
+    clog_line(x, f, p, (size_t)x->max_line_bytes, f->read_off, f->read_off + x->max_line_bytes,
+              now_real, CLOG_F_TRUNCATED);
+    x->hold_off = UINT64_MAX;
     f->skipping = true;
     return (size_t)x->max_line_bytes;
 }
@@ -378,7 +383,7 @@ void clog_flush_file(struct clog_ctx *x, struct clog_file *f, int64_t now_ns, bo
         clog_flush_tail(x, f);
         for (i = 0; i < 3; i++)
             if (f->join[i].active)
-                clog_join_emit(x, f, (enum vg_stream)i, f->read_off);
+                clog_join_emit(x, f, (enum vg_stream)i, f->join[i].end_off);
     }
     for (i = 0; i < 3; i++) {
         struct clog_ml_arg a = {x, f, (enum vg_stream)i, 0};

@@ -97,6 +97,7 @@ static int generator_emit_one(struct vg_collector *c, struct generator_ctx *ctx,
     ctx->emitted = seq;
     r->source_id = GENERATOR_SOURCE;
     r->offset = seq;
+    r->position = seq;
     if (vg_record_set_int(emit, r, "seq", (int64_t)seq) != VG_OK ||
         vg_record_set_str(emit, r, "generator", c->name, strlen(c->name)) != VG_OK)
         return VG_ENOMEM;

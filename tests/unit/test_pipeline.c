@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -45,7 +46,7 @@ static const struct vg_collector_ops tp_collector_ops = {.name = "testc", .ack =
 
 /* ---- a scriptable output ---- */
 
-enum tp_mode { TP_OK, TP_FAIL_N, TP_DROP, TP_REJECT_ONE, TP_GATED };
+enum tp_mode { TP_OK, TP_FAIL_N, TP_DROP, TP_REJECT_ONE, TP_GATED, TP_PARTIAL, TP_STOP_N };
 
 struct tp_out {
     enum tp_mode mode;
@@ -70,6 +71,37 @@ static void tp_wait_gate(struct tp_out *t)
     pthread_mutex_unlock(&t->mu);
 }
 
+/* First send: delivers the even records, rejects record 1 for good and
+ * leaves the rest pending (RETRY); later sends deliver what is pending. */
+static enum vg_send_result tp_send_partial(struct vg_output *o, struct tp_out *t,
+                                           struct vg_batch *b, int k)
+{
+    size_t i;
+
+    for (i = 0; i < vg_batch_count(b); i++) {
+        const struct vg_field *f = vg_record_field(vg_batch_record(b, i), "n");
+
+        if (!vg_output_pending(o, b, i))
+            continue;
+        if (k == 0 && i == 1) {
+            vg_output_dead_letter(o, b, i, "mapper_parsing_exception");
+            continue;
+        }
+        if (k == 0 && i % 2 == 1)
+            continue;
+        vg_output_delivered(o, b, i);
+        if (t->n_delivered < TP_MAX_ACKS)
+            t->delivered[t->n_delivered++] = f != NULL ? f->v.i : -1;
+    }
+    vg_output_count_bytes(o, 100, 40);
+    vg_output_observe_request(o, 0.002);
+    if (k == 0) {
+        vg_output_fail(o, "some items answered 429");
+        return VG_SEND_RETRY;
+    }
+    return VG_SEND_OK;
+}
+
 static enum vg_send_result tp_send(struct vg_output *o, struct vg_batch *b)
 {
     struct tp_out *t = o->ctx;
@@ -88,6 +120,12 @@ static enum vg_send_result tp_send(struct vg_output *o, struct vg_batch *b)
         vg_output_fail(o, "rejected by the test");
         return VG_SEND_DROP;
     }
+    if (t->mode == TP_STOP_N && k < t->fail_n) {
+        vg_output_fail(o, "credentials refused by the test");
+        return VG_SEND_STOP;
+    }
+    if (t->mode == TP_PARTIAL)
+        return tp_send_partial(o, t, b, k);
     if (t->mode == TP_REJECT_ONE && vg_batch_count(b) > 1)
         vg_output_dead_letter(o, b, 1, "bad field");
     for (i = 0; i < vg_batch_count(b); i++) {
@@ -576,6 +614,86 @@ static void a_million_records_reuse_a_bounded_set_of_batches(void **state)
     assert_int_equal(f->acks.n, 1000);
 }
 
+static void partial_progress_survives_the_retry(void **state)
+{
+    struct tp *f = *state;
+    struct tp_out *t;
+    struct vg_output_stats st;
+
+    tp_create(f, 6);
+    t = tp_add(f, "items", TP_PARTIAL, 0);
+    tp_start(f);
+    tp_emit(f, 6);
+    vg_sink_flush(f->e.sink);
+    assert_int_equal(tp_wait_acked(f, 6, 5000), 6);
+    assert_int_equal(atomic_load(&t->sends), 2);
+    /* first send: n = 1, 3, 5; the retry sends only what was pending: 4, 6 */
+    assert_int_equal(t->n_delivered, 5);
+    assert_int_equal(t->delivered[0], 1);
+    assert_int_equal(t->delivered[1], 3);
+    assert_int_equal(t->delivered[2], 5);
+    assert_int_equal(t->delivered[3], 4);
+    assert_int_equal(t->delivered[4], 6);
+    assert_int_equal(vg_pipeline_drain(f->p, vg_mono_ns() + VG_NS_PER_SEC), VG_OK);
+    assert_int_equal(tp_count_lines(f->dl_path, "mapper_parsing_exception"), 1);
+    assert_int_equal(tp_count_lines(f->dl_path, "\"n\":2}"), 1);
+    assert_int_equal(vg_pipeline_output_stats(f->p, "items", &st), VG_OK);
+    assert_int_equal(st.sent, 5);
+    assert_int_equal(st.dropped, 1);
+    assert_int_equal(st.retries, 1);
+}
+
+static void stop_marks_the_output_down_until_it_recovers(void **state)
+{
+    struct tp *f = *state;
+    struct tp_out *t;
+    struct vg_output_stats st;
+    int i;
+
+    f->os.retry_backoff_max_ms = 100;
+    tp_create(f, 2);
+    t = tp_add(f, "auth", TP_STOP_N, 3);
+    tp_start(f);
+    tp_emit(f, 2);
+    vg_sink_flush(f->e.sink);
+    tp_wait_sends(&t->sends, 1, 5000);
+    for (i = 0; i < 100 && !vg_pipeline_outputs_stopped(f->p); i++)
+        usleep(1000);
+    assert_true(vg_pipeline_outputs_stopped(f->p));
+    assert_int_equal(vg_pipeline_output_stats(f->p, "auth", &st), VG_OK);
+    assert_false(st.up);
+    assert_non_null(strstr(st.last_reason, "credentials refused"));
+    /* kept queued, tried again at retry_backoff_max, delivered once allowed */
+    assert_int_equal(tp_wait_acked(f, 2, 5000), 2);
+    assert_int_equal(atomic_load(&t->sends), 4);
+    assert_false(vg_pipeline_outputs_stopped(f->p));
+    assert_int_equal(vg_pipeline_output_stats(f->p, "auth", &st), VG_OK);
+    assert_true(st.up);
+    assert_int_equal(st.dropped, 0);
+}
+
+static void dead_letter_file_is_rotated_at_its_limit(void **state)
+{
+    struct tp *f = *state;
+    char rotated[4200];
+    struct stat st;
+
+    f->os.dead_letter_max_bytes = 600;
+    tp_create(f, 2);
+    tp_add(f, "drops", TP_DROP, 0);
+    tp_start(f);
+    tp_emit(f, 20);
+    vg_sink_flush(f->e.sink);
+    assert_int_equal(tp_wait_acked(f, 20, 5000), 20);
+    assert_int_equal(vg_pipeline_drain(f->p, vg_mono_ns() + VG_NS_PER_SEC), VG_OK);
+    snprintf(rotated, sizeof(rotated), "%s.1", f->dl_path);
+    assert_int_equal(stat(f->dl_path, &st), 0);
+    assert_true(st.st_size <= 600);
+    assert_int_equal(stat(rotated, &st), 0);
+    assert_true(st.st_size <= 600);
+    unlink(rotated);
+}
+
 int main(void)
 {
 #define TP_TEST(name) cmocka_unit_test_setup_teardown(name, tp_setup, tp_teardown)
@@ -593,6 +711,9 @@ int main(void)
         TP_TEST(reopen_runs_before_the_next_send),
         TP_TEST(invalid_settings_are_refused_naming_the_output),
         TP_TEST(a_million_records_reuse_a_bounded_set_of_batches),
+        TP_TEST(partial_progress_survives_the_retry),
+        TP_TEST(stop_marks_the_output_down_until_it_recovers),
+        TP_TEST(dead_letter_file_is_rotated_at_its_limit),
     };
 #undef TP_TEST
 
