@@ -56,7 +56,8 @@ struct vg_sink {
     struct vg_sink *next;
 };
 
-#define VG_SEND_BUCKETS 9
+#define VG_SEND_BUCKETS   9
+#define VG_SEND_GROUP_MAX 64 /* most batches given to one send() */
 extern const int64_t vg_send_bounds_us[VG_SEND_BUCKETS];
 
 /* A duration histogram written by a worker: non-cumulative buckets, the
@@ -110,6 +111,7 @@ struct vg_outq {
     struct vg_complain complain;
     struct vg_complain dl_complain;
     int dl_fd;
+    struct vg_batch group;   /* the view of several batches sent together */
     struct vg_buf dl_buf;    /* lines of the current dead-letter write */
     size_t dl_pending;       /* records given to vg_output_dead_letter this send */
     unsigned char *dl_marks; /* per record of the batch being sent */

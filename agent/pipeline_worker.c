@@ -73,6 +73,7 @@ void vg_outq_fini(struct vg_outq *q)
         close(q->dl_fd);
     vg_buf_free(&q->dl_buf);
     free(q->dl_marks);
+    free(q->group.recs);
 }
 
 /* Doubles the ring (mu held), keeping the order of the waiting batches. */
@@ -541,34 +542,102 @@ static struct vg_batch *outq_take(struct vg_outq *q)
     return b;
 }
 
-/* The worker: batches in queue order, one at a time. */
+/* Takes up to max batches that are waiting (mu held; at least one is):
+ * several small batches go out as one send. */
+static size_t outq_take_more(struct vg_outq *q, struct vg_batch **members, size_t n, size_t max)
+{
+    while (n < max && q->waiting > 0 && !q->stopping) {
+        members[n++] = q->ring[q->head];
+        q->head = (q->head + 1) % q->cap;
+        q->waiting--;
+    }
+    return n;
+}
+
+/* The batch that send() sees for a group: the members' records in order,
+ * in a view owned by the worker (the records stay in their batches). */
+static struct vg_batch *outq_group(struct vg_outq *q, struct vg_batch **members, size_t n)
+{
+    size_t total = 0, i, k = 0;
+
+    if (n == 1)
+        return members[0];
+    for (i = 0; i < n; i++)
+        total += members[i]->n_recs;
+    if (vg_grow((void **)&q->group.recs, &q->group.cap_recs, total, sizeof(*q->group.recs)) !=
+        VG_OK)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        memcpy(q->group.recs + k, members[i]->recs, members[i]->n_recs * sizeof(*q->group.recs));
+        k += members[i]->n_recs;
+    }
+    q->group.n_recs = total;
+    return &q->group;
+}
+
+/* Accounts for delivered members and releases them (mu not held). */
+static void outq_release_all(struct vg_outq *q, struct vg_batch **members, size_t n)
+{
+    size_t i;
+
+    pthread_mutex_lock(&q->mu);
+    for (i = 0; i < n; i++) {
+        q->n--;
+        q->bytes -= members[i]->mem;
+    }
+    outq_publish(q);
+    if (q->n == 0)
+        pthread_cond_broadcast(&q->idle_cv);
+    pthread_mutex_unlock(&q->mu);
+    /* drain joins this thread before its last vg_pipeline_process_acks, so
+     * an ack released after the accounting is not missed */
+    for (i = 0; i < n; i++)
+        vg_batch_release(q->p, members[i]);
+}
+
+/* Sends a group and releases its members; false when told to stop while
+ * a send waits for a retry (the members stay unreleased). */
+static bool outq_deliver_group(struct vg_outq *q, struct vg_batch **members, size_t n)
+{
+    struct vg_batch *view = outq_group(q, members, n);
+    size_t i;
+
+    if (view != NULL) {
+        if (!outq_deliver(q, view))
+            return false;
+        outq_release_all(q, members, n);
+        return true;
+    }
+    for (i = 0; i < n; i++) { /* no memory for the view: one at a time */
+        if (!outq_deliver(q, members[i]))
+            return false;
+        outq_release_all(q, members + i, 1);
+    }
+    return true;
+}
+
+/* The worker: batches in queue order; up to the output's
+ * max_batches_per_send of those waiting go out together. */
 void *vg_outq_worker(void *arg)
 {
     struct vg_outq *q = arg;
-    struct vg_batch *b;
-    uint64_t bytes;
+    struct vg_batch *members[VG_SEND_GROUP_MAX], *b;
+    size_t max = q->o->ops->max_batches_per_send, n;
+    bool go_on = true;
 
+    if (max < 1)
+        max = 1;
+    if (max > VG_SEND_GROUP_MAX)
+        max = VG_SEND_GROUP_MAX;
     pthread_mutex_lock(&q->mu);
-    for (;;) {
+    while (go_on) {
         b = outq_take(q);
         if (b == NULL)
             break;
+        members[0] = b;
+        n = outq_take_more(q, members, 1, max);
         pthread_mutex_unlock(&q->mu);
-        bytes = b->mem;
-        if (!outq_deliver(q, b)) {
-            pthread_mutex_lock(&q->mu);
-            break;
-        }
-        pthread_mutex_lock(&q->mu);
-        q->n--;
-        q->bytes -= bytes;
-        outq_publish(q);
-        if (q->n == 0)
-            pthread_cond_broadcast(&q->idle_cv);
-        pthread_mutex_unlock(&q->mu);
-        /* drain joins this thread before its last vg_pipeline_process_acks, so
-         * an ack released after the accounting is not missed */
-        vg_batch_release(q->p, b);
+        go_on = outq_deliver_group(q, members, n);
         pthread_mutex_lock(&q->mu);
     }
     pthread_mutex_unlock(&q->mu);

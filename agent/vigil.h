@@ -366,7 +366,10 @@ struct vg_output_ops {
     size_t ctx_size;
     int (*init)(struct vg_output *o, const struct vg_config_node *cfg, struct vg_error *err);
     enum vg_send_result (*send)(struct vg_output *o, struct vg_batch *b);
-    void (*reopen)(struct vg_output *o);  /* optional: SIGHUP, on the worker thread */
+    void (*reopen)(struct vg_output *o); /* optional: SIGHUP, on the worker thread */
+    /* Most queued batches handed to one send() as one batch (records in
+     * order); 0 or 1: one at a time. Fewer requests, fsyncs, round trips. */
+    unsigned max_batches_per_send;
     void (*destroy)(struct vg_output *o); /* optional */
 };
 

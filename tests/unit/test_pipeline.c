@@ -162,6 +162,16 @@ static const struct vg_output_ops tp_output_ops = {
     .destroy = tp_destroy,
 };
 
+/* The same output, taking up to 8 queued batches per send. */
+static const struct vg_output_ops tp_group_ops = {
+    .name = "testgroup",
+    .options = tp_no_options,
+    .ctx_size = sizeof(struct tp_out),
+    .send = tp_send,
+    .destroy = tp_destroy,
+    .max_batches_per_send = 8,
+};
+
 static void tp_open_gate(struct tp_out *t)
 {
     pthread_mutex_lock(&t->mu);
@@ -234,7 +244,7 @@ static struct tp_out *tp_add(struct tp *f, const char *name, enum tp_mode mode, 
     struct tp_out *t;
 
     assert_non_null(o);
-    o->ops = &tp_output_ops;
+    o->ops = strcmp(name, "grouped") == 0 ? &tp_group_ops : &tp_output_ops;
     o->name = strdup(name);
     o->ctx = calloc(1, sizeof(struct tp_out));
     t = o->ctx;
@@ -672,6 +682,30 @@ static void stop_marks_the_output_down_until_it_recovers(void **state)
     assert_int_equal(st.dropped, 0);
 }
 
+static void queued_batches_go_out_together_in_order(void **state)
+{
+    struct tp *f = *state;
+    struct tp_out *t;
+    int64_t i;
+
+    tp_create(f, 10);
+    t = tp_add(f, "grouped", TP_GATED, 0);
+    tp_start(f);
+    tp_emit(f, 10); /* the first batch: the worker holds it at the gate */
+    vg_sink_flush(f->e.sink);
+    tp_wait_sends(&t->sends, 1, 5000);
+    tp_emit(f, 100); /* ten more batches queue up meanwhile */
+    vg_sink_flush(f->e.sink);
+    tp_open_gate(t);
+    assert_int_equal(tp_wait_acked(f, 110, 5000), 110);
+    /* one send for the first batch, then 8 + 2 of the ten waiting */
+    assert_int_equal(atomic_load(&t->sends), 3);
+    assert_int_equal(t->n_delivered, 110);
+    for (i = 0; i < 110; i++)
+        assert_int_equal(t->delivered[i], i + 1);
+    tp_check_acks(f, 110, 10);
+}
+
 static void dead_letter_file_is_rotated_at_its_limit(void **state)
 {
     struct tp *f = *state;
@@ -714,6 +748,7 @@ int main(void)
         TP_TEST(partial_progress_survives_the_retry),
         TP_TEST(stop_marks_the_output_down_until_it_recovers),
         TP_TEST(dead_letter_file_is_rotated_at_its_limit),
+        TP_TEST(queued_batches_go_out_together_in_order),
     };
 #undef TP_TEST
 
