@@ -190,61 +190,56 @@ static size_t util_utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
-int vg_buf_json_string(struct vg_buf *b, const char *s, size_t n)
+/* Bytes that go into a JSON string as they are: printable ASCII but '"'
+ * and '\\'. */
+static const unsigned char util_json_plain[256] = {
+    [0x20] = 1, [0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7e] = 1, [0x7f] = 1,
+};
+
+/* Appends the escape of one byte that is not plain (p[0], n bytes left);
+ * returns the bytes taken, 0 on out of memory. */
+static size_t util_json_escape(struct vg_buf *b, const unsigned char *p, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
+    char esc[6] = {'\\', 'u', '0', '0', hex[p[0] >> 4], hex[p[0] & 0xf]};
+    size_t len;
+
+    if (p[0] == '"' || p[0] == '\\') {
+        esc[1] = (char)p[0];
+        return vg_buf_append(b, esc, 2) == VG_OK ? 1 : 0;
+    }
+    if (p[0] < 0x20) {
+        const char *s = p[0] == '\n' ? "\\n" : p[0] == '\r' ? "\\r" : p[0] == '\t' ? "\\t" : NULL;
+
+        return (s != NULL ? vg_buf_puts(b, s) : vg_buf_append(b, esc, 6)) == VG_OK ? 1 : 0;
+    }
+    len = util_utf8_seq(p, n);
+    if (len == 0) /* not UTF-8: U+FFFD */
+        return vg_buf_puts(b, "\xef\xbf\xbd") == VG_OK ? 1 : 0;
+    return vg_buf_append(b, p, len) == VG_OK ? len : 0;
+}
+
+int vg_buf_json_string(struct vg_buf *b, const char *s, size_t n)
+{
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, run;
+    size_t i = 0, run, took;
 
     if (vg_buf_reserve(b, n + 2) != VG_OK)
         return VG_ENOMEM;
     b->data[b->len++] = '"';
     while (i < n) {
-        /* copy the longest run of bytes that need no escaping at once */
-        run = i;
-        while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
-            run++;
+        /* the longest run that needs no escaping, copied at once */
+        for (run = i; run < n && util_json_plain[p[run]]; run++)
+            ;
         if (run > i && vg_buf_append(b, s + i, run - i) != VG_OK)
             return VG_ENOMEM;
         i = run;
         if (i >= n)
             break;
-        if (p[i] == '"' || p[i] == '\\') {
-            char esc[2] = {'\\', (char)p[i]};
-            if (vg_buf_append(b, esc, 2) != VG_OK)
-                return VG_ENOMEM;
-            i++;
-        } else if (p[i] < 0x20) {
-            char esc[6] = {'\\', 'u', '0', '0', hex[p[i] >> 4], hex[p[i] & 0xf]};
-            const char *shortform = NULL;
-            switch (p[i]) {
-            case '\n':
-                shortform = "\\n";
-                break;
-            case '\r':
-                shortform = "\\r";
-                break;
-            case '\t':
-                shortform = "\\t";
-                break;
-            default:
-                break;
-            }
-            if ((shortform ? vg_buf_puts(b, shortform) : vg_buf_append(b, esc, 6)) != VG_OK)
-                return VG_ENOMEM;
-            i++;
-        } else {
-            size_t len = util_utf8_seq(p + i, n - i);
-            if (len == 0) {
-                if (vg_buf_puts(b, "\xef\xbf\xbd") != VG_OK)
-                    return VG_ENOMEM;
-                i++;
-            } else {
-                if (vg_buf_append(b, s + i, len) != VG_OK)
-                    return VG_ENOMEM;
-                i += len;
-            }
-        }
+        took = util_json_escape(b, p + i, n - i);
+        if (took == 0)
+            return VG_ENOMEM;
+        i += took;
     }
     return vg_buf_putc(b, '"');
 }

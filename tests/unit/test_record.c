@@ -11,8 +11,10 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core.h"
 #include "pipeline_internal.h"
@@ -127,6 +129,30 @@ static void time_formats_before_the_epoch_and_with_leading_zeros(void **state)
     assert_string_equal(buf, "2026-11-24T10:00:00.000001000Z");
 }
 
+/* The hand-written formatter against gmtime_r over many instants: leap
+ * days, year ends, before 1970, the last second of a day. */
+static void time_formats_agree_with_gmtime(void **state)
+{
+    char buf[48], want[48];
+    int64_t sec;
+    struct tm tm;
+    time_t t;
+
+    (void)state;
+    for (sec = -4102444800LL; sec < 7258118400LL; sec += 86399LL * 13 + 7) {
+        t = (time_t)sec;
+        assert_non_null(gmtime_r(&t, &tm));
+        snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.000000123Z", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        vg_record_format_time(sec * VG_NS_PER_SEC + 123, buf, sizeof(buf));
+        assert_string_equal(buf, want);
+    }
+    vg_record_format_time(951782400LL * VG_NS_PER_SEC, buf, sizeof(buf)); /* 2000-02-29 */
+    assert_string_equal(buf, "2000-02-29T00:00:00.000000000Z");
+    vg_record_format_time(0, buf, 11); /* cut to the buffer */
+    assert_string_equal(buf, "1970-01-01");
+}
+
 static void field_key_time_is_written_after_the_records_own(void **state)
 {
     struct rec_fixture *f = *state;
@@ -213,6 +239,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(json_writes_nan_and_infinity_as_null, rec_setup,
                                         rec_teardown),
         cmocka_unit_test(time_formats_before_the_epoch_and_with_leading_zeros),
+        cmocka_unit_test(time_formats_agree_with_gmtime),
         cmocka_unit_test_setup_teardown(field_key_time_is_written_after_the_records_own, rec_setup,
                                         rec_teardown),
         cmocka_unit_test_setup_teardown(fields_are_found_by_key_in_insertion_order, rec_setup,
