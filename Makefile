@@ -9,7 +9,7 @@ CMAKE_ARGS ?=
 
 DEPS_BUILD = build-essential cmake pkg-config clang libclang-rt-14-dev libmicrohttpd-dev librdkafka-dev libpcre2-dev \
              libcurl4-openssl-dev libcmocka-dev zlib1g-dev libyaml-dev clang-format
-DEPS_TEST  = prometheus prometheus-node-exporter python3 curl wrk
+DEPS_TEST  = prometheus prometheus-node-exporter python3 python3-kafka curl wrk
 DEPS       = $(DEPS_BUILD) $(DEPS_TEST)
 
 .PHONY: all deps build run test test-asan fuzz lint format-check format bench clean
