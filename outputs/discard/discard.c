@@ -1,13 +1,14 @@
 /*
  * discard.c - the discard output: accepts every batch and throws it away.
- * For benchmarks of the record path, and, with fail_first and drop_every,
- * for tests of the engine's retry and dead-letter paths.
+ * For benchmarks of the record path, and, with stop_first, fail_first and
+ * drop_every, for tests of the engine's stop, retry and dead-letter paths.
  */
 #include <stdint.h>
 
 #include "vigil.h"
 
 struct discard_ctx {
+    int64_t stop_first; /* option: answer STOP to the first N sends */
     int64_t fail_first; /* option: answer RETRY to the first N sends */
     int64_t drop_every; /* option: answer DROP to every Nth batch after those */
     uint64_t sends;     /* worker thread only */
@@ -15,6 +16,8 @@ struct discard_ctx {
 };
 
 static const struct vg_option discard_options[] = {
+    {"stop_first", VG_OPT_INT, "0", offsetof(struct discard_ctx, stop_first),
+     "answer 'stop' to the first N sends, as refused credentials would (tests)", 0, NULL},
     {"fail_first", VG_OPT_INT, "0", offsetof(struct discard_ctx, fail_first),
      "answer 'retry' to the first N sends (tests of the retry path)", 0, NULL},
     {"drop_every", VG_OPT_INT, "0", offsetof(struct discard_ctx, drop_every),
@@ -26,6 +29,9 @@ static int discard_init(struct vg_output *o, const struct vg_config_node *cfg, s
 {
     struct discard_ctx *ctx = o->ctx;
 
+    if (ctx->stop_first < 0)
+        return vg_error_set(err, VG_ECONFIG, "stop_first must be >= 0, not %lld",
+                            (long long)ctx->stop_first);
     if (ctx->fail_first < 0)
         return vg_error_set(err, VG_ECONFIG, "fail_first must be >= 0, not %lld",
                             (long long)ctx->fail_first);
@@ -43,6 +49,12 @@ static enum vg_send_result discard_send(struct vg_output *o, struct vg_batch *b)
     uint64_t n = ++ctx->sends;
     uint64_t after;
 
+    if (n <= (uint64_t)ctx->stop_first) {
+        vg_output_fail(o, "stop_first: refusing send %llu of %lld", (unsigned long long)n,
+                       (long long)ctx->stop_first);
+        return VG_SEND_STOP;
+    }
+    n -= (uint64_t)ctx->stop_first;
     if (n <= (uint64_t)ctx->fail_first) {
         vg_output_fail(o, "fail_first: failing send %llu of %lld", (unsigned long long)n,
                        (long long)ctx->fail_first);

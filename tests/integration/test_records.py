@@ -84,6 +84,38 @@ outputs:
 
 
 @vt.case
+def stopped_output_fails_readyz_keeps_records_and_recovers():
+    # stop_first answers STOP as an output whose credentials are refused does
+    agent = vt.Agent("""
+agent:
+  state_dir: {tmp}/state
+  http: { listen: "127.0.0.1:{port}" }
+collectors:
+  - { type: generator, rate: 0, batch: 50, count: 50, interval: 100ms }
+outputs:
+  - { type: discard, stop_first: 4, retry_backoff: 100ms, retry_backoff_max: 700ms }
+""").start(wait_ready=False)
+    try:
+        vt.wait_for(lambda: agent.get("/readyz")[0] == 503, 10, what="/readyz 503 while stopped")
+        assert agent.metric_value("vigil_output_stopped", {"output": "discard"}) == 1
+        assert agent.metric_value("vigil_output_up", {"output": "discard"}) == 0
+        assert (agent.metric_value("vigil_input_acked_records_total",
+                                   {"collector": "generator"}) or 0) == 0
+        assert "stop_first: refusing send" in agent.stderr()
+        # tried again at retry_backoff_max; the fifth send is accepted
+        vt.wait_for(lambda: agent.metric_value("vigil_input_acked_records_total",
+                                               {"collector": "generator"}) == 50, 10,
+                    what="the 50 records delivered after the stop")
+        vt.wait_for(lambda: agent.get("/readyz")[0] == 200, 5, what="/readyz 200 again")
+        assert agent.metric_value("vigil_output_stopped", {"output": "discard"}) == 0
+        assert agent.metric_value("vigil_output_records_total",
+                                  {"output": "discard", "result": "dropped"}) == 0
+        assert agent.stop()[0] == 0
+    finally:
+        agent.kill()
+
+
+@vt.case
 def dropped_batches_go_to_the_dead_letter_file():
     agent = vt.Agent("""
 agent:
