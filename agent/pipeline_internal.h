@@ -145,8 +145,6 @@ int vg_pipeline_output_stats(struct vg_pipeline *p, const char *name, struct vg_
 size_t vg_sink_batches_live(const struct vg_sink *s);
 
 /* record.c */
-/* RFC 3339 UTC with nanoseconds: 2026-11-24T10:00:00.123456789Z (buf >= 40). */
-void vg_record_format_time(int64_t time_ns, char *buf, size_t size);
 void vg_batch_reset(struct vg_batch *b);
 void vg_batch_free(struct vg_batch *b);
 

@@ -347,6 +347,19 @@ void vg_output_dead_letter(struct vg_output *o, struct vg_batch *b, size_t i, co
     q->dl_pending++;
 }
 
+bool vg_output_stopping(struct vg_output *o)
+{
+    struct vg_outq *q = o->priv;
+    bool stop;
+
+    if (q == NULL)
+        return false;
+    pthread_mutex_lock(&q->mu);
+    stop = q->stopping;
+    pthread_mutex_unlock(&q->mu);
+    return stop;
+}
+
 void vg_output_delivered(struct vg_output *o, struct vg_batch *b, size_t i)
 {
     struct vg_outq *q = o->priv;

@@ -282,7 +282,7 @@ void vg_record_format_time(int64_t time_ns, char *buf, size_t size)
     }
 }
 
-static int record_field_json(const struct vg_field *f, struct vg_buf *out)
+int vg_field_to_json(const struct vg_field *f, struct vg_buf *out)
 {
     switch (f->type) {
     case VG_FIELD_STR:
@@ -310,26 +310,34 @@ static int record_field_json(const struct vg_field *f, struct vg_buf *out)
  */
 int vg_record_to_json(const struct vg_record *r, struct vg_buf *out)
 {
-    char ts[48];
+    static const char head[] = "{\"time\":\"", mid[] = "\",\"body\":";
     const struct vg_field *f;
     int rc;
 
-    vg_record_format_time(r->time_ns, ts, sizeof(ts));
-    rc = vg_buf_puts(out, "{\"time\":\"");
-    if (rc == VG_OK)
-        rc = vg_buf_puts(out, ts);
-    if (rc == VG_OK)
-        rc = vg_buf_puts(out, "\",\"body\":");
-    if (rc == VG_OK)
-        rc = vg_buf_json_string(out, r->body != NULL ? r->body : "", r->body_len);
+    /* head, the 30-byte time and mid written in place */
+    if (vg_buf_reserve(out, sizeof(head) + 32 + sizeof(mid)) != VG_OK)
+        return VG_ENOMEM;
+    memcpy(out->data + out->len, head, sizeof(head) - 1);
+    out->len += sizeof(head) - 1;
+    vg_record_format_time(r->time_ns, out->data + out->len, 32);
+    out->len += strlen(out->data + out->len);
+    memcpy(out->data + out->len, mid, sizeof(mid));
+    out->len += sizeof(mid) - 1;
+    rc = vg_buf_json_string(out, r->body != NULL ? r->body : "", r->body_len);
     for (f = r->fields; f != NULL && rc == VG_OK; f = f->next) {
-        rc = vg_buf_putc(out, ',');
+        size_t klen = strlen(f->key);
+
+        rc = vg_buf_reserve(out, 1);
+        if (rc != VG_OK)
+            break;
+        out->data[out->len++] = ',';
+        rc = vg_buf_json_string(out, f->key, klen);
         if (rc == VG_OK)
-            rc = vg_buf_json_string(out, f->key, strlen(f->key));
-        if (rc == VG_OK)
-            rc = vg_buf_putc(out, ':');
-        if (rc == VG_OK)
-            rc = record_field_json(f, out);
+            rc = vg_buf_reserve(out, 1);
+        if (rc != VG_OK)
+            break;
+        out->data[out->len++] = ':';
+        rc = vg_field_to_json(f, out);
     }
     if (rc == VG_OK)
         rc = vg_buf_putc(out, '}');

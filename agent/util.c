@@ -219,20 +219,43 @@ static size_t util_json_escape(struct vg_buf *b, const unsigned char *p, size_t 
     return vg_buf_append(b, p, len) == VG_OK ? len : 0;
 }
 
+/* Bytes from p[i] on, to at most n, that need no escaping: eight at a
+ * time while no byte of the word is a control byte, '"', '\\' or 0x80 and
+ * above (the word test of "Bit Twiddling Hacks"), then byte by byte. */
+static size_t util_json_plain_run(const unsigned char *p, size_t i, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t w, q, bs;
+
+    while (i + 8 <= n) {
+        memcpy(&w, p + i, 8);
+        q = w ^ (ones * '"');
+        bs = w ^ (ones * '\\');
+        /* a byte below 0x20, a zero byte of q or bs (a '"' or '\\' in w), a high bit */
+        if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs) | w) & highs)
+            break;
+        i += 8;
+    }
+    while (i < n && util_json_plain[p[i]])
+        i++;
+    return i;
+}
+
 int vg_buf_json_string(struct vg_buf *b, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, run, took;
 
+    /* room for the quotes and every byte as it is: plain runs are copied
+     * without a check, and only an escape (rare) makes more room */
     if (vg_buf_reserve(b, n + 2) != VG_OK)
         return VG_ENOMEM;
     b->data[b->len++] = '"';
     while (i < n) {
         /* the longest run that needs no escaping, copied at once */
-        for (run = i; run < n && util_json_plain[p[run]]; run++)
-            ;
-        if (run > i && vg_buf_append(b, s + i, run - i) != VG_OK)
-            return VG_ENOMEM;
+        run = util_json_plain_run(p, i, n);
+        memcpy(b->data + b->len, s + i, run - i);
+        b->len += run - i;
         i = run;
         if (i >= n)
             break;
@@ -240,8 +263,12 @@ int vg_buf_json_string(struct vg_buf *b, const char *s, size_t n)
         if (took == 0)
             return VG_ENOMEM;
         i += took;
+        if (vg_buf_reserve(b, n - i + 1) != VG_OK)
+            return VG_ENOMEM;
     }
-    return vg_buf_putc(b, '"');
+    b->data[b->len++] = '"';
+    b->data[b->len] = '\0';
+    return VG_OK;
 }
 
 int vg_grow(void **arr, size_t *cap, size_t need, size_t size)

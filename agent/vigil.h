@@ -244,6 +244,11 @@ const struct vg_field *vg_record_field(const struct vg_record *r, const char *ke
 /* Appends the record as one JSON object (no newline):
  * {"time":"<RFC3339Nano>","body":"...",<fields>} */
 int vg_record_to_json(const struct vg_record *r, struct vg_buf *out);
+/* Appends a field's value as JSON (NaN and infinities as null). */
+int vg_field_to_json(const struct vg_field *f, struct vg_buf *out);
+/* RFC 3339 UTC with nanoseconds, 30 bytes: 2026-11-24T10:00:00.123456789Z
+ * (buf >= 31; shorter buffers get a cut copy). */
+void vg_record_format_time(int64_t time_ns, char *buf, size_t size);
 
 /* ------------------------------------------------------------------------
  * Emitting: a collector writes samples and records through a vg_emit that
@@ -399,6 +404,12 @@ bool vg_output_pending(struct vg_output *o, const struct vg_batch *b, size_t i);
  * and as sent (after compression), and the duration of one request. */
 void vg_output_count_bytes(struct vg_output *o, uint64_t raw, uint64_t wire);
 void vg_output_observe_request(struct vg_output *o, double seconds);
+
+/* True once the agent is stopping and the shutdown timeout has passed
+ * (worker thread): a send() that waits on the network checks it in its
+ * loop and returns what it has (VG_SEND_RETRY keeps the rest
+ * unacknowledged, to be sent again after the restart). */
+bool vg_output_stopping(struct vg_output *o);
 
 /* The node this agent runs as (agent.node_name or the host name). */
 const char *vg_node_name(void);

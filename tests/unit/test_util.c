@@ -29,6 +29,74 @@ static void json_escapes_controls_quotes_and_nul(void **state)
     vg_buf_free(&b);
 }
 
+/* The escape of one byte of the alphabet below, written plainly. */
+static void json_ref_byte(struct vg_buf *b, unsigned char c)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    if (c == '"' || c == '\\') {
+        vg_buf_putc(b, '\\');
+        vg_buf_putc(b, (char)c);
+    } else if (c == '\n') {
+        vg_buf_puts(b, "\\n");
+    } else if (c == '\r') {
+        vg_buf_puts(b, "\\r");
+    } else if (c == '\t') {
+        vg_buf_puts(b, "\\t");
+    } else if (c < 0x20) {
+        vg_buf_puts(b, "\\u00");
+        vg_buf_putc(b, hex[c >> 4]);
+        vg_buf_putc(b, hex[c & 0xf]);
+    } else {
+        vg_buf_putc(b, (char)c);
+    }
+}
+
+/* The word-at-a-time scan for plain bytes agrees with a byte-by-byte
+ * escape on random strings of every length 0..40 and every alignment, with
+ * controls, quotes, backslashes, DEL and two-byte UTF-8 sequences. */
+static void json_word_scan_agrees_with_bytewise(void **state)
+{
+    struct vg_buf got, want;
+    unsigned char s[48];
+    unsigned seed = 7;
+    int it;
+
+    (void)state;
+    vg_buf_init(&got);
+    vg_buf_init(&want);
+    for (it = 0; it < 200000; it++) {
+        size_t n = (size_t)(rand_r(&seed) % 41), i;
+
+        vg_buf_reset(&want);
+        vg_buf_putc(&want, '"');
+        for (i = 0; i < n; i++) {
+            int r = rand_r(&seed) % 24;
+
+            if (r == 0 && i + 1 < n) { /* U+00E9, kept as it is */
+                s[i] = 0xc3;
+                s[i + 1] = 0xa9;
+                vg_buf_append(&want, s + i, 2);
+                i++;
+                continue;
+            }
+            s[i] = r == 1   ? '"'
+                   : r == 2 ? '\\'
+                   : r == 3 ? (unsigned char)(rand_r(&seed) % 0x20)
+                   : r == 4 ? 0x7f
+                            : (unsigned char)(0x20 + rand_r(&seed) % 0x5f);
+            json_ref_byte(&want, s[i]);
+        }
+        vg_buf_putc(&want, '"');
+        vg_buf_reset(&got);
+        assert_int_equal(vg_buf_json_string(&got, (const char *)s, n), VG_OK);
+        assert_int_equal(got.len, want.len);
+        assert_memory_equal(got.data, want.data, want.len);
+    }
+    vg_buf_free(&got);
+    vg_buf_free(&want);
+}
+
 static void json_replaces_invalid_utf8(void **state)
 {
     struct vg_buf b;
@@ -184,6 +252,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(json_escapes_controls_quotes_and_nul),
         cmocka_unit_test(json_replaces_invalid_utf8),
+        cmocka_unit_test(json_word_scan_agrees_with_bytewise),
         cmocka_unit_test(doubles_print_like_prometheus),
         cmocka_unit_test(buf_grows_and_printf_appends),
         cmocka_unit_test(log_logfmt_names_plugin_and_instance),
