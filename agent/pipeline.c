@@ -580,6 +580,7 @@ int vg_pipeline_output_stats(struct vg_pipeline *p, const char *name, struct vg_
         out->sent = atomic_load(&q->st.sent);
         out->dropped = atomic_load(&q->st.dropped);
         out->retries = atomic_load(&q->st.retries);
+        out->retried_records = atomic_load(&q->st.retried_records);
         out->dead_letter_records = atomic_load(&q->st.dl_records);
         out->dead_letter_errors = atomic_load(&q->st.dl_errors);
         out->up = atomic_load(&q->st.up) != 0;
@@ -634,6 +635,9 @@ static void pipeline_emit_output(struct vg_outq *q, struct vg_emit *e)
                     "result", "dropped", NULL);
     vg_emit_counter(e, "vigil_output_retries_total", "Sends of a batch that were retried.",
                     (double)st.retries, "output", n, NULL);
+    vg_emit_counter(e, "vigil_output_retried_records_total",
+                    "Records sent again by a retry (the ones still pending in the batch).",
+                    (double)st.retried_records, "output", n, NULL);
     vg_emit_gauge(e, "vigil_output_queue_bytes", "Bytes of records queued for the output.",
                   (double)st.queue_bytes, "output", n, NULL);
     vg_emit_gauge(e, "vigil_output_queue_batches",

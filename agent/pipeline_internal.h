@@ -69,7 +69,7 @@ struct vg_outq_hist {
 
 /* Counters of one output: written by its worker, read by the engine thread. */
 struct vg_outq_stats {
-    _Atomic uint64_t sent, dropped, retries, dl_records, dl_errors;
+    _Atomic uint64_t sent, dropped, retries, retried_records, dl_records, dl_errors;
     _Atomic uint64_t bytes_raw, bytes_wire;
     _Atomic uint64_t dl_rotations;
     _Atomic int up;
@@ -133,7 +133,7 @@ struct vg_pipeline {
 
 /* A snapshot of one output's counters (tests and metrics). */
 struct vg_output_stats {
-    uint64_t sent, dropped, retries, dead_letter_records, dead_letter_errors;
+    uint64_t sent, dropped, retries, retried_records, dead_letter_records, dead_letter_errors;
     uint64_t queue_bytes, queue_batches;
     bool up;
     char last_reason[512];

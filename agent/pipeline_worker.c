@@ -494,6 +494,17 @@ static int64_t outq_on_stop(struct vg_outq *q, struct vg_batch *b)
     return q->s.retry_backoff_max_ms;
 }
 
+/* The records of b still pending: those the retry sends again. */
+static uint64_t outq_count_pending(struct vg_outq *q, const struct vg_batch *b)
+{
+    size_t i, n = vg_batch_count(b);
+    uint64_t pending = 0;
+
+    for (i = 0; i < n; i++)
+        pending += vg_output_pending(q->o, b, i) ? 1 : 0;
+    return pending;
+}
+
 /*
  * Sends b until it is delivered or dead-lettered (true), or the worker is
  * told to stop while b waits for a retry (false: b stays unreleased).
@@ -531,6 +542,7 @@ static bool outq_deliver(struct vg_outq *q, struct vg_batch *b)
             return true;
         }
         atomic_fetch_add(&q->st.retries, 1);
+        atomic_fetch_add(&q->st.retried_records, outq_count_pending(q, b));
         wait_ms = outq_backoff(q, attempt);
         vg_complain(&q->complain, VG_LOG_ERROR, q->o->ops->name, q->o->name,
                     "send of %zu records failed: %s; retry %u in %lld ms", vg_batch_count(b),

@@ -9,9 +9,11 @@ extern const struct vg_collector_ops vg_collector_container_logs;
 extern const struct vg_collector_ops vg_collector_node;
 extern const struct vg_collector_ops vg_collector_textfile;
 extern const struct vg_collector_ops vg_collector_generator;
-extern const struct vg_output_ops vg_output_stdout;
-extern const struct vg_output_ops vg_output_file;
 extern const struct vg_output_ops vg_output_discard;
+extern const struct vg_output_ops vg_output_elasticsearch;
+extern const struct vg_output_ops vg_output_file;
+extern const struct vg_output_ops vg_output_kafka;
+extern const struct vg_output_ops vg_output_stdout;
 
 const struct vg_collector_ops *const vg_collector_registry[] = {
     &vg_collector_container_logs,
@@ -21,12 +23,17 @@ const struct vg_collector_ops *const vg_collector_registry[] = {
     NULL,
 };
 
+/* one plugin per line, sorted: adding one is a one-line change */
+// clang-format off
 const struct vg_output_ops *const vg_output_registry[] = {
     &vg_output_discard,
+    &vg_output_elasticsearch,
     &vg_output_file,
+    &vg_output_kafka,
     &vg_output_stdout,
     NULL,
 };
+// clang-format on
 
 const struct vg_collector_ops *vg_collector_find(const char *name)
 {

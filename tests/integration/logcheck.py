@@ -44,6 +44,46 @@ def agent_config(paths, output='{ type: file, path: "{tmp}/out.ndjson" }', **opt
     return "\n".join(lines)
 
 
+def with_agent_options(text, opts):
+    """The YAML text with more `agent:` options ({name: value}) added."""
+    if not opts:
+        return text
+    return text.replace("agent:\n", "agent:\n" + "".join("  %s: %s\n" % kv
+                                                         for kv in opts.items()), 1)
+
+
+class Writers:
+    """Numbered logwriter processes, each writing {tmp}/logs/<prefix><n>.log
+    in CRI format with its manifest beside it; ids never repeat."""
+
+    def __init__(self, tmp, prefix):
+        self.tmp, self.prefix = tmp, prefix
+        self.logs = os.path.join(tmp, "logs")
+        os.makedirs(self.logs, exist_ok=True)
+        self.manifests, self.procs, self.next_id = [], [], 0
+
+    def start(self, n, count, rate=5000, line_len=200, **opts):
+        """Starts n writers of `count` lines each at `rate` lines/s."""
+        self.procs = [p for p in self.procs if p.poll() is None]
+        for _ in range(n):
+            wid = "%s%d" % (self.prefix, self.next_id)
+            self.next_id += 1
+            m = os.path.join(self.tmp, "manifest-%s.json" % wid)
+            self.manifests.append(m)
+            self.procs.append(logwriter.spawn(
+                os.path.join(self.logs, "%s.log" % wid), wid, m,
+                os.path.join(self.tmp, "writer-%s.out" % wid), format="cri", rate=rate,
+                count=count, duration=count / rate + 20, line_len=line_len, **opts))
+
+    def wait(self, timeout=30):
+        for p in self.procs:
+            p.wait(timeout)
+
+    def stop(self):
+        for p in self.procs:
+            logwriter.stop_process(p)
+
+
 def load_manifests(items):
     """Merges manifests ({writer id: entry}) given as paths or as dicts."""
     out = {}

@@ -67,7 +67,7 @@ def every_sample_yaml_shows_every_option_and_is_valid():
                 ("." in opt and re.search(r"\b%s:" % re.escape(opt.rsplit(".", 1)[1]), text))
             assert shown, "%s does not show option %s" % (path, opt)
         # every commented option, uncommented, must still be a valid config
-        full = re.sub(r"^( {4,})# (\w+:.*?)(\s+#.*)?$", r"\1\2", text, flags=re.M)
+        full = re.sub(r"^( {4,})# (\w+:.*?)([ \t]+#.*)?$", r"\1\2", text, flags=re.M)
         cfg = os.path.join(tmp, "%s-%s.yaml" % (kind, name))
         with open(cfg, "w") as f:
             f.write(full)

@@ -651,6 +651,8 @@ static void partial_progress_survives_the_retry(void **state)
     assert_int_equal(st.sent, 5);
     assert_int_equal(st.dropped, 1);
     assert_int_equal(st.retries, 1);
+    /* the retry sent 4 and 6 again, not the whole batch */
+    assert_int_equal(st.retried_records, 2);
 }
 
 static void stop_marks_the_output_down_until_it_recovers(void **state)

@@ -16,28 +16,23 @@
 #include <string.h>
 #include <time.h>
 
-#include "core.h"
-#include "pipeline_internal.h"
+#include "sink_fixture.h"
 
 struct rec_fixture {
+    struct sink_fixture sf;
     struct vg_pipeline *p;
-    struct vg_collector c;
     struct vg_emit e;
     struct vg_buf out;
 };
 
 static int rec_setup(void **state)
 {
-    struct vg_pipeline_settings s = {
-        .batch_max_records = 4, .batch_max_bytes = 1 << 20, .dead_letter_dir = "/nonexistent"};
     struct rec_fixture *f = calloc(1, sizeof(*f));
 
     assert_non_null(f);
-    f->p = vg_pipeline_create(&s);
-    assert_non_null(f->p);
-    f->c.name = "test";
-    f->e.sink = vg_pipeline_sink(f->p, &f->c);
-    assert_non_null(f->e.sink);
+    sink_fixture_open(&f->sf, 4);
+    f->p = f->sf.p;
+    f->e = f->sf.e;
     vg_buf_init(&f->out);
     *state = f;
     return 0;
@@ -48,7 +43,7 @@ static int rec_teardown(void **state)
     struct rec_fixture *f = *state;
 
     vg_buf_free(&f->out);
-    vg_pipeline_destroy(f->p);
+    sink_fixture_close(&f->sf);
     free(f);
     return 0;
 }
