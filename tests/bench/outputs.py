@@ -159,6 +159,7 @@ def kafka_ceiling(meta, n=None):
         row["wall"] = time.monotonic() - t0
         row["status"] = "ok" if p.returncode == 0 else "exit %d" % p.returncode
         row["sent"] = n if p.returncode == 0 else None
+        row["peer_mb"] = n * 331 / row["wall"] / 1e6
         row["cpu"] = None
         row["rss_mib"] = None
         row["note"] = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else ""
@@ -215,6 +216,8 @@ def es_ceiling():
         try:
             got = json.loads(p.stdout.strip().splitlines()[-1])
             row["sent"], row["wall"] = got["items"], got["seconds"]
+            # its own documents' bytes, decoded
+            row["peer_mb"] = got["requests"] * got["decoded_bytes"] / got["seconds"] / 1e6
         except (ValueError, IndexError, KeyError):
             row["sent"] = row["wall"] = None
     finally:
@@ -249,7 +252,8 @@ def print_table(rows, mb_per_record):
             target = str(r.get("status", "error")).upper()
         print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | `%s` |" % (
             r["what"], fmt(n, "%d"), fmt(wall if ok else None, "%.2f"), fmt(rps, "%.0f"),
-            fmt(rps * mb_per_record if rps else None, "%.1f"), fmt(cpu if ok else None, "%.2f"),
+            fmt(r["peer_mb"] if "peer_mb" in r else (rps * mb_per_record if rps else None), "%.1f"),
+            fmt(cpu if ok else None, "%.2f"),
             fmt(rpc, "%.0f"), fmt(cpu / gb if ok and cpu and gb else None, "%.2f"),
             fmt(r.get("rss_mib") if ok else None, "%.1f"), fmt(r.get("peer_cpu"), "%.2f"),
             target, r["cmd"]))
@@ -282,7 +286,8 @@ def main():
     print_table(rows, mb_per_record)
     print("\ns: from the agent's start to its CPU time going flat (sampled every 10 ms; "
           "the kafka_produce row: its whole run). MB/s and CPU s/GB count the log file's "
-          "bytes; peer CPU s is the mock's or the receiver's own CPU over the row.")
+          "bytes (the ceiling rows: their own messages' bytes, decoded); peer CPU s is the "
+          "mock's or the receiver's own CPU over the row.")
     notes = ["- %s: %s" % (r["what"], r["note"].rstrip("; ")) for r in rows if r.get("note")]
     if notes:
         print("\nnotes:\n" + "\n".join(notes))
