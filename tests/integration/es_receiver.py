@@ -9,7 +9,7 @@ As a CLI:
                  [--data-stream NAME]... [--docs-file F] [--seed N]
                  [--item-429-first N] [--item-429-ratio F] [--bad-marker S]
                  [--fail-503 N] [--max-body B] [--delay S] [--fail-401 N]
-                 [--tls-cert PEM --tls-key PEM]
+                 [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
 The chosen port goes to --port-file (a temporary name, then rename, so the
 file is whole when it appears). SIGTERM or SIGINT stops it with exit 0.
 
@@ -968,6 +968,7 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--tls-cert", help="PEM certificate: serve HTTPS (with --tls-key)")
     p.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    p.add_argument("--tls-client-ca", help="PEM CAs: require a client certificate they sign")
     p.add_argument("--item-429-first", type=int, default=0)
     p.add_argument("--item-429-ratio", type=float, default=0.0)
     p.add_argument("--bad-marker", default="")
@@ -998,6 +999,9 @@ def main(argv=None):
     if opts.tls_cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(opts.tls_cert, opts.tls_key)
+        if opts.tls_client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(opts.tls_client_ca)
         server.socket = ctx.wrap_socket(server.socket, server_side=True)
 
     def on_signal(signum, frame):
@@ -1016,11 +1020,14 @@ def main(argv=None):
     return 0
 
 
-def _fetch(url, data=None, method=None, timeout=30.0):
+def _fetch(url, data=None, method=None, timeout=30.0, cert=None):
     req = urllib.request.Request(url, data=data, method=method,
                                  headers={"Content-Type": "application/json"} if data else {})
-    # the test's own certificate: the query endpoints do not check it
+    # the test's own certificate: not checked here; cert=(pem, key) is
+    # presented when the receiver asks for a client certificate
     ctx = ssl._create_unverified_context() if url.startswith("https:") else None
+    if ctx is not None and cert is not None:
+        ctx.load_cert_chain(*cert)
     with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
         return json.loads(r.read())
 
@@ -1089,30 +1096,35 @@ class EsReceiver:
         with open(self.stderr_path, "rb") as f:
             return f.read().decode(errors="replace")
 
+    def _fetch(self, path, data=None, method=None):
+        cert = None
+        if self.options.get("tls_client_ca"):
+            cert = (self.options["tls_cert"], self.options["tls_key"])
+        return _fetch(self.url + path, data, method, cert=cert)
+
     def docs(self, index=None):
         q = "?" + urllib.parse.urlencode({"index": index}) if index else ""
-        return _fetch(self.url + "/_test/docs" + q)
+        return self._fetch("/_test/docs" + q)
 
     def count(self, index=None):
         q = "?" + urllib.parse.urlencode({"index": index}) if index else ""
-        return _fetch(self.url + "/_test/count" + q)["count"]
+        return self._fetch("/_test/count" + q)["count"]
 
     def stats(self):
-        return _fetch(self.url + "/_test/stats")
+        return self._fetch("/_test/stats")
 
     def requests(self):
-        return _fetch(self.url + "/_test/requests")
+        return self._fetch("/_test/requests")
 
     def faults(self, **spec):
         """Sets the named faults (see the module doc); returns all in force."""
-        return _fetch(self.url + "/_test/faults", json.dumps(spec).encode(), "POST")
+        return self._fetch("/_test/faults", json.dumps(spec).encode(), "POST")
 
     def reset(self):
-        return _fetch(self.url + "/_test/reset", b"{}", "POST")
+        return self._fetch("/_test/reset", b"{}", "POST")
 
     def dump(self, path):
-        return _fetch(self.url + "/_test/dump", json.dumps({"path": path}).encode(),
-                      "POST")["count"]
+        return self._fetch("/_test/dump", json.dumps({"path": path}).encode(), "POST")["count"]
 
     def __enter__(self):
         return self.start()

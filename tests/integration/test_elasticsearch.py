@@ -304,6 +304,10 @@ def tls_verifies_the_server_unless_told_not_to():
     warned = [ln for ln in LAST_LOG[0].splitlines() if "level=warn" in ln and "tls_verify" in ln]
     print("  tls_verify false: " + (warned[0][-120:] if warned else "(no warning)"))
     assert warned, LAST_LOG[0][-2000:]
+    # mutual TLS: the receiver wants a client certificate its CA signed
+    r, docs, st = index_lines(dict(tls, tls_client_ca=cert), 200, ca_file='"%s"' % cert,
+                              client_cert='"%s"' % cert, client_key='"%s"' % key)
+    exactly_once(r, 200)
 
 
 @vt.case

@@ -203,6 +203,34 @@ def full_local_queue_is_backpressure_not_loss():
 
 
 @vt.case
+def refused_authorization_stops_the_output_then_recovers():
+    """The first produce requests answered TOPIC_AUTHORIZATION_FAILED: the
+    output stops (vigil_output_stopped, /readyz 503: the engine's part, tested
+    in test_records.py) with the records kept, and delivers them all once the
+    broker lets it write."""
+    with kp.KafkaMock({TOPIC: 3}) as mock:
+        mock.push_produce_errors(TOPIC, 2, "TOPIC_AUTHORIZATION_FAILED",
+                                 "TOPIC_AUTHORIZATION_FAILED")
+        agent = vt.Agent(config(mock.bootstrap))
+        run = Run(mock, agent)
+        try:
+            agent.start()
+            run.write(1, 1000, 1.0)
+            refused = vt.wait_for(lambda: [ln for ln in agent.stderr().splitlines()
+                                           if "refused by Kafka" in ln], 10,
+                                  what="the output stopped")
+            run.w.wait(30)
+            r, res = run.read_back()
+        finally:
+            run.w.stop()
+            agent.kill()
+    print("  " + refused[0][-150:])
+    assert "stopped: refused by Kafka" in refused[0], refused[0]
+    assert "authorization failed" in refused[0].lower(), refused[0]
+    assert r["lost"] == 0 and r["dup"] == 0 and r["expected"] == 1000, r
+
+
+@vt.case
 def topic_template_takes_a_record_field():
     with kp.KafkaMock({"logs-stdout": 2}) as mock:
         cfg = config(mock.bootstrap).replace('topic: "logs"', 'topic: "logs-{stream}"')
