@@ -264,6 +264,7 @@ class Receiver:
                           "responses_by_status": {}, "faults": {}, "pipelines": {},
                           "routings": {}}
             self.request_log = []
+            self.in_flight = 0
             self.faults = {n: 0 for n in FAULT_NAMES}
             self.faults["bad_marker"] = ""
             if initial:
@@ -771,6 +772,11 @@ class Handler(BaseHTTPRequestHandler):
                  "content_encoding": self.headers.get("Content-Encoding"),
                  "authorization": (self.headers.get("Authorization") or " ").split(" ")[0],
                  "user_agent": self.headers.get("User-Agent"), "bytes": len(raw), "items": 0}
+        recv = self.server.recv
+        with recv.lock:  # requests being served at once (the client's concurrency)
+            recv.in_flight += 1
+            recv.stats["max_in_flight"] = max(recv.stats.get("max_in_flight", 0),
+                                              recv.in_flight)
         try:
             status, doc, headers = self._serve(url.path, params, raw, entry)
         except BulkError as e:
@@ -783,8 +789,11 @@ class Handler(BaseHTTPRequestHandler):
                 headers = [("Connection", "close")]
                 self.close_connection = True
             entry["error"] = e.reason
+        finally:
+            with recv.lock:
+                recv.in_flight -= 1
         entry["status"] = status
-        self.server.recv.note_response(entry)
+        recv.note_response(entry)
         self._send(status, doc, headers)
 
     def _serve(self, path, params, raw, entry):

@@ -259,6 +259,17 @@ def id_none_lets_the_server_choose_and_plain_bodies():
 
 
 @vt.case
+def requests_go_out_concurrently_up_to_workers():
+    """Full batches cut at 16 KiB into many requests, a receiver that takes
+    0.2 s per request: three workers keep three requests in flight."""
+    r, docs, st = index_lines({"flavour": "es8", "delay": 0.2}, 2000, early=True,
+                              workers=3, bulk_max_bytes="16KiB")
+    print("  %d requests, at most %d in flight" % (st["requests"], st["max_in_flight"]))
+    assert st["max_in_flight"] == 3, st
+    exactly_once(r, 2000)
+
+
+@vt.case
 def failover_to_the_next_url():
     dead = "http://127.0.0.1:%d" % vt.free_port()
     r, docs, st = index_lines({"flavour": "es8"}, 1000, urls=lambda good: [dead, good])
