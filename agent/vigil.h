@@ -183,6 +183,12 @@ struct vg_option {
     const char *choices; /* VG_OPT_ENUM: "cri|docker|raw|auto" */
 };
 
+/* Reads a secret from a file as NAME_file options do: at most 64 KiB, no
+ * NUL byte, trailing newlines removed, into a malloc'd string (*out).
+ * VG_OK, VG_ENOMEM, or VG_EPARSE with why naming the problem (never the
+ * content). */
+int vg_read_secret_file(const char *path, char **out, char *why, size_t why_size);
+
 /* ------------------------------------------------------------------------
  * Metric types and labels.
  */

@@ -708,9 +708,7 @@ static int opt_set_node(struct opt_run *r, const struct opt_hit *h, const char *
     return rc == VG_ENOMEM ? VG_ENOMEM : VG_OK;
 }
 
-/* Reads a secret file: at most OPT_MAX_SECRET bytes, trailing newlines
- * removed. On error why[] names the problem, never the content. */
-static int opt_read_secret(const char *path, char **out, char *why, size_t why_size)
+int vg_read_secret_file(const char *path, char **out, char *why, size_t why_size)
 {
     char *buf = malloc(OPT_MAX_SECRET + 1);
     size_t n = 0;
@@ -774,7 +772,7 @@ static int opt_set_secret_file(struct opt_run *r, const struct opt_hit *h, const
         opt_error(r, n, "option '%s': expected a file path, found %s", key, opt_kind_name(n));
         return VG_OK;
     }
-    rc = opt_read_secret(n->value, &secret, why, sizeof(why));
+    rc = vg_read_secret_file(n->value, &secret, why, sizeof(why));
     if (rc == VG_ENOMEM)
         return rc;
     if (rc != VG_OK) {

@@ -16,15 +16,12 @@
  * librdkafka's queue at shutdown stay unacknowledged, and the checkpoints
  * make the records go out again after the restart.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -250,48 +247,6 @@ static int kafka_conf_put(rd_kafka_conf_t *conf, const char *key, const char *va
     return vg_error_set(err, VG_ECONFIG, "%s: %s", what, why);
 }
 
-/* Reads a secret or other value from a file (at most 64 KiB): the
- * contents without the trailing newline, in a malloc'd string. */
-static int kafka_read_value_file(const char *path, char **out, struct vg_error *err)
-{
-    struct vg_buf b;
-    char chunk[4096], eb[128];
-    ssize_t n;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = VG_OK;
-
-    if (fd < 0)
-        return vg_error_set(err, VG_ECONFIG, "cannot read %s: %s", path,
-                            strerror_r(errno, eb, sizeof(eb)));
-    vg_buf_init(&b);
-    for (;;) {
-        n = read(fd, chunk, sizeof(chunk));
-        if (n == 0)
-            break;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 || b.len + (size_t)n > 65536) {
-            rc = vg_error_set(err, VG_ECONFIG, "cannot read %s: %s", path,
-                              n < 0 ? strerror_r(errno, eb, sizeof(eb)) : "larger than 64 KiB");
-            break;
-        }
-        if (vg_buf_append(&b, chunk, (size_t)n) != VG_OK) {
-            rc = vg_error_set(err, VG_ENOMEM, "out of memory");
-            break;
-        }
-    }
-    close(fd);
-    while (rc == VG_OK && b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
-        b.len--;
-    if (rc == VG_OK && vg_buf_putc(&b, '\0') != VG_OK)
-        rc = vg_error_set(err, VG_ENOMEM, "out of memory");
-    if (rc != VG_OK) {
-        vg_buf_free(&b);
-        return rc;
-    }
-    *out = b.data;
-    return VG_OK;
-}
-
 /* Applies one entry of the rdkafka map. KEY_file: the value is read from
  * that file and set as KEY (and never logged). */
 static int kafka_conf_pair(struct kafka_ctx *ctx, rd_kafka_conf_t *conf,
@@ -302,7 +257,6 @@ static int kafka_conf_pair(struct kafka_ctx *ctx, rd_kafka_conf_t *conf,
     const char *value = n->value != NULL ? n->value : "";
     size_t klen = n->key != NULL ? strlen(n->key) : 0;
     char *from_file = NULL;
-    struct vg_error ferr = {0};
     bool secret;
     int rc;
 
@@ -315,9 +269,10 @@ static int kafka_conf_pair(struct kafka_ctx *ctx, rd_kafka_conf_t *conf,
     memcpy(key, n->key, klen + 1);
     if (klen > sfx && strcmp(key + klen - sfx, KAFKA_FILE_SUFFIX) == 0) {
         key[klen - sfx] = '\0';
-        rc = kafka_read_value_file(value, &from_file, &ferr);
+        rc = vg_read_secret_file(value, &from_file, why, sizeof(why));
         if (rc != VG_OK)
-            return vg_error_set(err, rc, "rdkafka: %s: %s", n->key, ferr.msg);
+            return vg_error_set(err, rc == VG_ENOMEM ? VG_ENOMEM : VG_ECONFIG, "rdkafka: %s: %s",
+                                n->key, rc == VG_ENOMEM ? "out of memory" : why);
         value = from_file;
     }
     rc = kafka_rdkafka_key_check(key, why, sizeof(why));
