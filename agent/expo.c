@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gzip.h"
 #include "metrics_internal.h"
 
 /* Level 1: a scrape after a commit pays for the compression while holding
@@ -319,29 +320,21 @@ static struct vg_rendered *expo_render_plain(struct vg_metric_store *st, enum vg
 static struct vg_rendered *expo_gzip(struct vg_metric_store *st, const struct vg_rendered *plain)
 {
     struct vg_rendered *r, *shrunk;
-    uLong bound;
+    size_t bound;
 
     if (!st->z_ready) {
-        if (deflateInit2(&st->z, EXPO_GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-            Z_OK)
+        if (vg_gzip_init(&st->z, EXPO_GZIP_LEVEL) != VG_OK)
             return NULL;
         st->z_ready = true;
-    } else if (deflateReset(&st->z) != Z_OK) {
-        return NULL;
     }
-    bound = deflateBound(&st->z, (uLong)plain->len);
+    bound = vg_gzip_bound(&st->z, plain->len);
     r = expo_rendered_new(bound);
     if (r == NULL)
         return NULL;
-    st->z.next_in = (Bytef *)plain->data;
-    st->z.avail_in = (uInt)plain->len;
-    st->z.next_out = (Bytef *)r->data;
-    st->z.avail_out = (uInt)bound;
-    if (deflate(&st->z, Z_FINISH) != Z_STREAM_END) {
+    if (vg_gzip(&st->z, plain->data, plain->len, r->data, bound, &r->len) != VG_OK) {
         free(r);
         return NULL;
     }
-    r->len = bound - st->z.avail_out;
     shrunk = realloc(r, sizeof(*r) + r->len + 1);
     return shrunk != NULL ? shrunk : r;
 }

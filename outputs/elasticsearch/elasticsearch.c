@@ -404,7 +404,7 @@ static int es_init(struct vg_output *o, const struct vg_config_node *cfg, struct
     if (rc == VG_OK)
         rc = es_urls_build(ctx, err);
     if (rc == VG_OK && ctx->gzip) {
-        rc = es_gzip_init(&ctx->z, (int)ctx->compress_level);
+        rc = vg_gzip_init(&ctx->z, (int)ctx->compress_level);
         ctx->z_ok = rc == VG_OK;
         if (rc != VG_OK)
             vg_error_set(err, rc, "cannot set up gzip");
@@ -836,7 +836,7 @@ static void es_destroy(struct vg_output *o)
     if (ctx->curl_ok)
         curl_global_cleanup();
     if (ctx->z_ok)
-        es_gzip_end(&ctx->z);
+        deflateEnd(&ctx->z);
     for (i = 0; ctx->urls != NULL && i < ctx->n_urls; i++) {
         free(ctx->urls[i].show);
         free(ctx->urls[i].bulk);

@@ -461,42 +461,20 @@ size_t es_cut(const size_t *off, size_t start, size_t end, uint64_t max_bytes)
 
 /* ---- gzip ------------------------------------------------------------------ */
 
-int es_gzip_init(z_stream *z, int level)
-{
-    memset(z, 0, sizeof(*z));
-    /* level 1 (the default) shrinks logs about as much as 6, for a third of the CPU */
-    if (level < 1 || level > 9)
-        return VG_EINVAL;
-    if (deflateInit2(z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return VG_ENOMEM;
-    return VG_OK;
-}
-
 int es_gzip(z_stream *z, const void *in, size_t len, struct vg_buf *out)
 {
-    uLong bound;
+    size_t n = 0;
+    int rc;
 
     vg_buf_reset(out);
-    if (len > UINT_MAX / 2 || deflateReset(z) != Z_OK)
-        return VG_EINVAL;
-    bound = deflateBound(z, (uLong)len);
-    if (vg_buf_reserve(out, (size_t)bound + 1) != VG_OK)
+    if (vg_buf_reserve(out, vg_gzip_bound(z, len) + 1) != VG_OK)
         return VG_ENOMEM;
-    z->next_in = (Bytef *)(uintptr_t)in;
-    z->avail_in = (uInt)len;
-    z->next_out = (Bytef *)out->data;
-    z->avail_out = (uInt)(out->cap - 1 < UINT_MAX ? out->cap - 1 : UINT_MAX);
-    /* deflateBound is enough for a single Z_FINISH */
-    if (deflate(z, Z_FINISH) != Z_STREAM_END)
-        return VG_ENOMEM;
-    out->len = (size_t)z->total_out;
-    out->data[out->len] = '\0';
+    rc = vg_gzip(z, in, len, out->data, out->cap - 1, &n);
+    if (rc != VG_OK)
+        return rc;
+    out->len = n;
+    out->data[n] = '\0';
     return VG_OK;
-}
-
-void es_gzip_end(z_stream *z)
-{
-    deflateEnd(z);
 }
 
 /* ---- _bulk replies ---------------------------------------------------------- */

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <zlib.h>
 
+#include "gzip.h"
+
 #include "parse/json.h"
 #include "vigil.h"
 
@@ -106,14 +108,11 @@ int es_encode(struct es_encoder *e, const struct vg_record *r, struct vg_buf *ou
 size_t es_cut(const size_t *off, size_t start, size_t end, uint64_t max_bytes);
 
 /*
- * Compresses in[0..len) as one gzip member into out (reset first), with z
- * a deflate stream set up by es_gzip_init at level 1 (fastest) to 9
- * (smallest). VG_OK, VG_EINVAL (a bad level, an input over 2 GiB) or
- * VG_ENOMEM.
+ * Compresses in[0..len) as one gzip member into out (reset first; a NUL
+ * after it), with z set up by vg_gzip_init (gzip.h). VG_OK, VG_EINVAL (an
+ * input over 2 GiB) or VG_ENOMEM.
  */
-int es_gzip_init(z_stream *z, int level);
 int es_gzip(z_stream *z, const void *in, size_t len, struct vg_buf *out);
-void es_gzip_end(z_stream *z);
 
 /* One item of a _bulk reply. */
 struct es_item {

@@ -516,7 +516,7 @@ static void gzip_round_trips_at_every_level(void **state)
         assert_int_equal(vg_buf_printf(&in, "{\"index\":{}}\n{\"message\":\"line %d\"}\n", i),
                          VG_OK);
     for (level = 1; level <= 9; level += 8) {
-        assert_int_equal(es_gzip_init(&z, level), VG_OK);
+        assert_int_equal(vg_gzip_init(&z, level), VG_OK);
         /* twice on one stream: it is reused from request to request */
         assert_int_equal(es_gzip(&z, "x", 1, &gz), VG_OK);
         assert_int_equal(es_gzip(&z, in.data, in.len, &gz), VG_OK);
@@ -527,9 +527,9 @@ static void gzip_round_trips_at_every_level(void **state)
         inflate_all(&gz, &back);
         assert_int_equal(back.len, in.len);
         assert_memory_equal(back.data, in.data, in.len);
-        es_gzip_end(&z);
+        deflateEnd(&z);
     }
-    assert_int_equal(es_gzip_init(&z, 0), VG_EINVAL);
+    assert_int_equal(vg_gzip_init(&z, 0), VG_EINVAL);
     vg_buf_free(&in);
     vg_buf_free(&gz);
     vg_buf_free(&back);
@@ -543,11 +543,11 @@ static void gzip_of_nothing_is_a_valid_member(void **state)
     (void)state;
     vg_buf_init(&gz);
     vg_buf_init(&back);
-    assert_int_equal(es_gzip_init(&z, 1), VG_OK);
+    assert_int_equal(vg_gzip_init(&z, 1), VG_OK);
     assert_int_equal(es_gzip(&z, "", 0, &gz), VG_OK);
     inflate_all(&gz, &back);
     assert_int_equal(back.len, 0);
-    es_gzip_end(&z);
+    deflateEnd(&z);
     vg_buf_free(&gz);
     vg_buf_free(&back);
 }
