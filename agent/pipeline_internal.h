@@ -53,6 +53,7 @@ struct vg_sink {
     uint64_t ack_next;        /* the sequence number the collector hears about next */
     struct vg_batch *pending; /* complete, sorted by seq, waiting for ack_next */
     uint64_t records_total, bytes_total, acked_total;
+    uint64_t mark_bytes, mark_bytes_total; /* before the last record: its cancel */
     struct vg_sink *next;
 };
 

@@ -69,6 +69,8 @@ struct vg_record *vg_emit_record(struct vg_emit *e, int64_t time_ns, const char 
     if (r == NULL)
         return NULL;
     memset(r, 0, sizeof(*r));
+    e->sink->mark_bytes = b->bytes;
+    e->sink->mark_bytes_total = e->sink->bytes_total;
     r->time_ns = time_ns;
     r->body = record_memdup(&b->arena, body != NULL ? body : "", body_len);
     if (r->body == NULL || record_push(b, r) != VG_OK)
@@ -78,6 +80,29 @@ struct vg_record *vg_emit_record(struct vg_emit *e, int64_t time_ns, const char 
     e->sink->records_total++;
     e->sink->bytes_total += body_len;
     return r;
+}
+
+/*
+ * Takes back r, the record started last through e, with its fields: a
+ * collector that could not complete it (out of memory) cancels it so that
+ * no half record is delivered. Its arena bytes stay until the batch is
+ * recycled. VG_OK, or VG_EINVAL when r is not the last record of the open
+ * batch.
+ */
+int vg_emit_record_cancel(struct vg_emit *e, struct vg_record *r)
+{
+    struct vg_batch *b;
+
+    if (e == NULL || e->sink == NULL || r == NULL)
+        return VG_EINVAL;
+    b = e->sink->open;
+    if (b == NULL || b->n_recs == 0 || b->recs[b->n_recs - 1] != r)
+        return VG_EINVAL;
+    b->n_recs--;
+    b->bytes = e->sink->mark_bytes;
+    e->sink->bytes_total = e->sink->mark_bytes_total;
+    e->sink->records_total--;
+    return VG_OK;
 }
 
 /*

@@ -289,6 +289,9 @@ int vg_emit_histogram(struct vg_emit *e, const char *family, const char *help,
  * memory. Fields are added until the next vg_emit_record call. */
 struct vg_record *vg_emit_record(struct vg_emit *e, int64_t time_ns, const char *body,
                                  size_t body_len);
+/* Takes back r, the record started last, with its fields (a collector that
+ * could not complete it). VG_OK, or VG_EINVAL when r is not the last one. */
+int vg_emit_record_cancel(struct vg_emit *e, struct vg_record *r);
 int vg_record_set_str(struct vg_emit *e, struct vg_record *r, const char *key, const char *val,
                       size_t len);
 int vg_record_set_json(struct vg_emit *e, struct vg_record *r, const char *key, const char *json,

@@ -189,6 +189,26 @@ static void fields_refused_on_a_record_that_is_not_the_last(void **state)
     assert_int_equal(vg_record_set_int(&f->e, r2, "x", 1), VG_OK);
 }
 
+static void cancelled_record_leaves_no_trace(void **state)
+{
+    struct rec_fixture *f = *state;
+    struct vg_sink *s = f->e.sink;
+    struct vg_record *r1 = vg_emit_record(&f->e, REC_T0, "keep", 4), *r2;
+
+    assert_int_equal(vg_record_set_int(&f->e, r1, "n", 1), VG_OK);
+    r2 = vg_emit_record(&f->e, REC_T0, "drop me", 7);
+    assert_int_equal(vg_record_set_str(&f->e, r2, "k", "value", 5), VG_OK);
+    assert_int_equal(vg_emit_record_cancel(&f->e, r1), VG_EINVAL); /* not the last */
+    assert_int_equal(vg_emit_record_cancel(&f->e, r2), VG_OK);
+    assert_int_equal(vg_batch_count(s->open), 1);
+    assert_int_equal(s->open->bytes, 4 + 1 + 8);
+    assert_int_equal(vg_sink_bytes_total(s), 4 + 1 + 8);
+    assert_int_equal(vg_sink_records_total(s), 1);
+    assert_string_equal(vg_batch_record(s->open, 0)->body, "keep");
+    /* the cancelled record is no longer the last: fields are refused */
+    assert_int_equal(vg_record_set_int(&f->e, r2, "x", 1), VG_EINVAL);
+}
+
 static void emit_without_sink_is_refused(void **state)
 {
     struct vg_emit none = {NULL, NULL};
@@ -241,6 +261,7 @@ int main(void)
                                         rec_teardown),
         cmocka_unit_test_setup_teardown(fields_refused_on_a_record_that_is_not_the_last, rec_setup,
                                         rec_teardown),
+        cmocka_unit_test_setup_teardown(cancelled_record_leaves_no_trace, rec_setup, rec_teardown),
         cmocka_unit_test(emit_without_sink_is_refused),
         cmocka_unit_test_setup_teardown(batch_is_sealed_at_max_records_and_counts_bytes, rec_setup,
                                         rec_teardown),
