@@ -132,6 +132,9 @@ static int clog_init(struct vg_collector *c, const struct vg_config_node *cfg, s
     x->c = c;
     x->inotify_fd = -1;
     x->hold_off = UINT64_MAX;
+    x->mono = vg_mono_ns;
+    x->real = vg_now_ns;
+    x->budget = CLOG_BUDGET;
     rc = clog_check(x, err);
     if (rc == VG_OK)
         rc = clog_multiline_init(x, err);
@@ -154,7 +157,7 @@ static int clog_init(struct vg_collector *c, const struct vg_config_node *cfg, s
  * end of a rotated file comes out before the start of its successor. */
 static void clog_read_all(struct clog_ctx *x, int64_t now_ns, bool poll)
 {
-    uint64_t budget = CLOG_BUDGET;
+    uint64_t budget = x->budget;
     struct clog_file *f;
     int pass;
 
@@ -184,6 +187,7 @@ static void clog_housekeep(struct clog_ctx *x, int64_t now_ns)
     int64_t next = INT64_MAX, d;
     struct clog_file *f, *nx;
 
+    clog_release_shadows(x, now_ns);
     for (f = x->files; f != NULL; f = nx) {
         nx = f->next;
         clog_flush_file(x, f, now_ns, false);
@@ -197,6 +201,8 @@ static void clog_housekeep(struct clog_ctx *x, int64_t now_ns)
         d = clog_file_deadline(x, f);
         if (f->rotated_ns != 0 && f->grew_ns + x->rotate_wait_ms * VG_NS_PER_MS < d)
             d = f->grew_ns + x->rotate_wait_ms * VG_NS_PER_MS;
+        if (f->shadow && f->shadow_ns + x->rotate_wait_ms * VG_NS_PER_MS < d)
+            d = f->shadow_ns + x->rotate_wait_ms * VG_NS_PER_MS;
         if (d < next)
             next = d;
     }
@@ -222,12 +228,27 @@ static void clog_emit_metrics(struct clog_ctx *x, struct vg_emit *emit)
                   n, NULL);
     vg_emit_gauge(emit, "vigil_log_files_open", "Log files held open.", (double)x->n_open,
                   "collector", n, NULL);
+    vg_emit_gauge(emit, "vigil_log_files_unreadable",
+                  "Log files and folders matched by the patterns that the agent may not read.",
+                  (double)x->n_unreadable, "collector", n, NULL);
+    vg_emit_counter(emit, "vigil_log_lost_bytes_total",
+                    "Bytes of log files that were gone before they could be read.",
+                    (double)x->lost_rotated_bytes, "collector", n, "reason", "rotated_away", NULL);
+    vg_emit_counter(emit, "vigil_log_rotated_found_total",
+                    "Rotated-away files found again in their folder and read to their end.",
+                    (double)x->recovered[0], "collector", n, "compression", "none", NULL);
+    vg_emit_counter(emit, "vigil_log_rotated_found_total",
+                    "Rotated-away files found again in their folder and read to their end.",
+                    (double)x->recovered[1], "collector", n, "compression", "gzip", NULL);
+    vg_emit_counter(emit, "vigil_log_read_retries_total",
+                    "Log lines put back and read again later because memory ran out.",
+                    (double)x->nomem_retries, "collector", n, "reason", "out_of_memory", NULL);
 }
 
 static int clog_collect(struct vg_collector *c, struct vg_emit *emit)
 {
     struct clog_ctx *x = c->ctx;
-    int64_t now = vg_mono_ns();
+    int64_t now = x->mono();
     bool poll = now >= x->poll_due_ns;
 
     x->emit = emit;

@@ -71,24 +71,30 @@ static int clog_ckpt_slurp(const char *path, struct vg_buf *out, struct vg_error
 static int clog_ckpt_parse_all(struct clog_ctx *x, const char *text, size_t len)
 {
     const char *p = text, *end = text + len, *nl;
-    size_t cap = 0;
-    int line = 0;
+    bool v1 = len >= strlen(CLOG_CKPT_HEADER_V1) &&
+              memcmp(text, CLOG_CKPT_HEADER_V1, strlen(CLOG_CKPT_HEADER_V1)) == 0;
+    size_t cap = 0, wl = strlen(CLOG_CKPT_WRITTEN);
+    int line = 0, rc;
 
-    while (p < end) {
+    for (; p < end; p = nl + 1) {
         nl = memchr(p, '\n', (size_t)(end - p));
         if (nl == NULL)
             nl = end;
         line++;
-        if (p < nl && *p != '#') {
-            if (vg_grow((void **)&x->ckpts, &cap, x->n_ckpts + 1, sizeof(*x->ckpts)) != VG_OK)
-                return VG_ENOMEM;
-            if (clog_ckpt_parse_line(p, (size_t)(nl - p), &x->ckpts[x->n_ckpts]) == VG_OK)
-                x->n_ckpts++;
-            else
-                vg_log(VG_LOG_WARN, CLOG_PLUGIN, x->c->name,
-                       "%s:%d: not a checkpoint line, skipped", x->ckpt_path, line);
-        }
-        p = nl + 1;
+        if ((size_t)(nl - p) > wl && memcmp(p, CLOG_CKPT_WRITTEN, wl) == 0)
+            x->ckpt_written_ns = strtoll(p + wl, NULL, 10);
+        if (p == nl || *p == '#')
+            continue;
+        if (vg_grow((void **)&x->ckpts, &cap, x->n_ckpts + 1, sizeof(*x->ckpts)) != VG_OK)
+            return VG_ENOMEM;
+        rc = clog_ckpt_parse_line(p, (size_t)(nl - p), v1, &x->ckpts[x->n_ckpts]);
+        if (rc == VG_ENOMEM)
+            return rc;
+        if (rc == VG_OK)
+            x->n_ckpts++;
+        else
+            vg_log(VG_LOG_WARN, CLOG_PLUGIN, x->c->name, "%s:%d: not a checkpoint line, skipped",
+                   x->ckpt_path, line);
     }
     x->ckpt_used = calloc(x->n_ckpts + 1, sizeof(*x->ckpt_used));
     return x->ckpt_used != NULL ? VG_OK : VG_ENOMEM;
@@ -137,22 +143,22 @@ static uint64_t clog_tail_start(struct clog_ctx *x, struct clog_file *f)
     return nl != NULL ? from + (uint64_t)(nl + 1 - x->buf) : end;
 }
 
-/* A gone file (this run, or a checkpoint marked gone) that f is a copy of. */
+/* A truncated file (this run, or a checkpoint) that f is a copy of. */
 static bool clog_copy_start(struct clog_ctx *x, const struct clog_file *f, uint64_t *start)
 {
     const struct clog_gone *g;
     size_t i;
 
     for (g = x->gone; g != NULL; g = g->next)
-        if (g->e.fp_len == f->fp_len && g->e.fp_hash == f->fp_hash &&
-            (g->e.dev != f->dev || g->e.ino != f->ino)) {
+        if ((g->e.flags & CLOG_CKPT_TRUNCATED) && g->e.fp_len == f->fp_len &&
+            g->e.fp_hash == f->fp_hash && (g->e.dev != f->dev || g->e.ino != f->ino)) {
             *start = g->read_off;
             return true;
         }
     for (i = 0; i < x->n_ckpts; i++) {
         const struct clog_ckpt_entry *e = &x->ckpts[i];
 
-        if ((e->flags & CLOG_CKPT_GONE) && !x->ckpt_used[i] && e->fp_len == f->fp_len &&
+        if ((e->flags & CLOG_CKPT_TRUNCATED) && !x->ckpt_used[i] && e->fp_len == f->fp_len &&
             e->fp_hash == f->fp_hash && (e->dev != f->dev || e->ino != f->ino)) {
             x->ckpt_used[i] = true;
             *start = e->offset;
@@ -162,52 +168,70 @@ static bool clog_copy_start(struct clog_ctx *x, const struct clog_file *f, uint6
     return false;
 }
 
-uint64_t clog_ckpt_start(struct clog_ctx *x, struct clog_file *f)
+/* The checkpoint of f's own identity (also one marked gone: a rotated file
+ * that the patterns reach again), or NULL. */
+static struct clog_ckpt_entry *clog_ckpt_find(struct clog_ctx *x, const struct clog_file *f)
 {
-    uint64_t start;
     size_t i;
 
     for (i = 0; f->fp_len != 0 && i < x->n_ckpts; i++) {
-        const struct clog_ckpt_entry *e = &x->ckpts[i];
+        struct clog_ckpt_entry *e = &x->ckpts[i];
 
         if (x->ckpt_used[i] || e->dev != f->dev || e->ino != f->ino || e->fp_len != f->fp_len ||
-            e->fp_hash != f->fp_hash || (e->flags & CLOG_CKPT_GONE))
+            e->fp_hash != f->fp_hash || (e->flags & CLOG_CKPT_TRUNCATED))
             continue;
         x->ckpt_used[i] = true;
-        return e->offset <= f->size ? e->offset : 0;
+        return e;
     }
+    return NULL;
+}
+
+uint64_t clog_ckpt_start(struct clog_ctx *x, struct clog_file *f)
+{
+    const struct clog_ckpt_entry *e = clog_ckpt_find(x, f);
+    uint64_t start;
+
+    if (e != NULL)
+        return e->offset <= f->size ? e->offset : 0;
+    /* a copy goes on from the original's offset whatever its own size: the
+     * lines written between copy and truncation are in neither */
     if (f->fp_len != 0 && clog_copy_start(x, f, &start))
-        return start <= f->size ? start : 0;
+        return start <= f->size ? start : f->size;
     if (x->read_from != NULL && strcmp(x->read_from, "tail") == 0)
         return clog_tail_start(x, f);
     return 0;
 }
 
-static int clog_ckpt_put(struct vg_buf *b, uint64_t dev, uint64_t ino, uint64_t fp_len,
-                         uint64_t fp_hash, uint64_t offset, uint64_t flags, const char *path)
+void clog_ckpt_of(const struct clog_file *f, struct clog_ckpt_entry *e)
 {
-    struct clog_ckpt_entry e;
-
-    e.dev = dev;
-    e.ino = ino;
-    e.fp_len = fp_len;
-    e.fp_hash = fp_hash;
-    e.offset = offset;
-    e.flags = flags;
-    snprintf(e.path, sizeof(e.path), "%s", path);
-    return clog_ckpt_format(&e, b);
+    memset(e, 0, sizeof(*e));
+    e->dev = f->dev;
+    e->ino = f->ino;
+    clog_gz_identity(f, &e->dev, &e->ino);
+    e->fp_len = f->fp_len;
+    e->fp_hash = f->fp_hash;
+    e->offset = f->acked_off;
+    e->flags = f->gz != NULL ? CLOG_CKPT_GONE : 0;
+    e->size = f->size;
+    e->path = f->path;
+    e->real = f->real;
 }
 
 /* The checkpoint file's text: every file with a known identity. */
 static int clog_ckpt_text(struct clog_ctx *x, struct vg_buf *b)
 {
+    struct clog_ckpt_entry e;
     const struct clog_file *f;
     const struct clog_gone *g;
     int rc = vg_buf_puts(b, CLOG_CKPT_HEADER);
 
+    if (rc == VG_OK)
+        rc = vg_buf_printf(b, "%s%lld\n", CLOG_CKPT_WRITTEN, (long long)x->real());
     for (f = x->files; rc == VG_OK && f != NULL; f = f->next)
-        if (f->fp_len != 0 && !f->shadow)
-            rc = clog_ckpt_put(b, f->dev, f->ino, f->fp_len, f->fp_hash, f->acked_off, 0, f->path);
+        if (f->fp_len != 0 && !f->shadow) {
+            clog_ckpt_of(f, &e);
+            rc = clog_ckpt_format(&e, b);
+        }
     for (g = x->gone; rc == VG_OK && g != NULL; g = g->next)
         rc = clog_ckpt_format(&g->e, b);
     return rc;
@@ -269,21 +293,34 @@ void clog_ckpt_write(struct clog_ctx *x)
     x->ckpt_dirty = false;
 }
 
-void clog_ack(struct clog_ctx *x, const struct vg_ack *ack)
+/* Moves the acknowledged position of a file or gone file to off. */
+static void clog_ack_source(struct clog_ctx *x, uint64_t source_id, uint64_t off)
 {
-    struct clog_file *f = clog_find_source(x, ack->source_id);
+    struct clog_file *f = clog_find_source(x, source_id);
     struct clog_gone *g;
 
     if (f != NULL) {
-        if (ack->offset > f->acked_off) {
-            f->acked_off = ack->offset;
+        if (off > f->acked_off) {
+            f->acked_off = off;
             x->ckpt_dirty = true;
+        }
+        /* its first record, which completed its predecessor's fragment, is in */
+        if (f->pred_source != 0 && f->acked_off > 0) {
+            uint64_t pred = f->pred_source;
+
+            f->pred_source = 0;
+            clog_ack_source(x, pred, f->pred_end);
         }
         return;
     }
     for (g = x->gone; g != NULL; g = g->next)
-        if (g->source_id == ack->source_id && ack->offset > g->e.offset) {
-            g->e.offset = ack->offset;
+        if (g->source_id == source_id && off > g->e.offset) {
+            g->e.offset = off;
             x->ckpt_dirty = true;
         }
+}
+
+void clog_ack(struct clog_ctx *x, const struct vg_ack *ack)
+{
+    clog_ack_source(x, ack->source_id, ack->offset);
 }

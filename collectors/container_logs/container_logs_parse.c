@@ -231,24 +231,41 @@ uint64_t clog_source_id(uint64_t dev, uint64_t ino, uint64_t fp_hash)
     return h != 0 ? h : 1; /* 0 means "no source" */
 }
 
-int clog_ckpt_format(const struct clog_ckpt_entry *e, struct vg_buf *out)
+/* Appends path with backslash, newline, carriage return and tab escaped. */
+static int clog_ckpt_put_path(struct vg_buf *out, const char *path)
 {
     const char *p;
-    int rc;
+    int rc = VG_OK;
 
-    rc = vg_buf_printf(
-        out, "%" PRIu64 " %" PRIu64 " %" PRIu64 " %016" PRIx64 " %" PRIu64 " %" PRIu64 " ", e->dev,
-        e->ino, e->fp_len, e->fp_hash, e->offset, e->flags);
-    for (p = e->path; rc == VG_OK && *p != '\0'; p++) {
+    for (p = path; rc == VG_OK && *p != '\0'; p++) {
         if (*p == '\\')
             rc = vg_buf_puts(out, "\\\\");
         else if (*p == '\n')
             rc = vg_buf_puts(out, "\\n");
         else if (*p == '\r')
             rc = vg_buf_puts(out, "\\r");
+        else if (*p == '\t')
+            rc = vg_buf_puts(out, "\\t");
         else
             rc = vg_buf_putc(out, *p);
     }
+    return rc;
+}
+
+int clog_ckpt_format(const struct clog_ckpt_entry *e, struct vg_buf *out)
+{
+    int rc;
+
+    rc = vg_buf_printf(out,
+                       "%" PRIu64 " %" PRIu64 " %" PRIu64 " %016" PRIx64 " %" PRIu64 " %" PRIu64
+                       " %" PRIu64 " ",
+                       e->dev, e->ino, e->fp_len, e->fp_hash, e->offset, e->flags, e->size);
+    if (rc == VG_OK)
+        rc = clog_ckpt_put_path(out, e->path);
+    if (rc == VG_OK)
+        rc = vg_buf_putc(out, '\t');
+    if (rc == VG_OK)
+        rc = clog_ckpt_put_path(out, e->real != NULL ? e->real : e->path);
     return rc == VG_OK ? vg_buf_putc(out, '\n') : rc;
 }
 
@@ -278,38 +295,83 @@ static bool clog_field(const char **p, const char *end, int base, uint64_t *out)
     return true;
 }
 
-/* Unescapes the path field into e->path. */
-static bool clog_ckpt_path(const char *s, const char *end, struct clog_ckpt_entry *e)
+/* Unescapes s[0..end) into a new string (*out); v1 paths know no \t.
+ * VG_OK, VG_EPARSE (empty, bad escape) or VG_ENOMEM. */
+static int clog_ckpt_path(const char *s, const char *end, bool v1, char **out)
 {
+    char *p = malloc((size_t)(end - s) + 1);
     size_t n = 0;
+    bool bad = false;
 
-    for (; s < end; s++) {
+    if (p == NULL)
+        return VG_ENOMEM;
+    for (; s < end && !bad; s++) {
         char c = *s;
 
         if (c == '\\') {
-            if (++s >= end)
-                return false;
-            c = *s == 'n' ? '\n' : *s == 'r' ? '\r' : *s == '\\' ? '\\' : '\0';
-            if (c == '\0')
-                return false;
+            c = ++s >= end ? '\0' : *s == 'n' ? '\n' : *s == 'r' ? '\r' : *s == '\\' ? '\\' : '\0';
+            if (s < end && *s == 't' && !v1)
+                c = '\t';
+            bad = c == '\0';
         }
-        if (n + 1 >= sizeof(e->path))
-            return false;
-        e->path[n++] = c;
+        p[n++] = c;
     }
-    e->path[n] = '\0';
-    return n > 0;
+    p[n] = '\0';
+    if (bad || n == 0) {
+        free(p);
+        return VG_EPARSE;
+    }
+    *out = p;
+    return VG_OK;
 }
 
-int clog_ckpt_parse_line(const char *line, size_t len, struct clog_ckpt_entry *e)
+/* The numbers of a line; v1 lines have no size. */
+static bool clog_ckpt_numbers(const char **p, const char *end, bool v1, struct clog_ckpt_entry *e)
 {
-    const char *p = line, *end = line + len;
+    e->size = 0;
+    return clog_field(p, end, 10, &e->dev) && clog_field(p, end, 10, &e->ino) &&
+           clog_field(p, end, 10, &e->fp_len) && clog_field(p, end, 16, &e->fp_hash) &&
+           clog_field(p, end, 10, &e->offset) && clog_field(p, end, 10, &e->flags) &&
+           (v1 || clog_field(p, end, 10, &e->size)) && e->fp_len != 0;
+}
 
-    if (!clog_field(&p, end, 10, &e->dev) || !clog_field(&p, end, 10, &e->ino) ||
-        !clog_field(&p, end, 10, &e->fp_len) || !clog_field(&p, end, 16, &e->fp_hash) ||
-        !clog_field(&p, end, 10, &e->offset) || !clog_field(&p, end, 10, &e->flags))
+int clog_ckpt_parse_line(const char *line, size_t len, bool v1, struct clog_ckpt_entry *e)
+{
+    const char *p = line, *end = line + len, *tab;
+    int rc;
+
+    e->path = e->real = NULL;
+    if (!clog_ckpt_numbers(&p, end, v1, e))
         return VG_EPARSE;
-    if (e->fp_len == 0 || !clog_ckpt_path(p, end, e))
+    tab = v1 ? NULL : memchr(p, '\t', (size_t)(end - p));
+    if (!v1 && tab == NULL)
         return VG_EPARSE;
+    rc = clog_ckpt_path(p, v1 ? end : tab, v1, &e->path);
+    if (rc == VG_OK)
+        rc = clog_ckpt_path(v1 ? p : tab + 1, end, v1, &e->real);
+    if (rc != VG_OK)
+        clog_ckpt_entry_free(e);
+    return rc;
+}
+
+void clog_ckpt_entry_free(struct clog_ckpt_entry *e)
+{
+    free(e->path);
+    free(e->real);
+    e->path = e->real = NULL;
+}
+
+int clog_ckpt_entry_copy(const struct clog_ckpt_entry *e, struct clog_ckpt_entry *out)
+{
+    char *path = strdup(e->path), *real = strdup(e->real != NULL ? e->real : e->path);
+
+    if (path == NULL || real == NULL) {
+        free(path);
+        free(real);
+        return VG_ENOMEM;
+    }
+    *out = *e;
+    out->path = path;
+    out->real = real;
     return VG_OK;
 }

@@ -61,28 +61,44 @@ size_t clog_fingerprint(const char *head, size_t n, size_t max, uint64_t *hash);
 uint64_t clog_source_id(uint64_t dev, uint64_t ino, uint64_t fp_hash);
 
 /* One checkpoint: the position up to which every record of a file was
- * delivered, and how the file is recognised. */
+ * delivered, how the file is recognised, and where it really lived. */
 struct clog_ckpt_entry {
     uint64_t dev, ino;
     uint64_t fp_len, fp_hash;
     uint64_t offset;
-    uint64_t flags; /* CLOG_CKPT_GONE */
-    char path[4096];
+    uint64_t flags; /* CLOG_CKPT_* */
+    uint64_t size;  /* its size when last seen (0: unknown) */
+    char *path;     /* the path it was found by (malloc'd) */
+    char *real;     /* the file itself, links resolved (malloc'd) */
 };
 
-/* The file was rotated away or truncated: a copy of it found later (same
- * fingerprint, another inode) continues from its offset. */
+/* The file was rotated away or truncated, or read to its end and left. */
 #define CLOG_CKPT_GONE 1u
+/* It was truncated in place (copytruncate): a copy of it found later (same
+ * fingerprint, another inode) continues from its offset. */
+#define CLOG_CKPT_TRUNCATED 2u
 
-/* The checkpoint file's first line. */
-#define CLOG_CKPT_HEADER "# vigil container_logs checkpoints v1\n"
+/* The checkpoint file's first line (v1 files are read too), and the line
+ * after it: "# written <UNIX ns>". */
+#define CLOG_CKPT_HEADER    "# vigil container_logs checkpoints v2\n"
+#define CLOG_CKPT_HEADER_V1 "# vigil container_logs checkpoints v1"
+#define CLOG_CKPT_WRITTEN   "# written "
 
 /* Appends one entry as a line:
- * "<dev> <ino> <fp_len> <fp_hash hex> <offset> <flags> <path>\n"
- * (path escaped: backslash, newline and carriage return as \\ \n \r). */
+ * "<dev> <ino> <fp_len> <fp_hash hex> <offset> <flags> <size> <path>\t<real>\n"
+ * (paths escaped: backslash, newline, carriage return and tab as \\ \n \r \t). */
 int clog_ckpt_format(const struct clog_ckpt_entry *e, struct vg_buf *out);
 
-/* Parses one such line (without its '\n'). VG_OK or VG_EPARSE. */
-int clog_ckpt_parse_line(const char *line, size_t len, struct clog_ckpt_entry *e);
+/* Parses one such line (without its '\n'); v1: a line of the first format,
+ * without size and real path ("<dev> <ino> <fp_len> <hash> <offset> <flags>
+ * <path>"; real is then the path). VG_OK (e->path and e->real allocated:
+ * clog_ckpt_entry_free), VG_EPARSE, or VG_ENOMEM. */
+int clog_ckpt_parse_line(const char *line, size_t len, bool v1, struct clog_ckpt_entry *e);
+
+/* Frees the strings of e (not e itself) and sets them to NULL. */
+void clog_ckpt_entry_free(struct clog_ckpt_entry *e);
+
+/* A copy of e with its own strings. VG_OK or VG_ENOMEM (out untouched). */
+int clog_ckpt_entry_copy(const struct clog_ckpt_entry *e, struct clog_ckpt_entry *out);
 
 #endif

@@ -21,7 +21,6 @@
 
 #define CLOG_DIR_EVENTS                                                                            \
     (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF)
-#define CLOG_GONE_KEEP_NS (60 * VG_NS_PER_SEC)
 
 static size_t clog_ino_bucket(const struct clog_ctx *x, uint64_t dev, uint64_t ino)
 {
@@ -260,19 +259,19 @@ static void clog_file_meta(struct clog_ctx *x, struct clog_file *f)
     f->has_meta = clog_meta_from_pod_file(f->real, &f->meta) || f->has_meta;
 }
 
-static struct clog_file *clog_file_alloc(struct clog_ctx *x, const char *path,
+static struct clog_file *clog_file_alloc(struct clog_ctx *x, const char *path, const char *real,
                                          const struct stat *st)
 {
     struct clog_file *f = calloc(1, sizeof(*f));
-    char real[PATH_MAX];
+    char buf[PATH_MAX];
     const char *slash;
 
     if (f == NULL)
         return NULL;
-    if (realpath(path, real) == NULL)
-        snprintf(real, sizeof(real), "%s", path);
+    if (real == NULL && realpath(path, buf) == NULL)
+        snprintf(buf, sizeof(buf), "%s", path);
     f->path = strdup(path);
-    f->real = strdup(real);
+    f->real = strdup(real != NULL ? real : buf);
     if (f->path == NULL || f->real == NULL) {
         free(f->path);
         free(f->real);
@@ -284,8 +283,8 @@ static struct clog_file *clog_file_alloc(struct clog_ctx *x, const char *path,
     f->dev = (uint64_t)st->st_dev;
     f->ino = (uint64_t)st->st_ino;
     f->fd = -1;
+    f->wd = -1;
     f->fmt = x->fmt;
-    f->wd = clog_watch_dir(x, f->real);
     clog_file_meta(x, f);
     return f;
 }
@@ -302,14 +301,27 @@ static void clog_file_link(struct clog_ctx *x, struct clog_file *f)
     clog_index_add(x, f);
 }
 
-/* Opens f's path and checks it is still the same inode. */
+void clog_file_unlink(struct clog_ctx *x, struct clog_file *f)
+{
+    struct clog_file **pp;
+
+    for (pp = &x->files; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == f) {
+            *pp = f->next;
+            break;
+        }
+    clog_index_del(x, f);
+    x->n_files--;
+}
+
+/* Opens the file f really is and checks it is still the same inode. */
 static int clog_file_open(struct clog_ctx *x, struct clog_file *f)
 {
     struct stat st;
-    int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd = open(f->real, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
     if (fd < 0)
-        return VG_EIO;
+        return errno == EACCES || errno == EPERM ? VG_EIO : VG_ENOENT;
     if (fstat(fd, &st) != 0 || (uint64_t)st.st_dev != f->dev || (uint64_t)st.st_ino != f->ino) {
         close(fd);
         return VG_ENOENT;
@@ -321,31 +333,110 @@ static int clog_file_open(struct clog_ctx *x, struct clog_file *f)
     return VG_OK;
 }
 
-/* Another followed file with the same fingerprint on another inode: f is
- * its copy. */
-static struct clog_file *clog_original_of(struct clog_ctx *x, const struct clog_file *f)
+struct clog_file *clog_file_add(struct clog_ctx *x, const char *path, const char *real,
+                                const struct stat *st, int64_t now_ns)
 {
-    struct clog_file *o;
+    struct clog_file *f;
+    int rc;
 
-    for (o = x->files; o != NULL; o = o->next)
-        if (o != f && o->fp_len == f->fp_len && o->fp_hash == f->fp_hash && !o->shadow &&
-            o->fp_len != 0)
-            return o;
-    return NULL;
+    if (clog_index_grow(x) != VG_OK || (f = clog_file_alloc(x, path, real, st)) == NULL) {
+        vg_complain(&x->nomem_complain, VG_LOG_ERROR, CLOG_PLUGIN, x->c->name,
+                    "out of memory for %s: it is found again at the next scan", path);
+        errno = ENOMEM;
+        return NULL;
+    }
+    rc = clog_file_open(x, f);
+    if (rc != VG_OK) {
+        clog_file_free_state(f);
+        errno = rc == VG_EIO ? EACCES : ENOENT;
+        return NULL;
+    }
+    f->wd = clog_watch_dir(x, f->real);
+    f->seen = true;
+    f->grew_ns = now_ns;
+    f->dirty = true;
+    clog_file_link(x, f);
+    return f;
 }
 
-/* Sets where a newly identified file starts, or makes it a shadow. */
-void clog_file_place(struct clog_ctx *x, struct clog_file *f)
+/* A path the agent may not read: one warning while it stays so, counted
+ * in vigil_log_files_unreadable. */
+static void clog_unreadable(struct clog_ctx *x, const char *path, int err)
 {
-    uint64_t start;
+    struct clog_unreadable *u;
 
-    f->shadow = false;
-    if (f->fp_len != 0 && clog_original_of(x, f) != NULL) {
-        f->shadow = true;
+    for (u = x->unreadable; u != NULL; u = u->next)
+        if (strcmp(u->path, path) == 0) {
+            u->seen = true;
+            return;
+        }
+    u = calloc(1, sizeof(*u));
+    if (u != NULL && (u->path = strdup(path)) == NULL) {
+        free(u);
+        u = NULL;
+    }
+    if (u != NULL) {
+        u->seen = true;
+        u->next = x->unreadable;
+        x->unreadable = u;
+        x->n_unreadable++;
+    }
+    vg_log(VG_LOG_WARN, CLOG_PLUGIN, x->c->name, "cannot read %s: %s (skipped until it can be)",
+           path, strerror(err));
+}
+
+/* Forgets unreadable paths that the last scan did not meet again. */
+static void clog_unreadable_sweep(struct clog_ctx *x, bool fini)
+{
+    struct clog_unreadable **pp = &x->unreadable, *u;
+
+    while (*pp != NULL) {
+        u = *pp;
+        if (u->seen && !fini) {
+            u->seen = false;
+            pp = &u->next;
+            continue;
+        }
+        *pp = u->next;
+        x->n_unreadable--;
+        free(u->path);
+        free(u);
+    }
+}
+
+/* glob() knows no context: the collector scanning now (engine thread). */
+static __thread struct clog_ctx *clog_globbing;
+
+static int clog_glob_error(const char *path, int err)
+{
+    if (clog_globbing != NULL && (err == EACCES || err == EPERM))
+        clog_unreadable(clog_globbing, path, err);
+    return 0; /* go on with the other folders */
+}
+
+/* A new file that passed the patterns: followed from where it starts. */
+static void clog_scan_new(struct clog_ctx *x, const char *path, const struct stat *st,
+                          int64_t now_ns)
+{
+    struct clog_file *f;
+
+    if (x->n_open >= (size_t)x->max_open_files) {
+        clog_close_idle(x, (size_t)x->max_open_files - 1);
+        if (x->n_open >= (size_t)x->max_open_files) {
+            x->deferred = true; /* found again once read files make room */
+            return;
+        }
+    }
+    f = clog_file_add(x, path, NULL, st, now_ns);
+    if (f == NULL) {
+        if (errno == EACCES)
+            clog_unreadable(x, path, EACCES);
         return;
     }
-    start = clog_ckpt_start(x, f);
-    f->read_off = f->emitted_off = f->acked_off = start;
+    clog_identify(x, f, false);
+    clog_file_place(x, f, now_ns);
+    vg_log(VG_LOG_DEBUG, CLOG_PLUGIN, x->c->name, "following %s from offset %llu%s", path,
+           (unsigned long long)f->read_off, f->shadow ? " (a possible copy: held)" : "");
 }
 
 /* A path matched by a pattern: a file already followed, or a new one. */
@@ -354,7 +445,12 @@ static void clog_scan_path(struct clog_ctx *x, const char *path, int64_t now_ns)
     struct stat st;
     struct clog_file *f;
 
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    if (stat(path, &st) != 0) {
+        if (errno == EACCES)
+            clog_unreadable(x, path, errno);
+        return;
+    }
+    if (!S_ISREG(st.st_mode))
         return;
     f = clog_find_ino(x, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
     if (f != NULL) {
@@ -364,36 +460,14 @@ static void clog_scan_path(struct clog_ctx *x, const char *path, int64_t now_ns)
         return;
     }
     if (x->ignore_older_ms > 0 &&
-        vg_now_ns() - (int64_t)st.st_mtime * VG_NS_PER_SEC > x->ignore_older_ms * VG_NS_PER_MS)
+        x->real() - (int64_t)st.st_mtime * VG_NS_PER_SEC > x->ignore_older_ms * VG_NS_PER_MS)
         return;
-    if (x->n_open >= (size_t)x->max_open_files) {
-        clog_close_idle(x, (size_t)x->max_open_files - 1);
-        if (x->n_open >= (size_t)x->max_open_files) {
-            x->deferred = true; /* found again once read files make room */
-            return;
-        }
-    }
-    if (clog_index_grow(x) != VG_OK || (f = clog_file_alloc(x, path, &st)) == NULL) {
-        vg_complain(&x->scan_complain, VG_LOG_ERROR, CLOG_PLUGIN, x->c->name,
-                    "out of memory for %s", path);
-        return;
-    }
-    if (clog_file_open(x, f) != VG_OK) {
-        clog_file_free_state(f);
-        return;
-    }
-    f->seen = true;
-    f->grew_ns = now_ns;
-    f->dirty = true;
-    clog_file_link(x, f);
-    clog_identify(x, f, false);
-    clog_file_place(x, f);
-    vg_log(VG_LOG_DEBUG, CLOG_PLUGIN, x->c->name, "following %s from offset %llu%s", path,
-           (unsigned long long)f->read_off, f->shadow ? " (a copy: held)" : "");
+    clog_scan_new(x, path, &st, now_ns);
 }
 
 /* Files the patterns no longer lead to were rotated away or deleted: they
- * are read to their end and closed after rotate_wait. */
+ * are read to their end and closed after rotate_wait. One that was closed
+ * is looked for in its folder first. */
 static void clog_mark_unseen(struct clog_ctx *x, int64_t now_ns)
 {
     struct clog_file *f, *nx;
@@ -403,7 +477,7 @@ static void clog_mark_unseen(struct clog_ctx *x, int64_t now_ns)
         if (f->seen || f->rotated_ns != 0)
             continue;
         x->rotations++;
-        if (f->fd < 0 || f->shadow) {
+        if (f->shadow || (f->fd < 0 && !clog_recover_file(x, f, now_ns))) {
             clog_file_retire(x, f, now_ns);
             continue;
         }
@@ -411,40 +485,48 @@ static void clog_mark_unseen(struct clog_ctx *x, int64_t now_ns)
         f->dirty = true;
         vg_log(VG_LOG_DEBUG, CLOG_PLUGIN, x->c->name,
                "%s was rotated or deleted: reading it to its end", f->path);
+        clog_recover_siblings(x, f, now_ns);
     }
+}
+
+/* Matches one pattern. */
+static void clog_scan_pattern(struct clog_ctx *x, const char *pattern, int64_t now_ns)
+{
+    glob_t g;
+    size_t j;
+    int rc;
+
+    clog_watch_dir(x, pattern); /* the folder may have appeared since */
+    memset(&g, 0, sizeof(g));
+    clog_globbing = x;
+    rc = glob(pattern, GLOB_NOSORT, clog_glob_error, &g);
+    clog_globbing = NULL;
+    if (rc != 0 && rc != GLOB_NOMATCH)
+        vg_complain(&x->scan_complain, VG_LOG_WARN, CLOG_PLUGIN, x->c->name, "cannot match %s: %s",
+                    pattern, rc == GLOB_NOSPACE ? "out of memory" : "read error");
+    for (j = 0; rc == 0 && j < g.gl_pathc; j++)
+        if (!clog_excluded(x, g.gl_pathv[j]))
+            clog_scan_path(x, g.gl_pathv[j], now_ns);
+    globfree(&g);
 }
 
 void clog_scan(struct clog_ctx *x, int64_t now_ns)
 {
     struct clog_file *f;
-    glob_t g;
-    size_t i, j;
-    int rc;
+    size_t i;
 
     for (f = x->files; f != NULL; f = f->next)
         f->seen = false;
     x->deferred = false;
-    for (i = 0; i < x->paths.n; i++) {
-        clog_watch_dir(x, x->paths.v[i]); /* the folder may have appeared since */
-        memset(&g, 0, sizeof(g));
-        rc = glob(x->paths.v[i], GLOB_NOSORT, NULL, &g);
-        if (rc != 0 && rc != GLOB_NOMATCH)
-            vg_complain(&x->scan_complain, VG_LOG_WARN, CLOG_PLUGIN, x->c->name,
-                        "cannot match %s: %s", x->paths.v[i],
-                        rc == GLOB_NOSPACE ? "out of memory" : "read error");
-        for (j = 0; rc == 0 && j < g.gl_pathc; j++)
-            if (!clog_excluded(x, g.gl_pathv[j]))
-                clog_scan_path(x, g.gl_pathv[j], now_ns);
-        globfree(&g);
+    for (i = 0; i < x->paths.n; i++)
+        clog_scan_pattern(x, x->paths.v[i], now_ns);
+    clog_unreadable_sweep(x, false);
+    if (!x->recovered_start) {
+        x->recovered_start = true;
+        clog_recover_start(x, now_ns); /* what was rotated away while the agent was down */
     }
     clog_mark_unseen(x, now_ns);
-    if (x->ckpts != NULL) { /* checkpoints of files not found are dropped */
-        free(x->ckpts);
-        free(x->ckpt_used);
-        x->ckpts = NULL;
-        x->ckpt_used = NULL;
-        x->n_ckpts = 0;
-    }
+    x->scan_real_ns = x->real();
 }
 
 /* Marks the file an inotify event names as changed. */
@@ -493,6 +575,7 @@ void clog_inotify_drain(struct clog_ctx *x)
 
 void clog_file_close(struct clog_ctx *x, struct clog_file *f)
 {
+    clog_gz_close(f);
     if (f->fd < 0)
         return;
     close(f->fd);
@@ -507,131 +590,8 @@ int clog_file_reopen(struct clog_ctx *x, struct clog_file *f)
     if (rc != VG_OK)
         return rc;
     f->dirty = true;
-    f->grew_ns = vg_mono_ns();
+    f->grew_ns = x->mono();
     return VG_OK;
-}
-
-/* Adopts shadows whose original just went away: they continue from where
- * the original was read to, before anything newer is read. */
-static void clog_adopt_shadows(struct clog_ctx *x, const struct clog_gone *g, int64_t now_ns)
-{
-    struct clog_file *f;
-
-    for (f = x->files; f != NULL; f = f->next) {
-        if (!f->shadow || f->fp_len != g->e.fp_len || f->fp_hash != g->e.fp_hash)
-            continue;
-        f->shadow = false;
-        f->read_off = f->emitted_off = f->acked_off = g->read_off;
-        f->rotated_ns = now_ns; /* a copy is finished: read it ahead of the others */
-        f->dirty = true;
-        vg_log(VG_LOG_DEBUG, CLOG_PLUGIN, x->c->name, "%s is a copy of %s: continuing at %llu",
-               f->path, g->e.path, (unsigned long long)g->read_off);
-    }
-}
-
-/* Keeps what acknowledgements and copies of f's current identity need. */
-static void clog_gone_add(struct clog_ctx *x, struct clog_file *f, int64_t now_ns)
-{
-    struct clog_gone *g;
-
-    if (f->fp_len == 0)
-        return;
-    g = calloc(1, sizeof(*g));
-    if (g == NULL)
-        return;
-    g->e.dev = f->dev;
-    g->e.ino = f->ino;
-    g->e.fp_len = f->fp_len;
-    g->e.fp_hash = f->fp_hash;
-    g->e.offset = f->acked_off;
-    g->e.flags = CLOG_CKPT_GONE;
-    snprintf(g->e.path, sizeof(g->e.path), "%s", f->path);
-    g->source_id = f->source_id;
-    g->read_off = f->read_off;
-    g->gone_ns = now_ns;
-    g->next = x->gone;
-    x->gone = g;
-    clog_adopt_shadows(x, g, now_ns);
-}
-
-/* Drops gone files whose records are all delivered, after a while. */
-static void clog_gone_prune(struct clog_ctx *x, int64_t now_ns)
-{
-    struct clog_gone **pp = &x->gone, *g;
-
-    while (*pp != NULL) {
-        g = *pp;
-        if (g->e.offset >= g->read_off && now_ns - g->gone_ns > CLOG_GONE_KEEP_NS) {
-            *pp = g->next;
-            free(g);
-            continue;
-        }
-        pp = &g->next;
-    }
-}
-
-bool clog_identify(struct clog_ctx *x, struct clog_file *f, bool force)
-{
-    char head[CLOG_FP_MAX];
-    ssize_t n;
-
-    if (f->fp_len != 0)
-        return true;
-    if (f->fd < 0)
-        return false;
-    n = pread(f->fd, head, sizeof(head), 0);
-    if (n <= 0)
-        return false;
-    f->fp_len = clog_fingerprint(head, (size_t)n, force ? (size_t)n : sizeof(head), &f->fp_hash);
-    if (f->fp_len == 0)
-        return false;
-    f->source_id = clog_source_id(f->dev, f->ino, f->fp_hash);
-    return true;
-}
-
-void clog_file_reidentify(struct clog_ctx *x, struct clog_file *f, int64_t now_ns)
-{
-    int i;
-
-    vg_log(VG_LOG_INFO, CLOG_PLUGIN, x->c->name,
-           "%s shrank below offset %llu (copytruncate): reading it again from its start", f->path,
-           (unsigned long long)f->read_off);
-    x->rotations++;
-    clog_flush_file(x, f, now_ns, true);
-    clog_gone_add(x, f, now_ns);
-    for (i = 0; i < 3; i++) {
-        vg_buf_reset(&f->join[i].buf);
-        f->join[i].active = false;
-    }
-    f->fp_len = f->fp_hash = f->source_id = 0;
-    f->read_off = f->emitted_off = f->acked_off = 0;
-    f->size = 0; /* so that what is written now counts as growth */
-    f->grew_ns = now_ns;
-    f->skipping = false;
-    f->fmt = x->fmt;
-    x->ckpt_dirty = true;
-    if (clog_identify(x, f, false))
-        clog_file_place(x, f);
-}
-
-void clog_file_retire(struct clog_ctx *x, struct clog_file *f, int64_t now_ns)
-{
-    struct clog_file **pp;
-
-    clog_flush_file(x, f, now_ns, true);
-    for (pp = &x->files; *pp != NULL; pp = &(*pp)->next)
-        if (*pp == f) {
-            *pp = f->next;
-            break;
-        }
-    clog_index_del(x, f);
-    x->n_files--;
-    clog_file_close(x, f);
-    if (!f->shadow)
-        clog_gone_add(x, f, now_ns);
-    clog_gone_prune(x, now_ns);
-    x->ckpt_dirty = true;
-    clog_file_free_state(f);
 }
 
 /* Closes the least recently grown idle files until at most `keep` are open. */
@@ -660,7 +620,7 @@ void clog_limit_open(struct clog_ctx *x)
 void clog_scan_fini(struct clog_ctx *x)
 {
     struct clog_file *f;
-    struct clog_gone *g;
+    size_t i;
 
     while (x->files != NULL) {
         f = x->files;
@@ -668,11 +628,10 @@ void clog_scan_fini(struct clog_ctx *x)
         clog_file_close(x, f);
         clog_file_free_state(f);
     }
-    while (x->gone != NULL) {
-        g = x->gone;
-        x->gone = g->next;
-        free(g);
-    }
+    clog_gone_fini(x);
+    clog_unreadable_sweep(x, true);
+    for (i = 0; x->ckpts != NULL && i < x->n_ckpts; i++)
+        clog_ckpt_entry_free(&x->ckpts[i]);
     if (x->inotify_fd >= 0) {
         vg_collector_unwatch_fd(x->c, x->inotify_fd);
         close(x->inotify_fd);

@@ -155,12 +155,14 @@ def read_from_tail_and_checkpoint_format():
         assert agent.stop()[0] == 0
     ckpt = os.path.join(agent.tmp, "state", "checkpoints", "logs")
     lines = open(ckpt).read().splitlines()
-    assert lines[0] == "# vigil container_logs checkpoints v1", lines
-    dev, ino, fp_len, fp_hash, offset, flags, p = lines[1].split(" ", 6)
+    assert lines[0] == "# vigil container_logs checkpoints v2", lines
+    assert lines[1].startswith("# written ") and int(lines[1].split()[2]) > 0, lines[1]
+    dev, ino, fp_len, fp_hash, offset, flags, size, p = lines[2].split(" ", 7)
     st = os.stat(path)
-    assert (int(dev), int(ino)) == (st.st_dev, st.st_ino), lines[1]
-    assert int(fp_len) == len(b"old 1\n") and int(offset) == st.st_size and flags == "0", lines[1]
-    assert p == path, lines[1]
+    assert (int(dev), int(ino)) == (st.st_dev, st.st_ino), lines[2]
+    assert int(fp_len) == len(b"old 1\n") and int(offset) == st.st_size and flags == "0", lines[2]
+    assert int(size) == st.st_size, lines[2]
+    assert p == path + "\t" + os.path.realpath(path), lines[2]
 
 
 @vt.case

@@ -188,23 +188,45 @@ static void test_source_id(void **state)
 
 static void test_ckpt_round_trip(void **state)
 {
-    struct clog_ckpt_entry e = {64768,     1234567,        57, UINT64_C(0xdeadbeef01020304),
-                                987654321, CLOG_CKPT_GONE, ""};
+    char path[] = "/var/log/odd name\\with\nnewline\r\tand tab.log";
+    char real[] = "/var/log/pods/ns_pod_uid/c/0.log";
+    struct clog_ckpt_entry e = {64768,       1234567,
+                                57,          UINT64_C(0xdeadbeef01020304),
+                                987654321,   CLOG_CKPT_GONE | CLOG_CKPT_TRUNCATED,
+                                99999999999, path,
+                                real};
     struct clog_ckpt_entry back;
     struct vg_buf b;
 
     (void)state;
-    snprintf(e.path, sizeof(e.path), "/var/log/odd name\\with\nnewline\r.log");
     vg_buf_init(&b);
     assert_int_equal(clog_ckpt_format(&e, &b), VG_OK);
     assert_int_equal(b.data[b.len - 1], '\n');
     assert_null(memchr(b.data, '\n', b.len - 1)); /* one line whatever the path */
     memset(&back, 0, sizeof(back));
-    assert_int_equal(clog_ckpt_parse_line(b.data, b.len - 1, &back), VG_OK);
+    assert_int_equal(clog_ckpt_parse_line(b.data, b.len - 1, false, &back), VG_OK);
     assert_true(back.dev == e.dev && back.ino == e.ino && back.fp_len == e.fp_len);
     assert_true(back.fp_hash == e.fp_hash && back.offset == e.offset && back.flags == e.flags);
+    assert_true(back.size == e.size);
     assert_string_equal(back.path, e.path);
+    assert_string_equal(back.real, e.real);
+    clog_ckpt_entry_free(&back);
+    assert_null(back.path);
     vg_buf_free(&b);
+}
+
+static void test_ckpt_reads_v1_lines(void **state)
+{
+    struct clog_ckpt_entry e;
+    const char *line = "1 2 3 00000000000000ff 10 1 /a b\\\\c\td.log";
+
+    (void)state;
+    assert_int_equal(clog_ckpt_parse_line(line, strlen(line), true, &e), VG_OK);
+    assert_true(e.dev == 1 && e.ino == 2 && e.fp_len == 3 && e.fp_hash == 0xff);
+    assert_true(e.offset == 10 && e.flags == CLOG_CKPT_GONE && e.size == 0);
+    assert_string_equal(e.path, "/a b\\c\td.log"); /* v1 wrote tabs as they were */
+    assert_string_equal(e.real, e.path);
+    clog_ckpt_entry_free(&e);
 }
 
 static void test_ckpt_bad_lines(void **state)
@@ -212,22 +234,26 @@ static void test_ckpt_bad_lines(void **state)
     static const char *const bad[] = {
         "",
         "1 2 3",
-        "1 2 3 ff 10 0",                      /* no path */
-        "1 2 3 ff 10 0 ",                     /* empty path */
-        "x 2 3 ff 10 0 /a",                   /* not a number */
-        "1 2 3 fg 10 0 /a",                   /* not hex */
-        "1 2 0 ff 10 0 /a",                   /* no fingerprint */
-        "1 2 3 ff 99999999999999999999 0 /a", /* overflow */
-        "1 2 3 ff 10 0 /a\\x",                /* bad escape */
-        "1 2 3 ff 10 0 /a\\",                 /* escape at the end */
-        "1  2 3 ff 10 0 /a",                  /* empty field */
+        "1 2 3 ff 10 0 5",                          /* no path */
+        "1 2 3 ff 10 0 5 ",                         /* empty path */
+        "1 2 3 ff 10 0 5 /a",                       /* no real path */
+        "1 2 3 ff 10 0 5 /a\t",                     /* empty real path */
+        "1 2 3 ff 10 0 5 \t/a",                     /* empty path */
+        "x 2 3 ff 10 0 5 /a\t/a",                   /* not a number */
+        "1 2 3 fg 10 0 5 /a\t/a",                   /* not hex */
+        "1 2 0 ff 10 0 5 /a\t/a",                   /* no fingerprint */
+        "1 2 3 ff 99999999999999999999 0 5 /a\t/a", /* overflow */
+        "1 2 3 ff 10 0 5 /a\\x\t/a",                /* bad escape */
+        "1 2 3 ff 10 0 5 /a\t/a\\",                 /* escape at the end */
+        "1  2 3 ff 10 0 5 /a\t/a",                  /* empty field */
+        "1 2 3 ff 10 0 /a\t/a",                     /* no size */
     };
     struct clog_ckpt_entry e;
     size_t i;
 
     (void)state;
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        if (clog_ckpt_parse_line(bad[i], strlen(bad[i]), &e) != VG_EPARSE)
+        if (clog_ckpt_parse_line(bad[i], strlen(bad[i]), false, &e) != VG_EPARSE)
             fail_msg("accepted '%s'", bad[i]);
 }
 
@@ -244,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_fingerprint),
         cmocka_unit_test(test_source_id),
         cmocka_unit_test(test_ckpt_round_trip),
+        cmocka_unit_test(test_ckpt_reads_v1_lines),
         cmocka_unit_test(test_ckpt_bad_lines),
     };
 

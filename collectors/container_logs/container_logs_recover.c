@@ -1,0 +1,599 @@
+/*
+ * container_logs_recover.c - files rotated away before they were read to
+ * their end, found again in the folder where they lived: by device and
+ * inode (kubelet's 0.log.<time>, dockerd's -json.log.N, logrotate's .1 or
+ * -YYYYMMDD), or, once compressed (kubelet gzips all but the newest rotated
+ * file, logrotate's `compress`), as a .gz whose first decompressed bytes
+ * carry the file's fingerprint; then read on from the checkpoint with
+ * zlib, streaming, in bounded memory. Files that were created and rotated
+ * away while nobody looked (the agent down, or a burst between two scans)
+ * are found the same way and read whole. What cannot be found is warned
+ * about and counted in vigil_log_lost_bytes_total{reason="rotated_away"}.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "container_logs.h"
+
+#define CLOG_GZ_CHUNK     (64 * 1024)
+#define CLOG_CANDS_MAX    4096 /* files of one folder looked at, at most */
+#define CLOG_GZIP_MAGIC_0 0x1f
+#define CLOG_GZIP_MAGIC_1 0x8b
+
+struct clog_gz {
+    gzFile gz;
+    struct vg_buf win; /* decompressed bytes [win_off, win_off + win.len) */
+    uint64_t win_off;
+    uint64_t dev, ino; /* the identity of the file it was compressed from */
+    bool eof;
+};
+
+/* A file of a folder that may be a rotated-away one. */
+struct clog_cand {
+    char *path;
+    struct stat st;
+    char head[CLOG_FP_MAX];
+    size_t head_len;
+    bool gz;
+    bool taken; /* known already: followed, recovered, or read before */
+};
+
+struct clog_cands {
+    struct clog_cand *v;
+    size_t n, cap;
+    size_t examined;
+};
+
+/* ---- gzip reading ----------------------------------------------------------- */
+
+static struct clog_gz *clog_gz_open(int fd, uint64_t dev, uint64_t ino)
+{
+    struct clog_gz *z = calloc(1, sizeof(*z));
+    int dfd = dup(fd);
+
+    if (z == NULL || dfd < 0 || (z->gz = gzdopen(dfd, "rb")) == NULL) {
+        if (dfd >= 0)
+            close(dfd);
+        free(z);
+        return NULL;
+    }
+    gzbuffer(z->gz, CLOG_GZ_CHUNK);
+    vg_buf_init(&z->win);
+    z->dev = dev;
+    z->ino = ino;
+    return z;
+}
+
+void clog_gz_close(struct clog_file *f)
+{
+    if (f->gz == NULL)
+        return;
+    gzclose(f->gz->gz);
+    vg_buf_free(&f->gz->win);
+    free(f->gz);
+    f->gz = NULL;
+}
+
+void clog_gz_identity(const struct clog_file *f, uint64_t *dev, uint64_t *ino)
+{
+    if (f->gz == NULL)
+        return;
+    *dev = f->gz->dev;
+    *ino = f->gz->ino;
+}
+
+/* Decompresses up to one chunk more into the window; false at the end (a
+ * damaged or unfinished stream ends where it stops making sense). */
+static bool clog_gz_more(struct clog_gz *z)
+{
+    int n;
+
+    if (z->eof || vg_buf_reserve(&z->win, CLOG_GZ_CHUNK) != VG_OK)
+        return false;
+    n = gzread(z->gz, z->win.data + z->win.len, CLOG_GZ_CHUNK);
+    if (n <= 0) {
+        z->eof = true;
+        return false;
+    }
+    z->win.len += (size_t)n;
+    return true;
+}
+
+/* Drops what lies before off from the window, decompressing to get there. */
+static bool clog_gz_skip(struct clog_gz *z, uint64_t off)
+{
+    if (off < z->win_off) { /* backwards: from the start again (not on the hot path) */
+        if (gzrewind(z->gz) != 0)
+            return false;
+        z->win.len = 0;
+        z->win_off = 0;
+        z->eof = false;
+    }
+    while (z->win_off < off) {
+        uint64_t drop = off - z->win_off;
+
+        if (z->win.len == 0 && !clog_gz_more(z))
+            return false;
+        if (drop > z->win.len)
+            drop = z->win.len;
+        memmove(z->win.data, z->win.data + drop, z->win.len - (size_t)drop);
+        z->win.len -= (size_t)drop;
+        z->win_off += drop;
+    }
+    return true;
+}
+
+static ssize_t clog_gz_pread(struct clog_gz *z, char *buf, size_t want, uint64_t off)
+{
+    size_t n;
+
+    if (!clog_gz_skip(z, off))
+        return 0;
+    while (z->win.len < want && clog_gz_more(z))
+        ;
+    n = z->win.len < want ? z->win.len : want;
+    memcpy(buf, z->win.data, n);
+    return (ssize_t)n;
+}
+
+ssize_t clog_pread(struct clog_ctx *x, struct clog_file *f, char *buf, size_t want, uint64_t off)
+{
+    (void)x;
+    if (f->gz != NULL)
+        return clog_gz_pread(f->gz, buf, want, off);
+    return pread(f->fd, buf, want, (off_t)off);
+}
+
+/* ---- candidates -------------------------------------------------------------- */
+
+/* Reads the first bytes of an open candidate, decompressed when it is gzip. */
+static void clog_cand_head(struct clog_cand *c, int fd)
+{
+    ssize_t n = pread(fd, c->head, sizeof(c->head), 0);
+    struct clog_gz *z;
+
+    c->head_len = n > 0 ? (size_t)n : 0;
+    c->gz = c->head_len >= 2 && (unsigned char)c->head[0] == CLOG_GZIP_MAGIC_0 &&
+            (unsigned char)c->head[1] == CLOG_GZIP_MAGIC_1;
+    if (!c->gz)
+        return;
+    z = clog_gz_open(fd, 0, 0);
+    if (z == NULL) {
+        c->head_len = 0;
+        return;
+    }
+    n = clog_gz_pread(z, c->head, sizeof(c->head), 0);
+    c->head_len = n > 0 ? (size_t)n : 0;
+    gzclose(z->gz);
+    vg_buf_free(&z->win);
+    free(z);
+}
+
+/* True when the candidate's first fp_len bytes hash to fp_hash. */
+static bool clog_cand_fp(const struct clog_cand *c, uint64_t fp_len, uint64_t fp_hash)
+{
+    return fp_len != 0 && c->head_len >= fp_len &&
+           clog_hash(CLOG_HASH_INIT, c->head, (size_t)fp_len) == fp_hash;
+}
+
+/* True when name begins with one of the base names (then "", "." or "-"). */
+static bool clog_cand_named(const char *name, const char *const *bases, size_t n)
+{
+    size_t i, len;
+
+    for (i = 0; i < n; i++) {
+        len = strlen(bases[i]);
+        if (strncmp(name, bases[i], len) == 0 &&
+            (name[len] == '\0' || name[len] == '.' || name[len] == '-'))
+            return true;
+    }
+    return false;
+}
+
+static void clog_cands_free(struct clog_cands *cs)
+{
+    size_t i;
+
+    for (i = 0; i < cs->n; i++)
+        free(cs->v[i].path);
+    free(cs->v);
+    memset(cs, 0, sizeof(*cs));
+}
+
+/* Adds dir/name when it is a regular file that can be read. */
+static void clog_cands_add(struct clog_cands *cs, const char *dir, const char *name)
+{
+    struct clog_cand *c;
+    struct vg_buf p;
+    int fd;
+
+    vg_buf_init(&p);
+    if (vg_buf_printf(&p, "%s/%s", dir, name) != VG_OK ||
+        vg_grow((void **)&cs->v, &cs->cap, cs->n + 1, sizeof(*cs->v)) != VG_OK) {
+        vg_buf_free(&p);
+        return;
+    }
+    c = &cs->v[cs->n];
+    memset(c, 0, sizeof(*c));
+    cs->examined++;
+    fd = open(p.data, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0 || fstat(fd, &c->st) != 0 || !S_ISREG(c->st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        vg_buf_free(&p);
+        return;
+    }
+    clog_cand_head(c, fd);
+    close(fd);
+    c->path = p.data; /* ours now */
+    cs->n++;
+}
+
+/* The files of dir whose names begin with one of bases. */
+static void clog_cands_list(struct clog_ctx *x, const char *dir, const char *const *bases,
+                            size_t n_bases, struct clog_cands *cs)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    memset(cs, 0, sizeof(*cs));
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL && cs->examined < CLOG_CANDS_MAX)
+        if (de->d_name[0] != '.' && clog_cand_named(de->d_name, bases, n_bases))
+            clog_cands_add(cs, dir, de->d_name);
+    if (de != NULL)
+        vg_complain(&x->scan_complain, VG_LOG_WARN, CLOG_PLUGIN, x->c->name,
+                    "%s holds more than %d rotated files: the rest are not looked at", dir,
+                    CLOG_CANDS_MAX);
+    closedir(d);
+}
+
+/* The candidate holding the file of that identity: the same inode with its
+ * fingerprint, else a gzip copy of it. NULL if none. */
+static struct clog_cand *clog_cands_find(struct clog_cands *cs, uint64_t dev, uint64_t ino,
+                                         uint64_t fp_len, uint64_t fp_hash)
+{
+    size_t i;
+
+    for (i = 0; i < cs->n; i++)
+        if (!cs->v[i].gz && (uint64_t)cs->v[i].st.st_dev == dev &&
+            (uint64_t)cs->v[i].st.st_ino == ino && clog_cand_fp(&cs->v[i], fp_len, fp_hash))
+            return &cs->v[i];
+    for (i = 0; i < cs->n; i++)
+        if (cs->v[i].gz && !cs->v[i].taken && clog_cand_fp(&cs->v[i], fp_len, fp_hash))
+            return &cs->v[i];
+    return NULL;
+}
+
+/* ---- recovering ------------------------------------------------------------- */
+
+/* Follows candidate c as a rotated file of identity (dev, ino, fp), found
+ * by `path` (whose metadata its records carry), from offset start. */
+static struct clog_file *clog_recover_add(struct clog_ctx *x, const char *path, struct clog_cand *c,
+                                          const struct clog_ckpt_entry *id, uint64_t start,
+                                          int64_t now_ns)
+{
+    struct clog_file *f = clog_file_add(x, path, c->path, &c->st, now_ns);
+
+    c->taken = true;
+    if (f == NULL)
+        return NULL;
+    if (c->gz) {
+        f->gz = clog_gz_open(f->fd, id->dev, id->ino);
+        f->size = 0; /* known as it is decompressed */
+        if (f->gz == NULL) {
+            clog_file_retire(x, f, now_ns);
+            return NULL;
+        }
+    }
+    f->fp_len = id->fp_len;
+    f->fp_hash = id->fp_hash;
+    f->source_id = clog_source_id(id->dev, id->ino, id->fp_hash);
+    f->read_off = f->emitted_off = f->acked_off = start;
+    f->fresh = start == 0;
+    f->rotated_ns = now_ns;
+    f->not_copy = true;
+    x->recovered[c->gz ? 1 : 0]++;
+    return f;
+}
+
+/* What could not be found: one warning with the bytes, and the counter. */
+static void clog_recover_lost(struct clog_ctx *x, const char *path, const char *real,
+                              uint64_t offset, uint64_t size)
+{
+    if (size > offset) {
+        x->lost_rotated_bytes += size - offset;
+        vg_log(VG_LOG_WARN, CLOG_PLUGIN, x->c->name,
+               "%s (%s) was rotated away and is gone: %llu bytes from offset %llu to %llu were "
+               "not read",
+               path, real, (unsigned long long)(size - offset), (unsigned long long)offset,
+               (unsigned long long)size);
+    } else if (size == 0) {
+        vg_log(VG_LOG_WARN, CLOG_PLUGIN, x->c->name,
+               "%s (%s) was rotated away and is gone: what followed offset %llu was not read", path,
+               real, (unsigned long long)offset);
+    }
+}
+
+/* One checkpoint of the folder whose file the patterns did not reach. */
+static void clog_recover_entry(struct clog_ctx *x, struct clog_ckpt_entry *e, struct clog_cands *cs,
+                               int64_t now_ns, bool *keep)
+{
+    struct clog_cand *c = clog_cands_find(cs, e->dev, e->ino, e->fp_len, e->fp_hash);
+    bool done = (e->flags & CLOG_CKPT_GONE) && e->size > 0 && e->offset >= e->size;
+
+    *keep = true;
+    if (c == NULL || done || (!c->gz && e->offset >= (uint64_t)c->st.st_size)) {
+        if (c != NULL)
+            c->taken = true;
+        else if (!done)
+            clog_recover_lost(x, e->path, e->real, e->offset, e->size);
+        return;
+    }
+    if (clog_recover_add(x, e->path, c, e, e->offset, now_ns) == NULL)
+        return;
+    *keep = false;
+    vg_log(VG_LOG_INFO, CLOG_PLUGIN, x->c->name,
+           "%s was rotated away while the agent was down: reading %s from offset %llu", e->path,
+           c->path, (unsigned long long)e->offset);
+}
+
+/* True when the candidate's content is known already: a followed file, a
+ * gone one, or a checkpoint (a copy or a compressed copy included). */
+static bool clog_cand_known(struct clog_ctx *x, const struct clog_cand *c)
+{
+    const struct clog_file *f;
+    const struct clog_gone *g;
+    size_t i;
+
+    if (!c->gz && clog_find_ino(x, (uint64_t)c->st.st_dev, (uint64_t)c->st.st_ino) != NULL)
+        return true;
+    for (f = x->files; f != NULL; f = f->next)
+        if (clog_cand_fp(c, f->fp_len, f->fp_hash))
+            return true;
+    for (g = x->gone; g != NULL; g = g->next)
+        if (clog_cand_fp(c, g->e.fp_len, g->e.fp_hash))
+            return true;
+    for (i = 0; i < x->n_ckpts; i++)
+        if (clog_cand_fp(c, x->ckpts[i].fp_len, x->ckpts[i].fp_hash))
+            return true;
+    return false;
+}
+
+/* Oldest first: the order in which they were written (a .gz is made when
+ * the next rotation happens, so its time keeps that order too). */
+static int clog_cand_cmp(const void *a, const void *b)
+{
+    const struct clog_cand *const *x = a, *const *y = b;
+    int64_t tx = (int64_t)(*x)->st.st_mtim.tv_sec * VG_NS_PER_SEC + (*x)->st.st_mtim.tv_nsec;
+    int64_t ty = (int64_t)(*y)->st.st_mtim.tv_sec * VG_NS_PER_SEC + (*y)->st.st_mtim.tv_nsec;
+
+    if (tx != ty)
+        return tx < ty ? -1 : 1;
+    return strcmp((*x)->path, (*y)->path);
+}
+
+/* The file a rotated one was rotated from: the path of the longest base
+ * name its name begins with. */
+static const char *clog_cand_owner(const struct clog_cand *c, const char *const *bases,
+                                   const char *const *paths, size_t n)
+{
+    const char *name = strrchr(c->path, '/') + 1, *best = paths[0];
+    size_t i, best_len = 0;
+
+    for (i = 0; i < n; i++)
+        if (strlen(bases[i]) > best_len && clog_cand_named(name, &bases[i], 1)) {
+            best = paths[i];
+            best_len = strlen(bases[i]);
+        }
+    return best;
+}
+
+/* Files of the folder modified after since that nobody has seen: read
+ * whole, oldest first, as rotated files found by their owner's path. */
+static size_t clog_recover_unseen(struct clog_ctx *x, struct clog_cands *cs,
+                                  const char *const *bases, const char *const *paths, size_t n_b,
+                                  int64_t since_ns, int64_t now_ns)
+{
+    struct clog_cand **pick = calloc(cs->n + 1, sizeof(*pick));
+    struct clog_ckpt_entry id;
+    size_t i, n = 0;
+
+    for (i = 0; pick != NULL && i < cs->n; i++) {
+        struct clog_cand *c = &cs->v[i];
+        int64_t mtime = (int64_t)c->st.st_mtim.tv_sec * VG_NS_PER_SEC + c->st.st_mtim.tv_nsec;
+
+        if (!c->taken && mtime > since_ns && !clog_cand_known(x, c))
+            pick[n++] = c;
+    }
+    if (n > 1)
+        qsort(pick, n, sizeof(*pick), clog_cand_cmp);
+    for (i = 0; i < n; i++) {
+        memset(&id, 0, sizeof(id));
+        id.dev = (uint64_t)pick[i]->st.st_dev;
+        id.ino = (uint64_t)pick[i]->st.st_ino;
+        id.fp_len =
+            clog_fingerprint(pick[i]->head, pick[i]->head_len, pick[i]->head_len, &id.fp_hash);
+        if (id.fp_len != 0 && clog_recover_add(x, clog_cand_owner(pick[i], bases, paths, n_b),
+                                               pick[i], &id, 0, now_ns) != NULL)
+            vg_log(VG_LOG_INFO, CLOG_PLUGIN, x->c->name,
+                   "%s was written and rotated away unseen: reading it whole", pick[i]->path);
+    }
+    free(pick);
+    return n;
+}
+
+/* The folder of a path, into dir[size]; false when it has none or is too long. */
+static bool clog_dirname(const char *path, char *dir, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash != NULL ? (size_t)(slash - path) : 0;
+
+    if (n == 0 || n >= size)
+        return false;
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    return true;
+}
+
+/* Remembers a checkpoint that no file took as a gone file: its copies and
+ * compressed copies are then known when they turn up. */
+static void clog_recover_keep(struct clog_ctx *x, struct clog_ckpt_entry *e, int64_t now_ns)
+{
+    struct clog_gone *g = calloc(1, sizeof(*g));
+
+    if (g == NULL)
+        return;
+    g->e = *e;
+    g->e.flags |= CLOG_CKPT_GONE;
+    if (g->e.size < g->e.offset)
+        g->e.size = g->e.offset;
+    g->source_id = clog_source_id(e->dev, e->ino, e->fp_hash);
+    g->read_off = g->e.size;
+    g->gone_ns = now_ns;
+    g->next = x->gone;
+    x->gone = g;
+    x->n_gone++;
+    e->path = e->real = NULL; /* the gone file owns the strings now */
+}
+
+/* The checkpoints whose file lived in dir: each one found, kept or lost;
+ * then the files of dir written since the checkpoints were. */
+static void clog_recover_dir(struct clog_ctx *x, const char *dir, bool *done, int64_t now_ns)
+{
+    const char **bases = calloc(x->n_ckpts + 1, sizeof(*bases));
+    const char **paths = calloc(x->n_ckpts + 1, sizeof(*paths));
+    struct clog_cands cs;
+    char d[PATH_MAX];
+    size_t i, n = 0;
+    bool keep;
+
+    for (i = 0; bases != NULL && paths != NULL && i < x->n_ckpts; i++)
+        if (!done[i] && clog_dirname(x->ckpts[i].real, d, sizeof(d)) && strcmp(d, dir) == 0) {
+            bases[n] = strrchr(x->ckpts[i].real, '/') + 1;
+            paths[n++] = x->ckpts[i].path;
+        }
+    if (bases == NULL || paths == NULL) {
+        free(bases);
+        free(paths);
+        return;
+    }
+    clog_cands_list(x, dir, bases, n, &cs);
+    for (i = 0; i < x->n_ckpts; i++) {
+        struct clog_ckpt_entry *e = &x->ckpts[i];
+
+        if (done[i] || !clog_dirname(e->real, d, sizeof(d)) || strcmp(d, dir) != 0)
+            continue;
+        done[i] = true;
+        if (x->ckpt_used[i])
+            continue; /* the patterns reach it: followed */
+        clog_recover_entry(x, e, &cs, now_ns, &keep);
+        if (keep)
+            clog_recover_keep(x, e, now_ns);
+    }
+    if (x->ckpt_written_ns > 0 && n > 0)
+        clog_recover_unseen(x, &cs, bases, paths, n, x->ckpt_written_ns, now_ns);
+    x->recover_examined += cs.examined;
+    clog_cands_free(&cs);
+    free(bases);
+    free(paths);
+}
+
+void clog_recover_start(struct clog_ctx *x, int64_t now_ns)
+{
+    bool *done = calloc(x->n_ckpts + 1, sizeof(*done));
+    uint64_t before[2] = {x->recovered[0], x->recovered[1]}, lost = x->lost_rotated_bytes;
+    int64_t t0 = x->mono();
+    char dir[PATH_MAX];
+    size_t i, dirs = 0;
+
+    for (i = 0; done != NULL && i < x->n_ckpts; i++) {
+        if (done[i])
+            continue;
+        if (!clog_dirname(x->ckpts[i].real, dir, sizeof(dir))) {
+            done[i] = true;
+            continue;
+        }
+        clog_recover_dir(x, dir, done, now_ns);
+        dirs++;
+    }
+    if (dirs > 0)
+        vg_log(VG_LOG_INFO, CLOG_PLUGIN, x->c->name,
+               "%zu checkpoints in %zu folders: %llu files examined in %.1f ms; %llu rotated "
+               "files found (%llu gzip), %llu bytes lost",
+               x->n_ckpts, dirs, (unsigned long long)x->recover_examined,
+               (double)(x->mono() - t0) / 1e6,
+               (unsigned long long)(x->recovered[0] + x->recovered[1] - before[0] - before[1]),
+               (unsigned long long)(x->recovered[1] - before[1]),
+               (unsigned long long)(x->lost_rotated_bytes - lost));
+    free(done);
+    for (i = 0; i < x->n_ckpts; i++)
+        clog_ckpt_entry_free(&x->ckpts[i]);
+    free(x->ckpts);
+    free(x->ckpt_used);
+    x->ckpts = NULL;
+    x->ckpt_used = NULL;
+    x->n_ckpts = 0;
+}
+
+/* Points f at the file it now is (renamed within its folder). */
+static bool clog_file_moved(struct clog_file *f, const char *real)
+{
+    char *copy = strdup(real);
+    const char *slash;
+
+    if (copy == NULL)
+        return false;
+    free(f->real);
+    f->real = copy;
+    slash = strrchr(f->real, '/');
+    f->base = slash != NULL ? (char *)slash + 1 : f->real;
+    return true;
+}
+
+bool clog_recover_file(struct clog_ctx *x, struct clog_file *f, int64_t now_ns)
+{
+    const char *base = f->base;
+    struct clog_cands cs;
+    struct clog_cand *c;
+    char dir[PATH_MAX];
+    bool ok = false;
+
+    if (f->fp_len == 0 || !clog_dirname(f->real, dir, sizeof(dir)))
+        return false;
+    clog_cands_list(x, dir, &base, 1, &cs);
+    c = clog_cands_find(&cs, f->dev, f->ino, f->fp_len, f->fp_hash);
+    if (c != NULL && !c->gz && clog_file_moved(f, c->path) && clog_file_reopen(x, f) == VG_OK) {
+        ok = true;
+        vg_log(VG_LOG_INFO, CLOG_PLUGIN, x->c->name,
+               "%s was rotated away while closed: reading %s from offset %llu", f->path, f->real,
+               (unsigned long long)f->read_off);
+    } else if (f->read_off < f->size) {
+        clog_recover_lost(x, f->path, f->real, f->read_off, f->size);
+    }
+    x->recover_examined += cs.examined;
+    clog_cands_free(&cs);
+    (void)now_ns;
+    return ok;
+}
+
+void clog_recover_siblings(struct clog_ctx *x, const struct clog_file *f, int64_t now_ns)
+{
+    const char *base = f->base, *path = f->path;
+    struct clog_cands cs;
+    char dir[PATH_MAX];
+
+    if (x->scan_real_ns == 0 || f->gz != NULL || !clog_dirname(f->real, dir, sizeof(dir)))
+        return;
+    clog_cands_list(x, dir, &base, 1, &cs);
+    clog_recover_unseen(x, &cs, &base, &path, 1, x->scan_real_ns, now_ns);
+    x->recover_examined += cs.examined;
+    clog_cands_free(&cs);
+}
