@@ -187,7 +187,6 @@ static void clog_housekeep(struct clog_ctx *x, int64_t now_ns)
     int64_t next = INT64_MAX, d;
     struct clog_file *f, *nx;
 
-    clog_release_shadows(x, now_ns);
     for (f = x->files; f != NULL; f = nx) {
         nx = f->next;
         clog_flush_file(x, f, now_ns, false);
@@ -261,6 +260,7 @@ static int clog_collect(struct vg_collector *c, struct vg_emit *emit)
     }
     if (poll)
         x->poll_due_ns = now + VG_NS_PER_SEC;
+    clog_release_shadows(x, now);
     if (!vg_emit_paused(emit))
         clog_read_all(x, now, poll);
     if (!vg_emit_paused(emit))

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "container_logs.h"
@@ -48,20 +49,24 @@ static bool clog_hash_at(struct clog_ctx *x, struct clog_file *f, uint64_t off, 
     return true;
 }
 
-/* True when f may be a copy of o taken by cp: they hold the same bytes
- * just before the smaller of their sizes, or o no longer holds them (it
- * was just truncated: the copy was made for that). False for a file that
- * merely starts alike. */
-static bool clog_same_tail(struct clog_ctx *x, struct clog_file *f, struct clog_file *o)
+/* True when f may be a copy of o taken by cp: o was just truncated (the
+ * copy was made for that), or f is no larger than o and holds the same
+ * bytes just before its end. A file that merely starts alike is not. */
+static bool clog_may_be_copy(struct clog_ctx *x, struct clog_file *f, struct clog_file *o)
 {
-    uint64_t end = f->size < o->size ? f->size : o->size, h1, h2;
+    uint64_t end = f->size, h1, h2;
     size_t n = end < CLOG_FP_MAX ? (size_t)end : CLOG_FP_MAX;
+    struct stat st;
 
+    if (o->gz != NULL || o->fd < 0 || fstat(o->fd, &st) != 0)
+        return false;
+    if ((uint64_t)st.st_size < o->read_off)
+        return true;
+    if (end > (uint64_t)st.st_size)
+        return false;
     if (end <= f->fp_len)
         return true; /* nothing beyond the first line to tell them apart yet */
-    if (!clog_hash_at(x, f, end - n, n, &h1))
-        return false;
-    return !clog_hash_at(x, o, end - n, n, &h2) || h1 == h2;
+    return clog_hash_at(x, f, end - n, n, &h1) && clog_hash_at(x, o, end - n, n, &h2) && h1 == h2;
 }
 
 /* A followed file, not truncated, that f looks like a copy of. */
@@ -71,8 +76,8 @@ static struct clog_file *clog_original_of(struct clog_ctx *x, struct clog_file *
 
     for (o = x->files; o != NULL; o = o->next)
         if (o != f && !o->shadow && o->fp_len != 0 && o->fp_len == f->fp_len &&
-            o->fp_hash == f->fp_hash && (o->dev != f->dev || o->ino != f->ino) && o->gz == NULL &&
-            clog_same_tail(x, f, o))
+            o->fp_hash == f->fp_hash && (o->dev != f->dev || o->ino != f->ino) &&
+            clog_may_be_copy(x, f, o))
             return o;
     return NULL;
 }
@@ -128,23 +133,29 @@ void clog_file_place(struct clog_ctx *x, struct clog_file *f, int64_t now_ns)
     start = clog_ckpt_start(x, f);
     f->read_off = f->emitted_off = f->acked_off = start;
     f->fresh = start == 0;
+    x->ckpt_dirty = true; /* a new identity: in the next checkpoint, read or not */
     f->mid_line = !clog_line_start(x, f, start);
 }
 
 void clog_release_shadows(struct clog_ctx *x, int64_t now_ns)
 {
     struct clog_file *f;
+    struct stat st;
 
     for (f = x->files; f != NULL; f = f->next) {
-        if (!f->shadow || now_ns - f->shadow_ns < x->rotate_wait_ms * VG_NS_PER_MS)
+        if (!f->shadow)
             continue;
+        if (f->fd >= 0 && fstat(f->fd, &st) == 0)
+            f->size = (uint64_t)st.st_size;
+        if (now_ns - f->shadow_ns < x->rotate_wait_ms * VG_NS_PER_MS &&
+            clog_original_of(x, f) != NULL)
+            continue; /* still byte for byte a copy of a followed file */
         f->not_copy = true;
         clog_file_place(x, f, now_ns);
         f->dirty = true;
         vg_log(VG_LOG_INFO, CLOG_PLUGIN, x->c->name,
-               "%s is not a copy after all (its look-alike was not truncated): reading it "
-               "from offset %llu",
-               f->path, (unsigned long long)f->read_off);
+               "%s is not a copy after all: reading it from offset %llu", f->path,
+               (unsigned long long)f->read_off);
     }
 }
 

@@ -25,6 +25,10 @@
 #define CLOG_CANDS_MAX    4096 /* files of one folder looked at, at most */
 #define CLOG_GZIP_MAGIC_0 0x1f
 #define CLOG_GZIP_MAGIC_1 0x8b
+/* File times come from a coarser clock than the checkpoint's own time:
+ * a file written just after a checkpoint may look a little older. The
+ * files counted in by this margin are still checked against what is known. */
+#define CLOG_MTIME_SLACK_NS (2 * VG_NS_PER_SEC)
 
 struct clog_gz {
     gzFile gz;
@@ -410,7 +414,7 @@ static size_t clog_recover_unseen(struct clog_ctx *x, struct clog_cands *cs,
         struct clog_cand *c = &cs->v[i];
         int64_t mtime = (int64_t)c->st.st_mtim.tv_sec * VG_NS_PER_SEC + c->st.st_mtim.tv_nsec;
 
-        if (!c->taken && mtime > since_ns && !clog_cand_known(x, c))
+        if (!c->taken && mtime > since_ns - CLOG_MTIME_SLACK_NS && !clog_cand_known(x, c))
             pick[n++] = c;
     }
     if (n > 1)
