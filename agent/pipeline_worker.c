@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "pipeline_internal.h"
 
 #define OUTQ_RING_MIN 64u
@@ -31,7 +32,7 @@ int vg_outq_init(struct vg_outq *q)
     q->rng = (uint64_t)vg_mono_ns() ^ (uint64_t)(uintptr_t)q ^ 0x9e3779b97f4a7c15ull;
     vg_buf_init(&q->dl_buf);
     q->cap = OUTQ_RING_MIN;
-    q->ring = calloc(q->cap, sizeof(*q->ring));
+    q->ring = vg_calloc(q->cap, sizeof(*q->ring));
     if (q->ring == NULL)
         return VG_ENOMEM;
     if (pthread_condattr_init(&ca) != 0)
@@ -80,7 +81,7 @@ void vg_outq_fini(struct vg_outq *q)
 static int outq_grow(struct vg_outq *q)
 {
     size_t cap = q->cap * 2, i;
-    struct vg_batch **ring = malloc(cap * sizeof(*ring));
+    struct vg_batch **ring = vg_malloc(cap * sizeof(*ring));
 
     if (ring == NULL)
         return VG_ENOMEM;
@@ -307,7 +308,7 @@ static int outq_prepare(struct vg_outq *q, struct vg_batch *b, bool first)
     q->dl_pending = 0;
     vg_buf_reset(&q->dl_buf);
     if (n > q->dl_marks_cap) {
-        unsigned char *m = calloc(n, 1);
+        unsigned char *m = vg_calloc(n, 1);
 
         if (m == NULL)
             return VG_ENOMEM;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alloc.h"
 #include "core.h"
 #include "pipeline_internal.h"
 
@@ -39,7 +40,7 @@ static int record_push(struct vg_batch *b, struct vg_record *r)
 
     if (b->n_recs == b->cap_recs) {
         cap = b->cap_recs ? b->cap_recs * 2 : 256;
-        v = realloc(b->recs, cap * sizeof(*v));
+        v = vg_realloc(b->recs, cap * sizeof(*v));
         if (v == NULL)
             return VG_ENOMEM;
         b->recs = v;
