@@ -70,12 +70,14 @@ struct vg_record *vg_emit_record(struct vg_emit *e, int64_t time_ns, const char 
     if (r == NULL)
         return NULL;
     memset(r, 0, sizeof(*r));
-    e->sink->mark_bytes = b->bytes;
-    e->sink->mark_bytes_total = e->sink->bytes_total;
     r->time_ns = time_ns;
     r->body = record_memdup(&b->arena, body != NULL ? body : "", body_len);
     if (r->body == NULL || record_push(b, r) != VG_OK)
         return NULL;
+    /* only now: a failed start must leave the marks of the last record,
+     * which may still be cancelled */
+    e->sink->mark_bytes = b->bytes;
+    e->sink->mark_bytes_total = e->sink->bytes_total;
     r->body_len = body_len;
     b->bytes += body_len;
     e->sink->records_total++;
