@@ -306,8 +306,9 @@ static int pipeline_batch_sources(struct vg_batch *b)
     return VG_OK;
 }
 
-/* Hands a sealed batch to every output; with none it is complete at once. */
-static int pipeline_route(struct vg_sink *s, struct vg_batch *b)
+/* Hands a sealed batch to every output, whose rings have room for it;
+ * with none it is complete at once. */
+static void pipeline_route(struct vg_sink *s, struct vg_batch *b)
 {
     struct vg_pipeline *p = s->p;
     size_t i;
@@ -317,30 +318,35 @@ static int pipeline_route(struct vg_sink *s, struct vg_batch *b)
     atomic_store(&b->refs, (unsigned)p->n_outs);
     if (p->n_outs == 0) {
         vg_batch_complete(p, b);
-        return VG_OK;
+        return;
     }
     for (i = 0; i < p->n_outs; i++)
         vg_outq_push(p->outs[i], b);
-    return VG_OK;
 }
 
 /*
  * Seals the open batch, if it holds records, and routes it. On VG_ENOMEM
- * (the source table could not grow) the batch stays open and nothing is
- * lost; the next flush tries again.
+ * (the source table or an output's ring could not grow) the batch stays
+ * open and nothing is lost; the next flush tries again. Everything that
+ * can fail is done before the batch takes a sequence number: a batch
+ * missing from one queue would hold back every later ack of its sink.
  */
 int vg_sink_flush(struct vg_sink *s)
 {
     struct vg_batch *b = s->open;
+    size_t i;
     int rc;
 
     if (b == NULL || b->n_recs == 0)
         return VG_OK;
     rc = pipeline_batch_sources(b);
+    for (i = 0; i < s->p->n_outs && rc == VG_OK; i++)
+        rc = vg_outq_reserve(s->p->outs[i]);
     if (rc != VG_OK)
         return rc;
     s->open = NULL;
-    return pipeline_route(s, b);
+    pipeline_route(s, b);
+    return VG_OK;
 }
 
 struct vg_batch *vg_sink_batch_for_record(struct vg_sink *s)

@@ -159,8 +159,11 @@ void vg_batch_complete(struct vg_pipeline *p, struct vg_batch *b);
 /* pipeline_worker.c */
 int vg_outq_init(struct vg_outq *q);
 void vg_outq_fini(struct vg_outq *q);
-/* Never blocks and never refuses: the limits are soft (see vg_sink_paused). */
-int vg_outq_push(struct vg_outq *q, struct vg_batch *b);
+/* Room for one more batch in the ring: VG_OK or VG_ENOMEM. */
+int vg_outq_reserve(struct vg_outq *q);
+/* Never blocks and never refuses once reserved: the limits are soft (see
+ * vg_sink_paused). */
+void vg_outq_push(struct vg_outq *q, struct vg_batch *b);
 bool vg_outq_full(struct vg_outq *q);
 void *vg_outq_worker(void *arg);
 /* Drops one reference to b; the last one completes it. */

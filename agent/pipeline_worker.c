@@ -101,30 +101,35 @@ static void outq_publish(struct vg_outq *q)
 }
 
 /*
- * Appends a reference to b. Never waits: a queue over its limits takes the
- * batch anyway (vg_sink_paused tells collectors to stop reading). VG_ENOMEM
- * only when the ring cannot grow; the batch then stays unacknowledged.
+ * Makes room in the ring for one more batch (engine thread, the only one
+ * that pushes; workers only take, so the room stays). VG_OK or VG_ENOMEM.
  */
-int vg_outq_push(struct vg_outq *q, struct vg_batch *b)
+int vg_outq_reserve(struct vg_outq *q)
 {
     int rc = VG_OK;
 
     pthread_mutex_lock(&q->mu);
     if (q->waiting == q->cap)
         rc = outq_grow(q);
-    if (rc == VG_OK) {
-        q->ring[(q->head + q->waiting) % q->cap] = b;
-        q->waiting++;
-        q->n++;
-        q->bytes += b->mem;
-        outq_publish(q);
-        pthread_cond_signal(&q->cv);
-    }
     pthread_mutex_unlock(&q->mu);
-    if (rc != VG_OK)
-        vg_log(VG_LOG_ERROR, q->o->ops->name, q->o->name,
-               "out of memory queueing a batch of %zu records: it stays unacknowledged", b->n_recs);
     return rc;
+}
+
+/*
+ * Appends a reference to b, for which vg_outq_reserve made room. Never
+ * waits: a queue over its limits takes the batch anyway (vg_sink_paused
+ * tells collectors to stop reading).
+ */
+void vg_outq_push(struct vg_outq *q, struct vg_batch *b)
+{
+    pthread_mutex_lock(&q->mu);
+    q->ring[(q->head + q->waiting) % q->cap] = b;
+    q->waiting++;
+    q->n++;
+    q->bytes += b->mem;
+    outq_publish(q);
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
 }
 
 bool vg_outq_full(struct vg_outq *q)

@@ -22,6 +22,7 @@
 
 #include "core.h"
 #include "pipeline_internal.h"
+#include "torture.h"
 
 #define TP_MAX_ACKS  4096
 #define TP_MAX_SENDS 64
@@ -218,6 +219,7 @@ static int tp_teardown(void **state)
 {
     struct tp *f = *state;
 
+    vg_alloc_reset(); /* a torture test that failed an assertion left it armed */
     if (f->p != NULL)
         vg_pipeline_destroy(f->p);
     unlink(f->dl_path);
@@ -730,6 +732,152 @@ static void dead_letter_file_is_rotated_at_its_limit(void **state)
     unlink(rotated);
 }
 
+/* ---- allocation failure: emit, seal, queue, send, ack ---- */
+
+#define TT_RECORDS 80 /* batches of one: more than the ring's first 64 slots */
+
+struct tt_run {
+    bool emitted[TT_RECORDS + 1]; /* by field n */
+    uint64_t n_emitted;
+    int64_t max_n;
+};
+
+/* The gated, grouping test output; NULL when the pipeline refused it
+ * (out of memory: it was freed). The test's own memory is not hooked. */
+static struct tp_out *tt_add(struct tp *f)
+{
+    struct vg_output *o = calloc(1, sizeof(*o));
+    struct vg_error err = {0};
+    struct tp_out *t;
+
+    assert_non_null(o);
+    o->ops = &tp_group_ops;
+    o->name = strdup("grouped");
+    o->ctx = calloc(1, sizeof(struct tp_out));
+    t = o->ctx;
+    assert_non_null(o->name);
+    assert_non_null(t);
+    t->mode = TP_GATED;
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cv, NULL);
+    if (vg_pipeline_add_output(f->p, o, &f->os, &err) != VG_OK) {
+        assert_int_equal(err.code, VG_ENOMEM);
+        return NULL;
+    }
+    return t;
+}
+
+/* Emits TT_RECORDS records (field n, offset n); a record is emitted whole
+ * or cancelled, and run says which made it. */
+static void tt_emit(struct tp *f, struct tt_run *run)
+{
+    int64_t i;
+
+    for (i = 1; i <= TT_RECORDS; i++) {
+        uint64_t recs = vg_sink_records_total(f->e.sink);
+        struct vg_record *r = vg_emit_record(&f->e, vg_now_ns(), "record", 6);
+
+        if (r == NULL) {
+            assert_int_equal(vg_sink_records_total(f->e.sink), recs);
+            continue;
+        }
+        r->source_id = 7;
+        r->offset = (uint64_t)i;
+        if (vg_record_set_int(&f->e, r, "n", i) != VG_OK) {
+            assert_int_equal(vg_emit_record_cancel(&f->e, r), VG_OK);
+            continue;
+        }
+        run->emitted[i] = true;
+        run->n_emitted++;
+        run->max_n = i;
+    }
+}
+
+/* Runs the ack path until `want` records were acknowledged or timeout_ms
+ * passed; never is a record acknowledged before the output took it. */
+static uint64_t tt_settle(struct tp *f, struct tp_out *t, uint64_t want, int timeout_ms)
+{
+    int64_t deadline = vg_mono_ns() + timeout_ms * VG_NS_PER_MS;
+    struct pollfd pfd = {vg_pipeline_ack_fd(f->p), POLLIN, 0};
+    uint64_t acked;
+
+    for (;;) {
+        vg_pipeline_process_acks(f->p);
+        acked = vg_sink_acked_total(f->e.sink);
+        assert_true(acked <= atomic_load(&t->records));
+        if (acked >= want || vg_mono_ns() >= deadline)
+            return acked;
+        poll(&pfd, 1, 1);
+    }
+}
+
+/* Every emitted record delivered once, nothing else; acks in order up to
+ * the last one. */
+static void tt_check(struct tp *f, struct tp_out *t, const struct tt_run *run)
+{
+    bool seen[TT_RECORDS + 1] = {false};
+    uint64_t total = 0, last = 0;
+    size_t i;
+
+    assert_int_equal(t->n_delivered, run->n_emitted);
+    for (i = 0; i < t->n_delivered; i++) {
+        int64_t n = t->delivered[i];
+
+        assert_true(n >= 1 && n <= TT_RECORDS && run->emitted[n] && !seen[n]);
+        seen[n] = true;
+    }
+    for (i = 0; i < f->acks.n; i++) {
+        assert_int_equal(f->acks.v[i].source_id, 7);
+        assert_true(f->acks.v[i].offset > last);
+        last = f->acks.v[i].offset;
+        total += f->acks.v[i].records;
+    }
+    assert_int_equal(total, run->n_emitted);
+    assert_int_equal(last, (uint64_t)run->max_n);
+}
+
+static void tt_body(struct torture *tt, void *arg)
+{
+    struct tp *f = arg;
+    struct vg_pipeline_settings s = {
+        .batch_max_records = 1, .batch_max_bytes = 1 << 20, .dead_letter_dir = f->dir};
+    struct tt_run run = {0};
+    struct tp_out *t = NULL;
+
+    memset(&f->acks, 0, sizeof(f->acks));
+    f->p = vg_pipeline_create(&s);
+    if (f->p == NULL)
+        return;
+    f->e.sink = vg_pipeline_sink(f->p, &f->c);
+    if (f->e.sink != NULL)
+        t = tt_add(f);
+    if (t != NULL) {
+        tp_start(f);
+        tt_emit(f, &run);
+        vg_sink_flush(f->e.sink);
+        tp_open_gate(t); /* the worker sends while allocations still fail */
+        tt_settle(f, t, UINT64_MAX, 2);
+        torture_disarm(tt);
+        assert_int_equal(vg_sink_flush(f->e.sink), VG_OK);
+        assert_int_equal(tt_settle(f, t, run.n_emitted, 5000), run.n_emitted);
+        assert_int_equal(vg_pipeline_drain(f->p, vg_mono_ns() + VG_NS_PER_SEC), VG_OK);
+        tt_check(f, t, &run);
+        if (tt->fail_at < 0)
+            assert_int_equal(run.n_emitted, TT_RECORDS);
+    }
+    vg_pipeline_destroy(f->p);
+    f->p = NULL;
+}
+
+static void records_survive_every_allocation_failure(void **state)
+{
+    struct tp *f = *state;
+
+    f->os.retry_backoff_ms = 1;
+    f->os.retry_backoff_max_ms = 2;
+    assert_true(torture_run(tt_body, f, 0) > TT_RECORDS);
+}
+
 int main(void)
 {
 #define TP_TEST(name) cmocka_unit_test_setup_teardown(name, tp_setup, tp_teardown)
@@ -751,6 +899,7 @@ int main(void)
         TP_TEST(stop_marks_the_output_down_until_it_recovers),
         TP_TEST(dead_letter_file_is_rotated_at_its_limit),
         TP_TEST(queued_batches_go_out_together_in_order),
+        TP_TEST(records_survive_every_allocation_failure),
     };
 #undef TP_TEST
 
