@@ -115,6 +115,7 @@ struct vg_outq {
     struct vg_batch group;   /* the view of several batches sent together */
     struct vg_buf dl_buf;    /* lines of the current dead-letter write */
     size_t dl_pending;       /* records given to vg_output_dead_letter this send */
+    size_t dl_lost;          /* ... of them (or dropped) with no line: out of memory */
     unsigned char *dl_marks; /* per record of the batch being sent */
     size_t dl_marks_cap;
     uint64_t rng;

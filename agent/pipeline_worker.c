@@ -275,9 +275,11 @@ static void outq_dl_flush(struct vg_outq *q, size_t n_records)
     vg_buf_reset(&q->dl_buf);
 }
 
-/* Appends one dead-letter line for r to dl_buf. */
+/* Appends one dead-letter line for r to dl_buf; on failure (out of
+ * memory) dl_buf is as it was, so that no partial line is ever written. */
 static int outq_dl_line(struct vg_outq *q, const struct vg_record *r, const char *reason)
 {
+    size_t len = q->dl_buf.len;
     char ts[48];
     int rc;
 
@@ -295,7 +297,24 @@ static int outq_dl_line(struct vg_outq *q, const struct vg_record *r, const char
         rc = vg_record_to_json(r, &q->dl_buf);
     if (rc == VG_OK)
         rc = vg_buf_puts(&q->dl_buf, "}\n");
+    if (rc != VG_OK && q->dl_buf.data != NULL) {
+        q->dl_buf.len = len;
+        q->dl_buf.data[len] = '\0';
+    }
     return rc;
+}
+
+/* Accounts for the records that went to the dead letters without a line
+ * (no memory to build it): lost, like those of a failed write. */
+static void outq_dl_lost(struct vg_outq *q)
+{
+    if (q->dl_lost == 0)
+        return;
+    atomic_fetch_add(&q->st.dl_errors, 1);
+    vg_complain(&q->dl_complain, VG_LOG_ERROR, q->o->ops->name, q->o->name,
+                "out of memory writing the dead-letter file %s; %zu records lost", q->dl_path,
+                q->dl_lost);
+    q->dl_lost = 0;
 }
 
 /* Gets the per-record marks ready for the first send of b (worker
@@ -311,6 +330,7 @@ static int outq_prepare(struct vg_outq *q, struct vg_batch *b, bool first)
     if (q->dl_marks_cap > 0)
         memset(q->dl_marks, 0, q->dl_marks_cap);
     q->dl_pending = 0;
+    q->dl_lost = 0;
     vg_buf_reset(&q->dl_buf);
     if (n > q->dl_marks_cap) {
         unsigned char *m = vg_calloc(n, 1);
@@ -339,7 +359,8 @@ void vg_output_fail(struct vg_output *o, const char *fmt, ...)
 
 /* Marks record i of the batch being sent as failed for good; its line is
  * written once the batch is done (OK, DROP or the retry limit), with this
- * reason kept for it. */
+ * reason kept for it. Without memory for the line the record is still
+ * done (never counted as delivered) and counted as lost. */
 void vg_output_dead_letter(struct vg_output *o, struct vg_batch *b, size_t i, const char *reason)
 {
     struct vg_outq *q = o->priv;
@@ -348,7 +369,7 @@ void vg_output_dead_letter(struct vg_output *o, struct vg_batch *b, size_t i, co
         q->dl_marks[i] != OUTQ_PENDING)
         return;
     if (outq_dl_line(q, vg_batch_record(b, i), reason != NULL ? reason : "rejected") != VG_OK)
-        return;
+        q->dl_lost++;
     q->dl_marks[i] = OUTQ_DEAD;
     q->dl_pending++;
 }
@@ -459,8 +480,10 @@ static void outq_on_ok(struct vg_outq *q, struct vg_batch *b)
 {
     size_t n = vg_batch_count(b), dead = q->dl_pending;
 
-    if (dead > 0)
-        outq_dl_flush(q, dead);
+    if (dead > 0) {
+        outq_dl_flush(q, dead - q->dl_lost);
+        outq_dl_lost(q);
+    }
     atomic_fetch_add(&q->st.sent, n - dead);
     atomic_fetch_add(&q->st.dropped, dead);
     outq_set_up(q, true);
@@ -478,10 +501,12 @@ static void outq_on_drop(struct vg_outq *q, struct vg_batch *b, const char *why)
     for (i = 0; i < n; i++) {
         if (i < q->dl_marks_cap && q->dl_marks[i] == OUTQ_DELIVERED)
             delivered++;
-        else if (i >= q->dl_marks_cap || q->dl_marks[i] == OUTQ_PENDING)
-            outq_dl_line(q, vg_batch_record(b, i), why);
+        else if ((i >= q->dl_marks_cap || q->dl_marks[i] == OUTQ_PENDING) &&
+                 outq_dl_line(q, vg_batch_record(b, i), why) != VG_OK)
+            q->dl_lost++;
     }
-    outq_dl_flush(q, n - delivered);
+    outq_dl_flush(q, n - delivered - q->dl_lost);
+    outq_dl_lost(q);
     atomic_fetch_add(&q->st.sent, delivered);
     atomic_fetch_add(&q->st.dropped, n - delivered);
     vg_complain(&q->complain, VG_LOG_WARN, q->o->ops->name, q->o->name,
