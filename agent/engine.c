@@ -430,12 +430,12 @@ static int engine_setup_outputs(struct vg_engine *e, struct vg_error *err)
             return vg_error_set(err, VG_ENOMEM, "out of memory");
         o->ops = po->ops;
         o->name = vg_strdup(po->name);
-        o->ctx = po->ctx;
-        po->ctx = NULL; /* the pipeline destroys it with the output */
-        if (o->name == NULL) {
+        if (o->name == NULL) { /* the plan keeps ctx and frees it */
             free(o);
             return vg_error_set(err, VG_ENOMEM, "out of memory");
         }
+        o->ctx = po->ctx;
+        po->ctx = NULL; /* the pipeline destroys it with the output */
         if (o->ops->init != NULL && o->ops->init(o, po->node, &perr) != VG_OK) {
             vg_error_set(err, VG_ECONFIG, "output %s (%s): %s", o->name, o->ops->name, perr.msg);
             if (o->ops->destroy != NULL)
@@ -447,7 +447,7 @@ static int engine_setup_outputs(struct vg_engine *e, struct vg_error *err)
             return VG_ECONFIG;
         }
         if (vg_pipeline_add_output(e->pipeline, o, &po->settings, &perr) != VG_OK)
-            return vg_error_set(err, VG_ECONFIG, "output %s: %s", po->name, perr.msg);
+            return vg_error_set(err, perr.code, "output %s: %s", po->name, perr.msg);
     }
     return VG_OK;
 }
