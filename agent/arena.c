@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "pipeline.h"
 
 #define ARENA_ALIGN         16u
@@ -51,7 +52,7 @@ static struct vg_arena_chunk *arena_chunk_new(size_t size, bool large)
     /* room to realign in case malloc gives less than 16-byte alignment */
     if (size > SIZE_MAX - sizeof(*c) - ARENA_ALIGN)
         return NULL;
-    c = malloc(sizeof(*c) + size + ARENA_ALIGN);
+    c = vg_malloc(sizeof(*c) + size + ARENA_ALIGN);
     if (c == NULL)
         return NULL;
     c->next = NULL;

@@ -19,6 +19,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "core.h"
 #include "engine.h"
 
@@ -132,7 +133,7 @@ int vg_collector_watch_fd(struct vg_collector *c, int fd)
 
     if (ec == NULL)
         return VG_EINVAL;
-    w = calloc(1, sizeof(*w));
+    w = vg_calloc(1, sizeof(*w));
     if (w == NULL)
         return VG_ENOMEM;
     w->kind = ENGINE_SRC_COLLECTOR_FD;
@@ -422,19 +423,19 @@ static int engine_setup_outputs(struct vg_engine *e, struct vg_error *err)
 
     for (i = 0; i < e->plan->n_outputs; i++) {
         struct vg_plan_output *po = &e->plan->outputs[i];
-        struct vg_output *o = calloc(1, sizeof(*o));
+        struct vg_output *o = vg_calloc(1, sizeof(*o));
         struct vg_error perr = {0};
 
         if (o == NULL)
             return vg_error_set(err, VG_ENOMEM, "out of memory");
         o->ops = po->ops;
-        o->name = strdup(po->name);
-        o->ctx = po->ctx;
-        po->ctx = NULL; /* the pipeline destroys it with the output */
-        if (o->name == NULL) {
+        o->name = vg_strdup(po->name);
+        if (o->name == NULL) { /* the plan keeps ctx and frees it */
             free(o);
             return vg_error_set(err, VG_ENOMEM, "out of memory");
         }
+        o->ctx = po->ctx;
+        po->ctx = NULL; /* the pipeline destroys it with the output */
         if (o->ops->init != NULL && o->ops->init(o, po->node, &perr) != VG_OK) {
             vg_error_set(err, VG_ECONFIG, "output %s (%s): %s", o->name, o->ops->name, perr.msg);
             if (o->ops->destroy != NULL)
@@ -446,7 +447,7 @@ static int engine_setup_outputs(struct vg_engine *e, struct vg_error *err)
             return VG_ECONFIG;
         }
         if (vg_pipeline_add_output(e->pipeline, o, &po->settings, &perr) != VG_OK)
-            return vg_error_set(err, VG_ECONFIG, "output %s: %s", po->name, perr.msg);
+            return vg_error_set(err, perr.code, "output %s: %s", po->name, perr.msg);
     }
     return VG_OK;
 }
@@ -541,7 +542,7 @@ static int engine_setup(struct vg_engine *e, struct vg_error *err)
     rc = engine_setup_fds(e, err);
     if (rc != VG_OK)
         return rc;
-    e->collectors = calloc(e->plan->n_collectors + 1, sizeof(*e->collectors));
+    e->collectors = vg_calloc(e->plan->n_collectors + 1, sizeof(*e->collectors));
     if (e->collectors == NULL)
         return vg_error_set(err, VG_ENOMEM, "out of memory");
     for (i = 0; i < e->plan->n_collectors; i++) {
@@ -582,7 +583,7 @@ static int engine_start(struct vg_engine *e, struct vg_error *err)
 
 int vg_engine_create(struct vg_plan *plan, struct vg_engine **out, struct vg_error *err)
 {
-    struct vg_engine *e = calloc(1, sizeof(*e));
+    struct vg_engine *e = vg_calloc(1, sizeof(*e));
     int rc;
 
     *out = NULL;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "gzip.h"
 #include "metrics_internal.h"
 
@@ -271,7 +272,7 @@ static int expo_family(struct vg_store_family *f, enum vg_expo_format fmt)
 
 static struct vg_rendered *expo_rendered_new(size_t cap)
 {
-    struct vg_rendered *r = malloc(sizeof(*r) + cap + 1);
+    struct vg_rendered *r = vg_malloc(sizeof(*r) + cap + 1);
 
     if (r == NULL)
         return NULL;
@@ -335,7 +336,7 @@ static struct vg_rendered *expo_gzip(struct vg_metric_store *st, const struct vg
         free(r);
         return NULL;
     }
-    shrunk = realloc(r, sizeof(*r) + r->len + 1);
+    shrunk = vg_realloc(r, sizeof(*r) + r->len + 1);
     return shrunk != NULL ? shrunk : r;
 }
 

@@ -16,6 +16,7 @@
 
 #include <microhttpd.h>
 
+#include "alloc.h"
 #include "http.h"
 
 #define HTTP_CONNECTION_LIMIT     64
@@ -524,7 +525,7 @@ int vg_http_start(const char *listen, struct vg_metric_store *store, struct vg_h
     if (store == NULL || out == NULL)
         return vg_error_set(err, VG_EINVAL, "vg_http_start: no store");
     *out = NULL;
-    h = calloc(1, sizeof(*h));
+    h = vg_calloc(1, sizeof(*h));
     if (h == NULL)
         return vg_error_set(err, VG_ENOMEM, "cannot start the HTTP server: out of memory");
     h->store = store;

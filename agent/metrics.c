@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "metrics_internal.h"
 
 /* A staging area refuses samples beyond this many series: a runaway source
@@ -68,7 +69,7 @@ bool vg_label_name_valid(const char *name)
 
 struct vg_samples *vg_samples_create(void)
 {
-    struct vg_samples *s = calloc(1, sizeof(*s));
+    struct vg_samples *s = vg_calloc(1, sizeof(*s));
 
     if (s != NULL)
         vg_buf_init(&s->arena);
@@ -113,7 +114,7 @@ size_t vg_samples_count(const struct vg_samples *s)
 static int samples_rehash(uint32_t **slots, size_t *n_slots, size_t n_slots_new, const void *base,
                           size_t stride, size_t count)
 {
-    uint32_t *t = calloc(n_slots_new, sizeof(*t));
+    uint32_t *t = vg_calloc(n_slots_new, sizeof(*t));
     size_t i, j;
 
     if (t == NULL)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "metrics_internal.h"
 
 #define STORE_MIN_BUCKETS 256
@@ -15,12 +16,12 @@
 
 struct vg_metric_store *vg_store_create(void)
 {
-    struct vg_metric_store *st = calloc(1, sizeof(*st));
+    struct vg_metric_store *st = vg_calloc(1, sizeof(*st));
 
     if (st == NULL)
         return NULL;
-    st->sbuckets = calloc(STORE_MIN_BUCKETS, sizeof(*st->sbuckets));
-    st->fbuckets = calloc(STORE_MIN_BUCKETS, sizeof(*st->fbuckets));
+    st->sbuckets = vg_calloc(STORE_MIN_BUCKETS, sizeof(*st->sbuckets));
+    st->fbuckets = vg_calloc(STORE_MIN_BUCKETS, sizeof(*st->fbuckets));
     if (st->sbuckets == NULL || st->fbuckets == NULL || pthread_mutex_init(&st->lock, NULL) != 0) {
         free(st->sbuckets);
         free(st->fbuckets);
@@ -81,7 +82,7 @@ static void store_hash_grow(struct vg_store_hnode ***buckets, size_t *n_buckets,
 
     if (count <= *n_buckets)
         return;
-    nb = calloc(nn, sizeof(*nb));
+    nb = vg_calloc(nn, sizeof(*nb));
     if (nb == NULL)
         return;
     for (i = 0; i < *n_buckets; i++) {
@@ -145,18 +146,18 @@ static struct vg_store_family *store_family_create(struct vg_metric_store *st, c
                                                    uint64_t h, enum vg_metric_type type,
                                                    const char *help)
 {
-    struct vg_store_family *f = calloc(1, sizeof(*f));
+    struct vg_store_family *f = vg_calloc(1, sizeof(*f));
     size_t i;
 
     if (f == NULL)
         return NULL;
-    f->name = strdup(name);
-    f->help = help != NULL ? strdup(help) : NULL;
+    f->name = vg_strdup(name);
+    f->help = help != NULL ? vg_strdup(help) : NULL;
     if (f->name == NULL || (help != NULL && f->help == NULL))
         goto fail;
     if (st->n_families == st->cap_families) {
         size_t cap = st->cap_families ? st->cap_families * 2 : 64;
-        struct vg_store_family **p = realloc(st->families, cap * sizeof(*p));
+        struct vg_store_family **p = vg_realloc(st->families, cap * sizeof(*p));
 
         if (p == NULL)
             goto fail;
@@ -234,7 +235,7 @@ static struct vg_store_family *store_resolve(struct vg_metric_store *st, struct 
         return NULL;
     }
     if (help_differs) {
-        copy = strdup(help);
+        copy = vg_strdup(help);
         if (copy == NULL) {
             *rc = VG_ENOMEM;
             return NULL;
@@ -294,7 +295,7 @@ static int store_family_attach(struct vg_store_family *f, struct vg_store_series
 {
     if (f->n_series == f->cap_series) {
         size_t cap = f->cap_series ? f->cap_series * 2 : 8;
-        struct vg_store_series **p = realloc(f->series, cap * sizeof(*p));
+        struct vg_store_series **p = vg_realloc(f->series, cap * sizeof(*p));
 
         if (p == NULL)
             return VG_ENOMEM;
@@ -313,7 +314,7 @@ static int store_series_create(struct vg_metric_store *st, struct vg_store_owner
                                struct vg_store_family *f, const struct vg_staged_sample *x,
                                const char *key, uint64_t gen)
 {
-    struct vg_store_series *s = malloc(sizeof(*s) + x->key_len);
+    struct vg_store_series *s = vg_malloc(sizeof(*s) + x->key_len);
 
     if (s == NULL)
         return VG_ENOMEM;
@@ -412,7 +413,7 @@ static struct vg_store_owner *store_owner_get(struct vg_metric_store *st, const 
 
     if (*pp != NULL)
         return *pp;
-    *pp = calloc(1, sizeof(**pp) + len);
+    *pp = vg_calloc(1, sizeof(**pp) + len);
     if (*pp != NULL)
         memcpy((*pp)->name, name, len);
     return *pp;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "config.h"
 #include "core.h"
 #include "pipeline_internal.h"
@@ -53,7 +54,7 @@ const struct vg_option vg_output_common_options[] = {
  */
 struct vg_pipeline *vg_pipeline_create(const struct vg_pipeline_settings *s)
 {
-    struct vg_pipeline *p = calloc(1, sizeof(*p));
+    struct vg_pipeline *p = vg_calloc(1, sizeof(*p));
     const char *dir =
         s != NULL && s->dead_letter_dir != NULL ? s->dead_letter_dir : PIPELINE_DEFAULT_DL_DIR;
 
@@ -66,7 +67,7 @@ struct vg_pipeline *vg_pipeline_create(const struct vg_pipeline_settings *s)
         p->s.batch_max_records = PIPELINE_DEFAULT_RECORDS;
     if (p->s.batch_max_bytes == 0)
         p->s.batch_max_bytes = PIPELINE_DEFAULT_BYTES;
-    p->s.dead_letter_dir = strdup(dir);
+    p->s.dead_letter_dir = vg_strdup(dir);
     p->ack_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (p->s.dead_letter_dir == NULL || p->ack_fd < 0 ||
         pthread_mutex_init(&p->ack_mu, NULL) != 0) {
@@ -123,7 +124,7 @@ static char *pipeline_dl_path(const struct vg_pipeline *p, const struct vg_outpu
     size_t i, start;
 
     if (s->dead_letter_path != NULL && s->dead_letter_path[0] != '\0')
-        return strdup(s->dead_letter_path);
+        return vg_strdup(s->dead_letter_path);
     vg_buf_init(&b);
     if (vg_buf_printf(&b, "%s/", p->s.dead_letter_dir) != VG_OK)
         goto fail;
@@ -142,7 +143,7 @@ fail:
 static struct vg_outq *pipeline_outq_new(struct vg_pipeline *p, struct vg_output *o,
                                          const struct vg_output_settings *s)
 {
-    struct vg_outq *q = calloc(1, sizeof(*q));
+    struct vg_outq *q = vg_calloc(1, sizeof(*q));
 
     if (q == NULL)
         return NULL;
@@ -152,7 +153,7 @@ static struct vg_outq *pipeline_outq_new(struct vg_pipeline *p, struct vg_output
     q->s.dead_letter_path = NULL;
     q->dl_path = pipeline_dl_path(p, o, s);
     if (s->dead_letter_path != NULL)
-        q->s.dead_letter_path = strdup(s->dead_letter_path);
+        q->s.dead_letter_path = vg_strdup(s->dead_letter_path);
     if (q->dl_path == NULL || (s->dead_letter_path != NULL && q->s.dead_letter_path == NULL) ||
         vg_outq_init(q) != VG_OK) {
         free(q->dl_path);
@@ -182,7 +183,7 @@ int vg_pipeline_add_output(struct vg_pipeline *p, struct vg_output *o,
     rc = pipeline_check_settings(o, s, err);
     if (rc != VG_OK)
         goto fail;
-    outs = realloc(p->outs, (p->n_outs + 1) * sizeof(*outs));
+    outs = vg_realloc(p->outs, (p->n_outs + 1) * sizeof(*outs));
     if (outs == NULL) {
         rc = vg_error_set(err, VG_ENOMEM, "output %s: out of memory", o->name);
         goto fail;
@@ -230,7 +231,7 @@ struct vg_sink *vg_pipeline_sink(struct vg_pipeline *p, struct vg_collector *c)
     for (s = p->sinks; s != NULL; s = s->next)
         if (s->c == c)
             return s;
-    s = calloc(1, sizeof(*s));
+    s = vg_calloc(1, sizeof(*s));
     if (s == NULL)
         return NULL;
     s->p = p;
@@ -242,7 +243,7 @@ struct vg_sink *vg_pipeline_sink(struct vg_pipeline *p, struct vg_collector *c)
 
 static struct vg_batch *pipeline_batch_new(struct vg_sink *s)
 {
-    struct vg_batch *b = calloc(1, sizeof(*b));
+    struct vg_batch *b = vg_calloc(1, sizeof(*b));
 
     if (b == NULL)
         return NULL;
@@ -285,7 +286,7 @@ static int pipeline_batch_sources(struct vg_batch *b)
             if (j == b->n_sources) {
                 if (b->n_sources == b->cap_sources) {
                     size_t cap = b->cap_sources ? b->cap_sources * 2 : 4;
-                    struct vg_batch_source *v = realloc(b->sources, cap * sizeof(*v));
+                    struct vg_batch_source *v = vg_realloc(b->sources, cap * sizeof(*v));
 
                     if (v == NULL)
                         return VG_ENOMEM;
@@ -305,8 +306,9 @@ static int pipeline_batch_sources(struct vg_batch *b)
     return VG_OK;
 }
 
-/* Hands a sealed batch to every output; with none it is complete at once. */
-static int pipeline_route(struct vg_sink *s, struct vg_batch *b)
+/* Hands a sealed batch to every output, whose rings have room for it;
+ * with none it is complete at once. */
+static void pipeline_route(struct vg_sink *s, struct vg_batch *b)
 {
     struct vg_pipeline *p = s->p;
     size_t i;
@@ -316,30 +318,35 @@ static int pipeline_route(struct vg_sink *s, struct vg_batch *b)
     atomic_store(&b->refs, (unsigned)p->n_outs);
     if (p->n_outs == 0) {
         vg_batch_complete(p, b);
-        return VG_OK;
+        return;
     }
     for (i = 0; i < p->n_outs; i++)
         vg_outq_push(p->outs[i], b);
-    return VG_OK;
 }
 
 /*
  * Seals the open batch, if it holds records, and routes it. On VG_ENOMEM
- * (the source table could not grow) the batch stays open and nothing is
- * lost; the next flush tries again.
+ * (the source table or an output's ring could not grow) the batch stays
+ * open and nothing is lost; the next flush tries again. Everything that
+ * can fail is done before the batch takes a sequence number: a batch
+ * missing from one queue would hold back every later ack of its sink.
  */
 int vg_sink_flush(struct vg_sink *s)
 {
     struct vg_batch *b = s->open;
+    size_t i;
     int rc;
 
     if (b == NULL || b->n_recs == 0)
         return VG_OK;
     rc = pipeline_batch_sources(b);
+    for (i = 0; i < s->p->n_outs && rc == VG_OK; i++)
+        rc = vg_outq_reserve(s->p->outs[i]);
     if (rc != VG_OK)
         return rc;
     s->open = NULL;
-    return pipeline_route(s, b);
+    pipeline_route(s, b);
+    return VG_OK;
 }
 
 struct vg_batch *vg_sink_batch_for_record(struct vg_sink *s)

@@ -115,6 +115,7 @@ struct vg_outq {
     struct vg_batch group;   /* the view of several batches sent together */
     struct vg_buf dl_buf;    /* lines of the current dead-letter write */
     size_t dl_pending;       /* records given to vg_output_dead_letter this send */
+    size_t dl_lost;          /* ... of them (or dropped) with no line: out of memory */
     unsigned char *dl_marks; /* per record of the batch being sent */
     size_t dl_marks_cap;
     uint64_t rng;
@@ -159,8 +160,11 @@ void vg_batch_complete(struct vg_pipeline *p, struct vg_batch *b);
 /* pipeline_worker.c */
 int vg_outq_init(struct vg_outq *q);
 void vg_outq_fini(struct vg_outq *q);
-/* Never blocks and never refuses: the limits are soft (see vg_sink_paused). */
-int vg_outq_push(struct vg_outq *q, struct vg_batch *b);
+/* Room for one more batch in the ring: VG_OK or VG_ENOMEM. */
+int vg_outq_reserve(struct vg_outq *q);
+/* Never blocks and never refuses once reserved: the limits are soft (see
+ * vg_sink_paused). */
+void vg_outq_push(struct vg_outq *q, struct vg_batch *b);
 bool vg_outq_full(struct vg_outq *q);
 void *vg_outq_worker(void *arg);
 /* Drops one reference to b; the last one completes it. */

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "pipeline_internal.h"
 
 #define OUTQ_RING_MIN 64u
@@ -31,7 +32,7 @@ int vg_outq_init(struct vg_outq *q)
     q->rng = (uint64_t)vg_mono_ns() ^ (uint64_t)(uintptr_t)q ^ 0x9e3779b97f4a7c15ull;
     vg_buf_init(&q->dl_buf);
     q->cap = OUTQ_RING_MIN;
-    q->ring = calloc(q->cap, sizeof(*q->ring));
+    q->ring = vg_calloc(q->cap, sizeof(*q->ring));
     if (q->ring == NULL)
         return VG_ENOMEM;
     if (pthread_condattr_init(&ca) != 0)
@@ -80,7 +81,7 @@ void vg_outq_fini(struct vg_outq *q)
 static int outq_grow(struct vg_outq *q)
 {
     size_t cap = q->cap * 2, i;
-    struct vg_batch **ring = malloc(cap * sizeof(*ring));
+    struct vg_batch **ring = vg_malloc(cap * sizeof(*ring));
 
     if (ring == NULL)
         return VG_ENOMEM;
@@ -100,30 +101,35 @@ static void outq_publish(struct vg_outq *q)
 }
 
 /*
- * Appends a reference to b. Never waits: a queue over its limits takes the
- * batch anyway (vg_sink_paused tells collectors to stop reading). VG_ENOMEM
- * only when the ring cannot grow; the batch then stays unacknowledged.
+ * Makes room in the ring for one more batch (engine thread, the only one
+ * that pushes; workers only take, so the room stays). VG_OK or VG_ENOMEM.
  */
-int vg_outq_push(struct vg_outq *q, struct vg_batch *b)
+int vg_outq_reserve(struct vg_outq *q)
 {
     int rc = VG_OK;
 
     pthread_mutex_lock(&q->mu);
     if (q->waiting == q->cap)
         rc = outq_grow(q);
-    if (rc == VG_OK) {
-        q->ring[(q->head + q->waiting) % q->cap] = b;
-        q->waiting++;
-        q->n++;
-        q->bytes += b->mem;
-        outq_publish(q);
-        pthread_cond_signal(&q->cv);
-    }
     pthread_mutex_unlock(&q->mu);
-    if (rc != VG_OK)
-        vg_log(VG_LOG_ERROR, q->o->ops->name, q->o->name,
-               "out of memory queueing a batch of %zu records: it stays unacknowledged", b->n_recs);
     return rc;
+}
+
+/*
+ * Appends a reference to b, for which vg_outq_reserve made room. Never
+ * waits: a queue over its limits takes the batch anyway (vg_sink_paused
+ * tells collectors to stop reading).
+ */
+void vg_outq_push(struct vg_outq *q, struct vg_batch *b)
+{
+    pthread_mutex_lock(&q->mu);
+    q->ring[(q->head + q->waiting) % q->cap] = b;
+    q->waiting++;
+    q->n++;
+    q->bytes += b->mem;
+    outq_publish(q);
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
 }
 
 bool vg_outq_full(struct vg_outq *q)
@@ -269,9 +275,11 @@ static void outq_dl_flush(struct vg_outq *q, size_t n_records)
     vg_buf_reset(&q->dl_buf);
 }
 
-/* Appends one dead-letter line for r to dl_buf. */
+/* Appends one dead-letter line for r to dl_buf; on failure (out of
+ * memory) dl_buf is as it was, so that no partial line is ever written. */
 static int outq_dl_line(struct vg_outq *q, const struct vg_record *r, const char *reason)
 {
+    size_t len = q->dl_buf.len;
     char ts[48];
     int rc;
 
@@ -289,7 +297,24 @@ static int outq_dl_line(struct vg_outq *q, const struct vg_record *r, const char
         rc = vg_record_to_json(r, &q->dl_buf);
     if (rc == VG_OK)
         rc = vg_buf_puts(&q->dl_buf, "}\n");
+    if (rc != VG_OK && q->dl_buf.data != NULL) {
+        q->dl_buf.len = len;
+        q->dl_buf.data[len] = '\0';
+    }
     return rc;
+}
+
+/* Accounts for the records that went to the dead letters without a line
+ * (no memory to build it): lost, like those of a failed write. */
+static void outq_dl_lost(struct vg_outq *q)
+{
+    if (q->dl_lost == 0)
+        return;
+    atomic_fetch_add(&q->st.dl_errors, 1);
+    vg_complain(&q->dl_complain, VG_LOG_ERROR, q->o->ops->name, q->o->name,
+                "out of memory writing the dead-letter file %s; %zu records lost", q->dl_path,
+                q->dl_lost);
+    q->dl_lost = 0;
 }
 
 /* Gets the per-record marks ready for the first send of b (worker
@@ -305,9 +330,10 @@ static int outq_prepare(struct vg_outq *q, struct vg_batch *b, bool first)
     if (q->dl_marks_cap > 0)
         memset(q->dl_marks, 0, q->dl_marks_cap);
     q->dl_pending = 0;
+    q->dl_lost = 0;
     vg_buf_reset(&q->dl_buf);
     if (n > q->dl_marks_cap) {
-        unsigned char *m = calloc(n, 1);
+        unsigned char *m = vg_calloc(n, 1);
 
         if (m == NULL)
             return VG_ENOMEM;
@@ -333,7 +359,8 @@ void vg_output_fail(struct vg_output *o, const char *fmt, ...)
 
 /* Marks record i of the batch being sent as failed for good; its line is
  * written once the batch is done (OK, DROP or the retry limit), with this
- * reason kept for it. */
+ * reason kept for it. Without memory for the line the record is still
+ * done (never counted as delivered) and counted as lost. */
 void vg_output_dead_letter(struct vg_output *o, struct vg_batch *b, size_t i, const char *reason)
 {
     struct vg_outq *q = o->priv;
@@ -342,7 +369,7 @@ void vg_output_dead_letter(struct vg_output *o, struct vg_batch *b, size_t i, co
         q->dl_marks[i] != OUTQ_PENDING)
         return;
     if (outq_dl_line(q, vg_batch_record(b, i), reason != NULL ? reason : "rejected") != VG_OK)
-        return;
+        q->dl_lost++;
     q->dl_marks[i] = OUTQ_DEAD;
     q->dl_pending++;
 }
@@ -453,8 +480,10 @@ static void outq_on_ok(struct vg_outq *q, struct vg_batch *b)
 {
     size_t n = vg_batch_count(b), dead = q->dl_pending;
 
-    if (dead > 0)
-        outq_dl_flush(q, dead);
+    if (dead > 0) {
+        outq_dl_flush(q, dead - q->dl_lost);
+        outq_dl_lost(q);
+    }
     atomic_fetch_add(&q->st.sent, n - dead);
     atomic_fetch_add(&q->st.dropped, dead);
     outq_set_up(q, true);
@@ -472,10 +501,12 @@ static void outq_on_drop(struct vg_outq *q, struct vg_batch *b, const char *why)
     for (i = 0; i < n; i++) {
         if (i < q->dl_marks_cap && q->dl_marks[i] == OUTQ_DELIVERED)
             delivered++;
-        else if (i >= q->dl_marks_cap || q->dl_marks[i] == OUTQ_PENDING)
-            outq_dl_line(q, vg_batch_record(b, i), why);
+        else if ((i >= q->dl_marks_cap || q->dl_marks[i] == OUTQ_PENDING) &&
+                 outq_dl_line(q, vg_batch_record(b, i), why) != VG_OK)
+            q->dl_lost++;
     }
-    outq_dl_flush(q, n - delivered);
+    outq_dl_flush(q, n - delivered - q->dl_lost);
+    outq_dl_lost(q);
     atomic_fetch_add(&q->st.sent, delivered);
     atomic_fetch_add(&q->st.dropped, n - delivered);
     vg_complain(&q->complain, VG_LOG_WARN, q->o->ops->name, q->o->name,

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alloc.h"
 #include "core.h"
 #include "pipeline_internal.h"
 
@@ -39,7 +40,7 @@ static int record_push(struct vg_batch *b, struct vg_record *r)
 
     if (b->n_recs == b->cap_recs) {
         cap = b->cap_recs ? b->cap_recs * 2 : 256;
-        v = realloc(b->recs, cap * sizeof(*v));
+        v = vg_realloc(b->recs, cap * sizeof(*v));
         if (v == NULL)
             return VG_ENOMEM;
         b->recs = v;
@@ -69,12 +70,14 @@ struct vg_record *vg_emit_record(struct vg_emit *e, int64_t time_ns, const char 
     if (r == NULL)
         return NULL;
     memset(r, 0, sizeof(*r));
-    e->sink->mark_bytes = b->bytes;
-    e->sink->mark_bytes_total = e->sink->bytes_total;
     r->time_ns = time_ns;
     r->body = record_memdup(&b->arena, body != NULL ? body : "", body_len);
     if (r->body == NULL || record_push(b, r) != VG_OK)
         return NULL;
+    /* only now: a failed start must leave the marks of the last record,
+     * which may still be cancelled */
+    e->sink->mark_bytes = b->bytes;
+    e->sink->mark_bytes_total = e->sink->bytes_total;
     r->body_len = body_len;
     b->bytes += body_len;
     e->sink->records_total++;

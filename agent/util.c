@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "vigil.h"
 
 const char *vg_strerror(int code)
@@ -85,7 +86,7 @@ int vg_buf_reserve(struct vg_buf *b, size_t extra)
     cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap *= 2;
-    p = realloc(b->data, cap);
+    p = vg_realloc(b->data, cap);
     if (p == NULL)
         return VG_ENOMEM;
     b->data = p;
@@ -283,7 +284,7 @@ int vg_grow(void **arr, size_t *cap, size_t need, size_t size)
             return VG_ENOMEM;
         n *= 2;
     }
-    p = realloc(*arr, n * size);
+    p = vg_realloc(*arr, n * size);
     if (p == NULL)
         return VG_ENOMEM;
     *arr = p;

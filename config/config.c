@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "alloc.h"
 #include "config.h"
 
 #define CFG_MAX_DEPTH   64
@@ -56,10 +57,10 @@ static void cfg_errors_push(struct vg_errors *e, const char *msg)
         return;
     if (e->n == CFG_MAX_ERRORS)
         msg = "too many errors; the rest are not shown";
-    copy = strdup(msg);
+    copy = vg_strdup(msg);
     if (copy == NULL)
         return;
-    msgs = realloc(e->msgs, (e->n + 1) * sizeof(*msgs));
+    msgs = vg_realloc(e->msgs, (e->n + 1) * sizeof(*msgs));
     if (msgs == NULL) {
         free(copy);
         return;
@@ -315,7 +316,7 @@ static int cfg_take_key(struct cfg_builder *b, struct cfg_frame *f, const yaml_e
         b->stop = true;
         return VG_OK;
     }
-    f->pending_key = strndup(key, len);
+    f->pending_key = vg_strndup(key, len);
     if (f->pending_key == NULL)
         return VG_ENOMEM;
     f->key_line = (int)ev->start_mark.line + 1;
@@ -369,7 +370,7 @@ static int cfg_on_node(struct cfg_builder *b, const yaml_event_t *ev, enum vg_no
         b->stop = true;
         return VG_OK;
     }
-    n = calloc(1, sizeof(*n));
+    n = vg_calloc(1, sizeof(*n));
     if (n == NULL)
         return VG_ENOMEM;
     n->kind = kind;
@@ -410,7 +411,7 @@ static int cfg_check_duplicates(struct cfg_builder *b, const struct vg_config_no
 
     if (map->n_children < 2)
         return VG_OK;
-    v = malloc(map->n_children * sizeof(*v));
+    v = vg_malloc(map->n_children * sizeof(*v));
     if (v == NULL)
         return VG_ENOMEM;
     for (c = map->children; c != NULL; c = c->next)
@@ -587,14 +588,14 @@ static void cfg_check_root(struct cfg_builder *b)
 int vg_config_load_string(const char *text, size_t len, const char *name, struct vg_config **out,
                           struct vg_errors *errs)
 {
-    struct vg_config *cfg = calloc(1, sizeof(*cfg));
-    struct cfg_builder *b = calloc(1, sizeof(*b));
+    struct vg_config *cfg = vg_calloc(1, sizeof(*cfg));
+    struct cfg_builder *b = vg_calloc(1, sizeof(*b));
     int rc;
 
     *out = NULL;
     if (cfg == NULL || b == NULL)
         goto nomem;
-    cfg->file = strdup(name != NULL ? name : "<config>");
+    cfg->file = vg_strdup(name != NULL ? name : "<config>");
     if (cfg->file == NULL)
         goto nomem;
     b->file = cfg->file;
@@ -645,7 +646,7 @@ static int cfg_read_file(const char *path, char **text, size_t *len, struct vg_e
 
             if (buf != NULL)
                 cap *= 2;
-            grown = realloc(buf, cap);
+            grown = vg_realloc(buf, cap);
             if (grown == NULL) {
                 vg_errors_add(errs, NULL, "%s: out of memory", path);
                 goto out;

@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "config.h"
 
 #define OPT_MAX_NAME    128         /* longest option name, dotted */
@@ -355,11 +356,11 @@ static void opt_enum_list(const char *choices, char *out, size_t size)
 static int opt_strlist_push(struct vg_strlist *l, const char *item, size_t len)
 {
     char **v;
-    char *copy = strndup(item, len);
+    char *copy = vg_strndup(item, len);
 
     if (copy == NULL)
         return VG_ENOMEM;
-    v = realloc(l->v, (l->n + 1) * sizeof(*v));
+    v = vg_realloc(l->v, (l->n + 1) * sizeof(*v));
     if (v == NULL) {
         free(copy);
         return VG_ENOMEM;
@@ -381,7 +382,7 @@ static int opt_str_from_text(const struct vg_option *opt, void *ctx, const char 
         snprintf(why, why_size, "invalid value '%s' (one of: %s)", text, list);
         return VG_EPARSE;
     }
-    s = strdup(text);
+    s = vg_strdup(text);
     if (s == NULL)
         return VG_ENOMEM;
     opt_set_str(opt, ctx, s);
@@ -710,7 +711,7 @@ static int opt_set_node(struct opt_run *r, const struct opt_hit *h, const char *
 
 int vg_read_secret_file(const char *path, char **out, char *why, size_t why_size)
 {
-    char *buf = malloc(OPT_MAX_SECRET + 1);
+    char *buf = vg_malloc(OPT_MAX_SECRET + 1);
     size_t n = 0;
     int fd = -1, rc = VG_EPARSE;
 
@@ -960,7 +961,7 @@ int vg_options_apply(const struct vg_option *const *tables, void *const *ctxs, s
         for (o = tables[t]; o != NULL && o->name != NULL; o++)
             total++;
     }
-    r.seen = calloc(total + 1, 1);
+    r.seen = vg_calloc(total + 1, 1);
     if (r.seen == NULL) {
         opt_error(&r, map, "out of memory");
         return VG_ECONFIG;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "config.h"
 #include "core.h"
 
@@ -205,7 +206,7 @@ static int plan_names(const struct plan_kind *k, char **names,
             snprintf(buf, sizeof(buf), "%s", type);
         else
             snprintf(buf, sizeof(buf), "%s.%zu", type, seq);
-        names[i] = strdup(buf);
+        names[i] = vg_strdup(buf);
         if (names[i] == NULL)
             return VG_ENOMEM;
     }
@@ -272,7 +273,7 @@ static int plan_collector(struct vg_plan_collector *pc, size_t i,
     snprintf(where, sizeof(where), "collectors[%zu] (%s)", i, ops->name);
     pc->ops = ops;
     pc->node = entry;
-    pc->ctx = calloc(1, ops->ctx_size > 0 ? ops->ctx_size : 1);
+    pc->ctx = vg_calloc(1, ops->ctx_size > 0 ? ops->ctx_size : 1);
     if (pc->ctx == NULL)
         return VG_ENOMEM;
     ctxs[0] = &common;
@@ -303,7 +304,7 @@ static int plan_output(struct vg_plan_output *po, size_t i, const struct vg_conf
     snprintf(where, sizeof(where), "outputs[%zu] (%s)", i, ops->name);
     po->ops = ops;
     po->node = entry;
-    po->ctx = calloc(1, ops->ctx_size > 0 ? ops->ctx_size : 1);
+    po->ctx = vg_calloc(1, ops->ctx_size > 0 ? ops->ctx_size : 1);
     if (po->ctx == NULL)
         return VG_ENOMEM;
     ctxs[0] = &naming;
@@ -349,13 +350,13 @@ static int plan_alloc(const struct plan_kind *k, struct vg_plan *plan, struct pl
                       size_t n)
 {
     if (k == &plan_collectors)
-        plan->collectors = calloc(n, sizeof(*plan->collectors));
+        plan->collectors = vg_calloc(n, sizeof(*plan->collectors));
     else
-        plan->outputs = calloc(n, sizeof(*plan->outputs));
-    w->names = calloc(n, sizeof(*w->names));
-    w->nodes = calloc(n, sizeof(*w->nodes));
-    w->index = calloc(n, sizeof(*w->index));
-    w->explicit_name = calloc(n, sizeof(*w->explicit_name));
+        plan->outputs = vg_calloc(n, sizeof(*plan->outputs));
+    w->names = vg_calloc(n, sizeof(*w->names));
+    w->nodes = vg_calloc(n, sizeof(*w->nodes));
+    w->index = vg_calloc(n, sizeof(*w->index));
+    w->explicit_name = vg_calloc(n, sizeof(*w->explicit_name));
     if ((k == &plan_collectors ? (void *)plan->collectors : (void *)plan->outputs) == NULL ||
         w->names == NULL || w->nodes == NULL || w->index == NULL || w->explicit_name == NULL)
         return VG_ENOMEM;
@@ -553,7 +554,7 @@ static void plan_print_output_common(FILE *f)
 
     while (vg_output_common_options[n].name != NULL)
         n++;
-    all = calloc(n + 2, sizeof(*all));
+    all = vg_calloc(n + 2, sizeof(*all));
     if (all == NULL) {
         vg_options_print(plan_output_name_options, "  ", f);
         vg_options_print(vg_output_common_options, "  ", f);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "parse.h"
 
 #define ML_MAX_PATS  16
@@ -294,7 +295,7 @@ int vg_multiline_compile(const struct vg_multiline_settings *s, struct vg_multil
         if (rc != VG_OK)
             goto done;
     }
-    r = calloc(1, sizeof(*r));
+    r = vg_calloc(1, sizeof(*r));
     if (r == NULL) {
         rc = vg_error_set(err, VG_ENOMEM, "multiline: out of memory");
         goto done;
@@ -333,7 +334,7 @@ void vg_multiline_rules_destroy(struct vg_multiline_rules *r)
 /* A state for one stream; NULL when out of memory. The rules must outlive it. */
 struct vg_multiline *vg_multiline_create(const struct vg_multiline_rules *r)
 {
-    struct vg_multiline *m = calloc(1, sizeof(*m));
+    struct vg_multiline *m = vg_calloc(1, sizeof(*m));
 
     if (m == NULL)
         return NULL;

@@ -22,6 +22,7 @@
 
 #include "core.h"
 #include "pipeline_internal.h"
+#include "torture.h"
 
 #define TP_MAX_ACKS  4096
 #define TP_MAX_SENDS 64
@@ -52,7 +53,8 @@ struct tp_out {
     enum tp_mode mode;
     int fail_n;
     atomic_int sends, reopens;
-    atomic_ullong records;
+    atomic_int rejected;   /* records given to vg_output_dead_letter */
+    atomic_ullong records; /* records taken: sent, or dropped (TP_DROP) */
     int64_t send_ns[TP_MAX_SENDS];
     int64_t delivered[TP_MAX_ACKS]; /* field n of every record of an OK send, in order */
     size_t n_delivered;
@@ -117,6 +119,7 @@ static enum vg_send_result tp_send(struct vg_output *o, struct vg_batch *b)
         return VG_SEND_RETRY;
     }
     if (t->mode == TP_DROP) {
+        atomic_fetch_add(&t->records, vg_batch_count(b)); /* taken, to be dead-lettered */
         vg_output_fail(o, "rejected by the test");
         return VG_SEND_DROP;
     }
@@ -126,8 +129,10 @@ static enum vg_send_result tp_send(struct vg_output *o, struct vg_batch *b)
     }
     if (t->mode == TP_PARTIAL)
         return tp_send_partial(o, t, b, k);
-    if (t->mode == TP_REJECT_ONE && vg_batch_count(b) > 1)
+    if (t->mode == TP_REJECT_ONE && vg_batch_count(b) > 1) {
         vg_output_dead_letter(o, b, 1, "bad field");
+        atomic_fetch_add(&t->rejected, 1);
+    }
     for (i = 0; i < vg_batch_count(b); i++) {
         const struct vg_field *f = vg_record_field(vg_batch_record(b, i), "n");
 
@@ -218,6 +223,7 @@ static int tp_teardown(void **state)
 {
     struct tp *f = *state;
 
+    vg_alloc_reset(); /* a torture test that failed an assertion left it armed */
     if (f->p != NULL)
         vg_pipeline_destroy(f->p);
     unlink(f->dl_path);
@@ -730,6 +736,247 @@ static void dead_letter_file_is_rotated_at_its_limit(void **state)
     unlink(rotated);
 }
 
+/* ---- allocation failure: emit, seal, queue, send, ack ---- */
+
+#define TT_RECORDS 80  /* batches of one: more than the ring's first 64 slots */
+#define TT_BODY    300 /* dead-letter lines that grow the buffer as they are written */
+
+struct tt_run {
+    bool emitted[TT_RECORDS + 1]; /* by field n */
+    uint64_t n_emitted;
+    int64_t max_n;
+};
+
+/* A test output (gated and grouping, or rejecting one record of each
+ * batch); NULL when the pipeline refused it (out of memory: it was freed).
+ * The test's own memory is not hooked. */
+static struct tp_out *tt_add(struct tp *f, enum tp_mode mode)
+{
+    struct vg_output *o = calloc(1, sizeof(*o));
+    struct vg_error err = {0};
+    struct tp_out *t;
+
+    assert_non_null(o);
+    o->ops = mode == TP_GATED ? &tp_group_ops : &tp_output_ops;
+    o->name = strdup("tortured");
+    o->ctx = calloc(1, sizeof(struct tp_out));
+    t = o->ctx;
+    assert_non_null(o->name);
+    assert_non_null(t);
+    t->mode = mode;
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cv, NULL);
+    if (vg_pipeline_add_output(f->p, o, &f->os, &err) != VG_OK) {
+        assert_int_equal(err.code, VG_ENOMEM);
+        return NULL;
+    }
+    return t;
+}
+
+/* Emits TT_RECORDS records (field n, offset n); a record is emitted whole
+ * or cancelled, and run says which made it. */
+static void tt_emit(struct tp *f, struct tt_run *run)
+{
+    char body[TT_BODY];
+    int64_t i;
+
+    memset(body, 'b', sizeof(body));
+    for (i = 1; i <= TT_RECORDS; i++) {
+        uint64_t recs = vg_sink_records_total(f->e.sink);
+        struct vg_record *r = vg_emit_record(&f->e, vg_now_ns(), body, sizeof(body));
+
+        if (r == NULL) {
+            assert_int_equal(vg_sink_records_total(f->e.sink), recs);
+            continue;
+        }
+        r->source_id = 7;
+        r->offset = (uint64_t)i;
+        if (vg_record_set_int(&f->e, r, "n", i) != VG_OK) {
+            assert_int_equal(vg_emit_record_cancel(&f->e, r), VG_OK);
+            continue;
+        }
+        run->emitted[i] = true;
+        run->n_emitted++;
+        run->max_n = i;
+    }
+}
+
+/* Runs the ack path until `want` records were acknowledged or timeout_ms
+ * passed; never is a record acknowledged before the output took it. */
+static uint64_t tt_settle(struct tp *f, struct tp_out *t, uint64_t want, int timeout_ms)
+{
+    int64_t deadline = vg_mono_ns() + timeout_ms * VG_NS_PER_MS;
+    struct pollfd pfd = {vg_pipeline_ack_fd(f->p), POLLIN, 0};
+    uint64_t acked;
+
+    for (;;) {
+        vg_pipeline_process_acks(f->p);
+        acked = vg_sink_acked_total(f->e.sink);
+        assert_true(acked <= atomic_load(&t->records));
+        if (acked >= want || vg_mono_ns() >= deadline)
+            return acked;
+        poll(&pfd, 1, 1);
+    }
+}
+
+/* Every emitted record delivered once, nothing else; acks in order up to
+ * the last one. */
+static void tt_check(struct tp *f, struct tp_out *t, const struct tt_run *run)
+{
+    bool seen[TT_RECORDS + 1] = {false};
+    uint64_t total = 0, last = 0;
+    size_t i;
+
+    assert_int_equal(t->n_delivered, run->n_emitted);
+    for (i = 0; i < t->n_delivered; i++) {
+        int64_t n = t->delivered[i];
+
+        assert_true(n >= 1 && n <= TT_RECORDS && run->emitted[n] && !seen[n]);
+        seen[n] = true;
+    }
+    for (i = 0; i < f->acks.n; i++) {
+        assert_int_equal(f->acks.v[i].source_id, 7);
+        assert_true(f->acks.v[i].offset > last);
+        last = f->acks.v[i].offset;
+        total += f->acks.v[i].records;
+    }
+    assert_int_equal(total, run->n_emitted);
+    assert_int_equal(last, (uint64_t)run->max_n);
+}
+
+/* The pipeline, its sink and one test output; NULL (nothing left) when
+ * memory ran out on the way. */
+static struct tp_out *tt_open(struct tp *f, uint64_t batch_records, enum tp_mode mode)
+{
+    struct vg_pipeline_settings s = {
+        .batch_max_records = batch_records, .batch_max_bytes = 1 << 20, .dead_letter_dir = f->dir};
+    struct tp_out *t = NULL;
+
+    memset(&f->acks, 0, sizeof(f->acks));
+    f->p = vg_pipeline_create(&s);
+    if (f->p == NULL)
+        return NULL;
+    f->e.sink = vg_pipeline_sink(f->p, &f->c);
+    if (f->e.sink != NULL)
+        t = tt_add(f, mode);
+    if (t == NULL) {
+        vg_pipeline_destroy(f->p);
+        f->p = NULL;
+    }
+    return t;
+}
+
+static void tt_body(struct torture *tt, void *arg)
+{
+    struct tp *f = arg;
+    struct tt_run run = {0};
+    struct tp_out *t = tt_open(f, 1, TP_GATED);
+
+    if (t == NULL)
+        return;
+    tp_start(f);
+    tt_emit(f, &run);
+    vg_sink_flush(f->e.sink);
+    tp_open_gate(t); /* the worker sends while allocations still fail */
+    tt_settle(f, t, UINT64_MAX, 2);
+    torture_disarm(tt);
+    assert_int_equal(vg_sink_flush(f->e.sink), VG_OK);
+    assert_int_equal(tt_settle(f, t, run.n_emitted, 5000), run.n_emitted);
+    assert_int_equal(vg_pipeline_drain(f->p, vg_mono_ns() + VG_NS_PER_SEC), VG_OK);
+    tt_check(f, t, &run);
+    if (tt->fail_at < 0)
+        assert_int_equal(run.n_emitted, TT_RECORDS);
+    vg_pipeline_destroy(f->p);
+    f->p = NULL;
+}
+
+static void records_survive_every_allocation_failure(void **state)
+{
+    struct tp *f = *state;
+
+    f->os.retry_backoff_ms = 1;
+    f->os.retry_backoff_max_ms = 2;
+    assert_true(torture_run(tt_body, f, 0) > TT_RECORDS);
+}
+
+/* Every line of the dead-letter file is whole: one object, one output
+ * key; returns the lines. */
+static uint64_t tt_dead_lines(const char *path)
+{
+    char line[4096];
+    uint64_t n = 0;
+    FILE *fp = fopen(path, "r");
+
+    if (fp == NULL)
+        return 0;
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        char *out = strstr(line, ",\"output\":");
+        size_t len = strlen(line);
+
+        assert_true(strncmp(line, "{\"time\":\"", 9) == 0);
+        assert_non_null(out);
+        assert_null(strstr(out + 1, ",\"output\":"));
+        assert_true(len > 3 && strcmp(line + len - 3, "}}\n") == 0);
+        n++;
+    }
+    fclose(fp);
+    return n;
+}
+
+struct tt_dead {
+    struct tp *f;
+    enum tp_mode mode; /* TP_DROP or TP_REJECT_ONE */
+};
+
+/* The output drops every batch, or rejects the second record of each: a
+ * dead-letter line is written whole or not at all, a rejected record is
+ * never counted as sent, and a line that could not be built is lost (and
+ * counted so), never half written. */
+static void tt_dead_body(struct torture *tt, void *arg)
+{
+    struct tt_dead *d = arg;
+    struct tp *f = d->f;
+    struct tt_run run = {0};
+    struct tp_out *t = tt_open(f, 4, d->mode);
+    struct vg_output_stats st;
+
+    unlink(f->dl_path);
+    if (t == NULL)
+        return;
+    tp_start(f);
+    tt_emit(f, &run);
+    vg_sink_flush(f->e.sink);
+    tt_settle(f, t, UINT64_MAX, 2);
+    torture_disarm(tt);
+    assert_int_equal(vg_sink_flush(f->e.sink), VG_OK);
+    assert_int_equal(tt_settle(f, t, run.n_emitted, 5000), run.n_emitted);
+    assert_int_equal(vg_pipeline_drain(f->p, vg_mono_ns() + VG_NS_PER_SEC), VG_OK);
+    assert_int_equal(vg_pipeline_output_stats(f->p, "tortured", &st), VG_OK);
+    assert_int_equal(tt_dead_lines(f->dl_path), st.dead_letter_records);
+    assert_true(st.dead_letter_records <= st.dropped);
+    assert_int_equal(st.sent + st.dropped, run.n_emitted);
+    if (d->mode == TP_REJECT_ONE)
+        assert_int_equal(st.dropped, atomic_load(&t->rejected));
+    else
+        assert_int_equal(st.dropped, run.n_emitted);
+    if (tt->fail_at < 0)
+        assert_int_equal(st.dead_letter_records, st.dropped);
+    vg_pipeline_destroy(f->p);
+    f->p = NULL;
+    unlink(f->dl_path);
+}
+
+static void dead_letters_survive_every_allocation_failure(void **state)
+{
+    struct tt_dead d = {*state, TP_REJECT_ONE};
+
+    d.f->os.retry_backoff_ms = 1;
+    d.f->os.retry_backoff_max_ms = 2;
+    assert_true(torture_run(tt_dead_body, &d, 0) > TT_RECORDS / 4);
+    d.mode = TP_DROP;
+    assert_true(torture_run(tt_dead_body, &d, 0) > TT_RECORDS / 4);
+}
+
 int main(void)
 {
 #define TP_TEST(name) cmocka_unit_test_setup_teardown(name, tp_setup, tp_teardown)
@@ -751,6 +998,8 @@ int main(void)
         TP_TEST(stop_marks_the_output_down_until_it_recovers),
         TP_TEST(dead_letter_file_is_rotated_at_its_limit),
         TP_TEST(queued_batches_go_out_together_in_order),
+        TP_TEST(records_survive_every_allocation_failure),
+        TP_TEST(dead_letters_survive_every_allocation_failure),
     };
 #undef TP_TEST
 

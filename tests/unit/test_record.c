@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "sink_fixture.h"
+#include "torture.h"
 
 struct rec_fixture {
     struct sink_fixture sf;
@@ -243,6 +244,165 @@ static void batch_is_sealed_at_max_records_and_counts_bytes(void **state)
     assert_null(vg_batch_record(s->open, 1));
 }
 
+/* ------------------------------------------------------------------------
+ * Allocation failure: a record exists whole or leaves no trace.
+ */
+#define RT_RECORDS   10
+#define RT_PAD       30000 /* records 1, 2, 3 of each batch of 4 fill its chunk */
+#define RT_VALUE_MAX (RT_PAD + 32)
+
+/* The value of field s of record i: "value-i", padded for most. */
+static size_t rt_value(char *buf, int i)
+{
+    int len = snprintf(buf, 32, "value-%d", i);
+    size_t pad = i % 4 != 0 ? RT_PAD : 0;
+
+    memset(buf + len, '.', pad);
+    buf[(size_t)len + pad] = '\0';
+    return (size_t)len + pad;
+}
+
+struct rt_state {
+    struct vg_record *r[RT_RECORDS]; /* the records that were completed */
+    int n[RT_RECORDS];
+    size_t n_ok;
+    uint64_t bytes; /* what the completed ones count for */
+};
+
+/* Sets the five fields of record i; stops at the first failure. */
+static int rt_fill(struct vg_emit *e, struct vg_record *r, int i)
+{
+    char val[RT_VALUE_MAX];
+    size_t len = rt_value(val, i);
+    int rc;
+
+    rc = vg_record_set_str(e, r, "s", val, len);
+    if (rc == VG_OK)
+        rc = vg_record_set_int(e, r, "n", i);
+    if (rc == VG_OK)
+        rc = vg_record_set_double(e, r, "d", i / 2.0);
+    if (rc == VG_OK)
+        rc = vg_record_set_bool(e, r, "b", i % 2 == 1);
+    if (rc == VG_OK)
+        rc = vg_record_set_json(e, r, "j", "[1,2]", 5);
+    return rc;
+}
+
+/* body "record-i": 8 bytes; s, n, d, b, j: keys 5, values s + 8 * 3 + 5 */
+static uint64_t rt_bytes(int i)
+{
+    char val[RT_VALUE_MAX];
+
+    return 8 + 5 + rt_value(val, i) + 8 * 3 + 5;
+}
+
+/* Emits RT_RECORDS records; each one is completed, or refused, or
+ * cancelled after a field failed, and the counts say exactly that. */
+static void rt_emit_all(struct vg_emit *e, struct rt_state *st)
+{
+    char body[16];
+    int i;
+
+    for (i = 0; i < RT_RECORDS; i++) {
+        uint64_t recs = vg_sink_records_total(e->sink), bytes = vg_sink_bytes_total(e->sink);
+        struct vg_record *r;
+
+        snprintf(body, sizeof(body), "record-%d", i);
+        r = vg_emit_record(e, REC_T0 + i, body, strlen(body));
+        if (r != NULL && rt_fill(e, r, i) != VG_OK) {
+            assert_int_equal(vg_emit_record_cancel(e, r), VG_OK);
+            r = NULL;
+        }
+        if (r == NULL) {
+            assert_int_equal(vg_sink_records_total(e->sink), recs);
+            assert_int_equal(vg_sink_bytes_total(e->sink), bytes);
+            continue;
+        }
+        assert_int_equal(vg_sink_records_total(e->sink), recs + 1);
+        assert_int_equal(vg_sink_bytes_total(e->sink), bytes + rt_bytes(i));
+        st->r[st->n_ok] = r;
+        st->n[st->n_ok++] = i;
+        st->bytes += rt_bytes(i);
+    }
+}
+
+/* The completed records hold every field (memory is back: JSON works). */
+static void rt_check(const struct rt_state *st)
+{
+    char val[RT_VALUE_MAX], want[RT_VALUE_MAX + 256];
+    struct vg_buf out;
+    size_t k;
+
+    vg_buf_init(&out);
+    for (k = 0; k < st->n_ok; k++) {
+        int i = st->n[k];
+
+        rt_value(val, i);
+        vg_buf_reset(&out);
+        assert_int_equal(vg_record_to_json(st->r[k], &out), VG_OK);
+        snprintf(want, sizeof(want),
+                 "{\"time\":\"2026-11-24T10:00:00.%09dZ\",\"body\":\"record-%d\","
+                 "\"s\":\"%s\",\"n\":%d,\"d\":%g,\"b\":%s,\"j\":[1,2]}",
+                 i, i, val, i, i / 2.0, i % 2 == 1 ? "true" : "false");
+        assert_string_equal(out.data, want);
+    }
+    vg_buf_free(&out);
+}
+
+static void rt_body(struct torture *t, void *arg)
+{
+    struct vg_pipeline_settings ps = {.batch_max_records = 4, .dead_letter_dir = "/nonexistent"};
+    struct rt_state st = {0};
+    struct vg_collector c = {.name = "test"};
+    struct vg_emit e = {0};
+    struct vg_pipeline *p = vg_pipeline_create(&ps);
+
+    if (p == NULL)
+        return;
+    e.sink = vg_pipeline_sink(p, &c);
+    if (e.sink != NULL) {
+        rt_emit_all(&e, &st);
+        torture_disarm(t);
+        rt_check(&st);
+        assert_int_equal(vg_sink_records_total(e.sink), st.n_ok);
+        assert_int_equal(vg_sink_bytes_total(e.sink), st.bytes);
+        /* zero outputs: every sealed batch is acknowledged at once */
+        assert_int_equal(vg_sink_flush(e.sink), VG_OK);
+        vg_pipeline_process_acks(p);
+        assert_int_equal(vg_sink_acked_total(e.sink), st.n_ok);
+        if (t->fail_at < 0)
+            assert_int_equal(st.n_ok, RT_RECORDS);
+    }
+    vg_pipeline_destroy(p);
+}
+
+static void records_survive_every_allocation_failure(void **state)
+{
+    assert_true(torture_run(rt_body, NULL, 0) > 0);
+}
+
+/* A start that fails must not move the marks of the record before it,
+ * which the collector may still cancel. */
+static void failed_start_keeps_the_last_records_cancel(void **state)
+{
+    struct rec_fixture *f = *state;
+    struct vg_sink *s = f->e.sink;
+    struct vg_record *r1;
+    static char big[100000];
+
+    assert_non_null(vg_emit_record(&f->e, REC_T0, "first", 5));
+    r1 = vg_emit_record(&f->e, REC_T0, "second", 6);
+    assert_int_equal(vg_record_set_int(&f->e, r1, "n", 1), VG_OK);
+    vg_alloc_fail_after(0);
+    /* too big for the chunk: its copy needs an allocation, which fails */
+    assert_null(vg_emit_record(&f->e, REC_T0, big, sizeof(big)));
+    vg_alloc_reset();
+    assert_int_equal(vg_emit_record_cancel(&f->e, r1), VG_OK);
+    assert_int_equal(vg_sink_records_total(s), 1);
+    assert_int_equal(vg_sink_bytes_total(s), 5);
+    assert_int_equal(s->open->bytes, 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +424,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(cancelled_record_leaves_no_trace, rec_setup, rec_teardown),
         cmocka_unit_test(emit_without_sink_is_refused),
         cmocka_unit_test_setup_teardown(batch_is_sealed_at_max_records_and_counts_bytes, rec_setup,
+                                        rec_teardown),
+        cmocka_unit_test_teardown(records_survive_every_allocation_failure, torture_teardown),
+        cmocka_unit_test_setup_teardown(failed_start_keeps_the_last_records_cancel, rec_setup,
                                         rec_teardown),
     };
 
