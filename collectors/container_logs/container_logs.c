@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "alloc.h"
 #include "container_logs.h"
 
 static const struct vg_option clog_options[] = {
@@ -142,7 +143,7 @@ static int clog_init(struct vg_collector *c, const struct vg_config_node *cfg, s
         return rc;
     x->fmt = clog_format_parse(x->format);
     x->buf_cap = CLOG_READ_CHUNK + (size_t)x->max_line_bytes;
-    x->buf = malloc(x->buf_cap);
+    x->buf = vg_malloc(x->buf_cap);
     if (x->buf == NULL)
         return vg_error_set(err, VG_ENOMEM, "out of memory for a %zu-byte read buffer", x->buf_cap);
     vg_buf_init(&x->scratch);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "container_logs.h"
 
 #define CLOG_CKPT_MAX_FILE (64 * 1024 * 1024)
@@ -96,7 +97,7 @@ static int clog_ckpt_parse_all(struct clog_ctx *x, const char *text, size_t len)
             vg_log(VG_LOG_WARN, CLOG_PLUGIN, x->c->name, "%s:%d: not a checkpoint line, skipped",
                    x->ckpt_path, line);
     }
-    x->ckpt_used = calloc(x->n_ckpts + 1, sizeof(*x->ckpt_used));
+    x->ckpt_used = vg_calloc(x->n_ckpts + 1, sizeof(*x->ckpt_used));
     return x->ckpt_used != NULL ? VG_OK : VG_ENOMEM;
 }
 

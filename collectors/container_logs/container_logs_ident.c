@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "container_logs.h"
 
 bool clog_identify(struct clog_ctx *x, struct clog_file *f, bool force)
@@ -206,7 +207,7 @@ void clog_gone_add(struct clog_ctx *x, struct clog_file *f, int64_t now_ns, uint
 
     if (f->fp_len == 0)
         return;
-    g = calloc(1, sizeof(*g));
+    g = vg_calloc(1, sizeof(*g));
     clog_ckpt_of(f, &e);
     e.flags = CLOG_CKPT_GONE | flags;
     e.size = f->read_off;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "container_logs_parse.h"
 #include "parse/json.h"
 
@@ -299,7 +300,7 @@ static bool clog_field(const char **p, const char *end, int base, uint64_t *out)
  * VG_OK, VG_EPARSE (empty, bad escape) or VG_ENOMEM. */
 static int clog_ckpt_path(const char *s, const char *end, bool v1, char **out)
 {
-    char *p = malloc((size_t)(end - s) + 1);
+    char *p = vg_malloc((size_t)(end - s) + 1);
     size_t n = 0;
     bool bad = false;
 
@@ -363,7 +364,7 @@ void clog_ckpt_entry_free(struct clog_ckpt_entry *e)
 
 int clog_ckpt_entry_copy(const struct clog_ckpt_entry *e, struct clog_ckpt_entry *out)
 {
-    char *path = strdup(e->path), *real = strdup(e->real != NULL ? e->real : e->path);
+    char *path = vg_strdup(e->path), *real = vg_strdup(e->real != NULL ? e->real : e->path);
 
     if (path == NULL || real == NULL) {
         free(path);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "container_logs.h"
 
 #define CLOG_F_TRUNCATED    0x1u
@@ -224,31 +225,40 @@ static int clog_runtime(struct clog_ctx *x, struct clog_file *f, const struct vg
     return rc;
 }
 
-static enum clog_format clog_detect(struct clog_ctx *x, const char *line, size_t len)
+/* The format a line is in; VG_ENOMEM when that could not be told. */
+static int clog_detect(struct clog_ctx *x, const char *line, size_t len, enum clog_format *fmt)
 {
     struct vg_runtime_line rl;
+    int rc = VG_EPARSE;
 
-    if (len > 0 && line[0] == '{' && vg_docker_decode(line, len, &x->scratch, &rl) == VG_OK)
-        return CLOG_FMT_DOCKER;
-    if (vg_cri_decode(line, len, &rl) == VG_OK)
-        return CLOG_FMT_CRI;
-    return CLOG_FMT_RAW;
+    if (len > 0 && line[0] == '{')
+        rc = vg_docker_decode(line, len, &x->scratch, &rl);
+    if (rc == VG_ENOMEM)
+        return rc;
+    if (rc == VG_OK)
+        *fmt = CLOG_FMT_DOCKER;
+    else if (vg_cri_decode(line, len, &rl) == VG_OK)
+        *fmt = CLOG_FMT_CRI;
+    else
+        *fmt = CLOG_FMT_RAW;
+    return VG_OK;
 }
 
 /* The format of a file is decided on the first whole line that decodes;
  * a cut line (read from its middle, or longer than max_line_bytes) that
- * does not decode decides nothing. */
-static enum clog_format clog_line_format(struct clog_ctx *x, struct clog_file *f, const char *line,
-                                         size_t len, unsigned flags)
+ * does not decode decides nothing. VG_OK or VG_ENOMEM. */
+static int clog_line_format(struct clog_ctx *x, struct clog_file *f, const char *line, size_t len,
+                            unsigned flags, enum clog_format *fmt)
 {
-    enum clog_format fmt;
+    int rc;
 
+    *fmt = f->fmt;
     if (f->fmt != CLOG_FMT_AUTO)
-        return f->fmt;
-    fmt = clog_detect(x, line, len);
-    if (fmt != CLOG_FMT_RAW || (!f->mid_line && !(flags & CLOG_F_TRUNCATED)))
-        f->fmt = fmt;
-    return fmt;
+        return VG_OK;
+    rc = clog_detect(x, line, len, fmt);
+    if (rc == VG_OK && (*fmt != CLOG_FMT_RAW || (!f->mid_line && !(flags & CLOG_F_TRUNCATED))))
+        f->fmt = *fmt;
+    return rc;
 }
 
 /* A line that did not decode: sent as it is, marked. */
@@ -268,10 +278,12 @@ static int clog_undecoded(struct clog_ctx *x, struct clog_file *f, const char *l
 static int clog_line(struct clog_ctx *x, struct clog_file *f, const char *line, size_t len,
                      uint64_t start_off, uint64_t end_off, int64_t now_real, unsigned flags)
 {
-    enum clog_format fmt = clog_line_format(x, f, line, len, flags);
+    enum clog_format fmt;
     struct vg_runtime_line rl;
-    int rc;
+    int rc = clog_line_format(x, f, line, len, flags, &fmt);
 
+    if (rc != VG_OK)
+        return rc;
     if (fmt == CLOG_FMT_RAW && f->fmt == CLOG_FMT_RAW)
         return clog_message(x, f, VG_STREAM_OTHER, line, len, now_real, start_off, end_off, flags);
     if (fmt == CLOG_FMT_RAW)
@@ -416,8 +428,8 @@ static ssize_t clog_read_once(struct clog_ctx *x, struct clog_file *f, size_t wa
     if (f->read_off + (uint64_t)n > f->size) {
         f->size = f->read_off + (uint64_t)n;
         f->grew_ns = now_ns;
+        f->eof_ns = 0; /* new bytes: no timeout counts until the end is reached again */
     }
-    f->eof_ns = 0; /* bytes to read: no timeout counts */
     *used = clog_split(x, f, x->buf, (size_t)n, now_real, stop);
     f->read_off += *used;
     if (!*stop) {
@@ -500,10 +512,12 @@ static int clog_flush_tail(struct clog_ctx *x, struct clog_file *f, int64_t now_
     return VG_OK;
 }
 
-/* True once the reader has waited at f's end for partial_timeout. */
+/* True once the reader has waited at f's end for partial_timeout, and f
+ * has not been written to since (dirty: not read yet this round). */
 static bool clog_timed_out(const struct clog_ctx *x, const struct clog_file *f, int64_t now_ns)
 {
-    return f->eof_ns != 0 && now_ns - f->eof_ns >= x->partial_timeout_ms * VG_NS_PER_MS;
+    return f->eof_ns != 0 && !f->dirty &&
+           now_ns - f->eof_ns >= x->partial_timeout_ms * VG_NS_PER_MS;
 }
 
 void clog_flush_file(struct clog_ctx *x, struct clog_file *f, int64_t now_ns, bool force)

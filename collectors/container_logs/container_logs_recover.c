@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "alloc.h"
 #include "container_logs.h"
 
 #define CLOG_GZ_CHUNK     (64 * 1024)
@@ -58,7 +59,7 @@ struct clog_cands {
 
 static struct clog_gz *clog_gz_open(int fd, uint64_t dev, uint64_t ino)
 {
-    struct clog_gz *z = calloc(1, sizeof(*z));
+    struct clog_gz *z = vg_calloc(1, sizeof(*z));
     int dfd = dup(fd);
 
     if (z == NULL || dfd < 0 || (z->gz = gzdopen(dfd, "rb")) == NULL) {
@@ -406,7 +407,7 @@ static size_t clog_recover_unseen(struct clog_ctx *x, struct clog_cands *cs,
                                   const char *const *bases, const char *const *paths, size_t n_b,
                                   int64_t since_ns, int64_t now_ns)
 {
-    struct clog_cand **pick = calloc(cs->n + 1, sizeof(*pick));
+    struct clog_cand **pick = vg_calloc(cs->n + 1, sizeof(*pick));
     struct clog_ckpt_entry id;
     size_t i, n = 0;
 
@@ -451,7 +452,7 @@ static bool clog_dirname(const char *path, char *dir, size_t size)
  * compressed copies are then known when they turn up. */
 static void clog_recover_keep(struct clog_ctx *x, struct clog_ckpt_entry *e, int64_t now_ns)
 {
-    struct clog_gone *g = calloc(1, sizeof(*g));
+    struct clog_gone *g = vg_calloc(1, sizeof(*g));
 
     if (g == NULL)
         return;
@@ -472,8 +473,8 @@ static void clog_recover_keep(struct clog_ctx *x, struct clog_ckpt_entry *e, int
  * then the files of dir written since the checkpoints were. */
 static void clog_recover_dir(struct clog_ctx *x, const char *dir, bool *done, int64_t now_ns)
 {
-    const char **bases = calloc(x->n_ckpts + 1, sizeof(*bases));
-    const char **paths = calloc(x->n_ckpts + 1, sizeof(*paths));
+    const char **bases = vg_calloc(x->n_ckpts + 1, sizeof(*bases));
+    const char **paths = vg_calloc(x->n_ckpts + 1, sizeof(*paths));
     struct clog_cands cs;
     char d[PATH_MAX];
     size_t i, n = 0;
@@ -512,7 +513,7 @@ static void clog_recover_dir(struct clog_ctx *x, const char *dir, bool *done, in
 
 void clog_recover_start(struct clog_ctx *x, int64_t now_ns)
 {
-    bool *done = calloc(x->n_ckpts + 1, sizeof(*done));
+    bool *done = vg_calloc(x->n_ckpts + 1, sizeof(*done));
     uint64_t before[2] = {x->recovered[0], x->recovered[1]}, lost = x->lost_rotated_bytes;
     int64_t t0 = x->mono();
     char dir[PATH_MAX];
@@ -550,7 +551,7 @@ void clog_recover_start(struct clog_ctx *x, int64_t now_ns)
 /* Points f at the file it now is (renamed within its folder). */
 static bool clog_file_moved(struct clog_file *f, const char *real)
 {
-    char *copy = strdup(real);
+    char *copy = vg_strdup(real);
     const char *slash;
 
     if (copy == NULL)

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "container_logs.h"
 
 #define CLOG_DIR_EVENTS                                                                            \
@@ -73,8 +74,8 @@ static int clog_index_grow(struct clog_ctx *x)
         want *= 2;
     if (want == n)
         return VG_OK;
-    ino = calloc(want, sizeof(*ino));
-    name = calloc(want, sizeof(*name));
+    ino = vg_calloc(want, sizeof(*ino));
+    name = vg_calloc(want, sizeof(*name));
     if (ino == NULL || name == NULL) {
         free(ino);
         free(name);
@@ -157,8 +158,8 @@ int clog_scan_init(struct clog_ctx *x, struct vg_error *err)
     size_t i;
 
     x->n_buckets = 64;
-    x->by_ino = calloc(x->n_buckets, sizeof(*x->by_ino));
-    x->by_name = calloc(x->n_buckets, sizeof(*x->by_name));
+    x->by_ino = vg_calloc(x->n_buckets, sizeof(*x->by_ino));
+    x->by_name = vg_calloc(x->n_buckets, sizeof(*x->by_name));
     if (x->by_ino == NULL || x->by_name == NULL)
         return vg_error_set(err, VG_ENOMEM, "out of memory");
     x->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -228,7 +229,7 @@ static const struct clog_meta *clog_docker_meta(struct clog_ctx *x, const char *
     for (d = x->docker; d != NULL; d = d->next)
         if (strcmp(d->id, id) == 0)
             return d->ok ? &d->meta : NULL;
-    d = calloc(1, sizeof(*d));
+    d = vg_calloc(1, sizeof(*d));
     if (d == NULL)
         return NULL;
     snprintf(d->id, sizeof(d->id), "%s", id);
@@ -262,7 +263,7 @@ static void clog_file_meta(struct clog_ctx *x, struct clog_file *f)
 static struct clog_file *clog_file_alloc(struct clog_ctx *x, const char *path, const char *real,
                                          const struct stat *st)
 {
-    struct clog_file *f = calloc(1, sizeof(*f));
+    struct clog_file *f = vg_calloc(1, sizeof(*f));
     char buf[PATH_MAX];
     const char *slash;
 
@@ -270,8 +271,8 @@ static struct clog_file *clog_file_alloc(struct clog_ctx *x, const char *path, c
         return NULL;
     if (real == NULL && realpath(path, buf) == NULL)
         snprintf(buf, sizeof(buf), "%s", path);
-    f->path = strdup(path);
-    f->real = strdup(real != NULL ? real : buf);
+    f->path = vg_strdup(path);
+    f->real = vg_strdup(real != NULL ? real : buf);
     if (f->path == NULL || f->real == NULL) {
         free(f->path);
         free(f->real);
@@ -370,8 +371,8 @@ static void clog_unreadable(struct clog_ctx *x, const char *path, int err)
             u->seen = true;
             return;
         }
-    u = calloc(1, sizeof(*u));
-    if (u != NULL && (u->path = strdup(path)) == NULL) {
+    u = vg_calloc(1, sizeof(*u));
+    if (u != NULL && (u->path = vg_strdup(path)) == NULL) {
         free(u);
         u = NULL;
     }
