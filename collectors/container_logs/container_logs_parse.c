@@ -89,11 +89,15 @@ static const char *clog_component(const char *path, const char *end)
 }
 
 /* restart_count from "<n>.log" (digits only). */
+/* "<n>.log", or a rotated "<n>.log.<time>[.gz]": n is the restart count. */
 static bool clog_restart_count(const char *s, size_t n, int64_t *out)
 {
+    const char *dot = memchr(s, '.', n);
     int64_t v = 0;
     size_t i;
 
+    if (dot != NULL && (size_t)(s + n - dot) > 5 && memcmp(dot, ".log.", 5) == 0)
+        n = (size_t)(dot - s) + 4; /* rotated: what follows ".log." is its time */
     if (!clog_ends_with(s, n, ".log") || n == 4 || n > 4 + 9)
         return false;
     for (i = 0; i < n - 4; i++) {

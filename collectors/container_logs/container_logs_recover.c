@@ -327,27 +327,147 @@ static void clog_recover_lost(struct clog_ctx *x, const char *path, const char *
     }
 }
 
-/* One checkpoint of the folder whose file the patterns did not reach. */
+/* Remembers a checkpoint that no file took as a gone file: its copies and
+ * compressed copies are then known when they turn up. */
+static void clog_recover_keep(struct clog_ctx *x, struct clog_ckpt_entry *e, int64_t now_ns)
+{
+    struct clog_gone *g = vg_calloc(1, sizeof(*g));
+
+    if (g == NULL)
+        return;
+    g->e = *e;
+    g->e.flags |= CLOG_CKPT_GONE;
+    if (g->e.size < g->e.offset)
+        g->e.size = g->e.offset;
+    g->source_id = clog_source_id(e->dev, e->ino, e->fp_hash);
+    g->read_off = g->e.size;
+    g->gone_ns = now_ns;
+    g->next = x->gone;
+    x->gone = g;
+    x->n_gone++;
+    e->path = e->real = NULL; /* the gone file owns the strings now */
+}
+
+/* A file to read again: a candidate, the identity and offset it is read
+ * with, and the path whose metadata its records carry. */
+struct clog_pick {
+    struct clog_cand *c;
+    struct clog_ckpt_entry id;
+    struct clog_ckpt_entry *e; /* the checkpoint it continues, or NULL */
+    const char *path;
+    const char *base; /* the name it was rotated from */
+};
+
+struct clog_picks {
+    struct clog_pick *v;
+    size_t n, cap;
+};
+
+static void clog_picks_add(struct clog_picks *ps, struct clog_cand *c,
+                           const struct clog_ckpt_entry *id, struct clog_ckpt_entry *e,
+                           const char *path, const char *base)
+{
+    if (vg_grow((void **)&ps->v, &ps->cap, ps->n + 1, sizeof(*ps->v)) != VG_OK)
+        return; /* not read now: counted lost below if it was a checkpoint */
+    ps->v[ps->n].c = c;
+    ps->v[ps->n].id = *id;
+    ps->v[ps->n].e = e;
+    ps->v[ps->n].path = path;
+    ps->v[ps->n].base = base;
+    ps->n++;
+    c->taken = true;
+}
+
+/* What follows the name a file was rotated from: dockerd's and logrotate's
+ * ".N" (a higher N is older), or a time (kubelet's ".20261202-100000",
+ * logrotate's "-20261202": later is newer); ".gz" left out. *num is set
+ * for a small number; "" (not rotated) sorts last. */
+static size_t clog_rot_suffix(const struct clog_pick *p, const char **suf, long *num)
+{
+    const char *name = strrchr(p->c->path, '/') + 1 + strlen(p->base), *end;
+    size_t n;
+
+    if (*name == '.' || *name == '-')
+        name++;
+    end = name + strlen(name);
+    if (end - name > 3 && strcmp(end - 3, ".gz") == 0)
+        end -= 3;
+    n = (size_t)(end - name);
+    *suf = name;
+    *num = -1;
+    if (n > 0 && n < 4 && strspn(name, "0123456789") == n)
+        *num = strtol(name, NULL, 10);
+    return n;
+}
+
+/* Oldest first, by the rotation's naming, then by modification time. */
+static int clog_pick_cmp(const void *a, const void *b)
+{
+    const struct clog_pick *x = a, *y = b;
+    const struct stat *sx = &x->c->st, *sy = &y->c->st;
+    const char *fx, *fy;
+    long nx, ny;
+    size_t lx = clog_rot_suffix(x, &fx, &nx), ly = clog_rot_suffix(y, &fy, &ny);
+    int64_t tx, ty;
+    int c;
+
+    if ((lx == 0) != (ly == 0))
+        return lx == 0 ? 1 : -1;
+    if (nx >= 0 && ny >= 0 && nx != ny)
+        return nx > ny ? -1 : 1;
+    if (nx < 0 && ny < 0 && lx > 0 && ly > 0) {
+        c = strncmp(fx, fy, lx < ly ? lx : ly);
+        if (c != 0 || lx != ly)
+            return c != 0 ? c : (lx < ly ? -1 : 1);
+    }
+    tx = (int64_t)sx->st_mtim.tv_sec * VG_NS_PER_SEC + sx->st_mtim.tv_nsec;
+    ty = (int64_t)sy->st_mtim.tv_sec * VG_NS_PER_SEC + sy->st_mtim.tv_nsec;
+    return tx < ty ? -1 : tx > ty;
+}
+
+/* Follows what was picked, oldest first. */
+static void clog_picks_follow(struct clog_ctx *x, struct clog_picks *ps, int64_t now_ns)
+{
+    size_t i;
+
+    if (ps->n > 1)
+        qsort(ps->v, ps->n, sizeof(*ps->v), clog_pick_cmp);
+    for (i = 0; i < ps->n; i++) {
+        struct clog_pick *p = &ps->v[i];
+
+        if (clog_recover_add(x, p->path, p->c, &p->id, p->e != NULL ? p->e->offset : 0, now_ns) ==
+            NULL) {
+            if (p->e != NULL)
+                clog_recover_keep(x, p->e, now_ns);
+            continue;
+        }
+        vg_log(VG_LOG_INFO, CLOG_PLUGIN, x->c->name,
+               p->e != NULL ? "%s was rotated away unread: reading %s from offset %llu"
+                            : "%s: %s was written and rotated away unseen: reading it from %llu",
+               p->path, p->c->path, (unsigned long long)(p->e != NULL ? p->e->offset : 0));
+    }
+    free(ps->v);
+    memset(ps, 0, sizeof(*ps));
+}
+
+/* One checkpoint of the folder whose file the patterns did not reach:
+ * picked when its file is found with bytes left, kept as gone when it is
+ * done, warned about and counted when it is gone. */
 static void clog_recover_entry(struct clog_ctx *x, struct clog_ckpt_entry *e, struct clog_cands *cs,
-                               int64_t now_ns, bool *keep)
+                               struct clog_picks *ps, int64_t now_ns)
 {
     struct clog_cand *c = clog_cands_find(cs, e->dev, e->ino, e->fp_len, e->fp_hash);
     bool done = (e->flags & CLOG_CKPT_GONE) && e->size > 0 && e->offset >= e->size;
 
-    *keep = true;
     if (c == NULL || done || (!c->gz && e->offset >= (uint64_t)c->st.st_size)) {
         if (c != NULL)
             c->taken = true;
         else if (!done)
             clog_recover_lost(x, e->path, e->real, e->offset, e->size);
+        clog_recover_keep(x, e, now_ns);
         return;
     }
-    if (clog_recover_add(x, e->path, c, e, e->offset, now_ns) == NULL)
-        return;
-    *keep = false;
-    vg_log(VG_LOG_INFO, CLOG_PLUGIN, x->c->name,
-           "%s was rotated away while the agent was down: reading %s from offset %llu", e->path,
-           c->path, (unsigned long long)e->offset);
+    clog_picks_add(ps, c, e, e, e->path, strrchr(e->real, '/') + 1);
 }
 
 /* True when the candidate's content is known already: a followed file, a
@@ -372,67 +492,44 @@ static bool clog_cand_known(struct clog_ctx *x, const struct clog_cand *c)
     return false;
 }
 
-/* Oldest first: the order in which they were written (a .gz is made when
- * the next rotation happens, so its time keeps that order too). */
-static int clog_cand_cmp(const void *a, const void *b)
+/* The index of the longest base name the candidate's name begins with. */
+static size_t clog_cand_owner(const struct clog_cand *c, const char *const *bases, size_t n)
 {
-    const struct clog_cand *const *x = a, *const *y = b;
-    int64_t tx = (int64_t)(*x)->st.st_mtim.tv_sec * VG_NS_PER_SEC + (*x)->st.st_mtim.tv_nsec;
-    int64_t ty = (int64_t)(*y)->st.st_mtim.tv_sec * VG_NS_PER_SEC + (*y)->st.st_mtim.tv_nsec;
-
-    if (tx != ty)
-        return tx < ty ? -1 : 1;
-    return strcmp((*x)->path, (*y)->path);
-}
-
-/* The file a rotated one was rotated from: the path of the longest base
- * name its name begins with. */
-static const char *clog_cand_owner(const struct clog_cand *c, const char *const *bases,
-                                   const char *const *paths, size_t n)
-{
-    const char *name = strrchr(c->path, '/') + 1, *best = paths[0];
-    size_t i, best_len = 0;
+    const char *name = strrchr(c->path, '/') + 1;
+    size_t i, best = 0, best_len = 0;
 
     for (i = 0; i < n; i++)
         if (strlen(bases[i]) > best_len && clog_cand_named(name, &bases[i], 1)) {
-            best = paths[i];
+            best = i;
             best_len = strlen(bases[i]);
         }
     return best;
 }
 
-/* Files of the folder modified after since that nobody has seen: read
- * whole, oldest first, as rotated files found by their owner's path. */
-static size_t clog_recover_unseen(struct clog_ctx *x, struct clog_cands *cs,
-                                  const char *const *bases, const char *const *paths, size_t n_b,
-                                  int64_t since_ns, int64_t now_ns)
+/* Picks the files of the folder modified after since that nobody has
+ * seen: they are read whole, as rotated files of their owner's path. */
+static void clog_recover_unseen(struct clog_ctx *x, struct clog_cands *cs, const char *const *bases,
+                                const char *const *paths, size_t n_b, int64_t since_ns,
+                                struct clog_picks *ps)
 {
-    struct clog_cand **pick = vg_calloc(cs->n + 1, sizeof(*pick));
     struct clog_ckpt_entry id;
-    size_t i, n = 0;
+    size_t i, o;
 
-    for (i = 0; pick != NULL && i < cs->n; i++) {
+    for (i = 0; i < cs->n; i++) {
         struct clog_cand *c = &cs->v[i];
         int64_t mtime = (int64_t)c->st.st_mtim.tv_sec * VG_NS_PER_SEC + c->st.st_mtim.tv_nsec;
 
-        if (!c->taken && mtime > since_ns - CLOG_MTIME_SLACK_NS && !clog_cand_known(x, c))
-            pick[n++] = c;
-    }
-    if (n > 1)
-        qsort(pick, n, sizeof(*pick), clog_cand_cmp);
-    for (i = 0; i < n; i++) {
+        if (c->taken || mtime <= since_ns - CLOG_MTIME_SLACK_NS || clog_cand_known(x, c))
+            continue;
         memset(&id, 0, sizeof(id));
-        id.dev = (uint64_t)pick[i]->st.st_dev;
-        id.ino = (uint64_t)pick[i]->st.st_ino;
-        id.fp_len =
-            clog_fingerprint(pick[i]->head, pick[i]->head_len, pick[i]->head_len, &id.fp_hash);
-        if (id.fp_len != 0 && clog_recover_add(x, clog_cand_owner(pick[i], bases, paths, n_b),
-                                               pick[i], &id, 0, now_ns) != NULL)
-            vg_log(VG_LOG_INFO, CLOG_PLUGIN, x->c->name,
-                   "%s was written and rotated away unseen: reading it whole", pick[i]->path);
+        id.dev = (uint64_t)c->st.st_dev;
+        id.ino = (uint64_t)c->st.st_ino;
+        id.fp_len = clog_fingerprint(c->head, c->head_len, c->head_len, &id.fp_hash);
+        if (id.fp_len == 0)
+            continue;
+        o = clog_cand_owner(c, bases, n_b);
+        clog_picks_add(ps, c, &id, NULL, paths[o], bases[o]);
     }
-    free(pick);
-    return n;
 }
 
 /* The folder of a path, into dir[size]; false when it has none or is too long. */
@@ -448,37 +545,16 @@ static bool clog_dirname(const char *path, char *dir, size_t size)
     return true;
 }
 
-/* Remembers a checkpoint that no file took as a gone file: its copies and
- * compressed copies are then known when they turn up. */
-static void clog_recover_keep(struct clog_ctx *x, struct clog_ckpt_entry *e, int64_t now_ns)
-{
-    struct clog_gone *g = vg_calloc(1, sizeof(*g));
-
-    if (g == NULL)
-        return;
-    g->e = *e;
-    g->e.flags |= CLOG_CKPT_GONE;
-    if (g->e.size < g->e.offset)
-        g->e.size = g->e.offset;
-    g->source_id = clog_source_id(e->dev, e->ino, e->fp_hash);
-    g->read_off = g->e.size;
-    g->gone_ns = now_ns;
-    g->next = x->gone;
-    x->gone = g;
-    x->n_gone++;
-    e->path = e->real = NULL; /* the gone file owns the strings now */
-}
-
 /* The checkpoints whose file lived in dir: each one found, kept or lost;
  * then the files of dir written since the checkpoints were. */
 static void clog_recover_dir(struct clog_ctx *x, const char *dir, bool *done, int64_t now_ns)
 {
     const char **bases = vg_calloc(x->n_ckpts + 1, sizeof(*bases));
     const char **paths = vg_calloc(x->n_ckpts + 1, sizeof(*paths));
+    struct clog_picks ps = {0};
     struct clog_cands cs;
     char d[PATH_MAX];
     size_t i, n = 0;
-    bool keep;
 
     for (i = 0; bases != NULL && paths != NULL && i < x->n_ckpts; i++)
         if (!done[i] && clog_dirname(x->ckpts[i].real, d, sizeof(d)) && strcmp(d, dir) == 0) {
@@ -488,23 +564,19 @@ static void clog_recover_dir(struct clog_ctx *x, const char *dir, bool *done, in
     if (bases == NULL || paths == NULL) {
         free(bases);
         free(paths);
-        return;
+        return; /* out of memory: the checkpoints are counted lost below */
     }
     clog_cands_list(x, dir, bases, n, &cs);
     for (i = 0; i < x->n_ckpts; i++) {
-        struct clog_ckpt_entry *e = &x->ckpts[i];
-
-        if (done[i] || !clog_dirname(e->real, d, sizeof(d)) || strcmp(d, dir) != 0)
+        if (done[i] || !clog_dirname(x->ckpts[i].real, d, sizeof(d)) || strcmp(d, dir) != 0)
             continue;
         done[i] = true;
-        if (x->ckpt_used[i])
-            continue; /* the patterns reach it: followed */
-        clog_recover_entry(x, e, &cs, now_ns, &keep);
-        if (keep)
-            clog_recover_keep(x, e, now_ns);
+        if (!x->ckpt_used[i]) /* else the patterns reach it: followed */
+            clog_recover_entry(x, &x->ckpts[i], &cs, &ps, now_ns);
     }
     if (x->ckpt_written_ns > 0 && n > 0)
-        clog_recover_unseen(x, &cs, bases, paths, n, x->ckpt_written_ns, now_ns);
+        clog_recover_unseen(x, &cs, bases, paths, n, x->ckpt_written_ns, &ps);
+    clog_picks_follow(x, &ps, now_ns);
     x->recover_examined += cs.examined;
     clog_cands_free(&cs);
     free(bases);
@@ -592,13 +664,15 @@ bool clog_recover_file(struct clog_ctx *x, struct clog_file *f, int64_t now_ns)
 void clog_recover_siblings(struct clog_ctx *x, const struct clog_file *f, int64_t now_ns)
 {
     const char *base = f->base, *path = f->path;
+    struct clog_picks ps = {0};
     struct clog_cands cs;
     char dir[PATH_MAX];
 
     if (x->scan_real_ns == 0 || f->gz != NULL || !clog_dirname(f->real, dir, sizeof(dir)))
         return;
     clog_cands_list(x, dir, &base, 1, &cs);
-    clog_recover_unseen(x, &cs, &base, &path, 1, x->scan_real_ns, now_ns);
+    clog_recover_unseen(x, &cs, &base, &path, 1, x->scan_real_ns, &ps);
+    clog_picks_follow(x, &ps, now_ns);
     x->recover_examined += cs.examined;
     clog_cands_free(&cs);
 }

@@ -405,6 +405,21 @@ static void cl_expect(const struct cl *t, const char *prefix, int from, int to)
     }
 }
 
+/* The record with body a came before the one with body b. */
+static void cl_before(const struct cl *t, const char *a, const char *b)
+{
+    size_t i, ia = SIZE_MAX, ib = SIZE_MAX;
+
+    for (i = 0; i < t->n_recs; i++) {
+        if (ia == SIZE_MAX && strcmp(t->recs[i].body, a) == 0)
+            ia = i;
+        if (ib == SIZE_MAX && strcmp(t->recs[i].body, b) == 0)
+            ib = i;
+    }
+    if (ia == SIZE_MAX || ib == SIZE_MAX || ia > ib)
+        fail_msg("'%s' (at %zu) did not come before '%s' (at %zu)", a, ia, b, ib);
+}
+
 /* ---- identity --------------------------------------------------------------- */
 
 /* A banner of more than 1 KiB that every file starts with. */
@@ -818,6 +833,8 @@ static void restart_reads_gzipped_and_unseen_rotated_files(void **state)
     cl_expect(t, "a", 0, 5000);
     cl_expect(t, "b", 0, 300);
     cl_expect(t, "c", 0, 10);
+    cl_before(t, "a 4999", "b 0"); /* the .gz of the older file first */
+    cl_before(t, "b 299", "c 0");
     cl_expect_link(t);
     assert_int_equal(t->n_recs, 5310);
     assert_int_equal(t->x->recovered[1], 1);
@@ -877,6 +894,8 @@ static void restart_across_docker_max_file_rotation(void **state)
     cl_expect(t, "a", 0, 20);
     cl_expect(t, "b", 0, 10);
     cl_expect(t, "c", 0, 10);
+    cl_before(t, "a 19", "b 0"); /* .2 is older than .1 */
+    cl_before(t, "b 9", "c 0");
     assert_int_equal(t->n_recs, 40);
 }
 

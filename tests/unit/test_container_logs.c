@@ -89,13 +89,25 @@ static void test_pod_file(void **state)
     assert_string_equal(m.pod_uid, "0b7c6a1e-2f3d-4c5b-8a9e-1f2d3c4b5a69");
     assert_string_equal(m.container, "nginx");
     assert_int_equal(m.restart_count, 3);
+    /* kubelet's rotated names, plain and compressed */
+    clog_meta_init(&m);
+    assert_true(
+        clog_meta_from_pod_file("/var/log/pods/shop_web_uid-1/nginx/2.log.20261125-101010", &m));
+    assert_int_equal(m.restart_count, 2);
+    assert_string_equal(m.pod_uid, "uid-1");
+    clog_meta_init(&m);
+    assert_true(
+        clog_meta_from_pod_file("/var/log/pods/shop_web_uid-1/nginx/0.log.20261125-101010.gz", &m));
+    assert_int_equal(m.restart_count, 0);
 }
 
 static void test_pod_file_rejects(void **state)
 {
     static const char *const bad[] = {
         "/var/log/pods/shop_web_uid/nginx/x.log",
-        "/var/log/pods/shop_web_uid/nginx/3.log.20261125-101010", /* rotated name */
+        "/var/log/pods/shop_web_uid/nginx/3.log.",  /* nothing after the dot */
+        "/var/log/pods/shop_web_uid/nginx/3.logx",  /* not .log */
+        "/var/log/pods/shop_web_uid/nginx/3.txt.1", /* not .log */
         "/var/log/pods/shopweb/nginx/0.log",
         "/var/log/pods/shop_web_/nginx/0.log",
         "/0.log",
