@@ -213,7 +213,7 @@ void clog_ckpt_of(const struct clog_file *f, struct clog_ckpt_entry *e)
     e->fp_hash = f->fp_hash;
     e->offset = f->acked_off;
     e->flags = f->gz != NULL ? CLOG_CKPT_GONE : 0;
-    e->size = f->size;
+    e->size = f->size != UINT64_MAX ? f->size : 0; /* a .gz not read to its end: unknown */
     e->path = f->path;
     e->real = f->real;
 }

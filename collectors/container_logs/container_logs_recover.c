@@ -149,10 +149,15 @@ static ssize_t clog_gz_pread(struct clog_gz *z, char *buf, size_t want, uint64_t
 
 ssize_t clog_pread(struct clog_ctx *x, struct clog_file *f, char *buf, size_t want, uint64_t off)
 {
+    ssize_t n;
+
     (void)x;
-    if (f->gz != NULL)
-        return clog_gz_pread(f->gz, buf, want, off);
-    return pread(f->fd, buf, want, (off_t)off);
+    if (f->gz == NULL)
+        return pread(f->fd, buf, want, (off_t)off);
+    n = clog_gz_pread(f->gz, buf, want, off);
+    if (f->gz->eof && f->size == UINT64_MAX && f->gz->win_off + f->gz->win.len >= off)
+        f->size = f->gz->win_off + f->gz->win.len; /* the end of the stream: its size */
+    return n;
 }
 
 /* ---- candidates -------------------------------------------------------------- */
@@ -292,7 +297,7 @@ static struct clog_file *clog_recover_add(struct clog_ctx *x, const char *path, 
         return NULL;
     if (c->gz) {
         f->gz = clog_gz_open(f->fd, id->dev, id->ino);
-        f->size = 0; /* known as it is decompressed */
+        f->size = UINT64_MAX; /* known once the stream is read to its end */
         if (f->gz == NULL) {
             clog_file_retire(x, f, now_ns);
             return NULL;

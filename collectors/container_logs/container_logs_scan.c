@@ -478,6 +478,8 @@ static void clog_mark_unseen(struct clog_ctx *x, int64_t now_ns)
         if (f->seen || f->rotated_ns != 0)
             continue;
         x->rotations++;
+        if (!f->shadow) /* what was written and rotated away since the last scan */
+            clog_recover_siblings(x, f, now_ns);
         if (f->shadow || (f->fd < 0 && !clog_recover_file(x, f, now_ns))) {
             clog_file_retire(x, f, now_ns);
             continue;
@@ -486,7 +488,6 @@ static void clog_mark_unseen(struct clog_ctx *x, int64_t now_ns)
         f->dirty = true;
         vg_log(VG_LOG_DEBUG, CLOG_PLUGIN, x->c->name,
                "%s was rotated or deleted: reading it to its end", f->path);
-        clog_recover_siblings(x, f, now_ns);
     }
 }
 

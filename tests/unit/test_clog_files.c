@@ -899,6 +899,93 @@ static void restart_across_docker_max_file_rotation(void **state)
     assert_int_equal(t->n_recs, 40);
 }
 
+/* Several .gz files to read after a restart, slowly (one chunk a collect,
+ * a second apart): one waiting its turn is not taken for finished (its
+ * size is only known at the end of its stream), and they come in order. */
+static void gzipped_files_waiting_their_turn_are_read_in_order(void **state)
+{
+    struct cl *t = *state;
+    char rel[128], prefix[8];
+    int i;
+
+    cl_kubelet(t);
+    cl_lines(t, CL_POD "/0.log", "cri", "a", 0, 10);
+    cl_start(t);
+    cl_drain(t, 3);
+    cl_stop(t, true);
+    for (i = 0; i < 4; i++) {
+        snprintf(prefix, sizeof(prefix), "r%d", i);
+        cl_lines(t, CL_POD "/0.log", "cri", prefix, 0, 8000); /* about 400 KiB */
+        snprintf(rel, sizeof(rel), CL_POD "/0.log.20261202-10000%d", i);
+        cl_rename(t, CL_POD "/0.log", rel);
+        cl_gzip(t, rel);
+    }
+    cl_lines(t, CL_POD "/0.log", "cri", "live", 0, 5);
+    cl_start(t);
+    t->x->budget = 1;
+    for (i = 0; i < 40; i++) {
+        cl_collect(t, i % 4 == 0);
+        cl_tick(1000);
+    }
+    cl_drain(t, 5);
+    cl_expect(t, "r0", 0, 8000);
+    cl_expect(t, "r3", 0, 8000);
+    cl_before(t, "r0 7999", "r1 0");
+    cl_before(t, "r1 7999", "r2 0");
+    cl_before(t, "r2 7999", "r3 0");
+    cl_before(t, "r3 7999", "live 0");
+    assert_int_equal(t->n_recs, 10 + 4 * 8000 + 5);
+    assert_int_equal(t->x->recovered[1], 4);
+}
+
+/* Two rotations between two scans (a burst larger than one poll): the
+ * file that was created and rotated away unseen is found in the folder
+ * and read, in order, between the old file and the new one. */
+static void file_rotated_away_between_two_scans_is_read(void **state)
+{
+    struct cl *t = *state;
+
+    cl_kubelet(t);
+    cl_lines(t, CL_POD "/0.log", "cri", "a", 0, 10);
+    cl_start(t);
+    cl_drain(t, 3);
+    cl_tick(100);
+    cl_lines(t, CL_POD "/0.log", "cri", "a", 10, 20);
+    cl_rename(t, CL_POD "/0.log", CL_POD "/0.log.20261202-100000");
+    cl_lines(t, CL_POD "/0.log", "cri", "b", 0, 30);
+    cl_rename(t, CL_POD "/0.log", CL_POD "/0.log.20261202-100001");
+    cl_lines(t, CL_POD "/0.log", "cri", "c", 0, 5);
+    cl_drain(t, 5);
+    cl_expect(t, "a", 0, 20);
+    cl_expect(t, "b", 0, 30);
+    cl_expect(t, "c", 0, 5);
+    cl_before(t, "a 19", "b 0");
+    cl_before(t, "b 29", "c 0");
+    cl_expect_link(t);
+    assert_int_equal(t->n_recs, 55);
+}
+
+/* Beyond max_open_files an idle file is closed; rotated away while
+ * closed, it is found again by its inode and read to its end. */
+static void closed_file_rotated_away_is_found_again(void **state)
+{
+    struct cl *t = *state;
+
+    cl_opts(t, "paths: [\"%s/*.log\"]\nformat: raw\nmax_open_files: 1\n");
+    cl_lines(t, "a.log", "raw", "a", 0, 5);
+    cl_start(t);
+    cl_drain(t, 3);
+    cl_lines(t, "b.log", "raw", "b", 0, 5); /* a.log, idle, is closed for it */
+    cl_drain(t, 3);
+    assert_int_equal(t->x->n_open, 1);
+    cl_lines(t, "a.log", "raw", "a", 5, 8);
+    cl_rename(t, "a.log", "a.log.1");
+    cl_drain(t, 5);
+    cl_expect(t, "a", 0, 8);
+    cl_expect(t, "b", 0, 5);
+    assert_int_equal(t->x->lost_rotated_bytes, 0);
+}
+
 /* ---- allocation failures ---------------------------------------------------- */
 
 /* What the torture bodies read: CRI with P fragments, Docker 16 KiB-style
@@ -1065,6 +1152,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(rotated_and_deleted_while_down_is_counted, cl_setup,
                                         cl_teardown),
         cmocka_unit_test_setup_teardown(restart_across_docker_max_file_rotation, cl_setup,
+                                        cl_teardown),
+        cmocka_unit_test_setup_teardown(gzipped_files_waiting_their_turn_are_read_in_order,
+                                        cl_setup, cl_teardown),
+        cmocka_unit_test_setup_teardown(file_rotated_away_between_two_scans_is_read, cl_setup,
+                                        cl_teardown),
+        cmocka_unit_test_setup_teardown(closed_file_rotated_away_is_found_again, cl_setup,
                                         cl_teardown),
         cmocka_unit_test_setup_teardown(survives_every_allocation_failure, cl_setup, cl_teardown),
         cmocka_unit_test_setup_teardown(multiline_survives_every_allocation_failure, cl_setup,
