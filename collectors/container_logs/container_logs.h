@@ -55,6 +55,9 @@ struct clog_file {
     uint64_t source_id; /* 0 until the fingerprint is known */
     char *path;         /* as matched by the patterns */
     char *real;         /* the file a symlink points at */
+    char *origin;       /* for a file found rotated away: the file it was rotated from (its
+                           checkpoint names it, so that its next name is found by the same
+                           search); NULL: real */
     char *base;         /* the name inside its folder (for inotify), points into real */
     int fd;             /* -1 while closed */
     uint64_t read_off, emitted_off, acked_off;
@@ -183,6 +186,9 @@ void clog_scan(struct clog_ctx *x, int64_t now_ns);
 void clog_inotify_drain(struct clog_ctx *x);
 void clog_file_close(struct clog_ctx *x, struct clog_file *f);
 void clog_file_retire(struct clog_ctx *x, struct clog_file *f, int64_t now_ns);
+/* Moves f in the list (the order files are read in) to just after
+ * `after`, or to the front when after is NULL. */
+void clog_file_move(struct clog_ctx *x, struct clog_file *f, struct clog_file *after);
 /* Takes f out of the list and the indexes (it stays allocated). */
 void clog_file_unlink(struct clog_ctx *x, struct clog_file *f);
 /* True when f's first line or the bytes before its read position changed:
@@ -224,7 +230,7 @@ void clog_recover_start(struct clog_ctx *x, int64_t now_ns);
 bool clog_recover_file(struct clog_ctx *x, struct clog_file *f, int64_t now_ns);
 /* f was rotated away: files that were created and rotated in its folder
  * since the last scan, never seen, are read too. */
-void clog_recover_siblings(struct clog_ctx *x, const struct clog_file *f, int64_t now_ns);
+void clog_recover_siblings(struct clog_ctx *x, struct clog_file *f, int64_t now_ns);
 /* Reads up to want bytes at off of f, plain or gzip. pread's contract. */
 ssize_t clog_pread(struct clog_ctx *x, struct clog_file *f, char *buf, size_t want, uint64_t off);
 void clog_gz_close(struct clog_file *f);

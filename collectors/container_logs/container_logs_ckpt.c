@@ -215,7 +215,7 @@ void clog_ckpt_of(const struct clog_file *f, struct clog_ckpt_entry *e)
     e->flags = f->gz != NULL ? CLOG_CKPT_GONE : 0;
     e->size = f->size != UINT64_MAX ? f->size : 0; /* a .gz not read to its end: unknown */
     e->path = f->path;
-    e->real = f->real;
+    e->real = f->origin != NULL ? f->origin : f->real;
 }
 
 /* The checkpoint file's text: every file with a known identity. */

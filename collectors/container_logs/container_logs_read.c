@@ -597,5 +597,6 @@ void clog_file_free_state(struct clog_file *f)
     }
     free(f->path);
     free(f->real);
+    free(f->origin);
     free(f);
 }

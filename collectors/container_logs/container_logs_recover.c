@@ -287,14 +287,19 @@ static struct clog_cand *clog_cands_find(struct clog_cands *cs, uint64_t dev, ui
 /* Follows candidate c as a rotated file of identity (dev, ino, fp), found
  * by `path` (whose metadata its records carry), from offset start. */
 static struct clog_file *clog_recover_add(struct clog_ctx *x, const char *path, struct clog_cand *c,
-                                          const struct clog_ckpt_entry *id, uint64_t start,
-                                          int64_t now_ns)
+                                          const struct clog_ckpt_entry *id, const char *base,
+                                          uint64_t start, int64_t now_ns)
 {
     struct clog_file *f = clog_file_add(x, path, c->path, &c->st, now_ns);
+    const char *slash = strrchr(c->path, '/');
+    struct vg_buf origin;
 
     c->taken = true;
     if (f == NULL)
         return NULL;
+    vg_buf_init(&origin);
+    if (vg_buf_printf(&origin, "%.*s/%s", (int)(slash - c->path), c->path, base) == VG_OK)
+        f->origin = origin.data; /* ours now */
     if (c->gz) {
         f->gz = clog_gz_open(f->fd, id->dev, id->ino);
         f->size = UINT64_MAX; /* known once the stream is read to its end */
@@ -389,9 +394,14 @@ static void clog_picks_add(struct clog_picks *ps, struct clog_cand *c,
  * for a small number; "" (not rotated) sorts last. */
 static size_t clog_rot_suffix(const struct clog_pick *p, const char **suf, long *num)
 {
-    const char *name = strrchr(p->c->path, '/') + 1 + strlen(p->base), *end;
+    const char *name = strrchr(p->c->path, '/') + 1, *end;
     size_t n;
 
+    *num = -1;
+    *suf = "";
+    if (strncmp(name, p->base, strlen(p->base)) != 0)
+        return SIZE_MAX; /* named otherwise: only its time tells */
+    name += strlen(p->base);
     if (*name == '.' || *name == '-')
         name++;
     end = name + strlen(name);
@@ -416,11 +426,13 @@ static int clog_pick_cmp(const void *a, const void *b)
     int64_t tx, ty;
     int c;
 
-    if ((lx == 0) != (ly == 0))
+    if (lx == SIZE_MAX || ly == SIZE_MAX)
+        lx = ly = SIZE_MAX; /* by time alone */
+    else if ((lx == 0) != (ly == 0))
         return lx == 0 ? 1 : -1;
     if (nx >= 0 && ny >= 0 && nx != ny)
         return nx > ny ? -1 : 1;
-    if (nx < 0 && ny < 0 && lx > 0 && ly > 0) {
+    if (nx < 0 && ny < 0 && lx > 0 && ly > 0 && lx != SIZE_MAX) {
         c = strncmp(fx, fy, lx < ly ? lx : ly);
         if (c != 0 || lx != ly)
             return c != 0 ? c : (lx < ly ? -1 : 1);
@@ -430,9 +442,13 @@ static int clog_pick_cmp(const void *a, const void *b)
     return tx < ty ? -1 : tx > ty;
 }
 
-/* Follows what was picked, oldest first. */
-static void clog_picks_follow(struct clog_ctx *x, struct clog_picks *ps, int64_t now_ns)
+/* Follows what was picked, oldest first, read right after `after` (the
+ * file they were rotated after), or before everything (at start: they are
+ * older than what the patterns lead to now). */
+static void clog_picks_follow(struct clog_ctx *x, struct clog_picks *ps, struct clog_file *after,
+                              int64_t now_ns)
 {
+    struct clog_file *f;
     size_t i;
 
     if (ps->n > 1)
@@ -440,12 +456,15 @@ static void clog_picks_follow(struct clog_ctx *x, struct clog_picks *ps, int64_t
     for (i = 0; i < ps->n; i++) {
         struct clog_pick *p = &ps->v[i];
 
-        if (clog_recover_add(x, p->path, p->c, &p->id, p->e != NULL ? p->e->offset : 0, now_ns) ==
-            NULL) {
+        f = clog_recover_add(x, p->path, p->c, &p->id, p->base, p->e != NULL ? p->e->offset : 0,
+                             now_ns);
+        if (f == NULL) {
             if (p->e != NULL)
                 clog_recover_keep(x, p->e, now_ns);
             continue;
         }
+        clog_file_move(x, f, after);
+        after = f;
         vg_log(VG_LOG_INFO, CLOG_PLUGIN, x->c->name,
                p->e != NULL ? "%s was rotated away unread: reading %s from offset %llu"
                             : "%s: %s was written and rotated away unseen: reading it from %llu",
@@ -497,6 +516,19 @@ static bool clog_cand_known(struct clog_ctx *x, const struct clog_cand *c)
     return false;
 }
 
+/* A file under the name of a live one (not rotated): the patterns' to
+ * find, even when it appeared just after they were matched. */
+static bool clog_cand_live(const struct clog_cand *c, const char *const *bases, size_t n)
+{
+    const char *name = strrchr(c->path, '/') + 1;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(name, bases[i]) == 0)
+            return true;
+    return false;
+}
+
 /* The index of the longest base name the candidate's name begins with. */
 static size_t clog_cand_owner(const struct clog_cand *c, const char *const *bases, size_t n)
 {
@@ -524,7 +556,8 @@ static void clog_recover_unseen(struct clog_ctx *x, struct clog_cands *cs, const
         struct clog_cand *c = &cs->v[i];
         int64_t mtime = (int64_t)c->st.st_mtim.tv_sec * VG_NS_PER_SEC + c->st.st_mtim.tv_nsec;
 
-        if (c->taken || mtime <= since_ns - CLOG_MTIME_SLACK_NS || clog_cand_known(x, c))
+        if (c->taken || mtime <= since_ns - CLOG_MTIME_SLACK_NS || clog_cand_live(c, bases, n_b) ||
+            clog_cand_known(x, c))
             continue;
         memset(&id, 0, sizeof(id));
         id.dev = (uint64_t)c->st.st_dev;
@@ -581,7 +614,7 @@ static void clog_recover_dir(struct clog_ctx *x, const char *dir, bool *done, in
     }
     if (x->ckpt_written_ns > 0 && n > 0)
         clog_recover_unseen(x, &cs, bases, paths, n, x->ckpt_written_ns, &ps);
-    clog_picks_follow(x, &ps, now_ns);
+    clog_picks_follow(x, &ps, NULL, now_ns);
     x->recover_examined += cs.examined;
     clog_cands_free(&cs);
     free(bases);
@@ -633,7 +666,10 @@ static bool clog_file_moved(struct clog_file *f, const char *real)
 
     if (copy == NULL)
         return false;
-    free(f->real);
+    if (f->origin == NULL)
+        f->origin = f->real; /* the name it was rotated from stays in its checkpoint */
+    else
+        free(f->real);
     f->real = copy;
     slash = strrchr(f->real, '/');
     f->base = slash != NULL ? (char *)slash + 1 : f->real;
@@ -666,7 +702,7 @@ bool clog_recover_file(struct clog_ctx *x, struct clog_file *f, int64_t now_ns)
     return ok;
 }
 
-void clog_recover_siblings(struct clog_ctx *x, const struct clog_file *f, int64_t now_ns)
+void clog_recover_siblings(struct clog_ctx *x, struct clog_file *f, int64_t now_ns)
 {
     const char *base = f->base, *path = f->path;
     struct clog_picks ps = {0};
@@ -677,7 +713,7 @@ void clog_recover_siblings(struct clog_ctx *x, const struct clog_file *f, int64_
         return;
     clog_cands_list(x, dir, &base, 1, &cs);
     clog_recover_unseen(x, &cs, &base, &path, 1, x->scan_real_ns, &ps);
-    clog_picks_follow(x, &ps, now_ns);
+    clog_picks_follow(x, &ps, f, now_ns);
     x->recover_examined += cs.examined;
     clog_cands_free(&cs);
 }

@@ -302,6 +302,20 @@ static void clog_file_link(struct clog_ctx *x, struct clog_file *f)
     clog_index_add(x, f);
 }
 
+void clog_file_move(struct clog_ctx *x, struct clog_file *f, struct clog_file *after)
+{
+    struct clog_file **pp;
+
+    for (pp = &x->files; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == f) {
+            *pp = f->next;
+            break;
+        }
+    pp = after != NULL ? &after->next : &x->files;
+    f->next = *pp;
+    *pp = f;
+}
+
 void clog_file_unlink(struct clog_ctx *x, struct clog_file *f)
 {
     struct clog_file **pp;

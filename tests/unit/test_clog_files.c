@@ -938,6 +938,37 @@ static void gzipped_files_waiting_their_turn_are_read_in_order(void **state)
     assert_int_equal(t->x->recovered[1], 4);
 }
 
+/* At start the file the patterns lead to is followed first, the one found
+ * rotated away after it; when the first is rotated too while the other is
+ * still being read, the older one still comes first. */
+static void found_rotated_file_is_read_before_the_live_one_rotates(void **state)
+{
+    struct cl *t = *state;
+    int i;
+
+    cl_kubelet(t);
+    cl_lines(t, CL_POD "/0.log", "cri", "a", 0, 10);
+    cl_start(t);
+    cl_drain(t, 3);
+    cl_stop(t, true);
+    cl_lines(t, CL_POD "/0.log", "cri", "a", 10, 20000); /* about 1 MiB left to read */
+    cl_rename(t, CL_POD "/0.log", CL_POD "/0.log.20261202-100000");
+    cl_lines(t, CL_POD "/0.log", "cri", "b", 0, 100);
+    cl_start(t);
+    t->x->budget = 1;
+    cl_collect(t, true);
+    cl_rename(t, CL_POD "/0.log", CL_POD "/0.log.20261202-100001");
+    cl_lines(t, CL_POD "/0.log", "cri", "c", 0, 10);
+    for (i = 0; i < 12; i++)
+        cl_collect(t, true);
+    cl_drain(t, 5);
+    cl_expect(t, "a", 0, 20000);
+    cl_expect(t, "b", 0, 100);
+    cl_expect(t, "c", 0, 10);
+    cl_before(t, "a 19999", "b 0");
+    cl_before(t, "b 99", "c 0");
+}
+
 /* Two rotations between two scans (a burst larger than one poll): the
  * file that was created and rotated away unseen is found in the folder
  * and read, in order, between the old file and the new one. */
@@ -1154,6 +1185,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(restart_across_docker_max_file_rotation, cl_setup,
                                         cl_teardown),
         cmocka_unit_test_setup_teardown(gzipped_files_waiting_their_turn_are_read_in_order,
+                                        cl_setup, cl_teardown),
+        cmocka_unit_test_setup_teardown(found_rotated_file_is_read_before_the_live_one_rotates,
                                         cl_setup, cl_teardown),
         cmocka_unit_test_setup_teardown(file_rotated_away_between_two_scans_is_read, cl_setup,
                                         cl_teardown),
