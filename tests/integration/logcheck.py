@@ -17,16 +17,26 @@ When a manifest gives the body shape (line_len, long_every, long_len), every
 body is rebuilt and compared byte for byte (joined CRI partials, Docker
 16 KiB pieces).
 
+With `fields` ({name: value}), every record of a known writer must carry
+those fields with those values (Kubernetes metadata from kubelet's paths);
+records that do not are counted as field_mismatch. Manifests with gap_seqs
+(records a rotation wrote into neither file) let lost_in_gaps() tell the
+loss nobody could avoid from the rest.
+
+PrefixedAgent starts the agent under a command prefix (nice, setpriv).
+
 CLI: logcheck.py OUTPUT MANIFEST... [--json]; exit 1 when anything was lost,
 duplicated, reordered or corrupted. Stdlib only."""
 
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 
 import logwriter
+import vigiltest as vt
 
 BODY_RE = re.compile(r"w=(\S+) seq=(\d+)(?: |$)")
 
@@ -162,8 +172,11 @@ def _ranges(seqs, limit=8):
 class Checker:
     """Incremental reader of one NDJSON output, checked against manifests."""
 
-    def __init__(self, output_path, manifests=(), check_bodies=True):
+    def __init__(self, output_path, manifests=(), check_bodies=True, fields=None):
         self.path = output_path
+        self.fields = dict(fields or {})
+        self.field_mismatch = 0
+        self.field_samples = []
         self.offset = 0
         self.rest = b""
         self.writers = {}
@@ -233,6 +246,10 @@ class Checker:
         wid, seq = m.group(1), int(m.group(2))
         self.records += 1
         w.add(seq, now)
+        if self.fields and any(rec.get(k) != v for k, v in self.fields.items()):
+            self.field_mismatch += 1
+            if len(self.field_samples) < 3:
+                self.field_samples.append({k: rec.get(k) for k in self.fields})
         shape = self.shapes.get(wid) if self.check_bodies else None
         if shape is not None and body != logwriter.make_body(wid, seq, *shape):
             w.bad_body += 1
@@ -281,6 +298,8 @@ class Checker:
                     "corrupt_samples": self.corrupt_samples, "unknown": self.unknown,
                     "unknown_samples": self.unknown_samples, "truncated": self.truncated,
                     "decode_errors": self.decode_errors, "files": dict(self.files),
+                    "field_mismatch": self.field_mismatch,
+                    "field_samples": self.field_samples,
                     "dups_only_resends": tot["dup_adjacent"] == 0,
                     "ok": tot["lost"] == 0 and tot["dup"] == 0 and tot["ooo"] == 0 and
                     tot["bad_body"] == 0 and self.corrupt == 0})
@@ -295,12 +314,56 @@ class Checker:
              % (label, r["writers"], r["expected"], r["arrivals"], r["lost"], r["dup"],
                 r["dup_resend"], r["dup_adjacent"], r["replays"], r["ooo"], r["bad_body"],
                 r["corrupt_lines"], r["unknown"], r["truncated"], r["decode_errors"]))
+        if self.fields:
+            s += " field_mismatch=%d" % r["field_mismatch"]
         for wid, d in r["per_writer"].items():
             if d["lost"] or d["dup"] or d["ooo"] or d["bad_body"]:
                 s += ("\n  w=%s expected=%d arrived=%d lost=%d [%s] dup=%d ooo=%d bad_body=%d"
                       % (wid, d["expected"], d["arrivals"], d["lost"], d["lost_ranges"],
                          d["dup"], d["ooo"], d["bad_body"]))
         return s
+
+
+def lost_in_gaps(checker, manifests):
+    """Splits each writer's lost seqs into those inside its manifest's
+    gap_seqs (written into neither file by a rotation) and the others.
+    Returns (gap records, lost inside gaps, lost outside gaps, text of the
+    outside ranges)."""
+    gap_total = inside = 0
+    outside = []
+    for wid, e in load_manifests(manifests).items():
+        gaps = [(int(a), int(b)) for a, b in e.get("gap_seqs", [])]
+        gap_total += sum(b - a + 1 for a, b in gaps)
+        w = checker.writers.get(wid)
+        if w is None:
+            continue
+        for seq in w.missing():
+            if any(a <= seq <= b for a, b in gaps):
+                inside += 1
+            else:
+                outside.append(seq)
+    return gap_total, inside, len(outside), _ranges(outside)
+
+
+class PrefixedAgent(vt.Agent):
+    """vigiltest.Agent started as PREFIX + [vigil, --config, ...]: e.g.
+    ["nice", "-n", "19"] or ["setpriv", "--reuid=65534", ...]. The prefix
+    must exec the agent (same PID), so that stopping it by PID still works."""
+
+    def __init__(self, config_text, prefix=(), **kw):
+        super().__init__(config_text, **kw)
+        self.prefix = list(prefix)
+
+    def start(self, wait_ready=True, timeout=10.0):
+        self._out = open(self.stdout_path, "ab")
+        self._err = open(self.stderr_path, "ab")
+        self.proc = subprocess.Popen(self.prefix + [vt.BIN, "--config", self.config_path] +
+                                     self.extra_args, stdout=self._out, stderr=self._err,
+                                     stdin=subprocess.DEVNULL, env=self.env)
+        if wait_ready:
+            vt.wait_for(lambda: self._alive() and vt.http_get(self.base + "/readyz")[0] == 200,
+                        timeout, what="agent /readyz")
+        return self
 
 
 def check(output_path, manifests, quiet=False, label="logcheck"):

@@ -30,6 +30,25 @@ Rotation styles, every `rotate_every` seconds:
                number (waits, bounded by reuse_wait, for the reader to
                close the old one; how often it worked, after how long, and
                with reader_pid whether a miss was the reader's doing)
+  kubelet      0.log -> 0.log.<YYYYMMDD-HHMMSS>.<microseconds> (UTC; names
+               unique and sorting in time order), a new 0.log; at most
+               `keep` rotated files, the oldest deleted; with gzip_rotated
+               every rotated file but the newest is compressed to
+               <name>.gz (written as <name>.gz.tmp, renamed, then the plain
+               file deleted), as kubelet's container log manager does
+  logrotate_copytruncate
+               logrotate's numbered copies: x.log.<keep> deleted, .<n> ->
+               .<n+1> (plain or .gz), x.log copied to x.log.1 (directly, as
+               logrotate does: the copy is seen empty, then growing; with
+               copy_tmp through x.log.1.tmp, then renamed), then x.log
+               truncated; with between_records N,
+               N records are written after the copy and before the
+               truncation: they are in neither file (the manifest lists
+               them as gap_seqs); with gzip_rotated, .2 and older are
+               compressed (logrotate's compress + delaycompress)
+
+SIGUSR1 asks for one rotation now (at the next batch), whatever the timer
+says: a test can make sure a rotation happens while the reader is down.
 
 Torn writes (torn_every N): every Nth batch is written in two halves cut
 inside a line, torn_pause_ms apart, as a reader may see a large write half
@@ -39,6 +58,7 @@ Run as its own process (`python3 logwriter.py --help`); SIGTERM or SIGINT
 ends it early, still writing the manifest. Stdlib only."""
 
 import argparse
+import gzip
 import json
 import os
 import random
@@ -48,7 +68,8 @@ import subprocess
 import sys
 import time
 
-ROTATIONS = ("none", "rename", "copytruncate", "docker", "delete", "inodereuse")
+ROTATIONS = ("none", "rename", "copytruncate", "docker", "delete", "inodereuse", "kubelet",
+             "logrotate_copytruncate")
 FORMATS = ("cri", "docker", "raw")
 DOCKER_CHUNK = 16 * 1024
 
@@ -97,7 +118,8 @@ class LogWriter:
                  line_len=100, batch_ms=5.0, rotate="none", rotate_every=1.0, keep=5,
                  partial_frac=0.0, partial_pieces=2, docker_split=False, long_every=0,
                  long_len=40000, stream="stdout", seed=1, reuse_wait=2.0, start_seq=1,
-                 reader_pid=0, torn_every=0, torn_pause_ms=20.0):
+                 reader_pid=0, torn_every=0, torn_pause_ms=20.0, gzip_rotated=False,
+                 between_records=0, copy_tmp=False):
         if fmt not in FORMATS:
             raise ValueError("format must be one of %s" % (FORMATS,))
         if rotate not in ROTATIONS:
@@ -135,6 +157,15 @@ class LogWriter:
         self.torn_every = int(torn_every)
         self.torn_pause = float(torn_pause_ms) / 1000.0
         self.batches = 0
+        self.gzip_rotated = bool(gzip_rotated)
+        self.between_records = max(int(between_records), 0)
+        self.copy_tmp = bool(copy_tmp)
+        self.gap_seqs = []      # [first, last] of records written into neither file
+        self.rotated = []       # kubelet: rotated file names, oldest first
+        self.last_rotated_name = ""
+        self.gzipped = 0        # rotated files compressed
+        self.deleted = 0        # rotated files deleted (beyond keep)
+        self.rotate_requested = False
         self.torn = 0           # batches written in two halves, cut inside a line
         self.fd = -1
         self.stopped = False
@@ -213,6 +244,78 @@ class LogWriter:
         os.rename(self.path, self.path + ".1")
         self._open()
 
+    def _gzip(self, path):
+        """path -> path.gz through path.gz.tmp, then path deleted."""
+        tmp = path + ".gz.tmp"
+        with open(path, "rb") as src, open(tmp, "wb") as raw:
+            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=1,
+                               mtime=0) as gz:
+                shutil.copyfileobj(src, gz, 1 << 20)
+        os.rename(tmp, path + ".gz")
+        os.unlink(path)
+        self.gzipped += 1
+
+    def _kubelet_name(self):
+        """0.log.<YYYYMMDD-HHMMSS>.<microseconds>, later than the last one."""
+        now = time.time()
+        while True:
+            sec = int(now)
+            name = "%s.%s.%06d" % (self.path, time.strftime("%Y%m%d-%H%M%S", time.gmtime(sec)),
+                                   int((now - sec) * 1e6))
+            if name > self.last_rotated_name and not os.path.exists(name):
+                self.last_rotated_name = name
+                return name
+            now += 1e-6
+
+    def _rotate_kubelet(self):
+        self._close()
+        name = self._kubelet_name()
+        os.rename(self.path, name)
+        self._open()
+        if self.gzip_rotated and self.rotated:
+            prev = self.rotated[-1]
+            if not prev.endswith(".gz") and os.path.exists(prev):
+                self._gzip(prev)
+                self.rotated[-1] = prev + ".gz"
+        self.rotated.append(name)
+        while len(self.rotated) > self.keep:
+            old = self.rotated.pop(0)
+            if os.path.exists(old):
+                os.unlink(old)
+                self.deleted += 1
+
+    def _numbered(self, n):
+        """x.log.<n> as it is on disk now (plain or .gz), or None."""
+        for name in ("%s.%d" % (self.path, n), "%s.%d.gz" % (self.path, n)):
+            if os.path.exists(name):
+                return name
+        return None
+
+    def _rotate_logrotate_copytruncate(self):
+        old = self._numbered(self.keep)
+        if old is not None:
+            os.unlink(old)
+            self.deleted += 1
+        for i in range(self.keep - 1, 0, -1):
+            src = self._numbered(i)
+            if src is not None:
+                os.rename(src, src.replace("%s.%d" % (self.path, i),
+                                           "%s.%d" % (self.path, i + 1), 1))
+        if self.gzip_rotated:
+            second = "%s.2" % self.path
+            if os.path.exists(second):
+                self._gzip(second)
+        if self.copy_tmp:
+            shutil.copyfile(self.path, self.path + ".1.tmp")
+            os.rename(self.path + ".1.tmp", self.path + ".1")
+        else:
+            shutil.copyfile(self.path, self.path + ".1")
+        if self.between_records > 0:
+            first = self.seq + 1
+            self._batch(self.between_records)
+            self.gap_seqs.append([first, self.seq])
+        os.ftruncate(self.fd, 0)
+
     def _rotate_delete(self):
         self._close()
         os.unlink(self.path)
@@ -269,6 +372,7 @@ class LogWriter:
         """Rotates the file once in the configured style."""
         getattr(self, "_rotate_" + self.rotate)()
         self.rotations += 1
+        self.rotate_requested = False
 
     # ------------------------------------------------------------ loop
     def _write_all(self, data):
@@ -316,7 +420,7 @@ class LogWriter:
                 now = time.monotonic()
                 if now >= end or (self.count > 0 and written >= self.count):
                     break
-                if self.rotate != "none" and now >= next_rot:
+                if self.rotate != "none" and (now >= next_rot or self.rotate_requested):
                     self.rotate_now()
                     next_rot = time.monotonic() + self.rotate_every
                 due = int((now - t0) * self.rate) - written
@@ -326,6 +430,8 @@ class LogWriter:
                 if due > 0:
                     self._batch(due)
                     written += due
+                # records written inside a rotation (between_records) count too
+                written = max(written, self.seq - self.start_seq + 1)
                 time.sleep(self.batch_s)
         finally:
             self.elapsed = time.monotonic() - t0
@@ -344,10 +450,56 @@ class LogWriter:
                 "rotate": self.rotate, "torn_writes": self.torn,
                 "inode_reuse_tries": self.reuse_tries,
                 "inode_reuses": self.reuse_hits, "inode_reuse_waits_s": self.reuse_waits,
+                "gap_seqs": self.gap_seqs,
+                "gap_records": sum(b - a + 1 for a, b in self.gap_seqs),
+                "gzipped": self.gzipped, "rotated_deleted": self.deleted,
                 "line_len": self.line_len,
                 "long_every": self.long_every, "long_len": self.long_len,
                 "elapsed_s": round(self.elapsed, 3),
                 "rate": round(records / self.elapsed, 1) if self.elapsed > 0 else 0.0}
+
+
+def write_docker_file(path, writer_id, count, line_len=100, split_frac=0.05, pieces=(2, 3),
+                      seed=1, stream="stdout", start_seq=1):
+    """Writes `count` numbered records at once (not at a rate) as one Docker
+    json-file; a `split_frac` of them, any length, are written in 2 or 3
+    pieces ("log" without the final "\\n" until the last piece), as dockerd
+    splits lines over 16 KiB. Bodies need no JSON escaping (the pattern is
+    alphanumeric). Returns the manifest entry."""
+    rng = random.Random(seed)
+    t0 = time.time_ns()
+    split = lines = 0
+    out = []
+    size = 0
+    with open(path, "wb") as f:
+        for seq in range(start_seq, start_seq + count):
+            body = make_body(writer_id, seq, line_len)
+            tail = '","stream":"%s","time":"%s"}\n' % (stream, rfc3339nano(t0 + seq * 1000))
+            if rng.random() < split_frac:
+                n = rng.choice(pieces)
+                cuts = sorted(rng.sample(range(1, len(body)), n - 1))
+                prev = 0
+                for c in cuts:
+                    out.append('{"log":"' + body[prev:c] + tail)
+                    prev = c
+                out.append('{"log":"' + body[prev:] + "\\n" + tail)
+                split += 1
+                lines += n
+            else:
+                out.append('{"log":"' + body + "\\n" + tail)
+                lines += 1
+            if len(out) >= 20000:
+                data = "".join(out).encode()
+                size += len(data)
+                f.write(data)
+                out = []
+        data = "".join(out).encode()
+        size += len(data)
+        f.write(data)
+    return {"path": path, "format": "docker", "first_seq": start_seq,
+            "last_seq": start_seq + count - 1, "records": count, "lines": lines,
+            "bytes": size, "partials": split, "rotations": 0, "rotate": "none",
+            "line_len": line_len, "long_every": 0, "long_len": 0}
 
 
 def write_manifest(path, entries):
@@ -418,6 +570,14 @@ def _args(argv):
                    help="every Nth batch is written in two halves cut inside a line")
     p.add_argument("--torn-pause-ms", type=float, default=20.0,
                    help="pause between the two halves of a torn write")
+    p.add_argument("--gzip-rotated", action="store_true",
+                   help="kubelet: compress every rotated file but the newest to .gz; "
+                        "logrotate_copytruncate: compress .2 and older")
+    p.add_argument("--between-records", type=int, default=0,
+                   help="logrotate_copytruncate: records written between the copy and "
+                        "the truncation (in neither file)")
+    p.add_argument("--copy-tmp", action="store_true",
+                   help="logrotate_copytruncate: copy through <x>.1.tmp, then rename")
     p.add_argument("--manifest", help="where the manifest JSON goes at the end")
     return p.parse_args(argv)
 
@@ -430,21 +590,30 @@ def main(argv=None):
                   partial_pieces=a.partial_pieces, docker_split=a.docker_split,
                   long_every=a.long_every, long_len=a.long_len, stream=a.stream,
                   seed=a.seed, reuse_wait=a.reuse_wait, reader_pid=a.reader_pid,
-                  torn_every=a.torn_every, torn_pause_ms=a.torn_pause_ms)
+                  torn_every=a.torn_every, torn_pause_ms=a.torn_pause_ms,
+                  gzip_rotated=a.gzip_rotated, between_records=a.between_records,
+                  copy_tmp=a.copy_tmp)
+
+    def on_rotate(signum, frame):
+        w.rotate_requested = True
 
     def on_signal(signum, frame):
         w.stop()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGUSR1, on_rotate)
     e = w.run()
     if a.manifest:
         write_manifest(a.manifest, {a.id: e})
     print("logwriter w=%s format=%s rotate=%s records=%d lines=%d bytes=%d rate=%.0f/s "
-          "rotations=%d partials=%d torn_writes=%d inode_reuses=%d/%d elapsed=%.2fs"
+          "rotations=%d partials=%d torn_writes=%d inode_reuses=%d/%d elapsed=%.2fs%s"
           % (a.id, a.format, a.rotate, e["records"], e["lines"], e["bytes"], e["rate"],
              e["rotations"], e["partials"], e["torn_writes"], e["inode_reuses"],
-             e["inode_reuse_tries"], e["elapsed_s"]), flush=True)
+             e["inode_reuse_tries"], e["elapsed_s"],
+             (" gzipped=%d rotated_deleted=%d gap_records=%d"
+              % (e["gzipped"], e["rotated_deleted"], e["gap_records"])
+              if a.rotate in ("kubelet", "logrotate_copytruncate") else "")), flush=True)
     return 0
 
 
