@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "read_file.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,24 +98,9 @@ static void ct_run(const char *text, size_t len, const char *name)
 static char *ct_read(const char *name, size_t *len)
 {
     char path[512];
-    FILE *f;
-    char *data;
-    long n;
 
     snprintf(path, sizeof(path), "%s/config/examples/%s", VG_SOURCE_DIR, name);
-    f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    data = malloc((size_t)n + 1);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
-    data[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return data;
+    return test_read_file(path, len);
 }
 
 static void default_config_survives_every_failure(void **state)

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "read_file.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,22 +166,7 @@ struct ml_file {
 
 static char *ml_read(const char *path, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
-    char *data;
-    long n;
-
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    data = malloc((size_t)n + 1);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
-    data[n] = '\0';
-    fclose(f);
-    *size = (size_t)n;
-    return data;
+    return test_read_file(path, size);
 }
 
 static void ml_load(struct ml_file *f, const char *name)

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "read_file.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,23 +78,9 @@ struct mt_sink {
 static char *mt_read(const char *name)
 {
     char path[512];
-    FILE *f;
-    char *data;
-    long n;
 
     snprintf(path, sizeof(path), "%s/tests/fixtures/multiline/%s.txt", VG_SOURCE_DIR, name);
-    f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    data = malloc((size_t)n + 1);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
-    data[n] = '\0';
-    fclose(f);
-    return data;
+    return test_read_file(path, NULL);
 }
 
 static void mt_add(struct mt_script *sc, enum mt_op op, const char *line, size_t len)
