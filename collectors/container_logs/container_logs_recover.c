@@ -31,8 +31,12 @@
  * files counted in by this margin are still checked against what is known. */
 #define CLOG_MTIME_SLACK_NS (2 * VG_NS_PER_SEC)
 
+/* A .gz read as a stream: the inflate state and its buffers exist only
+ * while it is being read (from the first read to the end of the stream),
+ * so that many files waiting their turn cost a descriptor each, no more. */
 struct clog_gz {
-    gzFile gz;
+    gzFile gz;         /* NULL before the first read and after the end */
+    int fd;            /* the compressed file (its clog_file's; not ours) */
     struct vg_buf win; /* decompressed bytes [win_off, win_off + win.len) */
     uint64_t win_off;
     uint64_t dev, ino; /* the identity of the file it was compressed from */
@@ -60,28 +64,51 @@ struct clog_cands {
 static struct clog_gz *clog_gz_open(int fd, uint64_t dev, uint64_t ino)
 {
     struct clog_gz *z = vg_calloc(1, sizeof(*z));
-    int dfd = dup(fd);
 
-    if (z == NULL || dfd < 0 || (z->gz = gzdopen(dfd, "rb")) == NULL) {
-        if (dfd >= 0)
-            close(dfd);
-        free(z);
+    if (z == NULL)
         return NULL;
-    }
-    gzbuffer(z->gz, CLOG_GZ_CHUNK);
+    z->fd = fd;
     vg_buf_init(&z->win);
     z->dev = dev;
     z->ino = ino;
     return z;
 }
 
+/* Starts (or starts again) the stream from the beginning of the file. */
+static bool clog_gz_start(struct clog_gz *z)
+{
+    int dfd;
+
+    if (z->gz != NULL) {
+        gzclose(z->gz);
+        z->gz = NULL;
+    }
+    dfd = dup(z->fd);
+    if (dfd < 0 || lseek(dfd, 0, SEEK_SET) != 0 || (z->gz = gzdopen(dfd, "rb")) == NULL) {
+        if (dfd >= 0)
+            close(dfd);
+        return false;
+    }
+    gzbuffer(z->gz, CLOG_GZ_CHUNK);
+    z->win.len = 0;
+    z->win_off = 0;
+    z->eof = false;
+    return true;
+}
+
+static void clog_gz_free(struct clog_gz *z)
+{
+    if (z->gz != NULL)
+        gzclose(z->gz);
+    vg_buf_free(&z->win);
+    free(z);
+}
+
 void clog_gz_close(struct clog_file *f)
 {
     if (f->gz == NULL)
         return;
-    gzclose(f->gz->gz);
-    vg_buf_free(&f->gz->win);
-    free(f->gz);
+    clog_gz_free(f->gz);
     f->gz = NULL;
 }
 
@@ -99,11 +126,15 @@ static bool clog_gz_more(struct clog_gz *z)
 {
     int n;
 
-    if (z->eof || vg_buf_reserve(&z->win, CLOG_GZ_CHUNK) != VG_OK)
+    if (z->eof)
+        return false;
+    if ((z->gz == NULL && !clog_gz_start(z)) || vg_buf_reserve(&z->win, CLOG_GZ_CHUNK) != VG_OK)
         return false;
     n = gzread(z->gz, z->win.data + z->win.len, CLOG_GZ_CHUNK);
     if (n <= 0) {
-        z->eof = true;
+        z->eof = true; /* what is in the window stays; the stream goes */
+        gzclose(z->gz);
+        z->gz = NULL;
         return false;
     }
     z->win.len += (size_t)n;
@@ -113,13 +144,8 @@ static bool clog_gz_more(struct clog_gz *z)
 /* Drops what lies before off from the window, decompressing to get there. */
 static bool clog_gz_skip(struct clog_gz *z, uint64_t off)
 {
-    if (off < z->win_off) { /* backwards: from the start again (not on the hot path) */
-        if (gzrewind(z->gz) != 0)
-            return false;
-        z->win.len = 0;
-        z->win_off = 0;
-        z->eof = false;
-    }
+    if (off < z->win_off && !clog_gz_start(z)) /* backwards: from the start again (rare) */
+        return false;
     while (z->win_off < off) {
         uint64_t drop = off - z->win_off;
 
@@ -131,6 +157,8 @@ static bool clog_gz_skip(struct clog_gz *z, uint64_t off)
         z->win.len -= (size_t)drop;
         z->win_off += drop;
     }
+    if (z->eof && z->win.len == 0)
+        vg_buf_free(&z->win); /* read to its end: nothing more to hold */
     return true;
 }
 
@@ -143,7 +171,8 @@ static ssize_t clog_gz_pread(struct clog_gz *z, char *buf, size_t want, uint64_t
     while (z->win.len < want && clog_gz_more(z))
         ;
     n = z->win.len < want ? z->win.len : want;
-    memcpy(buf, z->win.data, n);
+    if (n > 0)
+        memcpy(buf, z->win.data, n);
     return (ssize_t)n;
 }
 
@@ -180,9 +209,7 @@ static void clog_cand_head(struct clog_cand *c, int fd)
     }
     n = clog_gz_pread(z, c->head, sizeof(c->head), 0);
     c->head_len = n > 0 ? (size_t)n : 0;
-    gzclose(z->gz);
-    vg_buf_free(&z->win);
-    free(z);
+    clog_gz_free(z);
 }
 
 /* True when the candidate's first fp_len bytes hash to fp_hash. */
