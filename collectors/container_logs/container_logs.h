@@ -67,6 +67,8 @@ struct clog_file {
                                        bytes remain unread (partial_timeout counts from here only) */
     int64_t rotated_ns;             /* monotonic: when its path stopped leading to it; 0 if not */
     int64_t shadow_ns;              /* monotonic: when it was held as a possible copy */
+    uint64_t skip_to;               /* a copy: what lies before was read in its original (the copy
+                                       may still be growing to there): not read again */
     uint64_t tail_off;              /* read_off when tail_hash was taken, 0: none */
     uint64_t tail_hash;             /* hash of the CLOG_TAIL_CHECK bytes before tail_off */
     uint64_t pred_source, pred_end; /* a rotated predecessor whose last fragment this file

@@ -196,8 +196,10 @@ uint64_t clog_ckpt_start(struct clog_ctx *x, struct clog_file *f)
         return e->offset <= f->size ? e->offset : 0;
     /* a copy goes on from the original's offset whatever its own size: the
      * lines written between copy and truncation are in neither */
-    if (f->fp_len != 0 && clog_copy_start(x, f, &start))
+    if (f->fp_len != 0 && clog_copy_start(x, f, &start)) {
+        f->skip_to = start; /* a copy still being written may be shorter yet */
         return start <= f->size ? start : f->size;
+    }
     if (x->read_from != NULL && strcmp(x->read_from, "tail") == 0)
         return clog_tail_start(x, f);
     return 0;

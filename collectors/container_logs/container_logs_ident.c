@@ -83,6 +83,25 @@ static struct clog_file *clog_original_of(struct clog_ctx *x, struct clog_file *
     return NULL;
 }
 
+/* Followed files that start like f (on another inode) may have been
+ * truncated, or truncated and written past their read position, since
+ * they were last read: that is noticed now, before f is judged against
+ * them, so that a copy taken just before the truncation is known as one. */
+static void clog_refresh_lookalikes(struct clog_ctx *x, struct clog_file *f, int64_t now_ns)
+{
+    struct clog_file *o, *nx;
+    struct stat st;
+
+    for (o = x->files; o != NULL; o = nx) {
+        nx = o->next;
+        if (o == f || o->shadow || o->gz != NULL || o->fd < 0 || o->fp_len != f->fp_len ||
+            o->fp_hash != f->fp_hash || (o->dev == f->dev && o->ino == f->ino))
+            continue;
+        if (fstat(o->fd, &st) == 0 && ((uint64_t)st.st_size < o->read_off || clog_rewritten(x, o)))
+            clog_file_reidentify(x, o, now_ns);
+    }
+}
+
 /* A gone file of f's own identity (renamed, then matched again): f
  * continues from it, and it is forgotten. */
 static bool clog_gone_resume(struct clog_ctx *x, struct clog_file *f)
@@ -118,6 +137,8 @@ void clog_file_place(struct clog_ctx *x, struct clog_file *f, int64_t now_ns)
     uint64_t start;
 
     f->shadow = false;
+    if (f->fp_len != 0)
+        clog_refresh_lookalikes(x, f, now_ns);
     if (f->fp_len != 0 && clog_gone_resume(x, f)) {
         f->mid_line = !clog_line_start(x, f, f->read_off);
         return;
@@ -148,6 +169,9 @@ void clog_release_shadows(struct clog_ctx *x, int64_t now_ns)
             continue;
         if (f->fd >= 0 && fstat(f->fd, &st) == 0)
             f->size = (uint64_t)st.st_size;
+        clog_refresh_lookalikes(x, f, now_ns); /* its original truncated: adopted */
+        if (!f->shadow)
+            continue;
         if (now_ns - f->shadow_ns < x->rotate_wait_ms * VG_NS_PER_MS &&
             clog_original_of(x, f) != NULL)
             continue; /* still byte for byte a copy of a followed file */
@@ -172,6 +196,7 @@ static void clog_adopt_shadows(struct clog_ctx *x, const struct clog_gone *g, in
         f->shadow = false;
         f->read_off = f->emitted_off = f->acked_off =
             g->read_off <= f->size ? g->read_off : f->size;
+        f->skip_to = g->read_off;
         f->rotated_ns = now_ns; /* a copy is finished: read it ahead of the others */
         f->dirty = true;
         vg_log(VG_LOG_DEBUG, CLOG_PLUGIN, x->c->name, "%s is a copy of %s: continuing at %llu",

@@ -441,6 +441,27 @@ static ssize_t clog_read_once(struct clog_ctx *x, struct clog_file *f, size_t wa
     return n;
 }
 
+/* A copy moves past what its original was read to, as far as it has been
+ * written yet; true once it is there (what follows is new). */
+static bool clog_skip_copied(struct clog_file *f)
+{
+    struct stat st;
+    uint64_t to;
+
+    if (f->read_off >= f->skip_to)
+        return true;
+    if (f->gz != NULL || f->fd < 0 || fstat(f->fd, &st) != 0)
+        return false;
+    to = (uint64_t)st.st_size < f->skip_to ? (uint64_t)st.st_size : f->skip_to;
+    if (to > f->read_off)
+        f->read_off = to;
+    if (to > f->emitted_off)
+        f->emitted_off = to;
+    if ((uint64_t)st.st_size > f->size)
+        f->size = (uint64_t)st.st_size;
+    return f->read_off >= f->skip_to;
+}
+
 bool clog_read_file(struct clog_ctx *x, struct clog_file *f, int64_t now_ns, uint64_t *budget)
 {
     bool stop = false, checked = false;
@@ -449,7 +470,7 @@ bool clog_read_file(struct clog_ctx *x, struct clog_file *f, int64_t now_ns, uin
 
     if (f->fp_len == 0 && clog_identify(x, f, false))
         clog_file_place(x, f, now_ns);
-    if (f->fp_len == 0 || f->shadow)
+    if (f->fp_len == 0 || f->shadow || !clog_skip_copied(f))
         return true;
     if (f->fresh)
         clog_take_fragments(x, f);
@@ -489,7 +510,7 @@ static int clog_flush_tail(struct clog_ctx *x, struct clog_file *f, int64_t now_
     size_t len;
     int rc;
 
-    if (f->fd < 0 || f->skipping || f->read_off >= f->size)
+    if (f->fd < 0 || f->skipping || f->read_off >= f->size || f->read_off < f->skip_to)
         return VG_OK;
     if (f->fp_len == 0) {
         if (!clog_identify(x, f, true))

@@ -84,7 +84,9 @@ static bool clog_gz_start(struct clog_gz *z)
         z->gz = NULL;
     }
     dfd = dup(z->fd);
-    if (dfd < 0 || lseek(dfd, 0, SEEK_SET) != 0 || (z->gz = gzdopen(dfd, "rb")) == NULL) {
+    if (dfd >= 0 && lseek(dfd, 0, SEEK_SET) == 0)
+        z->gz = gzdopen(dfd, "rb");
+    if (z->gz == NULL) {
         if (dfd >= 0)
             close(dfd);
         return false;
@@ -282,7 +284,7 @@ static void clog_cands_list(struct clog_ctx *x, const char *dir, const char *con
     memset(cs, 0, sizeof(*cs));
     if (d == NULL)
         return;
-    while ((de = readdir(d)) != NULL && cs->examined < CLOG_CANDS_MAX)
+    for (de = readdir(d); de != NULL && cs->examined < CLOG_CANDS_MAX; de = readdir(d))
         if (de->d_name[0] != '.' && clog_cand_named(de->d_name, bases, n_bases))
             clog_cands_add(cs, dir, de->d_name);
     if (de != NULL)

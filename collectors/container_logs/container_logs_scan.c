@@ -302,7 +302,8 @@ static void clog_file_link(struct clog_ctx *x, struct clog_file *f)
     clog_index_add(x, f);
 }
 
-void clog_file_move(struct clog_ctx *x, struct clog_file *f, struct clog_file *after)
+/* Takes f out of the list only. */
+static void clog_list_remove(struct clog_ctx *x, struct clog_file *f)
 {
     struct clog_file **pp;
 
@@ -311,6 +312,13 @@ void clog_file_move(struct clog_ctx *x, struct clog_file *f, struct clog_file *a
             *pp = f->next;
             break;
         }
+}
+
+void clog_file_move(struct clog_ctx *x, struct clog_file *f, struct clog_file *after)
+{
+    struct clog_file **pp;
+
+    clog_list_remove(x, f);
     pp = after != NULL ? &after->next : &x->files;
     f->next = *pp;
     *pp = f;
@@ -318,13 +326,7 @@ void clog_file_move(struct clog_ctx *x, struct clog_file *f, struct clog_file *a
 
 void clog_file_unlink(struct clog_ctx *x, struct clog_file *f)
 {
-    struct clog_file **pp;
-
-    for (pp = &x->files; *pp != NULL; pp = &(*pp)->next)
-        if (*pp == f) {
-            *pp = f->next;
-            break;
-        }
+    clog_list_remove(x, f);
     clog_index_del(x, f);
     x->n_files--;
 }
@@ -354,7 +356,8 @@ struct clog_file *clog_file_add(struct clog_ctx *x, const char *path, const char
     struct clog_file *f;
     int rc;
 
-    if (clog_index_grow(x) != VG_OK || (f = clog_file_alloc(x, path, real, st)) == NULL) {
+    f = clog_index_grow(x) == VG_OK ? clog_file_alloc(x, path, real, st) : NULL;
+    if (f == NULL) {
         vg_complain(&x->nomem_complain, VG_LOG_ERROR, CLOG_PLUGIN, x->c->name,
                     "out of memory for %s: it is found again at the next scan", path);
         errno = ENOMEM;
@@ -386,7 +389,9 @@ static void clog_unreadable(struct clog_ctx *x, const char *path, int err)
             return;
         }
     u = vg_calloc(1, sizeof(*u));
-    if (u != NULL && (u->path = vg_strdup(path)) == NULL) {
+    if (u != NULL)
+        u->path = vg_strdup(path);
+    if (u != NULL && u->path == NULL) {
         free(u);
         u = NULL;
     }

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "core.h"
 #include "pipeline_internal.h"
+#include "read_file.h"
 #include "torture.h"
 
 extern const struct vg_collector_ops vg_collector_container_logs;
@@ -523,6 +524,65 @@ static void copy_shorter_than_the_offset_then_renamed(void **state)
     cl_expect(t, "gen1", 0, 7);
     cl_expect(t, "gen2", 0, 3);
     assert_int_equal(t->n_recs, 20);
+}
+
+/* The copy is first seen after its original was truncated and written
+ * past the old read position, before the original was read again: the
+ * truncation is noticed first, and the copy continues from the offset. */
+static void copy_seen_after_the_original_was_refilled(void **state)
+{
+    struct cl *t = *state;
+    char p[PATH_MAX], cmd[2 * PATH_MAX + 16];
+
+    cl_opts(t, "paths: [\"%s/app.log*\"]\nformat: raw\n");
+    cl_lines(t, "app.log", "raw", "gen0", 0, 10);
+    cl_start(t);
+    cl_drain(t, 3);
+    cl_path(t, "app.log", p, sizeof(p));
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s.1'", p, p);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(truncate(p, 0), 0);
+    cl_lines(t, "app.log", "raw", "gen1-a-longer-line", 0, 20);
+    cl_drain(t, 5);
+    cl_expect(t, "gen0", 0, 10);
+    cl_expect(t, "gen1-a-longer-line", 0, 20);
+    assert_int_equal(t->n_recs, 30);
+}
+
+/* A copy found while cp is still writing it (shorter than what was read
+ * of its original, which was truncated already): what cp writes next was
+ * read in the original too, and is not read again. */
+static void copy_still_being_written_is_not_read_again(void **state)
+{
+    struct cl *t = *state;
+    char p[PATH_MAX];
+    struct vg_buf all;
+    char *copy;
+
+    cl_opts(t, "paths: [\"%s/app.log*\"]\nformat: raw\n");
+    cl_lines(t, "app.log", "raw", "gen0", 0, 10);
+    cl_start(t);
+    cl_drain(t, 3);
+    cl_path(t, "app.log", p, sizeof(p));
+    copy = test_read_file(p, NULL);
+    vg_buf_init(&all);
+    vg_buf_puts(&all, copy);
+    assert_int_equal(truncate(p, 0), 0);
+    cl_lines(t, "app.log", "raw", "gen1", 0, 3);
+    cl_drain(t, 3);               /* the truncation is seen */
+    all.data[all.len / 2] = '\0'; /* cp half way */
+    cl_append(t, "app.log.1", all.data);
+    all.data[all.len / 2] = copy[all.len / 2];
+    cl_drain(t, 3);
+    cl_append(t, "app.log.1", all.data + all.len / 2);
+    cl_drain(t, 3);
+    cl_tick(6000);
+    cl_drain(t, 3);
+    cl_expect(t, "gen0", 0, 10);
+    cl_expect(t, "gen1", 0, 3);
+    assert_int_equal(t->n_recs, 13);
+    vg_buf_free(&all);
+    free(copy);
 }
 
 /* A file that only shares the first line with a followed one is read
@@ -1161,6 +1221,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(same_first_kib_files_are_all_read, cl_setup, cl_teardown),
         cmocka_unit_test_setup_teardown(copy_shorter_than_the_offset_then_renamed, cl_setup,
+                                        cl_teardown),
+        cmocka_unit_test_setup_teardown(copy_seen_after_the_original_was_refilled, cl_setup,
+                                        cl_teardown),
+        cmocka_unit_test_setup_teardown(copy_still_being_written_is_not_read_again, cl_setup,
                                         cl_teardown),
         cmocka_unit_test_setup_teardown(look_alike_is_not_held_and_a_held_copy_is_released,
                                         cl_setup, cl_teardown),
