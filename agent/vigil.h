@@ -182,6 +182,9 @@ struct vg_option {
     unsigned flags;      /* VG_OPT_* flags */
     const char *choices; /* VG_OPT_ENUM: "cri|docker|raw|auto" */
 };
+/* Frees what the table allocated in ctx (strings, lists); ctx may be NULL.
+ * Defined with the option code in config/options.c. */
+void vg_options_free(const struct vg_option *table, void *ctx);
 
 /* Reads a secret from a file as NAME_file options do: at most 64 KiB, no
  * NUL byte, trailing newlines removed, into a malloc'd string (*out).
