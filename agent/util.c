@@ -1,5 +1,5 @@
 /*
- * util.c - status codes, errors, growable buffers and clocks.
+ * util.c - status codes, errors, growable buffers, hashing and clocks.
  */
 #include <errno.h>
 #include <math.h>
@@ -318,6 +318,23 @@ int vg_write_all(int fd, const void *p, size_t n)
         n -= (size_t)w;
     }
     return VG_OK;
+}
+
+uint64_t vg_fnv1a_more(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+uint64_t vg_fnv1a(const void *p, size_t n)
+{
+    return vg_fnv1a_more(VG_FNV1A_INIT, p, n);
 }
 
 static int64_t util_clock_ns(clockid_t id)

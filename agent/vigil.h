@@ -82,6 +82,15 @@ int vg_grow(void **arr, size_t *cap, size_t need, size_t size);
 int vg_write_all(int fd, const void *p, size_t n);
 
 /* ------------------------------------------------------------------------
+ * Hashing: 64-bit FNV-1a, for hash tables (not for anything an attacker
+ * should not be able to collide).
+ */
+#define VG_FNV1A_INIT UINT64_C(14695981039346656037)
+uint64_t vg_fnv1a(const void *p, size_t n); /* of p[0..n) */
+/* Continues a hash h (start with VG_FNV1A_INIT) over p[0..n). */
+uint64_t vg_fnv1a_more(uint64_t h, const void *p, size_t n);
+
+/* ------------------------------------------------------------------------
  * Time.
  */
 int64_t vg_now_ns(void);  /* CLOCK_REALTIME */

@@ -537,16 +537,14 @@ static bool node_re_match(struct node_ctx *ctx, const pcre2_code *re, const char
  * same filesystem mounted twice at one place); remembers it otherwise. */
 static bool node_fs_seen(struct node_ctx *ctx, const struct node_mount *m)
 {
-    uint64_t h = UINT64_C(14695981039346656037);
+    static const unsigned char sep = 0xffu; /* no byte of a C string */
+    uint64_t h = VG_FNV1A_INIT;
     const char *parts[3] = {m->device, m->mountpoint, m->fstype};
     size_t i;
 
     for (i = 0; i < 3; i++) {
-        const unsigned char *p = (const unsigned char *)parts[i];
-
-        for (; *p != '\0'; p++)
-            h = (h ^ *p) * UINT64_C(1099511628211);
-        h = (h ^ 0xffu) * UINT64_C(1099511628211); /* separator */
+        h = vg_fnv1a_more(h, parts[i], strlen(parts[i]));
+        h = vg_fnv1a_more(h, &sep, 1);
     }
     for (i = 0; i < ctx->n_seen; i++)
         if (ctx->seen[i] == h)

@@ -18,6 +18,16 @@
 
 #include "vigil.h"
 
+/* Published FNV-1a 64 test vectors; a continued hash equals the whole. */
+static void fnv1a_matches_reference_vectors(void **state)
+{
+    (void)state;
+    assert_true(vg_fnv1a("", 0) == UINT64_C(0xcbf29ce484222325));
+    assert_true(vg_fnv1a("a", 1) == UINT64_C(0xaf63dc4c8601ec8c));
+    assert_true(vg_fnv1a("foobar", 6) == UINT64_C(0x85944171f73967e8));
+    assert_true(vg_fnv1a_more(vg_fnv1a("foo", 3), "bar", 3) == vg_fnv1a("foobar", 6));
+}
+
 static void json_escapes_controls_quotes_and_nul(void **state)
 {
     struct vg_buf b;
@@ -250,6 +260,7 @@ static void strerror_names_every_code(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fnv1a_matches_reference_vectors),
         cmocka_unit_test(json_escapes_controls_quotes_and_nul),
         cmocka_unit_test(json_replaces_invalid_utf8),
         cmocka_unit_test(json_word_scan_agrees_with_bytewise),
