@@ -397,26 +397,6 @@ int vg_engine_run(struct vg_engine *e)
     return engine_shutdown(e);
 }
 
-/* mkdir -p; an existing directory is fine. */
-static int engine_mkdirs(const char *path)
-{
-    char tmp[4096];
-    size_t len = strlen(path), i;
-
-    if (len == 0 || len >= sizeof(tmp))
-        return VG_EINVAL;
-    memcpy(tmp, path, len + 1);
-    for (i = 1; i <= len; i++) {
-        if (tmp[i] != '/' && tmp[i] != '\0')
-            continue;
-        tmp[i] = '\0';
-        if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-            return VG_EIO;
-        tmp[i] = path[i];
-    }
-    return VG_OK;
-}
-
 static int engine_setup_outputs(struct vg_engine *e, struct vg_error *err)
 {
     size_t i;
@@ -524,7 +504,7 @@ static int engine_setup(struct vg_engine *e, struct vg_error *err)
     else if (gethostname(e->node_name, sizeof(e->node_name) - 1) != 0)
         snprintf(e->node_name, sizeof(e->node_name), "unknown");
     snprintf(engine_node_name, sizeof(engine_node_name), "%s", e->node_name);
-    if (engine_mkdirs(a->state_dir) != VG_OK)
+    if (vg_mkdirs(a->state_dir) != VG_OK)
         vg_log(VG_LOG_WARN, "engine", "main", "cannot create state_dir %s: %s", a->state_dir,
                strerror(errno));
     snprintf(dead_letter_dir, sizeof(dead_letter_dir), "%s/dead-letter", a->state_dir);

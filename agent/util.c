@@ -1,12 +1,14 @@
 /*
- * util.c - status codes, errors, growable buffers, hashing and clocks.
+ * util.c - status codes, errors, growable buffers, files, hashing and clocks.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -316,6 +318,43 @@ int vg_write_all(int fd, const void *p, size_t n)
         }
         c += w;
         n -= (size_t)w;
+    }
+    return VG_OK;
+}
+
+/* One level of vg_mkdirs: made, or already a directory. */
+static int util_mkdir_one(const char *dir)
+{
+    struct stat st;
+
+    if (mkdir(dir, 0750) == 0)
+        return VG_OK;
+    if (errno != EEXIST)
+        return VG_EIO;
+    if (stat(dir, &st) != 0)
+        return VG_EIO;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return VG_EIO;
+    }
+    return VG_OK;
+}
+
+int vg_mkdirs(const char *dir)
+{
+    char tmp[PATH_MAX];
+    size_t len = strlen(dir), i;
+
+    if (len == 0 || len >= sizeof(tmp))
+        return VG_EINVAL;
+    memcpy(tmp, dir, len + 1);
+    for (i = 1; i <= len; i++) {
+        if (tmp[i] != '/' && tmp[i] != '\0')
+            continue;
+        tmp[i] = '\0';
+        if (util_mkdir_one(tmp) != VG_OK)
+            return VG_EIO;
+        tmp[i] = dir[i];
     }
     return VG_OK;
 }

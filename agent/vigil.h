@@ -80,6 +80,11 @@ int vg_grow(void **arr, size_t *cap, size_t need, size_t size);
  * fd is waited for (up to 1 s per stall). Returns VG_OK, or VG_EIO with
  * errno set (a zero-byte write counts as ENOSPC). */
 int vg_write_all(int fd, const void *p, size_t n);
+/* mkdir -p: creates dir and every missing folder above it (mode 0750). An
+ * existing directory is fine. Returns VG_OK, VG_EINVAL for an empty path or
+ * one of PATH_MAX bytes or more, or VG_EIO with errno set (ENOTDIR when
+ * something other than a directory is in the way). */
+int vg_mkdirs(const char *dir);
 
 /* ------------------------------------------------------------------------
  * Hashing: 64-bit FNV-1a, for hash tables (not for anything an attacker
