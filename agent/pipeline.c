@@ -194,7 +194,7 @@ int vg_pipeline_start(struct vg_pipeline *p, struct vg_error *err)
         rc = pthread_create(&q->thread, NULL, vg_outq_worker, q);
         if (rc != 0)
             return vg_error_set(err, VG_EIO, "output %s: cannot start its worker: %s", q->o->name,
-                                strerror(rc));
+                                vg_errno_str(rc));
         q->started = true;
     }
     return VG_OK;

@@ -118,6 +118,10 @@ void vg_log(enum vg_log_level level, const char *plugin, const char *instance, c
     VG_PRINTF(4, 5);
 void vg_logv(enum vg_log_level level, const char *plugin, const char *instance, const char *fmt,
              va_list ap) VG_PRINTF(4, 0);
+/* The text of an errno value for a log line: thread-safe strerror (a
+ * per-thread buffer, valid until the thread's next call). The only use of
+ * strerror allowed outside log.c (tests/lint/banned.py). */
+const char *vg_errno_str(int errnum);
 
 /*
  * A rate-limited complaint: at most one line per interval for the same

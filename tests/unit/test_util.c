@@ -79,6 +79,13 @@ static void mkdirs_nested_existing_and_file_in_the_way(void **state)
     rmdir(root);
 }
 
+static void errno_str_names_the_error(void **state)
+{
+    (void)state;
+    assert_string_equal(vg_errno_str(ENOENT), "No such file or directory");
+    assert_non_null(vg_errno_str(-12345)); /* unknown: still a text */
+}
+
 static void json_escapes_controls_quotes_and_nul(void **state)
 {
     struct vg_buf b;
@@ -313,6 +320,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fnv1a_matches_reference_vectors),
         cmocka_unit_test(mkdirs_nested_existing_and_file_in_the_way),
+        cmocka_unit_test(errno_str_names_the_error),
         cmocka_unit_test(json_escapes_controls_quotes_and_nul),
         cmocka_unit_test(json_replaces_invalid_utf8),
         cmocka_unit_test(json_word_scan_agrees_with_bytewise),
