@@ -387,7 +387,7 @@ int vg_engine_run(struct vg_engine *e)
     while (!e->stopping) {
         n = epoll_wait(e->epoll_fd, events, (int)VG_ARRAY_LEN(events), ENGINE_TICK_MS);
         if (n < 0 && errno != EINTR) {
-            vg_log(VG_LOG_ERROR, "engine", "main", "epoll_wait: %s", strerror(errno));
+            vg_log(VG_LOG_ERROR, "engine", "main", "epoll_wait: %s", vg_errno_str(errno));
             break;
         }
         atomic_store(&e->health.heartbeat_ns, vg_mono_ns());
@@ -395,26 +395,6 @@ int vg_engine_run(struct vg_engine *e)
             engine_dispatch(e, events[i].data.ptr);
     }
     return engine_shutdown(e);
-}
-
-/* mkdir -p; an existing directory is fine. */
-static int engine_mkdirs(const char *path)
-{
-    char tmp[4096];
-    size_t len = strlen(path), i;
-
-    if (len == 0 || len >= sizeof(tmp))
-        return VG_EINVAL;
-    memcpy(tmp, path, len + 1);
-    for (i = 1; i <= len; i++) {
-        if (tmp[i] != '/' && tmp[i] != '\0')
-            continue;
-        tmp[i] = '\0';
-        if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-            return VG_EIO;
-        tmp[i] = path[i];
-    }
-    return VG_OK;
 }
 
 static int engine_setup_outputs(struct vg_engine *e, struct vg_error *err)
@@ -481,7 +461,7 @@ static int engine_setup_collector(struct vg_engine *e, struct engine_collector *
         return vg_error_set(err, VG_ECONFIG, "collector %s (%s): %s", pc->name, pc->ops->name,
                             perr.msg);
     if (engine_watch_fd(e, ec->timer_fd, &ec->watch) != VG_OK)
-        return vg_error_set(err, VG_EIO, "epoll: %s", strerror(errno));
+        return vg_error_set(err, VG_EIO, "epoll: %s", vg_errno_str(errno));
     return VG_OK;
 }
 
@@ -499,7 +479,7 @@ static int engine_setup_fds(struct vg_engine *e, struct vg_error *err)
     e->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (e->epoll_fd < 0 || e->signal_fd < 0 || e->tick_fd < 0)
         return vg_error_set(err, VG_EIO, "cannot create the engine's descriptors: %s",
-                            strerror(errno));
+                            vg_errno_str(errno));
     timerfd_settime(e->tick_fd, 0, &tick, NULL);
     e->signal_watch.kind = ENGINE_SRC_SIGNAL;
     e->ack_watch.kind = ENGINE_SRC_ACK;
@@ -507,7 +487,7 @@ static int engine_setup_fds(struct vg_engine *e, struct vg_error *err)
     if (engine_watch_fd(e, e->signal_fd, &e->signal_watch) != VG_OK ||
         engine_watch_fd(e, e->tick_fd, &e->tick_watch) != VG_OK ||
         engine_watch_fd(e, vg_pipeline_ack_fd(e->pipeline), &e->ack_watch) != VG_OK)
-        return vg_error_set(err, VG_EIO, "epoll: %s", strerror(errno));
+        return vg_error_set(err, VG_EIO, "epoll: %s", vg_errno_str(errno));
     return VG_OK;
 }
 
@@ -524,9 +504,9 @@ static int engine_setup(struct vg_engine *e, struct vg_error *err)
     else if (gethostname(e->node_name, sizeof(e->node_name) - 1) != 0)
         snprintf(e->node_name, sizeof(e->node_name), "unknown");
     snprintf(engine_node_name, sizeof(engine_node_name), "%s", e->node_name);
-    if (engine_mkdirs(a->state_dir) != VG_OK)
+    if (vg_mkdirs(a->state_dir) != VG_OK)
         vg_log(VG_LOG_WARN, "engine", "main", "cannot create state_dir %s: %s", a->state_dir,
-               strerror(errno));
+               vg_errno_str(errno));
     snprintf(dead_letter_dir, sizeof(dead_letter_dir), "%s/dead-letter", a->state_dir);
     ps.batch_max_records = a->batch_max_records;
     ps.batch_max_bytes = a->batch_max_bytes;

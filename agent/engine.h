@@ -5,8 +5,8 @@
 #ifndef VG_ENGINE_H
 #define VG_ENGINE_H
 
-#include "config.h"
 #include "http.h"
+#include "plan.h"
 #include "vigil.h"
 
 struct vg_engine;

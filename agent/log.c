@@ -109,6 +109,13 @@ void vg_logv(enum vg_log_level level, const char *plugin, const char *instance, 
     vg_buf_free(&b);
 }
 
+const char *vg_errno_str(int errnum)
+{
+    static _Thread_local char buf[128];
+
+    return strerror_r(errnum, buf, sizeof(buf)); /* GNU: may return a static string */
+}
+
 void vg_log(enum vg_log_level level, const char *plugin, const char *instance, const char *fmt, ...)
 {
     va_list ap;

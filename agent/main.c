@@ -121,7 +121,8 @@ int main(int argc, char **argv)
     const char *config = NULL;
     int opt;
 
-    while ((opt = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
+    for (opt = getopt_long(argc, argv, "c:Vh", longopts, NULL); opt != -1;
+         opt = getopt_long(argc, argv, "c:Vh", longopts, NULL)) {
         switch (opt) {
         case 'c':
             config = optarg;

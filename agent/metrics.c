@@ -14,19 +14,6 @@
 #define SAMPLES_MAX       (1u << 22)
 #define SAMPLES_ARENA_MAX ((size_t)UINT32_MAX - 1)
 
-uint64_t vg_metrics_hash(const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    uint64_t h = UINT64_C(14695981039346656037);
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
-
 static bool metrics_alpha(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
@@ -182,7 +169,7 @@ static long samples_family_find(const struct vg_samples *s, const char *name, ui
 static int samples_family(struct vg_samples *s, const char *name, enum vg_metric_type type,
                           const char *help, uint32_t *index)
 {
-    uint64_t h = vg_metrics_hash(name, strlen(name));
+    uint64_t h = vg_fnv1a(name, strlen(name));
     long found = samples_family_find(s, name, h);
     struct vg_staged_family *f;
     size_t j;
@@ -319,7 +306,7 @@ static int samples_insert(struct vg_samples *s, uint32_t key_off, uint32_t famil
                           double value)
 {
     size_t len = s->arena.len - key_off;
-    uint64_t h = vg_metrics_hash(s->arena.data + key_off, len);
+    uint64_t h = vg_fnv1a(s->arena.data + key_off, len);
     struct vg_staged_sample *x;
     size_t slot = 0;
     long found;

@@ -56,9 +56,6 @@ struct vg_samples {
     size_t cap_sorted;
 };
 
-/* 64-bit FNV-1a. */
-uint64_t vg_metrics_hash(const void *p, size_t n);
-
 struct vg_store_owner;
 
 /* The link of the store's chained hash tables, first in what they hold. */

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "alloc.h"
-#include "config.h"
 #include "core.h"
 #include "pipeline_internal.h"
 
@@ -24,29 +23,6 @@
 #define PIPELINE_DEFAULT_BYTES   (1024u * 1024u)
 #define PIPELINE_DEFAULT_DL_DIR  "/var/lib/vigil/dead-letter"
 #define PIPELINE_FREE_MAX        16u /* recycled batches kept per sink */
-
-const struct vg_option vg_output_common_options[] = {
-    {"queue_max_bytes", VG_OPT_SIZE, "8MiB", offsetof(struct vg_output_settings, queue_max_bytes),
-     "bytes of records queued for this output before its collectors pause", 0, NULL},
-    {"queue_max_batches", VG_OPT_INT, "256", offsetof(struct vg_output_settings, queue_max_batches),
-     "batches queued for this output before its collectors pause", 0, NULL},
-    {"retry_limit", VG_OPT_INT, "0", offsetof(struct vg_output_settings, retry_limit),
-     "retries of a batch before it goes to the dead-letter file; 0 retries for ever", 0, NULL},
-    {"retry_backoff", VG_OPT_DURATION, "1s", offsetof(struct vg_output_settings, retry_backoff_ms),
-     "first wait before a retry; doubles at each retry, with jitter", 0, NULL},
-    {"retry_backoff_max", VG_OPT_DURATION, "60s",
-     offsetof(struct vg_output_settings, retry_backoff_max_ms), "longest wait between retries", 0,
-     NULL},
-    {"dead_letter_path", VG_OPT_STR, NULL, offsetof(struct vg_output_settings, dead_letter_path),
-     "NDJSON file for records that cannot be delivered; default "
-     "<state_dir>/dead-letter/NAME.ndjson",
-     0, NULL},
-    {"dead_letter_max_bytes", VG_OPT_SIZE, "64MiB",
-     offsetof(struct vg_output_settings, dead_letter_max_bytes),
-     "the dead-letter file is rotated to PATH.1 (replacing it) once it would pass this size", 0,
-     NULL},
-    {NULL, VG_OPT_STR, NULL, 0, NULL, 0, NULL},
-};
 
 /*
  * Creates an empty pipeline (no outputs, no workers yet). Settings are
@@ -218,7 +194,7 @@ int vg_pipeline_start(struct vg_pipeline *p, struct vg_error *err)
         rc = pthread_create(&q->thread, NULL, vg_outq_worker, q);
         if (rc != 0)
             return vg_error_set(err, VG_EIO, "output %s: cannot start its worker: %s", q->o->name,
-                                strerror(rc));
+                                vg_errno_str(rc));
         q->started = true;
     }
     return VG_OK;

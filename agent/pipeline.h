@@ -16,6 +16,7 @@
 #ifndef VG_PIPELINE_H
 #define VG_PIPELINE_H
 
+#include "output_settings.h"
 #include "vigil.h"
 
 /* Arena: bump allocation in chunks; reset keeps the first chunk. */
@@ -37,19 +38,6 @@ struct vg_pipeline_settings {
     uint64_t batch_max_bytes;    /* ... or this many bytes of bodies and fields */
     const char *dead_letter_dir; /* default folder for dead-letter files */
 };
-
-/* Per-output settings the engine reads from every output's map; their
- * table is vg_output_common_options. */
-struct vg_output_settings {
-    uint64_t queue_max_bytes;
-    int64_t queue_max_batches;
-    int64_t retry_limit;      /* 0: retry for ever */
-    int64_t retry_backoff_ms; /* first wait */
-    int64_t retry_backoff_max_ms;
-    char *dead_letter_path;         /* NULL: <dead_letter_dir>/<output name>.ndjson */
-    uint64_t dead_letter_max_bytes; /* rotated to PATH.1 beyond this */
-};
-extern const struct vg_option vg_output_common_options[];
 
 struct vg_pipeline;
 struct vg_sink; /* one per record-producing collector */

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,24 +183,21 @@ static int64_t outq_backoff(struct vg_outq *q, unsigned attempt)
     return half + (int64_t)(outq_random(q) % (uint64_t)(d - half + 1));
 }
 
-/* mkdir -p of the folder that holds path. */
+/* mkdir -p of the folder that holds path (none: the working directory). */
 static int outq_mkdirs(const char *path)
 {
-    char tmp[4096];
-    size_t len = strlen(path), i;
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t len;
 
-    if (len >= sizeof(tmp))
+    if (slash == NULL)
+        return VG_OK;
+    len = slash == path ? 1 : (size_t)(slash - path);
+    if (len >= sizeof(dir))
         return VG_EINVAL;
-    memcpy(tmp, path, len + 1);
-    for (i = 1; i < len; i++) {
-        if (tmp[i] != '/')
-            continue;
-        tmp[i] = '\0';
-        if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-            return VG_EIO;
-        tmp[i] = '/';
-    }
-    return VG_OK;
+    memcpy(dir, path, len);
+    dir[len] = '\0';
+    return vg_mkdirs(dir);
 }
 
 static int outq_dl_open(struct vg_outq *q)

@@ -100,7 +100,7 @@ static double self_open_fds(void)
 
     if (d == NULL)
         return 0;
-    while ((de = readdir(d)) != NULL)
+    for (de = readdir(d); de != NULL; de = readdir(d))
         if (de->d_name[0] != '.')
             n++;
     closedir(d);

@@ -1,12 +1,14 @@
 /*
- * util.c - status codes, errors, growable buffers and clocks.
+ * util.c - status codes, errors, growable buffers, files, hashing and clocks.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -318,6 +320,60 @@ int vg_write_all(int fd, const void *p, size_t n)
         n -= (size_t)w;
     }
     return VG_OK;
+}
+
+/* One level of vg_mkdirs: made, or already a directory. */
+static int util_mkdir_one(const char *dir)
+{
+    struct stat st;
+
+    if (mkdir(dir, 0750) == 0)
+        return VG_OK;
+    if (errno != EEXIST)
+        return VG_EIO;
+    if (stat(dir, &st) != 0)
+        return VG_EIO;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return VG_EIO;
+    }
+    return VG_OK;
+}
+
+int vg_mkdirs(const char *dir)
+{
+    char tmp[PATH_MAX];
+    size_t len = strlen(dir), i;
+
+    if (len == 0 || len >= sizeof(tmp))
+        return VG_EINVAL;
+    memcpy(tmp, dir, len + 1);
+    for (i = 1; i <= len; i++) {
+        if (tmp[i] != '/' && tmp[i] != '\0')
+            continue;
+        tmp[i] = '\0';
+        if (util_mkdir_one(tmp) != VG_OK)
+            return VG_EIO;
+        tmp[i] = dir[i];
+    }
+    return VG_OK;
+}
+
+uint64_t vg_fnv1a_more(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+uint64_t vg_fnv1a(const void *p, size_t n)
+{
+    return vg_fnv1a_more(VG_FNV1A_INIT, p, n);
 }
 
 static int64_t util_clock_ns(clockid_t id)

@@ -80,6 +80,20 @@ int vg_grow(void **arr, size_t *cap, size_t need, size_t size);
  * fd is waited for (up to 1 s per stall). Returns VG_OK, or VG_EIO with
  * errno set (a zero-byte write counts as ENOSPC). */
 int vg_write_all(int fd, const void *p, size_t n);
+/* mkdir -p: creates dir and every missing folder above it (mode 0750). An
+ * existing directory is fine. Returns VG_OK, VG_EINVAL for an empty path or
+ * one of PATH_MAX bytes or more, or VG_EIO with errno set (ENOTDIR when
+ * something other than a directory is in the way). */
+int vg_mkdirs(const char *dir);
+
+/* ------------------------------------------------------------------------
+ * Hashing: 64-bit FNV-1a, for hash tables (not for anything an attacker
+ * should not be able to collide).
+ */
+#define VG_FNV1A_INIT UINT64_C(14695981039346656037)
+uint64_t vg_fnv1a(const void *p, size_t n); /* of p[0..n) */
+/* Continues a hash h (start with VG_FNV1A_INIT) over p[0..n). */
+uint64_t vg_fnv1a_more(uint64_t h, const void *p, size_t n);
 
 /* ------------------------------------------------------------------------
  * Time.
@@ -104,6 +118,10 @@ void vg_log(enum vg_log_level level, const char *plugin, const char *instance, c
     VG_PRINTF(4, 5);
 void vg_logv(enum vg_log_level level, const char *plugin, const char *instance, const char *fmt,
              va_list ap) VG_PRINTF(4, 0);
+/* The text of an errno value for a log line: thread-safe strerror (a
+ * per-thread buffer, valid until the thread's next call). The only use of
+ * strerror allowed outside log.c (tests/lint/banned.py). */
+const char *vg_errno_str(int errnum);
 
 /*
  * A rate-limited complaint: at most one line per interval for the same
@@ -182,6 +200,9 @@ struct vg_option {
     unsigned flags;      /* VG_OPT_* flags */
     const char *choices; /* VG_OPT_ENUM: "cri|docker|raw|auto" */
 };
+/* Frees what the table allocated in ctx (strings, lists); ctx may be NULL.
+ * Defined with the option code in config/options.c. */
+void vg_options_free(const struct vg_option *table, void *ctx);
 
 /* Reads a secret from a file as NAME_file options do: at most 64 KiB, no
  * NUL byte, trailing newlines removed, into a malloc'd string (*out).

@@ -635,7 +635,7 @@ static int cfg_read_file(const char *path, char **text, size_t *len, struct vg_e
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        vg_errors_add(errs, NULL, "%s: cannot open: %s", path, strerror(errno));
+        vg_errors_add(errs, NULL, "%s: cannot open: %s", path, vg_errno_str(errno));
         return VG_ECONFIG;
     }
     for (;;) {
@@ -657,7 +657,7 @@ static int cfg_read_file(const char *path, char **text, size_t *len, struct vg_e
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
-            vg_errors_add(errs, NULL, "%s: cannot read: %s", path, strerror(errno));
+            vg_errors_add(errs, NULL, "%s: cannot read: %s", path, vg_errno_str(errno));
             goto out;
         }
         if (got == 0)

@@ -719,7 +719,7 @@ int vg_read_secret_file(const char *path, char **out, char *why, size_t why_size
         return VG_ENOMEM;
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        snprintf(why, why_size, "cannot read '%s': %s", path, strerror(errno));
+        snprintf(why, why_size, "cannot read '%s': %s", path, vg_errno_str(errno));
         goto out;
     }
     while (n <= OPT_MAX_SECRET) {
@@ -728,7 +728,7 @@ int vg_read_secret_file(const char *path, char **out, char *why, size_t why_size
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
-            snprintf(why, why_size, "cannot read '%s': %s", path, strerror(errno));
+            snprintf(why, why_size, "cannot read '%s': %s", path, vg_errno_str(errno));
             goto out;
         }
         if (got == 0)

@@ -196,7 +196,7 @@ static int node_read(struct vg_collector *c, const char *root, const char *rel)
     }
     rc = node_read_path(ctx);
     if (rc != VG_OK && rc != VG_ENOENT)
-        vg_collector_fail(c, "cannot read %s: %s", ctx->path, strerror(errno));
+        vg_collector_fail(c, "cannot read %s: %s", ctx->path, vg_errno_str(errno));
     return rc;
 }
 
@@ -537,16 +537,14 @@ static bool node_re_match(struct node_ctx *ctx, const pcre2_code *re, const char
  * same filesystem mounted twice at one place); remembers it otherwise. */
 static bool node_fs_seen(struct node_ctx *ctx, const struct node_mount *m)
 {
-    uint64_t h = UINT64_C(14695981039346656037);
+    static const unsigned char sep = 0xffu; /* no byte of a C string */
+    uint64_t h = VG_FNV1A_INIT;
     const char *parts[3] = {m->device, m->mountpoint, m->fstype};
     size_t i;
 
     for (i = 0; i < 3; i++) {
-        const unsigned char *p = (const unsigned char *)parts[i];
-
-        for (; *p != '\0'; p++)
-            h = (h ^ *p) * UINT64_C(1099511628211);
-        h = (h ^ 0xffu) * UINT64_C(1099511628211); /* separator */
+        h = vg_fnv1a_more(h, parts[i], strlen(parts[i]));
+        h = vg_fnv1a_more(h, &sep, 1);
     }
     for (i = 0; i < ctx->n_seen; i++)
         if (ctx->seen[i] == h)
@@ -631,7 +629,7 @@ static int node_fs_one(const struct node_mount *m, void *arg)
                         "Whether an error occurred while getting statistics for the given device.",
                         "", l, 3, err != 0 ? 1.0 : 0.0);
     if (err != 0) {
-        vg_log(VG_LOG_DEBUG, NODE_PLUGIN, a->c->name, "statvfs %s: %s", a->path, strerror(err));
+        vg_log(VG_LOG_DEBUG, NODE_PLUGIN, a->c->name, "statvfs %s: %s", a->path, vg_errno_str(err));
         return rc;
     }
     return rc == VG_OK ? node_fs_emit(a->emit, l, &st, node_mount_readonly(m->options)) : rc;
@@ -804,7 +802,7 @@ static int node_collect_pressure(struct vg_collector *c, struct node_ctx *ctx, s
         if (rc == VG_ENOENT || (rc == VG_EIO && errno == EOPNOTSUPP))
             return NODE_NO_DATA;
         if (rc != VG_OK) {
-            vg_collector_fail(c, "cannot read %s: %s", ctx->path, strerror(errno));
+            vg_collector_fail(c, "cannot read %s: %s", ctx->path, vg_errno_str(errno));
             return node_report(c, rc, &pe);
         }
         rc = node_parse_pressure(ctx->buf.data, ctx->buf.len, &psi, &pe);
@@ -861,7 +859,7 @@ static int node_uts_from_uname(struct vg_collector *c, struct node_uts *u)
     struct utsname un;
 
     if (uname(&un) != 0) {
-        vg_collector_fail(c, "uname: %s", strerror(errno));
+        vg_collector_fail(c, "uname: %s", vg_errno_str(errno));
         return VG_EIO;
     }
     snprintf(u->sysname, sizeof(u->sysname), "%s", un.sysname);

@@ -271,7 +271,7 @@ static int textfile_load(struct textfile_ctx *ctx, size_t i, double *mtime)
     if (fd < 0 && errno == ENOENT)
         return VG_ENOENT;
     if (fd < 0 || fstat(fd, &st) != 0) {
-        snprintf(reason, sizeof(reason), "cannot open: %s", strerror(errno));
+        snprintf(reason, sizeof(reason), "cannot open: %s", vg_errno_str(errno));
         rc = VG_EIO;
         goto out;
     }
@@ -287,7 +287,7 @@ static int textfile_load(struct textfile_ctx *ctx, size_t i, double *mtime)
     }
     rc = textfile_read(ctx, fd, st.st_size);
     if (rc == VG_EIO)
-        snprintf(reason, sizeof(reason), "cannot read: %s", strerror(errno));
+        snprintf(reason, sizeof(reason), "cannot read: %s", vg_errno_str(errno));
     else if (rc == VG_EPARSE)
         snprintf(reason, sizeof(reason), "file grew past max_file_size (%llu) while read",
                  (unsigned long long)ctx->max_file_size);
@@ -494,7 +494,7 @@ static void textfile_log(struct vg_collector *c, struct textfile_ctx *ctx, bool 
 {
     if (!dir_ok) {
         vg_complain(&ctx->dir_complain, VG_LOG_ERROR, TEXTFILE_PLUGIN, c->name,
-                    "cannot read directory %s: %s", ctx->directory, strerror(err));
+                    "cannot read directory %s: %s", ctx->directory, vg_errno_str(err));
         return;
     }
     vg_complain_clear(&ctx->dir_complain, TEXTFILE_PLUGIN, c->name, "directory");

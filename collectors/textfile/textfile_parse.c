@@ -26,19 +26,6 @@
  * The set of byte strings.
  */
 
-static uint64_t textfile_hash(const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    uint64_t h = UINT64_C(14695981039346656037);
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
-
 void textfile_keys_init(struct textfile_keys *k)
 {
     memset(k, 0, sizeof(*k));
@@ -82,7 +69,7 @@ long textfile_keys_find(const struct textfile_keys *k, const void *key, size_t l
 
     if (k->n_slots == 0)
         return -1;
-    j = textfile_keys_slot(k, key, len, textfile_hash(key, len));
+    j = textfile_keys_slot(k, key, len, vg_fnv1a(key, len));
     return k->slots[j] != 0 ? (long)k->slots[j] - 1 : -1;
 }
 
@@ -122,7 +109,7 @@ static int textfile_keys_room(struct textfile_keys *k)
 int textfile_keys_add(struct textfile_keys *k, const void *key, size_t len, uint32_t value,
                       size_t *index, bool *added)
 {
-    uint64_t h = textfile_hash(key, len);
+    uint64_t h = vg_fnv1a(key, len);
     size_t j, off = k->arena.len;
     struct textfile_key *e;
 

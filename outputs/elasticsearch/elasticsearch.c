@@ -750,7 +750,8 @@ static void es_run(struct es_ctx *ctx)
             break;
         if (curl_multi_perform(ctx->multi, &running) != CURLM_OK)
             running = 0;
-        while ((m = curl_multi_info_read(ctx->multi, &left)) != NULL) {
+        for (m = curl_multi_info_read(ctx->multi, &left); m != NULL;
+             m = curl_multi_info_read(ctx->multi, &left)) {
             struct es_conn *c = NULL;
 
             if (m->msg != CURLMSG_DONE)

@@ -111,7 +111,8 @@ def run_agent(vigil, path, output, expected, data_dir, name, timeout):
     finally:
         watch.stop.set()
         watch.join(5)
-    r["sent"] = expected if r.get("status") == "ok" else None
+    # r["sent"] is the output's vigil_output_records_total{result="sent"} as
+    # last scraped; logs.wait_done reports a run without it as unmeasured
     r["work"] = watch.work_seconds()
     return r
 
@@ -136,6 +137,17 @@ def kafka_rows(vigil, path, meta, data_dir, timeout):
     return rows
 
 
+def produce_delivered(stderr):
+    """Messages kafka_produce reports delivered (its stderr summary line
+    {"sent":n,"delivered":d,...}), or None without one."""
+    for line in reversed(stderr.strip().splitlines()):
+        try:
+            return int(json.loads(line)["delivered"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
 def kafka_ceiling(meta, n=None):
     """A bare librdkafka producer (kafka_produce) into the same mock:
     records/s of the peer with nothing else in the way."""
@@ -158,7 +170,9 @@ def kafka_ceiling(meta, n=None):
                                text=True, timeout=300)
         row["wall"] = time.monotonic() - t0
         row["status"] = "ok" if p.returncode == 0 else "exit %d" % p.returncode
-        row["sent"] = n if p.returncode == 0 else None
+        row["sent"] = produce_delivered(p.stderr)
+        if row["status"] == "ok" and row["sent"] is None:
+            row["status"] = "unmeasured"  # no summary line: nothing to report
         row["peer_mb"] = n * 331 / row["wall"] / 1e6
         row["cpu"] = None
         row["rss_mib"] = None
@@ -220,6 +234,8 @@ def es_ceiling():
             row["peer_mb"] = got["requests"] * got["decoded_bytes"] / got["seconds"] / 1e6
         except (ValueError, IndexError, KeyError):
             row["sent"] = row["wall"] = None
+            if row["status"] == "ok":
+                row["status"] = "unmeasured"  # es_load said nothing we can read
     finally:
         logwriter.stop_process(proc, timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)

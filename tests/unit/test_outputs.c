@@ -22,6 +22,7 @@
 #include "config.h"
 #include "core.h"
 #include "pipeline_internal.h"
+#include "scripted_output.h"
 
 #ifndef VG_SOURCE_DIR
 #define VG_SOURCE_DIR "."
@@ -31,8 +32,6 @@ extern const struct vg_output_ops vg_output_file;
 extern const struct vg_output_ops vg_output_stdout;
 extern const struct vg_output_ops vg_output_discard;
 extern const struct vg_collector_ops vg_collector_generator;
-
-#define TO_MAX_SEQS 256
 
 /* ---- option tables filled the way the config loader does ---- */
 
@@ -88,67 +87,6 @@ static void to_set_str(const struct vg_option *t, void *ctx, const char *name, c
     at = (char **)((char *)ctx + t->offset);
     free(*at);
     *at = strdup(v);
-}
-
-/* ---- an output that records seq values and can be held shut ---- */
-
-struct to_rec {
-    int64_t seqs[TO_MAX_SEQS];
-    size_t n;
-    char generator[32];
-    char body[64];
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool shut;
-};
-
-static const struct vg_option to_no_options[] = {{NULL, VG_OPT_STR, NULL, 0, NULL, 0, NULL}};
-
-static enum vg_send_result to_rec_send(struct vg_output *o, struct vg_batch *b)
-{
-    struct to_rec *t = o->ctx;
-    size_t i;
-
-    pthread_mutex_lock(&t->mu);
-    while (t->shut)
-        pthread_cond_wait(&t->cv, &t->mu);
-    for (i = 0; i < vg_batch_count(b); i++) {
-        const struct vg_record *r = vg_batch_record(b, i);
-        const struct vg_field *seq = vg_record_field(r, "seq");
-        const struct vg_field *gen = vg_record_field(r, "generator");
-
-        if (t->n < TO_MAX_SEQS)
-            t->seqs[t->n++] = seq != NULL && seq->type == VG_FIELD_INT ? seq->v.i : -1;
-        if (gen != NULL)
-            snprintf(t->generator, sizeof(t->generator), "%.*s", (int)gen->v.s.len, gen->v.s.ptr);
-        snprintf(t->body, sizeof(t->body), "%.*s", (int)r->body_len, r->body);
-    }
-    pthread_mutex_unlock(&t->mu);
-    return VG_SEND_OK;
-}
-
-static void to_rec_destroy(struct vg_output *o)
-{
-    struct to_rec *t = o->ctx;
-
-    pthread_mutex_destroy(&t->mu);
-    pthread_cond_destroy(&t->cv);
-}
-
-static const struct vg_output_ops to_rec_ops = {
-    .name = "recorder",
-    .options = to_no_options,
-    .ctx_size = sizeof(struct to_rec),
-    .send = to_rec_send,
-    .destroy = to_rec_destroy,
-};
-
-static void to_rec_set_shut(struct to_rec *t, bool shut)
-{
-    pthread_mutex_lock(&t->mu);
-    t->shut = shut;
-    pthread_cond_broadcast(&t->cv);
-    pthread_mutex_unlock(&t->mu);
 }
 
 /* ---- fixture ---- */
@@ -484,16 +422,14 @@ static void to_collect(struct to *f)
 static void generator_seq_is_contiguous_across_pauses(void **state)
 {
     struct to *f = *state;
-    struct to_rec *rec = calloc(1, sizeof(*rec));
+    struct scripted_out *rec = scripted_out_new(SCRIPTED_GATED, 0);
     size_t i;
 
-    assert_non_null(rec);
-    pthread_mutex_init(&rec->mu, NULL);
-    pthread_cond_init(&rec->cv, NULL);
-    rec->shut = true;
+    rec->field = "seq";
+    rec->str_field = "generator";
     f->os.queue_max_batches = 1;
     to_pipeline(f, 100);
-    to_add_output(f, &to_rec_ops, rec, "rec");
+    to_add_output(f, &scripted_output_ops, rec, "rec");
     to_start(f);
     to_generator(f, 0, 10, 35);
     to_collect(f);
@@ -501,7 +437,7 @@ static void generator_seq_is_contiguous_across_pauses(void **state)
     assert_true(vg_sink_paused(f->e.sink));
     to_collect(f); /* paused: nothing emitted, nothing skipped */
     assert_int_equal(vg_sink_records_total(f->e.sink), 10);
-    to_rec_set_shut(rec, false);
+    scripted_open_gate(rec);
     assert_int_equal(to_wait_acked(f, 10, 5000), 10);
     for (i = 0; i < 4; i++) {
         to_collect(f);
@@ -510,11 +446,11 @@ static void generator_seq_is_contiguous_across_pauses(void **state)
     assert_int_equal(vg_sink_records_total(f->e.sink), 35);
     assert_int_equal(vg_sink_acked_total(f->e.sink), 35);
     assert_int_equal(vg_pipeline_drain(f->p, vg_mono_ns() + VG_NS_PER_SEC), VG_OK);
-    assert_int_equal(rec->n, 35);
+    assert_int_equal(rec->n_delivered, 35);
     for (i = 0; i < 35; i++)
-        assert_int_equal(rec->seqs[i], (int64_t)i + 1);
-    assert_string_equal(rec->generator, "gen");
-    assert_string_equal(rec->body, "vigil generator record");
+        assert_int_equal(rec->delivered[i], (int64_t)i + 1);
+    assert_string_equal(rec->last_str, "gen");
+    assert_string_equal(rec->last_body, "vigil generator record");
 }
 
 static void generator_keeps_its_rate_against_elapsed_time(void **state)

@@ -22,10 +22,10 @@
 
 #include "core.h"
 #include "pipeline_internal.h"
+#include "scripted_output.h"
 #include "torture.h"
 
-#define TP_MAX_ACKS  4096
-#define TP_MAX_SENDS 64
+#define TP_MAX_ACKS 4096
 
 /* ---- a collector that records its acks ---- */
 
@@ -44,146 +44,6 @@ static void tp_ack(struct vg_collector *c, const struct vg_ack *ack)
 }
 
 static const struct vg_collector_ops tp_collector_ops = {.name = "testc", .ack = tp_ack};
-
-/* ---- a scriptable output ---- */
-
-enum tp_mode { TP_OK, TP_FAIL_N, TP_DROP, TP_REJECT_ONE, TP_GATED, TP_PARTIAL, TP_STOP_N };
-
-struct tp_out {
-    enum tp_mode mode;
-    int fail_n;
-    atomic_int sends, reopens;
-    atomic_int rejected;   /* records given to vg_output_dead_letter */
-    atomic_ullong records; /* records taken: sent, or dropped (TP_DROP) */
-    int64_t send_ns[TP_MAX_SENDS];
-    int64_t delivered[TP_MAX_ACKS]; /* field n of every record of an OK send, in order */
-    size_t n_delivered;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool gate_open;
-};
-
-static const struct vg_option tp_no_options[] = {{NULL, VG_OPT_STR, NULL, 0, NULL, 0, NULL}};
-
-static void tp_wait_gate(struct tp_out *t)
-{
-    pthread_mutex_lock(&t->mu);
-    while (!t->gate_open)
-        pthread_cond_wait(&t->cv, &t->mu);
-    pthread_mutex_unlock(&t->mu);
-}
-
-/* First send: delivers the even records, rejects record 1 for good and
- * leaves the rest pending (RETRY); later sends deliver what is pending. */
-static enum vg_send_result tp_send_partial(struct vg_output *o, struct tp_out *t,
-                                           struct vg_batch *b, int k)
-{
-    size_t i;
-
-    for (i = 0; i < vg_batch_count(b); i++) {
-        const struct vg_field *f = vg_record_field(vg_batch_record(b, i), "n");
-
-        if (!vg_output_pending(o, b, i))
-            continue;
-        if (k == 0 && i == 1) {
-            vg_output_dead_letter(o, b, i, "mapper_parsing_exception");
-            continue;
-        }
-        if (k == 0 && i % 2 == 1)
-            continue;
-        vg_output_delivered(o, b, i);
-        if (t->n_delivered < TP_MAX_ACKS)
-            t->delivered[t->n_delivered++] = f != NULL ? f->v.i : -1;
-    }
-    vg_output_count_bytes(o, 100, 40);
-    vg_output_observe_request(o, 0.002);
-    if (k == 0) {
-        vg_output_fail(o, "some items answered 429");
-        return VG_SEND_RETRY;
-    }
-    return VG_SEND_OK;
-}
-
-static enum vg_send_result tp_send(struct vg_output *o, struct vg_batch *b)
-{
-    struct tp_out *t = o->ctx;
-    int k = atomic_fetch_add(&t->sends, 1);
-    size_t i;
-
-    if (k < TP_MAX_SENDS)
-        t->send_ns[k] = vg_mono_ns();
-    if (t->mode == TP_GATED)
-        tp_wait_gate(t);
-    if (t->mode == TP_FAIL_N && (t->fail_n < 0 || k < t->fail_n)) {
-        vg_output_fail(o, "test failure %d", k + 1);
-        return VG_SEND_RETRY;
-    }
-    if (t->mode == TP_DROP) {
-        atomic_fetch_add(&t->records, vg_batch_count(b)); /* taken, to be dead-lettered */
-        vg_output_fail(o, "rejected by the test");
-        return VG_SEND_DROP;
-    }
-    if (t->mode == TP_STOP_N && k < t->fail_n) {
-        vg_output_fail(o, "credentials refused by the test");
-        return VG_SEND_STOP;
-    }
-    if (t->mode == TP_PARTIAL)
-        return tp_send_partial(o, t, b, k);
-    if (t->mode == TP_REJECT_ONE && vg_batch_count(b) > 1) {
-        vg_output_dead_letter(o, b, 1, "bad field");
-        atomic_fetch_add(&t->rejected, 1);
-    }
-    for (i = 0; i < vg_batch_count(b); i++) {
-        const struct vg_field *f = vg_record_field(vg_batch_record(b, i), "n");
-
-        if (t->n_delivered < TP_MAX_ACKS)
-            t->delivered[t->n_delivered++] = f != NULL ? f->v.i : -1;
-    }
-    atomic_fetch_add(&t->records, vg_batch_count(b));
-    return VG_SEND_OK;
-}
-
-static void tp_reopen(struct vg_output *o)
-{
-    struct tp_out *t = o->ctx;
-
-    atomic_fetch_add(&t->reopens, 1);
-}
-
-static void tp_destroy(struct vg_output *o)
-{
-    struct tp_out *t = o->ctx;
-
-    pthread_mutex_destroy(&t->mu);
-    pthread_cond_destroy(&t->cv);
-}
-
-static const struct vg_output_ops tp_output_ops = {
-    .name = "testout",
-    .options = tp_no_options,
-    .ctx_size = sizeof(struct tp_out),
-    .send = tp_send,
-    .reopen = tp_reopen,
-    .destroy = tp_destroy,
-};
-
-/* The same output, taking up to 8 queued batches per send. */
-static const struct vg_output_ops tp_group_ops = {
-    .name = "testgroup",
-    .options = tp_no_options,
-    .ctx_size = sizeof(struct tp_out),
-    .send = tp_send,
-    .destroy = tp_destroy,
-    .max_batches_per_send = 8,
-};
-
-static void tp_open_gate(struct tp_out *t)
-{
-    pthread_mutex_lock(&t->mu);
-    t->gate_open = true;
-    pthread_cond_broadcast(&t->cv);
-    pthread_mutex_unlock(&t->mu);
-}
 
 /* ---- fixture ---- */
 
@@ -243,22 +103,18 @@ static void tp_create(struct tp *f, uint64_t batch_records)
     assert_non_null(f->e.sink);
 }
 
-static struct tp_out *tp_add(struct tp *f, const char *name, enum tp_mode mode, int fail_n)
+static struct scripted_out *tp_add(struct tp *f, const char *name, enum scripted_mode mode,
+                                   int fail_n)
 {
     struct vg_output *o = calloc(1, sizeof(*o));
     struct vg_error err = {0};
-    struct tp_out *t;
+    struct scripted_out *t;
 
     assert_non_null(o);
-    o->ops = strcmp(name, "grouped") == 0 ? &tp_group_ops : &tp_output_ops;
+    o->ops = strcmp(name, "grouped") == 0 ? &scripted_group_ops : &scripted_output_ops;
     o->name = strdup(name);
-    o->ctx = calloc(1, sizeof(struct tp_out));
-    t = o->ctx;
-    assert_non_null(t);
-    t->mode = mode;
-    t->fail_n = fail_n;
-    pthread_mutex_init(&t->mu, NULL);
-    pthread_cond_init(&t->cv, NULL);
+    t = scripted_out_new(mode, fail_n);
+    o->ctx = t;
     assert_int_equal(vg_pipeline_add_output(f->p, o, &f->os, &err), VG_OK);
     return t;
 }
@@ -345,14 +201,14 @@ static size_t tp_count_lines(const char *path, const char *needle)
 static void retries_with_bounded_backoff_then_delivers_in_order(void **state)
 {
     struct tp *f = *state;
-    struct tp_out *t;
+    struct scripted_out *t;
     struct vg_output_stats st;
     /* equal jitter: retry k waits in [d/2, d], d = min(80, 10 * 2^(k-1)) */
     static const int64_t d_ms[] = {10, 20, 40, 80};
     size_t i;
 
     tp_create(f, 10);
-    t = tp_add(f, "flaky", TP_FAIL_N, 4);
+    t = tp_add(f, "flaky", SCRIPTED_FAIL_N, 4);
     tp_start(f);
     tp_emit(f, 30);
     vg_sink_flush(f->e.sink);
@@ -384,7 +240,7 @@ static void dropped_batch_goes_to_dead_letter_and_ack_moves(void **state)
     struct vg_output_stats st;
 
     tp_create(f, 5);
-    tp_add(f, "dropper", TP_DROP, 0);
+    tp_add(f, "dropper", SCRIPTED_DROP, 0);
     tp_start(f);
     tp_emit(f, 10);
     vg_sink_flush(f->e.sink);
@@ -408,7 +264,7 @@ static void one_rejected_record_is_dead_lettered_the_rest_sent(void **state)
     struct vg_output_stats st;
 
     tp_create(f, 4);
-    tp_add(f, "picky", TP_REJECT_ONE, 0);
+    tp_add(f, "picky", SCRIPTED_REJECT_ONE, 0);
     tp_start(f);
     tp_emit(f, 4);
     vg_sink_flush(f->e.sink);
@@ -425,14 +281,14 @@ static void one_rejected_record_is_dead_lettered_the_rest_sent(void **state)
 static void retry_limit_sends_the_batch_to_dead_letter(void **state)
 {
     struct tp *f = *state;
-    struct tp_out *t;
+    struct scripted_out *t;
     struct vg_output_stats st;
 
     f->os.retry_limit = 2;
     f->os.retry_backoff_ms = 1;
     f->os.retry_backoff_max_ms = 2;
     tp_create(f, 3);
-    t = tp_add(f, "hopeless", TP_FAIL_N, -1);
+    t = tp_add(f, "hopeless", SCRIPTED_FAIL_N, -1);
     tp_start(f);
     tp_emit(f, 3);
     vg_sink_flush(f->e.sink);
@@ -448,11 +304,11 @@ static void retry_limit_sends_the_batch_to_dead_letter(void **state)
 static void ack_waits_for_the_slower_output(void **state)
 {
     struct tp *f = *state;
-    struct tp_out *fast, *slow;
+    struct scripted_out *fast, *slow;
 
     tp_create(f, 2);
-    fast = tp_add(f, "fast", TP_OK, 0);
-    slow = tp_add(f, "slow", TP_GATED, 0);
+    fast = tp_add(f, "fast", SCRIPTED_OK, 0);
+    slow = tp_add(f, "slow", SCRIPTED_GATED, 0);
     tp_start(f);
     tp_emit(f, 6);
     vg_sink_flush(f->e.sink);
@@ -461,7 +317,7 @@ static void ack_waits_for_the_slower_output(void **state)
     /* the fast output delivered everything, the slow one nothing yet */
     assert_int_equal(tp_wait_acked(f, 1, 100), 0);
     assert_int_equal(f->acks.n, 0);
-    tp_open_gate(slow);
+    scripted_open_gate(slow);
     assert_int_equal(tp_wait_acked(f, 6, 5000), 6);
     tp_check_acks(f, 6, 2);
     assert_int_equal(f->acks.n, 3);
@@ -470,12 +326,12 @@ static void ack_waits_for_the_slower_output(void **state)
 static void queue_limits_pause_and_resume_the_sink(void **state)
 {
     struct tp *f = *state;
-    struct tp_out *t;
+    struct scripted_out *t;
     struct vg_output_stats st;
 
     f->os.queue_max_batches = 2;
     tp_create(f, 1);
-    t = tp_add(f, "blocked", TP_GATED, 0);
+    t = tp_add(f, "blocked", SCRIPTED_GATED, 0);
     tp_start(f);
     tp_emit(f, 1);
     vg_sink_flush(f->e.sink);
@@ -490,7 +346,7 @@ static void queue_limits_pause_and_resume_the_sink(void **state)
     assert_int_equal(vg_pipeline_output_stats(f->p, "blocked", &st), VG_OK);
     assert_int_equal(st.queue_batches, 3);
     assert_true(st.queue_bytes > 0);
-    tp_open_gate(t);
+    scripted_open_gate(t);
     assert_int_equal(tp_wait_acked(f, 3, 5000), 3);
     assert_false(vg_sink_paused(f->e.sink));
 }
@@ -498,16 +354,16 @@ static void queue_limits_pause_and_resume_the_sink(void **state)
 static void queue_byte_limit_pauses_the_sink(void **state)
 {
     struct tp *f = *state;
-    struct tp_out *t;
+    struct scripted_out *t;
 
     f->os.queue_max_bytes = 64;
     tp_create(f, 100);
-    t = tp_add(f, "blocked", TP_GATED, 0);
+    t = tp_add(f, "blocked", SCRIPTED_GATED, 0);
     tp_start(f);
     tp_emit(f, 10); /* 10 * (6 + 1 + 8) bytes */
     vg_sink_flush(f->e.sink);
     assert_true(vg_sink_paused(f->e.sink));
-    tp_open_gate(t);
+    scripted_open_gate(t);
     assert_int_equal(tp_wait_acked(f, 10, 5000), 10);
     assert_false(vg_sink_paused(f->e.sink));
 }
@@ -518,7 +374,7 @@ static void drain_stops_at_the_deadline_and_leaves_the_batch_unacked(void **stat
     int64_t t0, took;
 
     tp_create(f, 10);
-    tp_add(f, "down", TP_FAIL_N, -1);
+    tp_add(f, "down", SCRIPTED_FAIL_N, -1);
     tp_start(f);
     tp_emit(f, 5);
     t0 = vg_mono_ns();
@@ -536,7 +392,7 @@ static void drain_delivers_what_is_queued(void **state)
     struct tp *f = *state;
 
     tp_create(f, 10);
-    tp_add(f, "ok", TP_OK, 0);
+    tp_add(f, "ok", SCRIPTED_OK, 0);
     tp_start(f);
     tp_emit(f, 25);
     assert_int_equal(vg_pipeline_drain(f->p, vg_mono_ns() + 2 * VG_NS_PER_SEC), VG_OK);
@@ -562,10 +418,10 @@ static void zero_outputs_acknowledge_at_once(void **state)
 static void reopen_runs_before_the_next_send(void **state)
 {
     struct tp *f = *state;
-    struct tp_out *t;
+    struct scripted_out *t;
 
     tp_create(f, 10);
-    t = tp_add(f, "ok", TP_OK, 0);
+    t = tp_add(f, "ok", SCRIPTED_OK, 0);
     tp_start(f);
     tp_emit(f, 1);
     vg_sink_flush(f->e.sink);
@@ -585,11 +441,9 @@ static void invalid_settings_are_refused_naming_the_output(void **state)
     struct vg_error err = {0};
 
     tp_create(f, 10);
-    o->ops = &tp_output_ops;
+    o->ops = &scripted_output_ops;
     o->name = strdup("bad");
-    o->ctx = calloc(1, sizeof(struct tp_out));
-    pthread_mutex_init(&((struct tp_out *)o->ctx)->mu, NULL);
-    pthread_cond_init(&((struct tp_out *)o->ctx)->cv, NULL);
+    o->ctx = scripted_out_new(SCRIPTED_OK, 0);
     f->os.retry_backoff_ms = 5000;
     f->os.retry_backoff_max_ms = 1000;
     /* the pipeline owns o even on error: no leak under the sanitizer */
@@ -601,14 +455,14 @@ static void invalid_settings_are_refused_naming_the_output(void **state)
 static void a_million_records_reuse_a_bounded_set_of_batches(void **state)
 {
     struct tp *f = *state;
-    struct tp_out *t;
+    struct scripted_out *t;
     struct pollfd pfd;
     size_t max_live = 0;
     int i;
 
     f->os.queue_max_batches = 8;
     tp_create(f, 1000);
-    t = tp_add(f, "sink", TP_OK, 0);
+    t = tp_add(f, "sink", SCRIPTED_OK, 0);
     tp_start(f);
     pfd.fd = vg_pipeline_ack_fd(f->p);
     pfd.events = POLLIN;
@@ -633,11 +487,11 @@ static void a_million_records_reuse_a_bounded_set_of_batches(void **state)
 static void partial_progress_survives_the_retry(void **state)
 {
     struct tp *f = *state;
-    struct tp_out *t;
+    struct scripted_out *t;
     struct vg_output_stats st;
 
     tp_create(f, 6);
-    t = tp_add(f, "items", TP_PARTIAL, 0);
+    t = tp_add(f, "items", SCRIPTED_PARTIAL, 0);
     tp_start(f);
     tp_emit(f, 6);
     vg_sink_flush(f->e.sink);
@@ -664,13 +518,13 @@ static void partial_progress_survives_the_retry(void **state)
 static void stop_marks_the_output_down_until_it_recovers(void **state)
 {
     struct tp *f = *state;
-    struct tp_out *t;
+    struct scripted_out *t;
     struct vg_output_stats st;
     int i;
 
     f->os.retry_backoff_max_ms = 100;
     tp_create(f, 2);
-    t = tp_add(f, "auth", TP_STOP_N, 3);
+    t = tp_add(f, "auth", SCRIPTED_STOP_N, 3);
     tp_start(f);
     tp_emit(f, 2);
     vg_sink_flush(f->e.sink);
@@ -693,18 +547,18 @@ static void stop_marks_the_output_down_until_it_recovers(void **state)
 static void queued_batches_go_out_together_in_order(void **state)
 {
     struct tp *f = *state;
-    struct tp_out *t;
+    struct scripted_out *t;
     int64_t i;
 
     tp_create(f, 10);
-    t = tp_add(f, "grouped", TP_GATED, 0);
+    t = tp_add(f, "grouped", SCRIPTED_GATED, 0);
     tp_start(f);
     tp_emit(f, 10); /* the first batch: the worker holds it at the gate */
     vg_sink_flush(f->e.sink);
     tp_wait_sends(&t->sends, 1, 5000);
     tp_emit(f, 100); /* ten more batches queue up meanwhile */
     vg_sink_flush(f->e.sink);
-    tp_open_gate(t);
+    scripted_open_gate(t);
     assert_int_equal(tp_wait_acked(f, 110, 5000), 110);
     /* one send for the first batch, then 8 + 2 of the ten waiting */
     assert_int_equal(atomic_load(&t->sends), 3);
@@ -722,7 +576,7 @@ static void dead_letter_file_is_rotated_at_its_limit(void **state)
 
     f->os.dead_letter_max_bytes = 600;
     tp_create(f, 2);
-    tp_add(f, "drops", TP_DROP, 0);
+    tp_add(f, "drops", SCRIPTED_DROP, 0);
     tp_start(f);
     tp_emit(f, 20);
     vg_sink_flush(f->e.sink);
@@ -750,22 +604,18 @@ struct tt_run {
 /* A test output (gated and grouping, or rejecting one record of each
  * batch); NULL when the pipeline refused it (out of memory: it was freed).
  * The test's own memory is not hooked. */
-static struct tp_out *tt_add(struct tp *f, enum tp_mode mode)
+static struct scripted_out *tt_add(struct tp *f, enum scripted_mode mode)
 {
     struct vg_output *o = calloc(1, sizeof(*o));
     struct vg_error err = {0};
-    struct tp_out *t;
+    struct scripted_out *t;
 
     assert_non_null(o);
-    o->ops = mode == TP_GATED ? &tp_group_ops : &tp_output_ops;
+    o->ops = mode == SCRIPTED_GATED ? &scripted_group_ops : &scripted_output_ops;
     o->name = strdup("tortured");
-    o->ctx = calloc(1, sizeof(struct tp_out));
-    t = o->ctx;
+    t = scripted_out_new(mode, 0);
+    o->ctx = t;
     assert_non_null(o->name);
-    assert_non_null(t);
-    t->mode = mode;
-    pthread_mutex_init(&t->mu, NULL);
-    pthread_cond_init(&t->cv, NULL);
     if (vg_pipeline_add_output(f->p, o, &f->os, &err) != VG_OK) {
         assert_int_equal(err.code, VG_ENOMEM);
         return NULL;
@@ -803,7 +653,7 @@ static void tt_emit(struct tp *f, struct tt_run *run)
 
 /* Runs the ack path until `want` records were acknowledged or timeout_ms
  * passed; never is a record acknowledged before the output took it. */
-static uint64_t tt_settle(struct tp *f, struct tp_out *t, uint64_t want, int timeout_ms)
+static uint64_t tt_settle(struct tp *f, struct scripted_out *t, uint64_t want, int timeout_ms)
 {
     int64_t deadline = vg_mono_ns() + timeout_ms * VG_NS_PER_MS;
     struct pollfd pfd = {vg_pipeline_ack_fd(f->p), POLLIN, 0};
@@ -821,7 +671,7 @@ static uint64_t tt_settle(struct tp *f, struct tp_out *t, uint64_t want, int tim
 
 /* Every emitted record delivered once, nothing else; acks in order up to
  * the last one. */
-static void tt_check(struct tp *f, struct tp_out *t, const struct tt_run *run)
+static void tt_check(struct tp *f, struct scripted_out *t, const struct tt_run *run)
 {
     bool seen[TT_RECORDS + 1] = {false};
     uint64_t total = 0, last = 0;
@@ -846,11 +696,11 @@ static void tt_check(struct tp *f, struct tp_out *t, const struct tt_run *run)
 
 /* The pipeline, its sink and one test output; NULL (nothing left) when
  * memory ran out on the way. */
-static struct tp_out *tt_open(struct tp *f, uint64_t batch_records, enum tp_mode mode)
+static struct scripted_out *tt_open(struct tp *f, uint64_t batch_records, enum scripted_mode mode)
 {
     struct vg_pipeline_settings s = {
         .batch_max_records = batch_records, .batch_max_bytes = 1 << 20, .dead_letter_dir = f->dir};
-    struct tp_out *t = NULL;
+    struct scripted_out *t = NULL;
 
     memset(&f->acks, 0, sizeof(f->acks));
     f->p = vg_pipeline_create(&s);
@@ -870,14 +720,14 @@ static void tt_body(struct torture *tt, void *arg)
 {
     struct tp *f = arg;
     struct tt_run run = {0};
-    struct tp_out *t = tt_open(f, 1, TP_GATED);
+    struct scripted_out *t = tt_open(f, 1, SCRIPTED_GATED);
 
     if (t == NULL)
         return;
     tp_start(f);
     tt_emit(f, &run);
     vg_sink_flush(f->e.sink);
-    tp_open_gate(t); /* the worker sends while allocations still fail */
+    scripted_open_gate(t); /* the worker sends while allocations still fail */
     tt_settle(f, t, UINT64_MAX, 2);
     torture_disarm(tt);
     assert_int_equal(vg_sink_flush(f->e.sink), VG_OK);
@@ -925,7 +775,7 @@ static uint64_t tt_dead_lines(const char *path)
 
 struct tt_dead {
     struct tp *f;
-    enum tp_mode mode; /* TP_DROP or TP_REJECT_ONE */
+    enum scripted_mode mode; /* SCRIPTED_DROP or SCRIPTED_REJECT_ONE */
 };
 
 /* The output drops every batch, or rejects the second record of each: a
@@ -937,7 +787,7 @@ static void tt_dead_body(struct torture *tt, void *arg)
     struct tt_dead *d = arg;
     struct tp *f = d->f;
     struct tt_run run = {0};
-    struct tp_out *t = tt_open(f, 4, d->mode);
+    struct scripted_out *t = tt_open(f, 4, d->mode);
     struct vg_output_stats st;
 
     unlink(f->dl_path);
@@ -955,7 +805,7 @@ static void tt_dead_body(struct torture *tt, void *arg)
     assert_int_equal(tt_dead_lines(f->dl_path), st.dead_letter_records);
     assert_true(st.dead_letter_records <= st.dropped);
     assert_int_equal(st.sent + st.dropped, run.n_emitted);
-    if (d->mode == TP_REJECT_ONE)
+    if (d->mode == SCRIPTED_REJECT_ONE)
         assert_int_equal(st.dropped, atomic_load(&t->rejected));
     else
         assert_int_equal(st.dropped, run.n_emitted);
@@ -968,12 +818,12 @@ static void tt_dead_body(struct torture *tt, void *arg)
 
 static void dead_letters_survive_every_allocation_failure(void **state)
 {
-    struct tt_dead d = {*state, TP_REJECT_ONE};
+    struct tt_dead d = {*state, SCRIPTED_REJECT_ONE};
 
     d.f->os.retry_backoff_ms = 1;
     d.f->os.retry_backoff_max_ms = 2;
     assert_true(torture_run(tt_dead_body, &d, 0) > TT_RECORDS / 4);
-    d.mode = TP_DROP;
+    d.mode = SCRIPTED_DROP;
     assert_true(torture_run(tt_dead_body, &d, 0) > TT_RECORDS / 4);
 }
 

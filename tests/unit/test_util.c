@@ -4,19 +4,87 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vigil.h"
+
+/* Published FNV-1a 64 test vectors; a continued hash equals the whole. */
+static void fnv1a_matches_reference_vectors(void **state)
+{
+    (void)state;
+    assert_true(vg_fnv1a("", 0) == UINT64_C(0xcbf29ce484222325));
+    assert_true(vg_fnv1a("a", 1) == UINT64_C(0xaf63dc4c8601ec8c));
+    assert_true(vg_fnv1a("foobar", 6) == UINT64_C(0x85944171f73967e8));
+    assert_true(vg_fnv1a_more(vg_fnv1a("foo", 3), "bar", 3) == vg_fnv1a("foobar", 6));
+}
+
+static bool util_is_dir(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* mkdir -p: nested folders made, an existing one accepted, a file in the
+ * way refused with ENOTDIR (for the file itself and for a path through it). */
+static void mkdirs_nested_existing_and_file_in_the_way(void **state)
+{
+    char root[] = "/tmp/vigil-mkdirs-XXXXXX";
+    char path[256];
+    int fd;
+
+    (void)state;
+    assert_non_null(mkdtemp(root));
+    snprintf(path, sizeof(path), "%s/a/b/c", root);
+    assert_int_equal(vg_mkdirs(path), VG_OK);
+    assert_true(util_is_dir(path));
+    assert_int_equal(vg_mkdirs(path), VG_OK); /* exists already */
+    snprintf(path, sizeof(path), "%s/a/b/", root);
+    assert_int_equal(vg_mkdirs(path), VG_OK); /* trailing slash */
+
+    snprintf(path, sizeof(path), "%s/file", root);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    errno = 0;
+    assert_int_equal(vg_mkdirs(path), VG_EIO);
+    assert_int_equal(errno, ENOTDIR);
+    snprintf(path, sizeof(path), "%s/file/sub", root);
+    assert_int_equal(vg_mkdirs(path), VG_EIO);
+    assert_int_equal(errno, ENOTDIR);
+    assert_int_equal(vg_mkdirs(""), VG_EINVAL);
+
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/file", root);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/a/b/c", root);
+    rmdir(path);
+    snprintf(path, sizeof(path), "%s/a/b", root);
+    rmdir(path);
+    snprintf(path, sizeof(path), "%s/a", root);
+    rmdir(path);
+    rmdir(root);
+}
+
+static void errno_str_names_the_error(void **state)
+{
+    (void)state;
+    assert_string_equal(vg_errno_str(ENOENT), "No such file or directory");
+    assert_non_null(vg_errno_str(-12345)); /* unknown: still a text */
+}
 
 static void json_escapes_controls_quotes_and_nul(void **state)
 {
@@ -250,6 +318,9 @@ static void strerror_names_every_code(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fnv1a_matches_reference_vectors),
+        cmocka_unit_test(mkdirs_nested_existing_and_file_in_the_way),
+        cmocka_unit_test(errno_str_names_the_error),
         cmocka_unit_test(json_escapes_controls_quotes_and_nul),
         cmocka_unit_test(json_replaces_invalid_utf8),
         cmocka_unit_test(json_word_scan_agrees_with_bytewise),

@@ -1,12 +1,15 @@
 /*
- * config.h - YAML configuration loader and option tables (config/).
+ * config.h - the config/ module: YAML loader, value parsers, option tables
+ * and the plan builder. It depends on agent/ (the plugin API, the registry
+ * and the plan types of plan.h); agent/ does not include it: only main.c,
+ * which wires the two, does.
  */
 #ifndef VG_CONFIG_H
 #define VG_CONFIG_H
 
 #include <stdio.h>
 
-#include "pipeline.h"
+#include "plan.h"
 #include "vigil.h"
 
 /* Every error found in one run, each "file:line: where: message". */
@@ -67,29 +70,18 @@ int vg_options_apply(const struct vg_option *const *tables, void *const *ctxs, s
                      struct vg_errors *errs);
 /* Fills defaults only (no map). */
 int vg_options_defaults(const struct vg_option *table, void *ctx, struct vg_errors *errs);
-/* Frees what the table allocated in ctx (strings, lists). */
-void vg_options_free(const struct vg_option *table, void *ctx);
 /* Prints a table for --list-options: name, type, default, doc. */
 void vg_options_print(const struct vg_option *table, const char *indent, FILE *f);
 const char *vg_opt_type_name(enum vg_opt_type t);
 
 /* ------------------------------------------------------------------------
- * The plan: a configuration checked against the registry and every option
- * table, ready for the engine to instantiate. Building it reports every
- * error of the file in one run; it has no side effects (no file opened, no
- * port bound), so --check-config is exactly vg_plan_build.
+ * The plan (types in agent/plan.h): a configuration checked against the
+ * registry and every option table, ready for the engine to instantiate.
+ * Building it reports every error of the file in one run; it has no side
+ * effects (no file opened, no port bound), so --check-config is exactly
+ * vg_plan_build.
  */
-struct vg_agent_settings {
-    char *node_name;             /* agent.node_name; "" = the host name */
-    char *state_dir;             /* agent.state_dir */
-    int64_t shutdown_timeout_ms; /* agent.shutdown_timeout */
-    char *http_listen;           /* agent.http.listen; "" disables the server */
-    int64_t http_stall_ms;       /* agent.http.stall_timeout: /healthz fails past it */
-    char *log_level;             /* agent.log.level: debug|info|warn|error */
-    char *log_format;            /* agent.log.format: logfmt|json */
-    uint64_t batch_max_records;  /* agent.batch.max_records */
-    uint64_t batch_max_bytes;    /* agent.batch.max_bytes */
-};
+/* The agent: section's table; it fills struct vg_agent_settings. */
 extern const struct vg_option vg_agent_options[];
 
 /* Options every collector takes besides its own: name, interval. */
@@ -98,30 +90,6 @@ struct vg_collector_settings {
     int64_t interval_ms; /* 0: the plugin's default */
 };
 extern const struct vg_option vg_collector_common_options[];
-
-struct vg_plan_collector {
-    const struct vg_collector_ops *ops;
-    char *name;                        /* unique: name:, else type, else type.N */
-    void *ctx;                         /* ops->ctx_size bytes, options applied */
-    int64_t interval_ms;               /* resolved */
-    const struct vg_config_node *node; /* its map in the config */
-};
-
-struct vg_plan_output {
-    const struct vg_output_ops *ops;
-    char *name;
-    void *ctx;
-    struct vg_output_settings settings; /* vg_output_common_options applied */
-    const struct vg_config_node *node;
-};
-
-struct vg_plan {
-    struct vg_agent_settings agent;
-    struct vg_plan_collector *collectors;
-    size_t n_collectors;
-    struct vg_plan_output *outputs;
-    size_t n_outputs;
-};
 
 /* Checks the whole tree: top-level keys, agent:, each collectors[i] and
  * outputs[i] (type known, options valid, names unique). Returns VG_OK or

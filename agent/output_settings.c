@@ -1,0 +1,30 @@
+/*
+ * output_settings.c - the table of options every output takes (see
+ * output_settings.h).
+ */
+#include <stddef.h>
+
+#include "output_settings.h"
+
+const struct vg_option vg_output_common_options[] = {
+    {"queue_max_bytes", VG_OPT_SIZE, "8MiB", offsetof(struct vg_output_settings, queue_max_bytes),
+     "bytes of records queued for this output before its collectors pause", 0, NULL},
+    {"queue_max_batches", VG_OPT_INT, "256", offsetof(struct vg_output_settings, queue_max_batches),
+     "batches queued for this output before its collectors pause", 0, NULL},
+    {"retry_limit", VG_OPT_INT, "0", offsetof(struct vg_output_settings, retry_limit),
+     "retries of a batch before it goes to the dead-letter file; 0 retries for ever", 0, NULL},
+    {"retry_backoff", VG_OPT_DURATION, "1s", offsetof(struct vg_output_settings, retry_backoff_ms),
+     "first wait before a retry; doubles at each retry, with jitter", 0, NULL},
+    {"retry_backoff_max", VG_OPT_DURATION, "60s",
+     offsetof(struct vg_output_settings, retry_backoff_max_ms), "longest wait between retries", 0,
+     NULL},
+    {"dead_letter_path", VG_OPT_STR, NULL, offsetof(struct vg_output_settings, dead_letter_path),
+     "NDJSON file for records that cannot be delivered; default "
+     "<state_dir>/dead-letter/NAME.ndjson",
+     0, NULL},
+    {"dead_letter_max_bytes", VG_OPT_SIZE, "64MiB",
+     offsetof(struct vg_output_settings, dead_letter_max_bytes),
+     "the dead-letter file is rotated to PATH.1 (replacing it) once it would pass this size", 0,
+     NULL},
+    {NULL, VG_OPT_STR, NULL, 0, NULL, 0, NULL},
+};

@@ -1,0 +1,24 @@
+/*
+ * output_settings.h - the options every output takes besides its own: its
+ * queue limits, retry policy and dead-letter file. The engine owns them
+ * (outputs report, the engine decides); config/ applies their table to each
+ * outputs[i] map, the pipeline enforces them.
+ */
+#ifndef VG_OUTPUT_SETTINGS_H
+#define VG_OUTPUT_SETTINGS_H
+
+#include "vigil.h"
+
+/* Filled by vg_output_common_options (terminated by { NULL }). */
+struct vg_output_settings {
+    uint64_t queue_max_bytes;
+    int64_t queue_max_batches;
+    int64_t retry_limit;      /* 0: retry for ever */
+    int64_t retry_backoff_ms; /* first wait */
+    int64_t retry_backoff_max_ms;
+    char *dead_letter_path;         /* NULL: <dead_letter_dir>/<output name>.ndjson */
+    uint64_t dead_letter_max_bytes; /* rotated to PATH.1 beyond this */
+};
+extern const struct vg_option vg_output_common_options[];
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * plan.h - the plan: what config/ hands the engine. config/ builds it
+ * (vg_plan_build in config/config.h) from a checked configuration; the
+ * engine instantiates its plugins. Only types live here, so that agent/
+ * reads a plan without depending on config/.
+ */
+#ifndef VG_PLAN_H
+#define VG_PLAN_H
+
+#include "output_settings.h"
+#include "vigil.h"
+
+/* The agent: section (its table is vg_agent_options in config/). */
+struct vg_agent_settings {
+    char *node_name;             /* agent.node_name; "" = the host name */
+    char *state_dir;             /* agent.state_dir */
+    int64_t shutdown_timeout_ms; /* agent.shutdown_timeout */
+    char *http_listen;           /* agent.http.listen; "" disables the server */
+    int64_t http_stall_ms;       /* agent.http.stall_timeout: /healthz fails past it */
+    char *log_level;             /* agent.log.level: debug|info|warn|error */
+    char *log_format;            /* agent.log.format: logfmt|json */
+    uint64_t batch_max_records;  /* agent.batch.max_records */
+    uint64_t batch_max_bytes;    /* agent.batch.max_bytes */
+};
+
+struct vg_plan_collector {
+    const struct vg_collector_ops *ops;
+    char *name;                        /* unique: name:, else type, else type.N */
+    void *ctx;                         /* ops->ctx_size bytes, options applied */
+    int64_t interval_ms;               /* resolved */
+    const struct vg_config_node *node; /* its map in the config */
+};
+
+struct vg_plan_output {
+    const struct vg_output_ops *ops;
+    char *name;
+    void *ctx;
+    struct vg_output_settings settings; /* vg_output_common_options applied */
+    const struct vg_config_node *node;
+};
+
+struct vg_plan {
+    struct vg_agent_settings agent;
+    struct vg_plan_collector *collectors;
+    size_t n_collectors;
+    struct vg_plan_output *outputs;
+    size_t n_outputs;
+};
+
+#endif
