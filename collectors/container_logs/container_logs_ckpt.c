@@ -26,7 +26,7 @@ static int clog_ckpt_paths(struct clog_ctx *x, struct vg_error *err)
     if (vg_buf_printf(&b, "%s/checkpoints", x->c->state_dir) != VG_OK)
         return vg_error_set(err, VG_ENOMEM, "out of memory");
     if (mkdir(b.data, 0750) != 0 && errno != EEXIST) {
-        vg_error_set(err, VG_EIO, "cannot create %s: %s", b.data, strerror(errno));
+        vg_error_set(err, VG_EIO, "cannot create %s: %s", b.data, vg_errno_str(errno));
         vg_buf_free(&b);
         return VG_EIO;
     }
@@ -49,13 +49,13 @@ static int clog_ckpt_slurp(const char *path, struct vg_buf *out, struct vg_error
     if (fd < 0 && errno == ENOENT)
         return VG_ENOENT;
     if (fd < 0)
-        return vg_error_set(err, VG_EIO, "cannot open %s: %s", path, strerror(errno));
+        return vg_error_set(err, VG_EIO, "cannot open %s: %s", path, vg_errno_str(errno));
     while (rc == VG_OK) {
         n = read(fd, chunk, sizeof(chunk));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            rc = vg_error_set(err, VG_EIO, "cannot read %s: %s", path, strerror(errno));
+            rc = vg_error_set(err, VG_EIO, "cannot read %s: %s", path, vg_errno_str(errno));
         else if (n == 0)
             break;
         else if (out->len + (size_t)n > CLOG_CKPT_MAX_FILE)
@@ -289,7 +289,7 @@ void clog_ckpt_write(struct clog_ctx *x)
     vg_buf_free(&text);
     if (rc != VG_OK) {
         vg_complain(&x->ckpt_complain, VG_LOG_ERROR, CLOG_PLUGIN, x->c->name,
-                    "cannot write checkpoints to %s: %s", x->ckpt_path, strerror(errno));
+                    "cannot write checkpoints to %s: %s", x->ckpt_path, vg_errno_str(errno));
         return;
     }
     vg_complain_clear(&x->ckpt_complain, CLOG_PLUGIN, x->c->name, "checkpoint writing");

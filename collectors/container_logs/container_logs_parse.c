@@ -201,14 +201,7 @@ int clog_meta_from_docker_config(const char *json, size_t len, struct clog_meta 
 
 uint64_t clog_hash(uint64_t h, const void *p, size_t n)
 {
-    const unsigned char *s = p;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= UINT64_C(0x100000001b3);
-    }
-    return h;
+    return vg_fnv1a_more(h, p, n);
 }
 
 size_t clog_fingerprint(const char *head, size_t n, size_t max, uint64_t *hash)

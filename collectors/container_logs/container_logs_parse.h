@@ -47,8 +47,9 @@ bool clog_docker_id_from_path(const char *path, char id[65]);
  * object (m is then unchanged); missing keys are left empty. */
 int clog_meta_from_docker_config(const char *json, size_t len, struct clog_meta *m);
 
-/* 64-bit FNV-1a of p[0..n), continuing from h (start with CLOG_HASH_INIT). */
-#define CLOG_HASH_INIT UINT64_C(0xcbf29ce484222325)
+/* 64-bit FNV-1a of p[0..n), continuing from h (start with CLOG_HASH_INIT):
+ * the core's vg_fnv1a_more (fingerprints in checkpoints depend on it). */
+#define CLOG_HASH_INIT VG_FNV1A_INIT
 uint64_t clog_hash(uint64_t h, const void *p, size_t n);
 
 /* The fingerprint of a file: the hash of its first line (up to and with

@@ -482,7 +482,7 @@ bool clog_read_file(struct clog_ctx *x, struct clog_file *f, int64_t now_ns, uin
             continue;
         if (n < 0) {
             vg_complain(&x->read_complain, VG_LOG_ERROR, CLOG_PLUGIN, x->c->name,
-                        "cannot read %s: %s", f->path, strerror(errno));
+                        "cannot read %s: %s", f->path, vg_errno_str(errno));
             break;
         }
         if (n == 0) {

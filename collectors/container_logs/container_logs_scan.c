@@ -166,7 +166,7 @@ int clog_scan_init(struct clog_ctx *x, struct vg_error *err)
     if (x->inotify_fd < 0 || vg_collector_watch_fd(x->c, x->inotify_fd) != VG_OK) {
         vg_log(VG_LOG_WARN, CLOG_PLUGIN, x->c->name,
                "inotify unavailable (%s): new files are found every rescan_interval",
-               strerror(errno));
+               vg_errno_str(errno));
         if (x->inotify_fd >= 0)
             close(x->inotify_fd);
         x->inotify_fd = -1;
@@ -402,7 +402,7 @@ static void clog_unreadable(struct clog_ctx *x, const char *path, int err)
         x->n_unreadable++;
     }
     vg_log(VG_LOG_WARN, CLOG_PLUGIN, x->c->name, "cannot read %s: %s (skipped until it can be)",
-           path, strerror(err));
+           path, vg_errno_str(err));
 }
 
 /* Forgets unreadable paths that the last scan did not meet again. */
