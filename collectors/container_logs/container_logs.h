@@ -193,9 +193,9 @@ void clog_file_retire(struct clog_ctx *x, struct clog_file *f, int64_t now_ns);
 void clog_file_move(struct clog_ctx *x, struct clog_file *f, struct clog_file *after);
 /* Takes f out of the list and the indexes (it stays allocated). */
 void clog_file_unlink(struct clog_ctx *x, struct clog_file *f);
-/* True when f's first line or the bytes before its read position changed:
- * truncated and written again while the agent did not look. */
-bool clog_rewritten(struct clog_ctx *x, struct clog_file *f);
+/* Why f was truncated and written again while the agent did not look (its
+ * first line or the bytes before its read position changed), or NULL. */
+const char *clog_rewritten(struct clog_ctx *x, struct clog_file *f);
 void clog_gone_fini(struct clog_ctx *x);
 int clog_file_reopen(struct clog_ctx *x, struct clog_file *f);
 void clog_limit_open(struct clog_ctx *x);
@@ -217,7 +217,7 @@ struct clog_file *clog_file_add(struct clog_ctx *x, const char *path, const char
 void clog_gone_add(struct clog_ctx *x, struct clog_file *f, int64_t now_ns, uint64_t flags);
 /* f was truncated in place: its old identity is kept for acknowledgements
  * and copies, and it starts again from 0 as a new file. */
-void clog_file_reidentify(struct clog_ctx *x, struct clog_file *f, int64_t now_ns);
+void clog_file_reidentify(struct clog_ctx *x, struct clog_file *f, int64_t now_ns, const char *why);
 struct clog_file *clog_find_ino(struct clog_ctx *x, uint64_t dev, uint64_t ino);
 struct clog_file *clog_find_source(struct clog_ctx *x, uint64_t source_id);
 

@@ -90,6 +90,7 @@ static struct clog_file *clog_original_of(struct clog_ctx *x, struct clog_file *
 static void clog_refresh_lookalikes(struct clog_ctx *x, struct clog_file *f, int64_t now_ns)
 {
     struct clog_file *o, *nx;
+    const char *why;
     struct stat st;
 
     for (o = x->files; o != NULL; o = nx) {
@@ -97,8 +98,11 @@ static void clog_refresh_lookalikes(struct clog_ctx *x, struct clog_file *f, int
         if (o == f || o->shadow || o->gz != NULL || o->fd < 0 || o->fp_len != f->fp_len ||
             o->fp_hash != f->fp_hash || (o->dev == f->dev && o->ino == f->ino))
             continue;
-        if (fstat(o->fd, &st) == 0 && ((uint64_t)st.st_size < o->read_off || clog_rewritten(x, o)))
-            clog_file_reidentify(x, o, now_ns);
+        if (fstat(o->fd, &st) != 0)
+            continue;
+        why = (uint64_t)st.st_size < o->read_off ? "it shrank" : clog_rewritten(x, o);
+        if (why != NULL)
+            clog_file_reidentify(x, o, now_ns, why);
     }
 }
 
@@ -253,14 +257,13 @@ void clog_gone_add(struct clog_ctx *x, struct clog_file *f, int64_t now_ns, uint
     clog_gone_prune(x, now_ns);
 }
 
-void clog_file_reidentify(struct clog_ctx *x, struct clog_file *f, int64_t now_ns)
+void clog_file_reidentify(struct clog_ctx *x, struct clog_file *f, int64_t now_ns, const char *why)
 {
     int i;
 
     vg_log(VG_LOG_INFO, CLOG_PLUGIN, x->c->name,
-           "%s was truncated or rewritten below offset %llu (copytruncate): reading it again "
-           "from its start",
-           f->path, (unsigned long long)f->read_off);
+           "%s was truncated (%s) at offset %llu (copytruncate): reading it again from its start",
+           f->path, why, (unsigned long long)f->read_off);
     x->rotations++;
     clog_flush_file(x, f, now_ns, true);
     clog_gone_add(x, f, now_ns, CLOG_CKPT_TRUNCATED);
@@ -282,18 +285,19 @@ void clog_file_reidentify(struct clog_ctx *x, struct clog_file *f, int64_t now_n
         clog_file_place(x, f, now_ns);
 }
 
-bool clog_rewritten(struct clog_ctx *x, struct clog_file *f)
+const char *clog_rewritten(struct clog_ctx *x, struct clog_file *f)
 {
     uint64_t h;
 
     if (f->gz != NULL || f->fp_len == 0 || f->read_off == 0)
-        return false;
+        return NULL;
     if (clog_hash_at(x, f, 0, (size_t)f->fp_len, &h) && h != f->fp_hash)
-        return true;
+        return "its first line changed";
     if (f->tail_off != f->read_off || f->tail_off < CLOG_TAIL_CHECK)
-        return false;
-    return clog_hash_at(x, f, f->tail_off - CLOG_TAIL_CHECK, CLOG_TAIL_CHECK, &h) &&
-           h != f->tail_hash;
+        return NULL;
+    if (clog_hash_at(x, f, f->tail_off - CLOG_TAIL_CHECK, CLOG_TAIL_CHECK, &h) && h != f->tail_hash)
+        return "the bytes before the read position changed";
+    return NULL;
 }
 
 void clog_file_retire(struct clog_ctx *x, struct clog_file *f, int64_t now_ns)

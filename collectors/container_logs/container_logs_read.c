@@ -316,7 +316,7 @@ static bool clog_at_eof(struct clog_ctx *x, struct clog_file *f, int64_t now_ns)
     if (f->gz != NULL || fstat(f->fd, &st) != 0)
         return false;
     if ((uint64_t)st.st_size < f->read_off) {
-        clog_file_reidentify(x, f, now_ns);
+        clog_file_reidentify(x, f, now_ns, "it shrank");
         vg_collector_wake(x->c, 0);
         return true;
     }
@@ -410,6 +410,7 @@ static ssize_t clog_read_once(struct clog_ctx *x, struct clog_file *f, size_t wa
 {
     ssize_t n = clog_pread(x, f, x->buf, want, f->read_off);
     int64_t now_real = x->real();
+    const char *why;
     size_t more;
 
     *used = 0;
@@ -417,8 +418,9 @@ static ssize_t clog_read_once(struct clog_ctx *x, struct clog_file *f, size_t wa
         return n;
     if (!*checked) {
         *checked = true;
-        if (clog_rewritten(x, f)) {
-            clog_file_reidentify(x, f, now_ns);
+        why = clog_rewritten(x, f);
+        if (why != NULL) {
+            clog_file_reidentify(x, f, now_ns, why);
             f->dirty = true;
             vg_collector_wake(x->c, 0);
             *stop = true;
