@@ -1089,6 +1089,27 @@ out:
  * --list-options.
  */
 
+/* Appends " (1 to 64)", " (at least 1ms)" or " (at most 1GiB)" for an
+ * option with a declared range. */
+static void opt_print_range(const struct vg_option *o, FILE *f)
+{
+    bool has_min, has_max;
+    int64_t min, max;
+    char lo[32], hi[32];
+
+    if ((o->flags & VG_OPT_RANGE) == 0)
+        return;
+    opt_range(o, &has_min, &min, &has_max, &max);
+    opt_bound_text(o->type, min, lo, sizeof(lo));
+    opt_bound_text(o->type, max, hi, sizeof(hi));
+    if ((o->flags & VG_OPT_RANGE) == VG_OPT_RANGE)
+        fprintf(f, " (%s to %s)", lo, hi);
+    else if (o->flags & VG_OPT_MIN)
+        fprintf(f, " (at least %s)", lo);
+    else
+        fprintf(f, " (at most %s)", hi);
+}
+
 void vg_options_print(const struct vg_option *table, const char *indent, FILE *f)
 {
     const struct vg_option *o;
@@ -1117,6 +1138,7 @@ void vg_options_print(const struct vg_option *table, const char *indent, FILE *f
             fprintf(f, " [%s]", o->choices);
         if (o->flags & VG_OPT_SECRET)
             fprintf(f, " (secret; or %s_file: a file holding it)", o->name);
+        opt_print_range(o, f);
         fputc('\n', f);
     }
 }
