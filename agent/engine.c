@@ -209,7 +209,7 @@ static int64_t engine_next_delay(const struct engine_collector *ec)
 
     if (shift == 0)
         return ec->wake_ms >= 0 && ec->wake_ms < delay ? ec->wake_ms : delay;
-    delay <<= shift;
+    delay = delay > (INT64_MAX >> shift) ? INT64_MAX : delay << shift;
     if (delay > ENGINE_BACKOFF_CAP_MS)
         delay =
             ec->c.interval_ms > ENGINE_BACKOFF_CAP_MS ? ec->c.interval_ms : ENGINE_BACKOFF_CAP_MS;
@@ -367,7 +367,7 @@ static int engine_shutdown(struct vg_engine *e)
     for (i = 0; i < e->n_collectors; i++)
         engine_disarm(e->collectors[i].timer_fd);
     atomic_store(&e->health.ready, false);
-    rc = vg_pipeline_drain(e->pipeline, vg_mono_ns() + timeout_ms * VG_NS_PER_MS);
+    rc = vg_pipeline_drain(e->pipeline, vg_add_sat(vg_mono_ns(), vg_ms_to_ns_sat(timeout_ms)));
     if (rc != VG_OK)
         vg_log(VG_LOG_WARN, "engine", "main",
                "shutdown timeout of %lld ms reached: undelivered records stay unacknowledged",
@@ -543,7 +543,7 @@ static int engine_start(struct vg_engine *e, struct vg_error *err)
     int rc;
 
     atomic_store(&e->health.heartbeat_ns, vg_mono_ns());
-    atomic_store(&e->health.stall_ns, a->http_stall_ms * VG_NS_PER_MS);
+    atomic_store(&e->health.stall_ns, vg_ms_to_ns_sat(a->http_stall_ms));
     rc = vg_pipeline_start(e->pipeline, err);
     if (rc != VG_OK)
         return rc;

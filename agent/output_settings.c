@@ -8,16 +8,17 @@
 
 const struct vg_option vg_output_common_options[] = {
     {"queue_max_bytes", VG_OPT_SIZE, "8MiB", offsetof(struct vg_output_settings, queue_max_bytes),
-     "bytes of records queued for this output before its collectors pause", 0, NULL},
+     "bytes of records queued for this output before its collectors pause", VG_OPT_MIN, NULL, 1, 0},
     {"queue_max_batches", VG_OPT_INT, "256", offsetof(struct vg_output_settings, queue_max_batches),
-     "batches queued for this output before its collectors pause", 0, NULL},
+     "batches queued for this output before its collectors pause", VG_OPT_MIN, NULL, 1, 0},
     {"retry_limit", VG_OPT_INT, "0", offsetof(struct vg_output_settings, retry_limit),
-     "retries of a batch before it goes to the dead-letter file; 0 retries for ever", 0, NULL},
+     "retries of a batch before it goes to the dead-letter file; 0 retries for ever", VG_OPT_MIN,
+     NULL, 0, 0},
     {"retry_backoff", VG_OPT_DURATION, "1s", offsetof(struct vg_output_settings, retry_backoff_ms),
-     "first wait before a retry; doubles at each retry, with jitter", 0, NULL},
+     "first wait before a retry; doubles at each retry, with jitter", VG_OPT_MIN, NULL, 1, 0},
     {"retry_backoff_max", VG_OPT_DURATION, "60s",
-     offsetof(struct vg_output_settings, retry_backoff_max_ms), "longest wait between retries", 0,
-     NULL},
+     offsetof(struct vg_output_settings, retry_backoff_max_ms), "longest wait between retries",
+     VG_OPT_MIN, NULL, 1, 0},
     {"dead_letter_path", VG_OPT_STR, NULL, offsetof(struct vg_output_settings, dead_letter_path),
      "NDJSON file for records that cannot be delivered; default "
      "<state_dir>/dead-letter/NAME.ndjson",
@@ -28,3 +29,15 @@ const struct vg_option vg_output_common_options[] = {
      NULL},
     {NULL, VG_OPT_STR, NULL, 0, NULL, 0, NULL},
 };
+
+int vg_output_settings_check(const void *ctx, struct vg_check *chk)
+{
+    const struct vg_output_settings *s = ctx;
+
+    if (s->retry_backoff_ms <= s->retry_backoff_max_ms)
+        return VG_OK;
+    vg_check_error(chk, "retry_backoff",
+                   "option 'retry_backoff' (%lld ms) is longer than 'retry_backoff_max' (%lld ms)",
+                   (long long)s->retry_backoff_ms, (long long)s->retry_backoff_max_ms);
+    return VG_ECONFIG;
+}

@@ -21,4 +21,8 @@ struct vg_output_settings {
 };
 extern const struct vg_option vg_output_common_options[];
 
+/* The check callback of the common options (ctx: struct vg_output_settings):
+ * what the table cannot declare, such as retry_backoff <= retry_backoff_max. */
+int vg_output_settings_check(const void *ctx, struct vg_check *chk);
+
 #endif

@@ -148,7 +148,7 @@ void vg_batch_release(struct vg_pipeline *p, struct vg_batch *b)
 /* Waits ms unless stopped first; false when stopped. */
 static bool outq_sleep(struct vg_outq *q, int64_t ms)
 {
-    int64_t deadline = vg_mono_ns() + ms * VG_NS_PER_MS;
+    int64_t deadline = vg_add_sat(vg_mono_ns(), vg_ms_to_ns_sat(ms));
     struct timespec ts = {(time_t)(deadline / VG_NS_PER_SEC), (long)(deadline % VG_NS_PER_SEC)};
     bool stop;
 
@@ -176,7 +176,7 @@ static int64_t outq_backoff(struct vg_outq *q, unsigned attempt)
     unsigned i;
 
     for (i = 1; i < attempt && d < max; i++)
-        d *= 2;
+        d = vg_add_sat(d, d);
     if (d > max)
         d = max;
     half = d / 2;

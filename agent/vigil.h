@@ -103,6 +103,26 @@ int64_t vg_mono_ns(void); /* CLOCK_MONOTONIC */
 #define VG_NS_PER_MS  INT64_C(1000000)
 #define VG_NS_PER_SEC INT64_C(1000000000)
 
+/* ms in ns, saturating at INT64_MAX / INT64_MIN instead of overflowing. */
+static inline int64_t vg_ms_to_ns_sat(int64_t ms)
+{
+    if (ms > INT64_MAX / VG_NS_PER_MS)
+        return INT64_MAX;
+    if (ms < INT64_MIN / VG_NS_PER_MS)
+        return INT64_MIN;
+    return ms * VG_NS_PER_MS;
+}
+
+/* a + b, saturating at INT64_MAX / INT64_MIN instead of overflowing. */
+static inline int64_t vg_add_sat(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
+    return a + b;
+}
+
 /* ------------------------------------------------------------------------
  * Logging of the agent itself: leveled, logfmt (default) or JSON, to stderr.
  * Every line names the plugin and the instance:
@@ -190,6 +210,15 @@ struct vg_strlist {
 #define VG_OPT_SECRET                                                                              \
     0x2u /* VG_OPT_STR only: also accepted as NAME_file (contents, trailing                        \
             newline removed); the value is never printed */
+/* INT, DOUBLE, DURATION (ms), SIZE: the value must be >= min / <= max. A
+ * DURATION is always at most VG_OPT_DURATION_CAP_MS and a SIZE at most
+ * VG_OPT_SIZE_CAP, whatever max says, so that no duration overflows once in
+ * nanoseconds. */
+#define VG_OPT_MIN             0x4u
+#define VG_OPT_MAX             0x8u
+#define VG_OPT_RANGE           (VG_OPT_MIN | VG_OPT_MAX)
+#define VG_OPT_DURATION_CAP_MS (INT64_C(87600) * 3600 * 1000) /* 10 years (87600h) */
+#define VG_OPT_SIZE_CAP        (INT64_C(1) << 40)             /* 1TiB */
 
 struct vg_option {
     const char *name;
@@ -199,6 +228,8 @@ struct vg_option {
     const char *doc;     /* one line */
     unsigned flags;      /* VG_OPT_* flags */
     const char *choices; /* VG_OPT_ENUM: "cri|docker|raw|auto" */
+    int64_t min;         /* with VG_OPT_MIN: least value (ms for a duration) */
+    int64_t max;         /* with VG_OPT_MAX: greatest value */
 };
 /* Frees what the table allocated in ctx (strings, lists); ctx may be NULL.
  * Defined with the option code in config/options.c. */
@@ -206,9 +237,18 @@ void vg_options_free(const struct vg_option *table, void *ctx);
 
 /* Reads a secret from a file as NAME_file options do: at most 64 KiB, no
  * NUL byte, trailing newlines removed, into a malloc'd string (*out).
- * VG_OK, VG_ENOMEM, or VG_EPARSE with why naming the problem (never the
- * content). */
+ * A FIFO, device or directory is refused (opened non-blocking, so a FIFO
+ * with no writer never hangs). VG_OK, VG_ENOMEM, or VG_EPARSE with why
+ * naming the problem (never the content). */
 int vg_read_secret_file(const char *path, char **out, char *why, size_t why_size);
+
+/* What a plugin's check callback reports through: the plan builder's error
+ * list and the entry being checked. */
+struct vg_check;
+/* Reports one problem found by a check callback, as "FILE:LINE: where:
+ * message" at the line of option (a dotted name such as "multiline.start")
+ * when the entry gives it, else at the entry's line. option may be NULL. */
+void vg_check_error(struct vg_check *chk, const char *option, const char *fmt, ...) VG_PRINTF(3, 4);
 
 /* ------------------------------------------------------------------------
  * Metric types and labels.
@@ -344,6 +384,13 @@ struct vg_collector_ops {
     const struct vg_option *options; /* terminated by { NULL } */
     size_t ctx_size;                 /* bytes of the context the options fill */
     int64_t default_interval_ms;     /* interval when `interval:` is not given */
+    /* Optional: checks what the option table cannot declare (relations
+     * between options, patterns, URLs) once the options are applied, with no
+     * side effect. Reports each problem with vg_check_error (which fails the
+     * entry) and goes on to the next; returns VG_OK, or VG_ECONFIG with or
+     * without a message. Run by the plan builder: --check-config and a start both
+     * refuse what it refuses. */
+    int (*check)(const void *ctx, struct vg_check *chk);
     int (*init)(struct vg_collector *c, const struct vg_config_node *cfg, struct vg_error *err);
     /* Returns VG_OK, or an error (the engine backs the interval off and
      * rate-limits the log); may call vg_collector_fail to say why. */
@@ -399,6 +446,7 @@ struct vg_output_ops {
     const char *doc;
     const struct vg_option *options;
     size_t ctx_size;
+    int (*check)(const void *ctx, struct vg_check *chk); /* optional: as for collectors */
     int (*init)(struct vg_output *o, const struct vg_config_node *cfg, struct vg_error *err);
     enum vg_send_result (*send)(struct vg_output *o, struct vg_batch *b);
     void (*reopen)(struct vg_output *o); /* optional: SIGHUP, on the worker thread */

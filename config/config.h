@@ -68,6 +68,11 @@ const char *vg_suggest(const char *word, const char *const *candidates, size_t n
 int vg_options_apply(const struct vg_option *const *tables, void *const *ctxs, size_t n_tables,
                      const struct vg_config_node *map, const char *where, const char *const *ignore,
                      struct vg_errors *errs);
+/* Checks the value of option o stored in ctx against its range (and the
+ * caps of durations and sizes). VG_OK, or VG_EPARSE with why[] saying
+ * "must be between 1 and 64, not TEXT" (text: the value as written). */
+int vg_option_check_range(const struct vg_option *o, const void *ctx, const char *text, char *why,
+                          size_t why_size);
 /* Fills defaults only (no map). */
 int vg_options_defaults(const struct vg_option *table, void *ctx, struct vg_errors *errs);
 /* Prints a table for --list-options: name, type, default, doc. */

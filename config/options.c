@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -528,6 +529,8 @@ int vg_options_defaults(const struct vg_option *table, void *ctx, struct vg_erro
             continue;
         }
         r = opt_from_text(o, ctx, o->def, why, sizeof(why));
+        if (r == VG_OK)
+            r = vg_option_check_range(o, ctx, o->def, why, sizeof(why));
         if (r == VG_ENOMEM) {
             vg_errors_add(errs, NULL, "option '%s': out of memory", o->name);
             rc = VG_ECONFIG;
@@ -684,6 +687,92 @@ static int opt_set_strlist(struct opt_run *r, const struct opt_hit *h, const cha
     return VG_OK;
 }
 
+/* Writes a bound of an option of type t in configuration syntax: "64",
+ * "87600h", "1GiB". */
+static void opt_bound_text(enum vg_opt_type t, int64_t v, char *out, size_t size)
+{
+    static const struct {
+        const char *unit;
+        int64_t n;
+    } durs[] = {{"h", INT64_C(3600000)}, {"m", 60000}, {"s", 1000}},
+      sizes[] = {{"TiB", INT64_C(1) << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}};
+    size_t i;
+
+    for (i = 0; t == VG_OPT_DURATION && v != 0 && i < VG_ARRAY_LEN(durs); i++) {
+        if (v % durs[i].n == 0) {
+            snprintf(out, size, "%lld%s", (long long)(v / durs[i].n), durs[i].unit);
+            return;
+        }
+    }
+    for (i = 0; t == VG_OPT_SIZE && v != 0 && i < VG_ARRAY_LEN(sizes); i++) {
+        if (v % sizes[i].n == 0) {
+            snprintf(out, size, "%lld%s", (long long)(v / sizes[i].n), sizes[i].unit);
+            return;
+        }
+    }
+    snprintf(out, size, "%lld%s", (long long)v, t == VG_OPT_DURATION && v != 0 ? "ms" : "");
+}
+
+/* The range of option o, with the default caps of durations and sizes. */
+static void opt_range(const struct vg_option *o, bool *has_min, int64_t *min, bool *has_max,
+                      int64_t *max)
+{
+    int64_t cap = o->type == VG_OPT_DURATION ? VG_OPT_DURATION_CAP_MS
+                  : o->type == VG_OPT_SIZE   ? VG_OPT_SIZE_CAP
+                                             : INT64_MAX;
+
+    *has_min = (o->flags & VG_OPT_MIN) != 0;
+    *min = *has_min ? o->min : 0;
+    *has_max = (o->flags & VG_OPT_MAX) != 0 || cap != INT64_MAX;
+    *max = (o->flags & VG_OPT_MAX) != 0 && o->max < cap ? o->max : cap;
+}
+
+/* True when the stored value of o in ctx is inside [min, max]. */
+static bool opt_in_range(const struct vg_option *o, const void *field, bool has_min, int64_t min,
+                         bool has_max, int64_t max)
+{
+    int64_t i = 0;
+    uint64_t u = 0;
+    double d = 0;
+
+    switch (o->type) {
+    case VG_OPT_INT:
+    case VG_OPT_DURATION:
+        memcpy(&i, field, sizeof(i));
+        return (!has_min || i >= min) && (!has_max || i <= max);
+    case VG_OPT_SIZE:
+        memcpy(&u, field, sizeof(u));
+        return (!has_min || min < 0 || u >= (uint64_t)min) &&
+               (!has_max || (max >= 0 && u <= (uint64_t)max));
+    case VG_OPT_DOUBLE:
+        memcpy(&d, field, sizeof(d));
+        return (!has_min || d >= (double)min) && (!has_max || d <= (double)max);
+    default:
+        return true;
+    }
+}
+
+int vg_option_check_range(const struct vg_option *o, const void *ctx, const char *text, char *why,
+                          size_t why_size)
+{
+    bool has_min, has_max;
+    int64_t min, max;
+    char lo[32], hi[32];
+
+    opt_range(o, &has_min, &min, &has_max, &max);
+    if (opt_in_range(o, (const char *)ctx + o->offset, has_min, min, has_max, max))
+        return VG_OK;
+    opt_bound_text(o->type, min, lo, sizeof(lo));
+    opt_bound_text(o->type, max, hi, sizeof(hi));
+    if (has_min && has_max)
+        snprintf(why, why_size, "must be between %s and %s, not %s", lo, hi, text);
+    else if (has_min)
+        snprintf(why, why_size, "must be at least %s, not %s", lo, text);
+    else
+        snprintf(why, why_size, "must be at most %s, not %s", hi, text);
+    return VG_EPARSE;
+}
+
 /* Stores the value of node n for option h (named name in messages). */
 static int opt_set_node(struct opt_run *r, const struct opt_hit *h, const char *name,
                         const struct vg_config_node *n)
@@ -704,6 +793,8 @@ static int opt_set_node(struct opt_run *r, const struct opt_hit *h, const char *
         return VG_OK;
     }
     rc = opt_from_text(h->opt, h->ctx, n->value, why, sizeof(why));
+    if (rc == VG_OK && vg_option_check_range(h->opt, h->ctx, n->value, why, sizeof(why)) != VG_OK)
+        rc = VG_EPARSE;
     if (rc == VG_EPARSE)
         opt_error(r, n, "option '%s': %s", name, why);
     return rc == VG_ENOMEM ? VG_ENOMEM : VG_OK;
@@ -714,12 +805,22 @@ int vg_read_secret_file(const char *path, char **out, char *why, size_t why_size
     char *buf = vg_malloc(OPT_MAX_SECRET + 1);
     size_t n = 0;
     int fd = -1, rc = VG_EPARSE;
+    struct stat st;
 
     if (buf == NULL)
         return VG_ENOMEM;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* non-blocking: a FIFO with no writer must not hang --check-config */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         snprintf(why, why_size, "cannot read '%s': %s", path, vg_errno_str(errno));
+        goto out;
+    }
+    if (fstat(fd, &st) != 0) {
+        snprintf(why, why_size, "cannot read '%s': %s", path, vg_errno_str(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(why, why_size, "'%s' is not a regular file", path);
         goto out;
     }
     while (n <= OPT_MAX_SECRET) {
@@ -988,6 +1089,27 @@ out:
  * --list-options.
  */
 
+/* Appends " (1 to 64)", " (at least 1ms)" or " (at most 1GiB)" for an
+ * option with a declared range. */
+static void opt_print_range(const struct vg_option *o, FILE *f)
+{
+    bool has_min, has_max;
+    int64_t min, max;
+    char lo[32], hi[32];
+
+    if ((o->flags & VG_OPT_RANGE) == 0)
+        return;
+    opt_range(o, &has_min, &min, &has_max, &max);
+    opt_bound_text(o->type, min, lo, sizeof(lo));
+    opt_bound_text(o->type, max, hi, sizeof(hi));
+    if ((o->flags & VG_OPT_RANGE) == VG_OPT_RANGE)
+        fprintf(f, " (%s to %s)", lo, hi);
+    else if (o->flags & VG_OPT_MIN)
+        fprintf(f, " (at least %s)", lo);
+    else
+        fprintf(f, " (at most %s)", hi);
+}
+
 void vg_options_print(const struct vg_option *table, const char *indent, FILE *f)
 {
     const struct vg_option *o;
@@ -1016,6 +1138,7 @@ void vg_options_print(const struct vg_option *table, const char *indent, FILE *f
             fprintf(f, " [%s]", o->choices);
         if (o->flags & VG_OPT_SECRET)
             fprintf(f, " (secret; or %s_file: a file holding it)", o->name);
+        opt_print_range(o, f);
         fputc('\n', f);
     }
 }

@@ -3,6 +3,7 @@
  * option table: the agent's settings and one entry per collector and output,
  * each with its context filled, ready for the engine.
  */
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "alloc.h"
 #include "config.h"
 #include "core.h"
+#include "http.h"
 
 #define PLAN_MAX_NAME 64
 
@@ -34,10 +36,10 @@ const struct vg_option vg_agent_options[] = {
      "least severe level of the agent's own log", 0, "debug|info|warn|error"},
     {"log.format", VG_OPT_ENUM, "logfmt", offsetof(struct vg_agent_settings, log_format),
      "format of the agent's own log on stderr", 0, "logfmt|json"},
-    AGENT_OPT("batch.max_records", VG_OPT_INT, "1000", batch_max_records,
-              "records per batch before it is sealed"),
-    AGENT_OPT("batch.max_bytes", VG_OPT_SIZE, "1MiB", batch_max_bytes,
-              "bytes per batch before it is sealed"),
+    {"batch.max_records", VG_OPT_INT, "1000", offsetof(struct vg_agent_settings, batch_max_records),
+     "records per batch before it is sealed", VG_OPT_MIN, NULL, 1, 0},
+    {"batch.max_bytes", VG_OPT_SIZE, "1MiB", offsetof(struct vg_agent_settings, batch_max_bytes),
+     "bytes per batch before it is sealed", VG_OPT_MIN, NULL, 1, 0},
     {NULL, 0, NULL, 0, NULL, 0, NULL},
 };
 
@@ -255,6 +257,63 @@ static bool plan_section_seq(const struct plan_kind *k, const struct vg_config_n
     return false;
 }
 
+/* The plan builder's side of a plugin's check callback. */
+struct vg_check {
+    struct vg_errors *errs;
+    const struct vg_config_node *entry;
+    const char *where; /* "outputs[0] (file)" */
+    int rc;
+};
+
+/* The node of a dotted option name inside entry, or NULL. */
+static const struct vg_config_node *plan_option_node(const struct vg_config_node *entry,
+                                                     const char *option)
+{
+    const struct vg_config_node *n = entry;
+    char part[PLAN_MAX_NAME * 2];
+
+    while (n != NULL && option != NULL && option[0] != '\0') {
+        const char *dot = strchr(option, '.');
+        size_t len = dot != NULL ? (size_t)(dot - option) : strlen(option);
+
+        if (len >= sizeof(part) || n->kind != VG_NODE_MAP)
+            return NULL;
+        memcpy(part, option, len);
+        part[len] = '\0';
+        n = vg_node_get(n, part);
+        option = dot != NULL ? dot + 1 : NULL;
+    }
+    return n;
+}
+
+void vg_check_error(struct vg_check *chk, const char *option, const char *fmt, ...)
+{
+    const struct vg_config_node *at = plan_option_node(chk->entry, option);
+    char msg[VG_ERROR_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    vg_errors_add(chk->errs, at != NULL && at != chk->entry ? at : chk->entry, "%s: %s", chk->where,
+                  msg);
+    chk->rc = VG_ECONFIG;
+}
+
+/* Runs a plugin's check callback (when it has one) on a filled context. */
+static int plan_run_check(int (*check)(const void *, struct vg_check *), const void *ctx,
+                          const struct vg_config_node *entry, const char *where,
+                          struct vg_errors *errs)
+{
+    struct vg_check chk = {errs, entry, where, VG_OK};
+
+    if (check == NULL)
+        return VG_OK;
+    if (check(ctx, &chk) != VG_OK && chk.rc == VG_OK)
+        vg_check_error(&chk, NULL, "invalid configuration");
+    return chk.rc;
+}
+
 /*
  * Plans one collector: ctx allocated and filled, name and interval taken
  * from the common options. On error the entry is left empty (ctx freed).
@@ -281,6 +340,8 @@ static int plan_collector(struct vg_plan_collector *pc, size_t i,
     rc = vg_options_apply(tables, ctxs, 2, entry, where, plan_ignore, errs);
     if (rc == VG_OK && common.name != NULL && !plan_check_name(where, entry, common.name, errs))
         rc = VG_ECONFIG;
+    if (rc == VG_OK)
+        rc = plan_run_check(ops->check, pc->ctx, entry, where, errs);
     pc->interval_ms = common.interval_ms > 0 ? common.interval_ms : ops->default_interval_ms;
     *explicit_name = common.name != NULL;
     *name = common.name;
@@ -313,6 +374,10 @@ static int plan_output(struct vg_plan_output *po, size_t i, const struct vg_conf
     rc = vg_options_apply(tables, ctxs, 3, entry, where, plan_ignore, errs);
     if (rc == VG_OK && naming.name != NULL && !plan_check_name(where, entry, naming.name, errs))
         rc = VG_ECONFIG;
+    if (rc == VG_OK)
+        rc = plan_run_check(vg_output_settings_check, &po->settings, entry, where, errs);
+    if (rc == VG_OK)
+        rc = plan_run_check(ops->check, po->ctx, entry, where, errs);
     *explicit_name = naming.name != NULL;
     *name = naming.name;
     return rc;
@@ -463,31 +528,25 @@ static int plan_top_level(const struct vg_config_node *root, struct vg_errors *e
     return rc;
 }
 
-/* Checks values that parse but make no sense: an empty batch. */
+/* Checks what the agent's table cannot declare: a state_dir to create and
+ * an address the HTTP server can listen on. */
 static int plan_check_agent(const struct vg_config_node *agent, struct vg_plan *plan,
                             struct vg_errors *errs)
 {
-    const struct vg_config_node *batch = vg_node_get(agent, "batch");
-    int64_t records;
-    int rc = VG_OK;
+    struct vg_check chk = {errs, agent, "agent", VG_OK};
+    const char *listen = plan->agent.http_listen;
+    struct vg_error err = {0};
+    char host[256];
+    uint16_t port;
 
-    memcpy(&records, &plan->agent.batch_max_records, sizeof(records));
-    if (records < 1) {
-        const struct vg_config_node *at = vg_node_get(batch, "max_records");
-
-        vg_errors_add(errs, at != NULL ? at : agent,
-                      "agent: option 'batch.max_records': must be at least 1, not %lld",
-                      (long long)records);
-        rc = VG_ECONFIG;
-    }
-    if (plan->agent.batch_max_bytes < 1) {
-        const struct vg_config_node *at = vg_node_get(batch, "max_bytes");
-
-        vg_errors_add(errs, at != NULL ? at : agent,
-                      "agent: option 'batch.max_bytes': must be at least 1 byte");
-        rc = VG_ECONFIG;
-    }
-    return rc;
+    if (plan->agent.state_dir == NULL || plan->agent.state_dir[0] == '\0')
+        vg_check_error(&chk, "state_dir",
+                       "option 'state_dir': must not be empty (the directory for checkpoints "
+                       "and dead letters)");
+    if (listen != NULL && listen[0] != '\0' &&
+        vg_parse_listen(listen, host, sizeof(host), &port, &err) != VG_OK)
+        vg_check_error(&chk, "http.listen", "option 'http.listen': %s", err.msg);
+    return chk.rc;
 }
 
 int vg_plan_build(const struct vg_config *cfg, struct vg_plan *plan, struct vg_errors *errs)

@@ -35,18 +35,20 @@ static const struct vg_option clog_options[] = {
     {"ignore_older", VG_OPT_DURATION, "24h", offsetof(struct clog_ctx, ignore_older_ms),
      "files not modified for this long when first seen are skipped; 0: none", 0, NULL},
     {"max_open_files", VG_OPT_INT, "1024", offsetof(struct clog_ctx, max_open_files),
-     "idle files are closed beyond this many, and reopened when they grow", 0, NULL},
+     "idle files are closed beyond this many, and reopened when they grow", VG_OPT_MIN, NULL, 1, 0},
     {"rescan_interval", VG_OPT_DURATION, "10s", offsetof(struct clog_ctx, rescan_ms),
-     "patterns are matched again this often (inotify finds new files sooner)", 0, NULL},
+     "patterns are matched again this often (inotify finds new files sooner)", VG_OPT_MIN, NULL, 1,
+     0},
     {"max_line_bytes", VG_OPT_SIZE, "1MiB", offsetof(struct clog_ctx, max_line_bytes),
-     "longer lines (and joined messages) are cut and marked truncated=true", 0, NULL},
+     "longer lines (and joined messages) are cut and marked truncated=true", VG_OPT_RANGE, NULL, 16,
+     INT64_C(1) << 30},
     {"partial_timeout", VG_OPT_DURATION, "2s", offsetof(struct clog_ctx, partial_timeout_ms),
      "a line or fragment without its end is emitted alone once the file stops growing this long", 0,
      NULL},
     {"rotate_wait", VG_OPT_DURATION, "5s", offsetof(struct clog_ctx, rotate_wait_ms),
      "a rotated or deleted file is closed after this long without growth", 0, NULL},
     {"checkpoint_interval", VG_OPT_DURATION, "1s", offsetof(struct clog_ctx, checkpoint_ms),
-     "how often delivered positions are written to state_dir/checkpoints", 0, NULL},
+     "how often delivered positions are written to state_dir/checkpoints", VG_OPT_MIN, NULL, 1, 0},
     {"multiline.preset", VG_OPT_ENUM, NULL, offsetof(struct clog_ctx, ml_preset),
      "join stack traces: java, python or go", 0, "java|python|go"},
     {"multiline.start", VG_OPT_STR, NULL, offsetof(struct clog_ctx, ml_start),
@@ -56,7 +58,7 @@ static const struct vg_option clog_options[] = {
     {"multiline.timeout", VG_OPT_DURATION, "1s", offsetof(struct clog_ctx, ml_timeout_ms),
      "a message is emitted when no line came for this long", 0, NULL},
     {"multiline.max_lines", VG_OPT_INT, "500", offsetof(struct clog_ctx, ml_max_lines),
-     "a message is emitted once it has this many lines", 0, NULL},
+     "a message is emitted once it has this many lines", VG_OPT_MIN, NULL, 0, 0},
     {"multiline.max_bytes", VG_OPT_SIZE, "1MiB", offsetof(struct clog_ctx, ml_max_bytes),
      "a message is cut beyond this many bytes (truncated=true)", 0, NULL},
     {"kubernetes", VG_OPT_BOOL, "true", offsetof(struct clog_ctx, kubernetes),
@@ -75,22 +77,16 @@ static enum clog_format clog_format_parse(const char *s)
     return CLOG_FMT_RAW;
 }
 
-/* Checks the numbers the option table cannot. */
-static int clog_check(const struct clog_ctx *x, struct vg_error *err)
+/* The check callback: what the option table cannot declare (its ranges
+ * cover the numbers). */
+static int clog_check(const void *ctx, struct vg_check *chk)
 {
-    if (x->paths.n == 0)
-        return vg_error_set(err, VG_ECONFIG, "paths: at least one pattern is needed");
-    if (x->max_open_files < 1)
-        return vg_error_set(err, VG_ECONFIG, "max_open_files must be >= 1, not %lld",
-                            (long long)x->max_open_files);
-    if (x->max_line_bytes < 16 || x->max_line_bytes > (UINT64_C(1) << 30))
-        return vg_error_set(err, VG_ECONFIG, "max_line_bytes must be between 16 and 1GiB");
-    if (x->rescan_ms <= 0 || x->checkpoint_ms <= 0)
-        return vg_error_set(err, VG_ECONFIG,
-                            "rescan_interval and checkpoint_interval must be positive");
-    if (x->ml_max_lines < 0)
-        return vg_error_set(err, VG_ECONFIG, "multiline.max_lines must be >= 0");
-    return VG_OK;
+    const struct clog_ctx *x = ctx;
+
+    if (x->paths.n > 0)
+        return VG_OK;
+    vg_check_error(chk, "paths", "option 'paths': at least one pattern is needed");
+    return VG_ECONFIG;
 }
 
 static int clog_multiline_init(struct clog_ctx *x, struct vg_error *err)
@@ -136,9 +132,7 @@ static int clog_init(struct vg_collector *c, const struct vg_config_node *cfg, s
     x->mono = vg_mono_ns;
     x->real = vg_now_ns;
     x->budget = CLOG_BUDGET;
-    rc = clog_check(x, err);
-    if (rc == VG_OK)
-        rc = clog_multiline_init(x, err);
+    rc = clog_multiline_init(x, err);
     if (rc != VG_OK)
         return rc;
     x->fmt = clog_format_parse(x->format);
@@ -302,6 +296,7 @@ const struct vg_collector_ops vg_collector_container_logs = {
     .options = clog_options,
     .ctx_size = sizeof(struct clog_ctx),
     .default_interval_ms = 1000,
+    .check = clog_check,
     .init = clog_init,
     .collect = clog_collect,
     .ack = clog_collector_ack,

@@ -28,13 +28,14 @@ struct generator_ctx {
 
 static const struct vg_option generator_options[] = {
     {"rate", VG_OPT_INT, "10", offsetof(struct generator_ctx, rate),
-     "records per second; 0 emits `batch` records at every collection", 0, NULL},
+     "records per second; 0 emits `batch` records at every collection", VG_OPT_RANGE, NULL, 0,
+     GENERATOR_RATE_MAX},
     {"count", VG_OPT_INT, "0", offsetof(struct generator_ctx, count),
-     "records to emit in all, then stop; 0 for no end", 0, NULL},
+     "records to emit in all, then stop; 0 for no end", VG_OPT_MIN, NULL, 0, 0},
     {"message", VG_OPT_STR, "vigil generator record", offsetof(struct generator_ctx, message),
      "body of every record", 0, NULL},
     {"batch", VG_OPT_INT, "1000", offsetof(struct generator_ctx, batch),
-     "most records emitted by one collection", 0, NULL},
+     "most records emitted by one collection", VG_OPT_MIN, NULL, 1, 0},
     {NULL, VG_OPT_STR, NULL, 0, NULL, 0, NULL},
 };
 
@@ -43,13 +44,7 @@ static int generator_init(struct vg_collector *c, const struct vg_config_node *c
 {
     struct generator_ctx *ctx = c->ctx;
 
-    if (ctx->rate < 0 || ctx->rate > GENERATOR_RATE_MAX)
-        return vg_error_set(err, VG_ECONFIG, "rate must be between 0 and %lld, not %lld",
-                            (long long)GENERATOR_RATE_MAX, (long long)ctx->rate);
-    if (ctx->count < 0)
-        return vg_error_set(err, VG_ECONFIG, "count must be >= 0, not %lld", (long long)ctx->count);
-    if (ctx->batch <= 0)
-        return vg_error_set(err, VG_ECONFIG, "batch must be > 0, not %lld", (long long)ctx->batch);
+    /* rate, count and batch: ranges declared in the option table */
     ctx->start_ns = vg_mono_ns();
     ctx->emitted = 0;
     ctx->acked = 0;

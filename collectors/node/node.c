@@ -926,6 +926,49 @@ static int node_re_compile(const char *option, const char *pattern, pcre2_code *
                         (size_t)off, (const char *)msg);
 }
 
+/* The index in node_subs of a sub-collector's name, or VG_ARRAY_LEN(node_subs). */
+static size_t node_sub_index(const char *name)
+{
+    size_t k;
+
+    for (k = 0; k < VG_ARRAY_LEN(node_subs); k++)
+        if (strcmp(name, node_subs[k].name) == 0)
+            break;
+    return k;
+}
+
+/* The check callback: roots that are not empty, known sub-collectors and
+ * regexes that compile (compiled here and freed again). */
+static int node_check(const void *c, struct vg_check *chk)
+{
+    const struct node_ctx *ctx = c;
+    const char *const roots[][2] = {
+        {"proc_root", ctx->proc_root}, {"sys_root", ctx->sys_root}, {"rootfs", ctx->rootfs}};
+    const char *const res[][2] = {{"filesystem_exclude_fs_types", ctx->fs_types_exclude},
+                                  {"filesystem_exclude_mount_points", ctx->mount_points_exclude},
+                                  {"disk_exclude_devices", ctx->disk_exclude}};
+    struct vg_error err = {0};
+    size_t i;
+
+    for (i = 0; i < VG_ARRAY_LEN(roots); i++)
+        if (roots[i][1] == NULL || roots[i][1][0] == '\0')
+            vg_check_error(chk, roots[i][0], "option '%s': must not be empty", roots[i][0]);
+    for (i = 0; i < ctx->collectors.n; i++)
+        if (node_sub_index(ctx->collectors.v[i]) == VG_ARRAY_LEN(node_subs))
+            vg_check_error(chk, "collectors",
+                           "option 'collectors': unknown sub-collector '%s' (one of: cpu "
+                           "meminfo loadavg filesystem netdev diskstats pressure uname stat)",
+                           ctx->collectors.v[i]);
+    for (i = 0; i < VG_ARRAY_LEN(res); i++) {
+        pcre2_code *re = NULL;
+
+        if (node_re_compile(res[i][0], res[i][1], &re, &err) != VG_OK)
+            vg_check_error(chk, res[i][0], "%s", err.msg);
+        pcre2_code_free(re);
+    }
+    return VG_OK; /* what it found is in chk */
+}
+
 /* The enabled set from the `collectors` option; an unknown name is an error. */
 static int node_pick(struct node_ctx *ctx, struct vg_error *err)
 {
@@ -1056,6 +1099,7 @@ const struct vg_collector_ops vg_collector_node = {
     .options = node_options,
     .ctx_size = sizeof(struct node_ctx),
     .default_interval_ms = 15000,
+    .check = node_check,
     .init = node_init,
     .collect = node_collect,
     .destroy = node_destroy,

@@ -74,9 +74,20 @@ static const struct vg_option textfile_options[] = {
     {"directory", VG_OPT_STR, NULL, offsetof(struct textfile_ctx, directory),
      "directory whose *.prom files are read at every collection", VG_OPT_REQUIRED, NULL},
     {"max_file_size", VG_OPT_SIZE, "16MiB", offsetof(struct textfile_ctx, max_file_size),
-     "a file larger than this is skipped with an error (bounds memory)", 0, NULL},
+     "a file larger than this is skipped with an error (bounds memory)", VG_OPT_RANGE, NULL, 1,
+     TEXTFILE_MAX_TEXT},
     {NULL, VG_OPT_STR, NULL, 0, NULL, 0, NULL},
 };
+
+/* The check callback: a directory to read. */
+static int textfile_check(const void *c, struct vg_check *chk)
+{
+    const struct textfile_ctx *ctx = c;
+
+    if (ctx->directory == NULL || ctx->directory[0] == '\0')
+        vg_check_error(chk, "directory", "option 'directory': must not be empty");
+    return VG_OK; /* what it found is in chk */
+}
 
 static int textfile_init(struct vg_collector *c, const struct vg_config_node *cfg,
                          struct vg_error *err)
@@ -84,16 +95,11 @@ static int textfile_init(struct vg_collector *c, const struct vg_config_node *cf
     struct textfile_ctx *ctx = c->ctx;
     size_t n;
 
-    if (ctx->directory == NULL || ctx->directory[0] == '\0')
-        return vg_error_set(err, VG_ECONFIG, "directory must not be empty");
+    /* directory and max_file_size: checked by the plan (textfile_check) */
     n = strlen(ctx->directory);
     while (n > 1 && ctx->directory[n - 1] == '/')
         ctx->directory[--n] = '\0';
     ctx->sep = strcmp(ctx->directory, "/") == 0 ? "" : "/";
-    if (ctx->max_file_size == 0 || ctx->max_file_size > TEXTFILE_MAX_TEXT)
-        return vg_error_set(err, VG_ECONFIG,
-                            "max_file_size must be between 1 and %u bytes, not %llu",
-                            TEXTFILE_MAX_TEXT, (unsigned long long)ctx->max_file_size);
     textfile_result_init(&ctx->res);
     textfile_keys_init(&ctx->gnames);
     textfile_keys_init(&ctx->gseries);
@@ -556,6 +562,7 @@ const struct vg_collector_ops vg_collector_textfile = {
     .options = textfile_options,
     .ctx_size = sizeof(struct textfile_ctx),
     .default_interval_ms = 15000,
+    .check = textfile_check,
     .init = textfile_init,
     .collect = textfile_collect,
     .destroy = textfile_destroy,

@@ -17,11 +17,13 @@ struct discard_ctx {
 
 static const struct vg_option discard_options[] = {
     {"stop_first", VG_OPT_INT, "0", offsetof(struct discard_ctx, stop_first),
-     "answer 'stop' to the first N sends, as refused credentials would (tests)", 0, NULL},
+     "answer 'stop' to the first N sends, as refused credentials would (tests)", VG_OPT_MIN, NULL,
+     0, 0},
     {"fail_first", VG_OPT_INT, "0", offsetof(struct discard_ctx, fail_first),
-     "answer 'retry' to the first N sends (tests of the retry path)", 0, NULL},
+     "answer 'retry' to the first N sends (tests of the retry path)", VG_OPT_MIN, NULL, 0, 0},
     {"drop_every", VG_OPT_INT, "0", offsetof(struct discard_ctx, drop_every),
-     "when N > 0, answer 'drop' to every Nth batch (tests of dead letters)", 0, NULL},
+     "when N > 0, answer 'drop' to every Nth batch (tests of dead letters)", VG_OPT_MIN, NULL, 0,
+     0},
     {NULL, VG_OPT_STR, NULL, 0, NULL, 0, NULL},
 };
 
@@ -29,15 +31,7 @@ static int discard_init(struct vg_output *o, const struct vg_config_node *cfg, s
 {
     struct discard_ctx *ctx = o->ctx;
 
-    if (ctx->stop_first < 0)
-        return vg_error_set(err, VG_ECONFIG, "stop_first must be >= 0, not %lld",
-                            (long long)ctx->stop_first);
-    if (ctx->fail_first < 0)
-        return vg_error_set(err, VG_ECONFIG, "fail_first must be >= 0, not %lld",
-                            (long long)ctx->fail_first);
-    if (ctx->drop_every < 0)
-        return vg_error_set(err, VG_ECONFIG, "drop_every must be >= 0, not %lld",
-                            (long long)ctx->drop_every);
+    /* stop_first, fail_first, drop_every: at least 0 (the option table) */
     ctx->sends = 0;
     ctx->records = 0;
     return VG_OK;

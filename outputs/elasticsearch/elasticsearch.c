@@ -153,21 +153,31 @@ static const struct vg_option es_options[] = {
      "auto: _id from node, source and position, so a replay never duplicates; none: no _id", 0,
      "auto|none"},
     {"timeout", VG_OPT_DURATION, "30s", offsetof(struct es_ctx, timeout_ms),
-     "longest time one request may take", 0, NULL},
+     "longest time one request may take", VG_OPT_MIN, NULL, 1, 0},
     {"compress", VG_OPT_ENUM, "gzip", offsetof(struct es_ctx, compress), "request body compression",
      0, "gzip|none"},
     {"compress_level", VG_OPT_INT, "1", offsetof(struct es_ctx, compress_level),
-     "gzip level, 1 (fastest) to 9 (smallest)", 0, NULL},
+     "gzip level, 1 (fastest) to 9 (smallest)", VG_OPT_RANGE, NULL, 1, 9},
     {"workers", VG_OPT_INT, "2", offsetof(struct es_ctx, workers),
-     "requests in flight at once (and connections kept per URL)", 0, NULL},
+     "requests in flight at once (and connections kept per URL)", VG_OPT_RANGE, NULL, 1,
+     ES_WORKERS_MAX},
     {"bulk_max_bytes", VG_OPT_SIZE, "5MiB", offsetof(struct es_ctx, bulk_max_bytes),
-     "largest _bulk body before compression; a batch is cut into several requests", 0, NULL},
+     "largest _bulk body before compression; a batch is cut into several requests", VG_OPT_MIN,
+     NULL, ES_BULK_MIN, 0},
     {NULL, VG_OPT_STR, NULL, 0, NULL, 0, NULL},
 };
 
 static bool es_given(const char *s)
 {
     return s != NULL && s[0] != '\0';
+}
+
+/* http://HOST[:PORT] or https://HOST[:PORT], with a host. */
+static bool es_url_ok(const char *u)
+{
+    if (strncasecmp(u, "http://", 7) != 0 && strncasecmp(u, "https://", 8) != 0)
+        return false;
+    return u[strcspn(u, ":") + 3] != '\0' && u[strcspn(u, ":") + 3] != '/';
 }
 
 /* ---- configuration (engine thread, init) ---- */
@@ -198,8 +208,7 @@ static int es_url_make(struct es_ctx *ctx, const char *u, struct es_url *out, st
     struct vg_buf b;
     int rc = VG_OK;
 
-    if ((strncasecmp(u, "http://", 7) != 0 && strncasecmp(u, "https://", 8) != 0) ||
-        u[strcspn(u, ":") + 3] == '\0' || u[strcspn(u, ":") + 3] == '/')
+    if (!es_url_ok(u))
         return vg_error_set(err, VG_ECONFIG,
                             "url '%s' is not http://HOST[:PORT] or https://HOST[:PORT]", u);
     while (n > 0 && u[n - 1] == '/')
@@ -238,48 +247,52 @@ static int es_urls_build(struct es_ctx *ctx, struct vg_error *err)
 }
 
 /* A TLS file option must name a readable file. */
-static int es_file_check(const char *option, const char *path, struct vg_error *err)
+static void es_file_check(struct vg_check *chk, const char *option, const char *path)
 {
-    char eb[128];
-
     if (!es_given(path) || access(path, R_OK) == 0)
-        return VG_OK;
-    return vg_error_set(err, VG_ECONFIG, "%s: cannot read '%s': %s", option, path,
-                        strerror_r(errno, eb, sizeof(eb)));
+        return;
+    vg_check_error(chk, option, "option '%s': cannot read '%s': %s", option, path,
+                   vg_errno_str(errno));
 }
 
-/* Checks the options that the table cannot: templates, ranges, files and
- * which credentials go together. */
-static int es_check_options(struct es_ctx *ctx, struct vg_error *err)
+/* The templates: index (or data_stream) and routing. */
+static void es_check_templates(const struct es_ctx *ctx, struct vg_check *chk)
 {
     const char *tmpl = es_given(ctx->data_stream) ? ctx->data_stream : ctx->index;
     const char *what = es_given(ctx->data_stream) ? "data_stream" : "index";
     struct vg_error why = {0};
-    int rc;
 
     if (es_template_check(tmpl, ES_EXPAND_INDEX, &why) != VG_OK)
-        return vg_error_set(err, VG_ECONFIG, "%s '%s': %s", what, tmpl != NULL ? tmpl : "",
-                            why.msg);
+        vg_check_error(chk, what, "option '%s': '%s': %s", what, tmpl != NULL ? tmpl : "", why.msg);
     if (es_given(ctx->routing) && es_template_check(ctx->routing, 0, &why) != VG_OK)
-        return vg_error_set(err, VG_ECONFIG, "routing '%s': %s", ctx->routing, why.msg);
-    if (ctx->workers < 1 || ctx->workers > ES_WORKERS_MAX)
-        return vg_error_set(err, VG_ECONFIG, "workers must be 1 to %d", ES_WORKERS_MAX);
-    if (ctx->compress_level < 1 || ctx->compress_level > 9)
-        return vg_error_set(err, VG_ECONFIG, "compress_level must be 1 to 9");
-    if (ctx->timeout_ms <= 0)
-        return vg_error_set(err, VG_ECONFIG, "timeout must be more than 0");
-    if (ctx->bulk_max_bytes < ES_BULK_MIN)
-        return vg_error_set(err, VG_ECONFIG, "bulk_max_bytes must be at least %u", ES_BULK_MIN);
-    if (es_given(ctx->api_key) && (es_given(ctx->user) || es_given(ctx->password)))
-        return vg_error_set(err, VG_ECONFIG, "api_key and user/password both given; use one");
-    if (es_given(ctx->user) != es_given(ctx->password))
-        return vg_error_set(err, VG_ECONFIG, "user and password (or password_file) go together");
-    rc = es_file_check("ca_file", ctx->ca_file, err);
-    if (rc == VG_OK)
-        rc = es_file_check("client_cert", ctx->client_cert, err);
-    if (rc == VG_OK)
-        rc = es_file_check("client_key", ctx->client_key, err);
-    return rc;
+        vg_check_error(chk, "routing", "option 'routing': '%s': %s", ctx->routing, why.msg);
+}
+
+/* The check callback: what the option table cannot declare (templates,
+ * which credentials go together, readable TLS files). Ranges are in the
+ * table. */
+static int es_check(const void *c, struct vg_check *chk)
+{
+    const struct es_ctx *ctx = c;
+    size_t i;
+
+    es_check_templates(ctx, chk);
+    for (i = 0; i < ctx->url.n; i++)
+        if (!es_url_ok(ctx->url.v[i]))
+            vg_check_error(chk, "url",
+                           "option 'url': '%s' is not http://HOST[:PORT] or https://HOST[:PORT]",
+                           ctx->url.v[i]);
+    if (es_given(ctx->api_key) && es_given(ctx->user))
+        vg_check_error(chk, "api_key", "options 'api_key' and 'user' both given; use one");
+    else if (es_given(ctx->api_key) && es_given(ctx->password))
+        vg_check_error(chk, "api_key", "options 'api_key' and 'password' both given; use one");
+    else if (es_given(ctx->user) != es_given(ctx->password))
+        vg_check_error(chk, es_given(ctx->user) ? "user" : "password",
+                       "options 'user' and 'password' (or 'password_file') go together");
+    es_file_check(chk, "ca_file", ctx->ca_file);
+    es_file_check(chk, "client_cert", ctx->client_cert);
+    es_file_check(chk, "client_key", ctx->client_key);
+    return VG_OK; /* what it found is in chk */
 }
 
 /* The headers of every request; the API key is in one of them. */
@@ -400,9 +413,8 @@ static int es_init(struct vg_output *o, const struct vg_config_node *cfg, struct
     vg_buf_init(&ctx->raw);
     vg_buf_init(&ctx->why);
     ctx->gzip = ctx->compress == NULL || strcmp(ctx->compress, "none") != 0;
-    rc = es_check_options(ctx, err);
-    if (rc == VG_OK)
-        rc = es_urls_build(ctx, err);
+    /* ranges and relations: checked by the plan (the table and es_check) */
+    rc = es_urls_build(ctx, err);
     if (rc == VG_OK && ctx->gzip) {
         rc = vg_gzip_init(&ctx->z, (int)ctx->compress_level);
         ctx->z_ok = rc == VG_OK;
@@ -857,6 +869,7 @@ const struct vg_output_ops vg_output_elasticsearch = {
     .doc = "indexes every record with the _bulk API of Elasticsearch 7/8 or OpenSearch 1/2",
     .options = es_options,
     .ctx_size = sizeof(struct es_ctx),
+    .check = es_check,
     .init = es_init,
     .send = es_send,
     .max_batches_per_send = 4,

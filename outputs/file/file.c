@@ -48,6 +48,20 @@ static int file_parse_mode(const char *s, mode_t *out)
     return VG_OK;
 }
 
+/* The check callback: a path to write to and a mode that parses. */
+static int file_check(const void *c, struct vg_check *chk)
+{
+    const struct file_ctx *ctx = c;
+    mode_t bits;
+
+    if (ctx->path == NULL || ctx->path[0] == '\0')
+        vg_check_error(chk, "path", "option 'path': must not be empty");
+    if (file_parse_mode(ctx->mode != NULL ? ctx->mode : "0640", &bits) != VG_OK)
+        vg_check_error(chk, "mode", "option 'mode': '%s' is not an octal file mode like 0640",
+                       ctx->mode);
+    return VG_OK; /* what it found is in chk */
+}
+
 static int file_init(struct vg_output *o, const struct vg_config_node *cfg, struct vg_error *err)
 {
     struct file_ctx *ctx = o->ctx;
@@ -147,6 +161,7 @@ const struct vg_output_ops vg_output_file = {
     .doc = "appends every record as one JSON line to a file (reopened on SIGHUP)",
     .options = file_options,
     .ctx_size = sizeof(struct file_ctx),
+    .check = file_check,
     .init = file_init,
     .send = file_send,
     .reopen = file_reopen,

@@ -94,13 +94,14 @@ static const struct vg_option kafka_options[] = {
     {"idempotence", VG_OPT_BOOL, "true", offsetof(struct kafka_ctx, idempotence),
      "idempotent producer (acks=all, no duplicates from internal retries)", 0, NULL},
     {"linger", VG_OPT_DURATION, "5ms", offsetof(struct kafka_ctx, linger_ms),
-     "how long librdkafka waits to fill a message batch (linger.ms)", 0, NULL},
+     "how long librdkafka waits to fill a message batch (linger.ms)", VG_OPT_MIN, NULL, 0, 0},
     {"message_max_bytes", VG_OPT_SIZE, "1MiB", offsetof(struct kafka_ctx, message_max_bytes),
-     "largest message; a larger record goes to the dead-letter file", 0, NULL},
+     "largest message; a larger record goes to the dead-letter file", VG_OPT_MIN, NULL, 1, 0},
     {"buffer_max_bytes", VG_OPT_SIZE, "64MiB", offsetof(struct kafka_ctx, buffer_max_bytes),
-     "memory librdkafka may hold in messages not yet delivered", 0, NULL},
+     "memory librdkafka may hold in messages not yet delivered", VG_OPT_MIN, NULL, 1, 0},
     {"timeout", VG_OPT_DURATION, "5m", offsetof(struct kafka_ctx, timeout_ms),
-     "how long a message may wait for delivery before the batch is retried", 0, NULL},
+     "how long a message may wait for delivery before the batch is retried", VG_OPT_MIN, NULL, 1,
+     0},
     {"rdkafka", VG_OPT_NODE, NULL, offsetof(struct kafka_ctx, rdkafka),
      "map of other librdkafka properties (security.protocol, sasl.*, ssl.*); KEY_file reads "
      "the value from a file",
@@ -354,8 +355,30 @@ static int kafka_conf_build(struct kafka_ctx *ctx, struct vg_error *err)
     return VG_OK;
 }
 
-/* Checks what librdkafka cannot: the brokers list, the topic template,
- * and the relations between sizes and durations. */
+/* The check callback: the relations between sizes and durations that the
+ * option table cannot declare. */
+static int kafka_check(const void *c, struct vg_check *chk)
+{
+    const struct kafka_ctx *ctx = c;
+    char why[VG_ERROR_MAX];
+
+    if (ctx->brokers != NULL && kafka_brokers_check(ctx->brokers, why, sizeof(why)) != VG_OK)
+        vg_check_error(chk, "brokers", "option 'brokers': %s", why);
+    if (ctx->linger_ms >= ctx->timeout_ms)
+        vg_check_error(chk, "linger",
+                       "option 'linger' (%" PRId64 " ms) must be less than 'timeout' (%" PRId64
+                       " ms)",
+                       ctx->linger_ms, ctx->timeout_ms);
+    if (ctx->buffer_max_bytes < ctx->message_max_bytes)
+        vg_check_error(chk, "buffer_max_bytes",
+                       "option 'buffer_max_bytes' (%" PRIu64
+                       ") must be at least 'message_max_bytes' "
+                       "(%" PRIu64 ")",
+                       ctx->buffer_max_bytes, ctx->message_max_bytes);
+    return VG_OK; /* what it found is in chk */
+}
+
+/* Checks what librdkafka cannot: the brokers list and the topic template. */
 static int kafka_check_options(struct kafka_ctx *ctx, struct vg_error *err)
 {
     char why[VG_ERROR_MAX];
@@ -372,17 +395,7 @@ static int kafka_check_options(struct kafka_ctx *ctx, struct vg_error *err)
     if (kafka_compression_codec(ctx->compression) == NULL)
         return vg_error_set(err, VG_ECONFIG, "compression '%s': one of none|gzip|snappy|lz4|zstd",
                             ctx->compression != NULL ? ctx->compression : "");
-    if (ctx->timeout_ms <= 0)
-        return vg_error_set(err, VG_ECONFIG,
-                            "timeout must be more than 0: a send waits at most that long");
-    if (ctx->linger_ms < 0 || ctx->linger_ms >= ctx->timeout_ms)
-        return vg_error_set(err, VG_ECONFIG, "linger (%" PRId64 " ms) must be less than timeout",
-                            ctx->linger_ms);
-    if (ctx->buffer_max_bytes < ctx->message_max_bytes)
-        return vg_error_set(err, VG_ECONFIG,
-                            "buffer_max_bytes (%" PRIu64 ") must be at least message_max_bytes "
-                            "(%" PRIu64 ")",
-                            ctx->buffer_max_bytes, ctx->message_max_bytes);
+    /* ranges and relations between options: the table and kafka_check */
     return VG_OK;
 }
 
@@ -568,7 +581,8 @@ static void kafka_produce_one(struct kafka_ctx *ctx, size_t i, int64_t deadline)
 static void kafka_wait(struct kafka_ctx *ctx)
 {
     struct kafka_round *rd = &ctx->round;
-    int64_t deadline = vg_mono_ns() + (ctx->timeout_ms + KAFKA_GRACE_MS) * VG_NS_PER_MS;
+    int64_t deadline =
+        vg_add_sat(vg_mono_ns(), vg_ms_to_ns_sat(vg_add_sat(ctx->timeout_ms, KAFKA_GRACE_MS)));
     bool purged = false;
 
     while (rd->outstanding > 0) {
@@ -577,7 +591,7 @@ static void kafka_wait(struct kafka_ctx *ctx)
         if (!purged && (rd->stop || ctx->fatal || now >= deadline || vg_output_stopping(ctx->o))) {
             rd_kafka_purge(ctx->rk, RD_KAFKA_PURGE_F_QUEUE);
             purged = true;
-            deadline = now + KAFKA_GRACE_MS * VG_NS_PER_MS;
+            deadline = vg_add_sat(now, vg_ms_to_ns_sat(KAFKA_GRACE_MS));
         } else if (purged && now >= deadline) {
             kafka_note_failure(rd, "no delivery report within timeout", NULL);
             break;
@@ -639,7 +653,7 @@ static void kafka_round_begin(struct kafka_ctx *ctx, struct vg_batch *b)
 static enum vg_send_result kafka_send(struct vg_output *o, struct vg_batch *b)
 {
     struct kafka_ctx *ctx = o->ctx;
-    int64_t t0 = vg_mono_ns(), deadline = t0 + ctx->timeout_ms * VG_NS_PER_MS;
+    int64_t t0 = vg_mono_ns(), deadline = vg_add_sat(t0, vg_ms_to_ns_sat(ctx->timeout_ms));
     size_t i, n = vg_batch_count(b);
     enum vg_send_result r;
 
@@ -715,6 +729,7 @@ const struct vg_output_ops vg_output_kafka = {
     .doc = "produces every record as one JSON message to Kafka (librdkafka)",
     .options = kafka_options,
     .ctx_size = sizeof(struct kafka_ctx),
+    .check = kafka_check,
     .init = kafka_init,
     .send = kafka_send,
     .max_batches_per_send = 64,

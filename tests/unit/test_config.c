@@ -611,6 +611,51 @@ static void bad_zero_batch(void **state)
                   "t.yaml:3: agent: option 'batch.max_records': must be at least 1, not 0");
 }
 
+static void bad_value_out_of_a_declared_range(void **state)
+{
+    EXPECT_ERRORS("outputs:\n  - type: elasticsearch\n    url: http://es:9200\n    workers: 1000\n",
+                  "t.yaml:4: outputs[0] (elasticsearch): option 'workers': must be between 1 and "
+                  "64, not 1000");
+    EXPECT_ERRORS("collectors:\n  - type: generator\n    rate: -1\n",
+                  "t.yaml:3: collectors[0] (generator): option 'rate': must be between 0 and "
+                  "1000000000, not -1");
+    EXPECT_ERRORS("collectors:\n  - type: container_logs\n    max_line_bytes: 4GiB\n",
+                  "t.yaml:3: collectors[0] (container_logs): option 'max_line_bytes': must be "
+                  "between 16 and 1GiB, not 4GiB");
+    EXPECT_ERRORS("outputs:\n  - type: stdout\n    retry_backoff: 0\n",
+                  "t.yaml:3: outputs[0] (stdout): option 'retry_backoff': must be between 1ms "
+                  "and 87600h, not 0");
+}
+
+static void bad_duration_past_the_cap(void **state)
+{
+    /* 10^11 h is 3.6e17 ms: an int64 of ms, but far past INT64_MAX in ns */
+    EXPECT_ERRORS("agent:\n  shutdown_timeout: 100000000000h\n",
+                  "t.yaml:2: agent: option 'shutdown_timeout': must be at most 87600h, not "
+                  "100000000000h");
+    EXPECT_ERRORS("outputs:\n  - type: stdout\n    queue_max_bytes: 2TiB\n",
+                  "t.yaml:3: outputs[0] (stdout): option 'queue_max_bytes': must be between 1 "
+                  "and 1TiB, not 2TiB");
+}
+
+static void bad_values_a_check_callback_refuses(void **state)
+{
+    EXPECT_ERRORS("outputs:\n  - type: file\n    path: \"\"\n",
+                  "t.yaml:3: outputs[0] (file): option 'path': must not be empty");
+    EXPECT_ERRORS("outputs:\n  - type: kafka\n    brokers: k:9092\n    topic: t\n"
+                  "    linger: 10s\n    timeout: 5s\n",
+                  "t.yaml:5: outputs[0] (kafka): option 'linger' (10000 ms) must be less than "
+                  "'timeout' (5000 ms)");
+    EXPECT_ERRORS("outputs:\n  - type: stdout\n    retry_backoff: 2m\n",
+                  "t.yaml:3: outputs[0] (stdout): option 'retry_backoff' (120000 ms) is longer "
+                  "than 'retry_backoff_max' (60000 ms)");
+    EXPECT_ERRORS("agent:\n  state_dir: \"\"\n  http: { listen: \"127.0.0.1:99999\" }\n",
+                  "t.yaml:2: agent: option 'state_dir': must not be empty (the directory for "
+                  "checkpoints and dead letters)",
+                  "t.yaml:3: agent: option 'http.listen': invalid listen address "
+                  "\"127.0.0.1:99999\": the port must be a number from 0 to 65535");
+}
+
 static void bad_yaml_syntax(void **state)
 {
     EXPECT_ERRORS("collectors:\n  - type: node\n  interval: 5s\n",
@@ -771,6 +816,9 @@ int main(void)
         cmocka_unit_test(bad_map_where_a_scalar_is_expected),
         cmocka_unit_test(bad_missing_required_option),
         cmocka_unit_test(bad_zero_batch),
+        cmocka_unit_test(bad_value_out_of_a_declared_range),
+        cmocka_unit_test(bad_duration_past_the_cap),
+        cmocka_unit_test(bad_values_a_check_callback_refuses),
         cmocka_unit_test(bad_yaml_syntax),
         cmocka_unit_test(bad_unset_variable),
         cmocka_unit_test(bad_several_errors_all_reported),

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -610,6 +611,154 @@ static void defaults_report_a_bad_default(void **state)
     vg_errors_free(&errs);
 }
 
+struct t_range_ctx {
+    int64_t workers;
+    int64_t limit;
+    double ratio;
+    uint64_t bytes;
+    int64_t wait_ms;
+    int64_t any_ms;
+};
+
+static const struct vg_option t_ranges[] = {
+    {"workers", VG_OPT_INT, "2", offsetof(struct t_range_ctx, workers), "doc", VG_OPT_RANGE, NULL,
+     1, 64},
+    {"limit", VG_OPT_INT, "0", offsetof(struct t_range_ctx, limit), "doc", VG_OPT_MIN, NULL, 0, 0},
+    {"ratio", VG_OPT_DOUBLE, "0.5", offsetof(struct t_range_ctx, ratio), "doc", VG_OPT_MAX, NULL, 0,
+     1},
+    {"bytes", VG_OPT_SIZE, "1KiB", offsetof(struct t_range_ctx, bytes), "doc", VG_OPT_RANGE, NULL,
+     16, INT64_C(1) << 30},
+    {"wait", VG_OPT_DURATION, "1s", offsetof(struct t_range_ctx, wait_ms), "doc", VG_OPT_MIN, NULL,
+     1, 0},
+    {"any", VG_OPT_DURATION, "0", offsetof(struct t_range_ctx, any_ms), "doc", 0, NULL},
+    {NULL, 0, NULL, 0, NULL, 0, NULL},
+};
+
+/* Applies t_ranges to yaml; asserts the messages, in order (none: VG_OK). */
+static void t_range_expect(const char *yaml, const char *const *msgs, size_t n)
+{
+    const struct vg_option *tables[1] = {t_ranges};
+    struct t_range_ctx ctx;
+    void *ctxs[1] = {&ctx};
+    struct vg_config *cfg = NULL;
+    struct vg_errors errs;
+    size_t i;
+    int rc;
+
+    vg_errors_init(&errs);
+    assert_int_equal(vg_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &errs), VG_OK);
+    rc = vg_options_apply(tables, ctxs, 1, cfg->root, "outputs[0] (t)", NULL, &errs);
+    for (i = 0; errs.n != n && i < errs.n; i++)
+        print_message("error: %s\n", errs.msgs[i]);
+    assert_int_equal(rc, n == 0 ? VG_OK : VG_ECONFIG);
+    assert_int_equal(errs.n, n);
+    for (i = 0; i < n; i++)
+        assert_string_equal(errs.msgs[i], msgs[i]);
+    vg_config_free(cfg);
+    vg_errors_free(&errs);
+}
+
+#define T_RANGE(yaml, ...)                                                                         \
+    do {                                                                                           \
+        static const char *const m_[] = {__VA_ARGS__};                                             \
+        t_range_expect(yaml, m_, VG_ARRAY_LEN(m_));                                                \
+    } while (0)
+
+static void range_accepts_the_bounds_themselves(void **state)
+{
+    t_range_expect("workers: 1\nlimit: 0\nratio: 1\nbytes: 16\nwait: 1ms\nany: 87600h\n", NULL, 0);
+    t_range_expect("workers: 64\nbytes: 1GiB\nratio: -3.5\n", NULL, 0);
+}
+
+static void range_refuses_every_value_outside_with_all_errors(void **state)
+{
+    T_RANGE("workers: 1000\nlimit: -1\nratio: 1.5\nbytes: 4GiB\nwait: 0\nany: 87601h\n",
+            "t.yaml:1: outputs[0] (t): option 'workers': must be between 1 and 64, not 1000",
+            "t.yaml:2: outputs[0] (t): option 'limit': must be at least 0, not -1",
+            "t.yaml:3: outputs[0] (t): option 'ratio': must be at most 1, not 1.5",
+            "t.yaml:4: outputs[0] (t): option 'bytes': must be between 16 and 1GiB, not 4GiB",
+            "t.yaml:5: outputs[0] (t): option 'wait': must be between 1ms and 87600h, not 0",
+            "t.yaml:6: outputs[0] (t): option 'any': must be at most 87600h, not 87601h");
+    T_RANGE("workers: 0\nbytes: 15\n",
+            "t.yaml:1: outputs[0] (t): option 'workers': must be between 1 and 64, not 0",
+            "t.yaml:2: outputs[0] (t): option 'bytes': must be between 16 and 1GiB, not 15");
+}
+
+static void range_caps_durations_so_no_nanosecond_count_overflows(void **state)
+{
+    T_RANGE("any: 100000000000h\n",
+            "t.yaml:1: outputs[0] (t): option 'any': must be at most 87600h, not 100000000000h");
+    /* the cap itself fits in int64 nanoseconds */
+    assert_true(VG_OPT_DURATION_CAP_MS <= INT64_MAX / VG_NS_PER_MS);
+    assert_int_equal(vg_ms_to_ns_sat(VG_OPT_DURATION_CAP_MS),
+                     VG_OPT_DURATION_CAP_MS * VG_NS_PER_MS);
+}
+
+static void range_checks_defaults_as_table_bugs(void **state)
+{
+    struct {
+        int64_t n;
+    } ctx = {0};
+    static const struct vg_option bad[] = {
+        {"n", VG_OPT_INT, "0", 0, "doc", VG_OPT_MIN, NULL, 1, 0},
+        {NULL, 0, NULL, 0, NULL, 0, NULL},
+    };
+    struct vg_errors errs;
+
+    vg_errors_init(&errs);
+    assert_int_equal(vg_options_defaults(bad, &ctx, &errs), VG_ECONFIG);
+    assert_int_equal(errs.n, 1);
+    assert_string_equal(errs.msgs[0],
+                        "option table: option 'n' has a bad default: must be at least 1, not 0");
+    vg_errors_free(&errs);
+}
+
+static void saturating_helpers_never_overflow(void **state)
+{
+    assert_int_equal(vg_ms_to_ns_sat(0), 0);
+    assert_int_equal(vg_ms_to_ns_sat(1500), INT64_C(1500000000));
+    assert_int_equal(vg_ms_to_ns_sat(-2), INT64_C(-2000000));
+    assert_int_equal(vg_ms_to_ns_sat(INT64_MAX / VG_NS_PER_MS),
+                     (INT64_MAX / VG_NS_PER_MS) * VG_NS_PER_MS);
+    assert_int_equal(vg_ms_to_ns_sat(INT64_MAX / VG_NS_PER_MS + 1), INT64_MAX);
+    assert_int_equal(vg_ms_to_ns_sat(INT64_MAX), INT64_MAX);
+    assert_int_equal(vg_ms_to_ns_sat(INT64_MIN), INT64_MIN);
+    assert_int_equal(vg_add_sat(1, 2), 3);
+    assert_int_equal(vg_add_sat(INT64_MAX - 1, 5), INT64_MAX);
+    assert_int_equal(vg_add_sat(INT64_MAX, INT64_MAX), INT64_MAX);
+    assert_int_equal(vg_add_sat(INT64_MIN + 1, -5), INT64_MIN);
+    assert_int_equal(vg_add_sat(INT64_MAX, -1), INT64_MAX - 1);
+}
+
+static void apply_secret_file_must_be_a_regular_file(void **state)
+{
+    char dir[] = "/tmp/vigil-secret-XXXXXX", fifo[64], yaml[160];
+    struct t_apply t;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    /* a FIFO with no writer: refused at once, not waited on */
+    snprintf(yaml, sizeof(yaml), "password_file: %s\n", fifo);
+    t_apply_run(&t, yaml, false);
+    snprintf(yaml, sizeof(yaml),
+             "t.yaml:1: outputs[0] (t): option 'password_file': '%s' is not "
+             "a regular file",
+             fifo);
+    t_expect_error(&t, yaml);
+    t_apply_done(&t);
+    snprintf(yaml, sizeof(yaml), "password_file: %s\n", dir);
+    t_apply_run(&t, yaml, false);
+    snprintf(yaml, sizeof(yaml),
+             "t.yaml:1: outputs[0] (t): option 'password_file': '%s' is not "
+             "a regular file",
+             dir);
+    t_expect_error(&t, yaml);
+    t_apply_done(&t);
+    unlink(fifo);
+    rmdir(dir);
+}
+
 static void print_lists_name_type_default_and_choices(void **state)
 {
     char *text = NULL;
@@ -636,6 +785,12 @@ int main(void)
         cmocka_unit_test(duration_accepts_every_unit_and_combinations),
         cmocka_unit_test(duration_rejects_bare_numbers_negatives_and_junk),
         cmocka_unit_test(duration_rejects_overflow),
+        cmocka_unit_test(range_accepts_the_bounds_themselves),
+        cmocka_unit_test(range_refuses_every_value_outside_with_all_errors),
+        cmocka_unit_test(range_caps_durations_so_no_nanosecond_count_overflows),
+        cmocka_unit_test(range_checks_defaults_as_table_bugs),
+        cmocka_unit_test(saturating_helpers_never_overflow),
+        cmocka_unit_test(apply_secret_file_must_be_a_regular_file),
         cmocka_unit_test(size_accepts_binary_and_decimal_units),
         cmocka_unit_test(size_rejects_ambiguous_units_and_overflow),
         cmocka_unit_test(bool_accepts_words_in_any_case),

@@ -493,23 +493,6 @@ static void generator_is_capped_by_batch_and_catches_up(void **state)
     assert_int_equal(vg_sink_records_total(f->e.sink), 120);
 }
 
-static void generator_refuses_bad_options(void **state)
-{
-    struct vg_collector c = {.ops = &vg_collector_generator, .name = "gen"};
-    struct vg_error err = {0};
-
-    c.ctx = to_ctx_defaults(vg_collector_generator.options, vg_collector_generator.ctx_size);
-    to_set_int(vg_collector_generator.options, c.ctx, "batch", 0);
-    assert_int_equal(vg_collector_generator.init(&c, NULL, &err), VG_ECONFIG);
-    assert_non_null(strstr(err.msg, "batch"));
-    to_set_int(vg_collector_generator.options, c.ctx, "batch", 1);
-    to_set_int(vg_collector_generator.options, c.ctx, "rate", -1);
-    assert_int_equal(vg_collector_generator.init(&c, NULL, &err), VG_ECONFIG);
-    assert_non_null(strstr(err.msg, "rate"));
-    vg_options_free(vg_collector_generator.options, c.ctx);
-    free(c.ctx);
-}
-
 int main(void)
 {
 #define TO_TEST(name) cmocka_unit_test_setup_teardown(name, to_setup, to_teardown)
@@ -524,7 +507,6 @@ int main(void)
         TO_TEST(generator_seq_is_contiguous_across_pauses),
         TO_TEST(generator_keeps_its_rate_against_elapsed_time),
         TO_TEST(generator_is_capped_by_batch_and_catches_up),
-        cmocka_unit_test(generator_refuses_bad_options),
     };
 #undef TO_TEST
 

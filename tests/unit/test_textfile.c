@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../../collectors/textfile/textfile_parse.h"
+#include "config.h"
 #include "core.h"
 
 #ifndef VG_SOURCE_DIR
@@ -926,19 +927,34 @@ static void test_collect_10000_series(void **state)
     remove_dir(dir);
 }
 
-static void test_init_rejects_bad_options(void **state)
+/* Builds the plan of yaml; asserts that it is refused with msg. */
+static void tf_expect_refused(const char *yaml, const char *msg)
 {
-    int rc;
-    struct tf *t = tf_new("", 1024, &rc);
+    struct vg_config *cfg = NULL;
+    struct vg_errors errs;
+    struct vg_plan plan;
 
-    assert_int_equal(rc, VG_ECONFIG);
-    tf_free(t);
-    t = tf_new("/tmp", 0, &rc);
-    assert_int_equal(rc, VG_ECONFIG);
-    tf_free(t);
-    t = tf_new("/tmp", UINT64_C(1) << 40, &rc);
-    assert_int_equal(rc, VG_ECONFIG);
-    tf_free(t);
+    vg_errors_init(&errs);
+    memset(&plan, 0, sizeof(plan));
+    assert_int_equal(vg_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &errs), VG_OK);
+    assert_int_equal(vg_plan_build(cfg, &plan, &errs), VG_ECONFIG);
+    assert_int_equal(errs.n, 1);
+    assert_string_equal(errs.msgs[0], msg);
+    vg_plan_free(&plan);
+    vg_config_free(cfg);
+    vg_errors_free(&errs);
+}
+
+static void test_plan_rejects_bad_options(void **state)
+{
+    tf_expect_refused("collectors:\n  - type: textfile\n    directory: ''\n",
+                      "t.yaml:3: collectors[0] (textfile): option 'directory': must not be empty");
+    tf_expect_refused("collectors:\n  - { type: textfile, directory: /tmp, max_file_size: 0 }\n",
+                      "t.yaml:2: collectors[0] (textfile): option 'max_file_size': must be "
+                      "between 1 and 256MiB, not 0");
+    tf_expect_refused("collectors:\n  - { type: textfile, directory: /tmp, max_file_size: 1TiB }\n",
+                      "t.yaml:2: collectors[0] (textfile): option 'max_file_size': must be "
+                      "between 1 and 256MiB, not 1TiB");
 }
 
 static void test_descriptor(void **state)
@@ -990,7 +1006,7 @@ int main(void)
         cmocka_unit_test(test_collect_empty_help_gets_generated_help),
         cmocka_unit_test(test_collect_logs_file_line_and_reason),
         cmocka_unit_test(test_collect_10000_series),
-        cmocka_unit_test(test_init_rejects_bad_options),
+        cmocka_unit_test(test_plan_rejects_bad_options),
         cmocka_unit_test(test_descriptor),
     };
 
