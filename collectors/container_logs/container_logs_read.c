@@ -401,6 +401,26 @@ static void clog_note_tail(struct clog_file *f, const char *consumed_end, size_t
     f->tail_hash = clog_hash(CLOG_HASH_INIT, consumed_end - CLOG_TAIL_CHECK, CLOG_TAIL_CHECK);
 }
 
+/* The first bytes of f are read: its identity must be theirs. A file
+ * truncated and written again between its identification and this read
+ * (copytruncate under load) takes the identity of what is read now;
+ * nothing was read under the old one. */
+static void clog_first_read(struct clog_ctx *x, struct clog_file *f, const char *buf, size_t n)
+{
+    uint64_t h;
+    size_t len;
+
+    if (f->gz != NULL || f->fp_len == 0)
+        return;
+    len = clog_fingerprint(buf, n, CLOG_FP_MAX, &h);
+    if (len == 0 || (len == f->fp_len && h == f->fp_hash))
+        return;
+    f->fp_len = len;
+    f->fp_hash = h;
+    f->source_id = clog_source_id(f->dev, f->ino, h);
+    x->ckpt_dirty = true;
+}
+
 /* One read at f->read_off and the lines it holds. Returns the bytes read
  * (0: the end, -1: an error), *used what was consumed. The first read that
  * finds new bytes first makes sure the file was not rewritten meanwhile
@@ -427,6 +447,8 @@ static ssize_t clog_read_once(struct clog_ctx *x, struct clog_file *f, size_t wa
             return 0;
         }
     }
+    if (f->read_off == 0)
+        clog_first_read(x, f, x->buf, (size_t)n);
     if (f->read_off + (uint64_t)n > f->size) {
         f->size = f->read_off + (uint64_t)n;
         f->grew_ns = now_ns;

@@ -726,6 +726,32 @@ static void truncated_and_rewritten_before_looked(void **state)
     assert_int_equal(cl_count(t, "old 0"), 2);
 }
 
+/* Truncated and written again twice in a row: once between two reads,
+ * once more between its new identification and its first read. What is
+ * read from the start is read under its own identity, and not again. */
+static void rewritten_again_before_the_first_read(void **state)
+{
+    struct cl *t = *state;
+    char p[PATH_MAX];
+
+    cl_opts(t, "paths: [\"%s/app.log\"]\nformat: raw\n");
+    cl_lines(t, "app.log", "raw", "gen0", 0, 10);
+    cl_start(t);
+    cl_drain(t, 3);
+    cl_path(t, "app.log", p, sizeof(p));
+    assert_int_equal(truncate(p, 0), 0);
+    cl_lines(t, "app.log", "raw", "gen1-longer", 0, 12);
+    cl_collect(t, true); /* the rewrite is seen; gen1 identified, not read yet */
+    assert_int_equal(truncate(p, 0), 0);
+    cl_lines(t, "app.log", "raw", "gen2-longer-still", 0, 12);
+    cl_collect(t, true);
+    cl_lines(t, "app.log", "raw", "gen2-longer-still", 12, 15);
+    cl_drain(t, 5);
+    cl_expect(t, "gen0", 0, 10);
+    cl_expect(t, "gen2-longer-still", 0, 15);
+    assert_int_equal(t->n_recs, 25);
+}
+
 /* The first Docker line is cut at max_line_bytes: it is marked and does
  * not make the file raw; a CRI line cut there carries truncated too. */
 static void cut_first_line_does_not_decide_the_format(void **state)
@@ -1234,6 +1260,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(message_split_across_a_rotation_is_joined, cl_setup,
                                         cl_teardown),
         cmocka_unit_test_setup_teardown(truncated_and_rewritten_before_looked, cl_setup,
+                                        cl_teardown),
+        cmocka_unit_test_setup_teardown(rewritten_again_before_the_first_read, cl_setup,
                                         cl_teardown),
         cmocka_unit_test_setup_teardown(cut_first_line_does_not_decide_the_format, cl_setup,
                                         cl_teardown),
