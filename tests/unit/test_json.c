@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "read_file.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -882,20 +884,9 @@ static void double_rejects_what_is_not_a_number(void **state)
 
 static char *read_fixture(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    char *s;
-    long n;
+    char *s = test_read_file(path, len);
 
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n > 0);
-    rewind(f);
-    s = malloc((size_t)n);
-    assert_non_null(s);
-    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
+    assert_true(*len > 0);
     return s;
 }
 
