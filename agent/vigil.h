@@ -249,6 +249,13 @@ struct vg_check;
  * message" at the line of option (a dotted name such as "multiline.start")
  * when the entry gives it, else at the entry's line. option may be NULL. */
 void vg_check_error(struct vg_check *chk, const char *option, const char *fmt, ...) VG_PRINTF(3, 4);
+/* Reports what will not work on this host as written (a folder that does
+ * not exist yet, say): a warning, "FILE:LINE: warning: where: message",
+ * printed by --check-config and logged at start; the config stays valid. */
+void vg_check_warn(struct vg_check *chk, const char *option, const char *fmt, ...) VG_PRINTF(3, 4);
+/* Warns (vg_check_warn) when path is not an existing folder; why says what
+ * that means for the plugin ("no file matches until it does"). */
+void vg_check_folder(struct vg_check *chk, const char *option, const char *path, const char *why);
 
 /* ------------------------------------------------------------------------
  * Metric types and labels.

@@ -19,6 +19,7 @@
 #define OPT_MAX_NAME    128         /* longest option name, dotted */
 #define OPT_MAX_SECRET  (64u << 10) /* a secret file larger than this is a mistake */
 #define OPT_MAX_SUGGEST 64          /* words longer than this get no suggestion */
+#define OPT_MIN_AFFIX   3           /* shortest name suggested as a prefix or substring */
 
 /* ------------------------------------------------------------------------
  * Value parsers.
@@ -228,14 +229,50 @@ static void opt_best_init(struct opt_best *b, const char *word)
     b->limit = b->word_len / 3 > 1 ? b->word_len / 3 : 1;
 }
 
+/* True when the shorter of a and b (at least OPT_MIN_AFFIX bytes) is inside
+ * the longer; *prefix says whether it is where the longer begins. */
+static bool opt_contains(const char *a, size_t la, const char *b, size_t lb, bool *prefix)
+{
+    const char *longer = la >= lb ? a : b, *shorter = la >= lb ? b : a;
+    size_t ll = la >= lb ? la : lb, ls = la >= lb ? lb : la, i;
+
+    if (ls < OPT_MIN_AFFIX)
+        return false;
+    for (i = 0; i + ls <= ll; i++) {
+        if (memcmp(longer + i, shorter, ls) == 0) {
+            *prefix = i == 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* How good cand is as a suggestion for the word, lower is better: the edit
+ * distance when small enough, then one part inside the other ('elastic' ->
+ * 'elasticsearch', 'logging' -> 'log'), a prefix before a substring.
+ * SIZE_MAX: no suggestion. */
+static size_t opt_rank(const struct opt_best *b, const char *cand, size_t len)
+{
+    size_t d = opt_distance(b->word, b->word_len, cand, len);
+    bool prefix = false;
+
+    if (d == 0)
+        return SIZE_MAX;
+    if (d <= b->limit)
+        return d;
+    if (opt_contains(b->word, b->word_len, cand, len, &prefix))
+        return b->limit + (prefix ? 1 : 2);
+    return SIZE_MAX;
+}
+
 static void opt_best_consider(struct opt_best *b, const char *cand, size_t len)
 {
     size_t d;
 
     if (b->word_len > OPT_MAX_SUGGEST || len > OPT_MAX_SUGGEST || len >= sizeof(b->name))
         return;
-    d = opt_distance(b->word, b->word_len, cand, len);
-    if (d == 0 || d > b->limit || (b->found && d >= b->dist))
+    d = opt_rank(b, cand, len);
+    if (d == SIZE_MAX || (b->found && d >= b->dist))
         return;
     memcpy(b->name, cand, len);
     b->name[len] = '\0';
@@ -773,6 +810,16 @@ int vg_option_check_range(const struct vg_option *o, const void *ctx, const char
     return VG_EPARSE;
 }
 
+/* Puts back the default of a number refused by its range, so that check
+ * callbacks, which still run, see a value the table allows. */
+static void opt_restore_default(const struct vg_option *o, void *ctx)
+{
+    char why[VG_ERROR_MAX];
+
+    if (o->def == NULL || opt_from_text(o, ctx, o->def, why, sizeof(why)) != VG_OK)
+        opt_zero(o, ctx);
+}
+
 /* Stores the value of node n for option h (named name in messages). */
 static int opt_set_node(struct opt_run *r, const struct opt_hit *h, const char *name,
                         const struct vg_config_node *n)
@@ -793,8 +840,10 @@ static int opt_set_node(struct opt_run *r, const struct opt_hit *h, const char *
         return VG_OK;
     }
     rc = opt_from_text(h->opt, h->ctx, n->value, why, sizeof(why));
-    if (rc == VG_OK && vg_option_check_range(h->opt, h->ctx, n->value, why, sizeof(why)) != VG_OK)
+    if (rc == VG_OK && vg_option_check_range(h->opt, h->ctx, n->value, why, sizeof(why)) != VG_OK) {
+        opt_restore_default(h->opt, h->ctx);
         rc = VG_EPARSE;
+    }
     if (rc == VG_EPARSE)
         opt_error(r, n, "option '%s': %s", name, why);
     return rc == VG_ENOMEM ? VG_ENOMEM : VG_OK;
@@ -879,7 +928,10 @@ static int opt_set_secret_file(struct opt_run *r, const struct opt_hit *h, const
         return rc;
     if (rc != VG_OK) {
         opt_error(r, n, "option '%s': %s", key, why);
-        return VG_OK;
+        /* given all the same, for the checks of what goes with it */
+        secret = vg_strdup("(unreadable)");
+        if (secret == NULL)
+            return VG_ENOMEM;
     }
     opt_set_str(h->opt, h->ctx, secret);
     return VG_OK;

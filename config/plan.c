@@ -3,11 +3,14 @@
  * option table: the agent's settings and one entry per collector and output,
  * each with its context filled, ready for the engine.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "config.h"
@@ -263,6 +266,7 @@ struct vg_check {
     const struct vg_config_node *entry;
     const char *where; /* "outputs[0] (file)" */
     int rc;
+    size_t first; /* the entry's first error: its option errors come before the check's */
 };
 
 /* The node of a dotted option name inside entry, or NULL. */
@@ -286,7 +290,31 @@ static const struct vg_config_node *plan_option_node(const struct vg_config_node
     return n;
 }
 
+/*
+ * A check runs even when some options of its entry were refused (those hold
+ * their defaults then), so that every error shows at once; what it says
+ * about a node that already has an error (a refused option), or about an
+ * option not given when the entry has errors (most often the same option
+ * misspelt), would only repeat it, and is left out.
+ */
 void vg_check_error(struct vg_check *chk, const char *option, const char *fmt, ...)
+{
+    const struct vg_config_node *at = plan_option_node(chk->entry, option);
+    char msg[VG_ERROR_MAX];
+    va_list ap;
+
+    chk->rc = VG_ECONFIG;
+    if (at == NULL)
+        at = chk->entry;
+    if (vg_errors_about(chk->errs, 0, at) || (at == chk->entry && chk->errs->n > chk->first))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    vg_errors_add(chk->errs, at, "%s: %s", chk->where, msg);
+}
+
+void vg_check_warn(struct vg_check *chk, const char *option, const char *fmt, ...)
 {
     const struct vg_config_node *at = plan_option_node(chk->entry, option);
     char msg[VG_ERROR_MAX];
@@ -295,17 +323,16 @@ void vg_check_error(struct vg_check *chk, const char *option, const char *fmt, .
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    vg_errors_add(chk->errs, at != NULL && at != chk->entry ? at : chk->entry, "%s: %s", chk->where,
-                  msg);
-    chk->rc = VG_ECONFIG;
+    vg_errors_warn(chk->errs, at != NULL ? at : chk->entry, "%s: %s", chk->where, msg);
 }
 
-/* Runs a plugin's check callback (when it has one) on a filled context. */
+/* Runs a plugin's check callback (when it has one) on a filled context;
+ * first is the index of the entry's first error. */
 static int plan_run_check(int (*check)(const void *, struct vg_check *), const void *ctx,
                           const struct vg_config_node *entry, const char *where,
-                          struct vg_errors *errs)
+                          struct vg_errors *errs, size_t first)
 {
-    struct vg_check chk = {errs, entry, where, VG_OK};
+    struct vg_check chk = {errs, entry, where, VG_OK, first};
 
     if (check == NULL)
         return VG_OK;
@@ -327,6 +354,7 @@ static int plan_collector(struct vg_plan_collector *pc, size_t i,
     const struct vg_option *tables[2] = {vg_collector_common_options, ops->options};
     void *ctxs[2];
     char where[128];
+    size_t first;
     int rc;
 
     snprintf(where, sizeof(where), "collectors[%zu] (%s)", i, ops->name);
@@ -337,11 +365,12 @@ static int plan_collector(struct vg_plan_collector *pc, size_t i,
         return VG_ENOMEM;
     ctxs[0] = &common;
     ctxs[1] = pc->ctx;
+    first = errs->n;
     rc = vg_options_apply(tables, ctxs, 2, entry, where, plan_ignore, errs);
-    if (rc == VG_OK && common.name != NULL && !plan_check_name(where, entry, common.name, errs))
+    if (common.name != NULL && !plan_check_name(where, entry, common.name, errs))
         rc = VG_ECONFIG;
-    if (rc == VG_OK)
-        rc = plan_run_check(ops->check, pc->ctx, entry, where, errs);
+    if (plan_run_check(ops->check, pc->ctx, entry, where, errs, first) != VG_OK)
+        rc = VG_ECONFIG;
     pc->interval_ms = common.interval_ms > 0 ? common.interval_ms : ops->default_interval_ms;
     *explicit_name = common.name != NULL;
     *name = common.name;
@@ -360,6 +389,7 @@ static int plan_output(struct vg_plan_output *po, size_t i, const struct vg_conf
                                          ops->options};
     void *ctxs[3];
     char where[128];
+    size_t first;
     int rc;
 
     snprintf(where, sizeof(where), "outputs[%zu] (%s)", i, ops->name);
@@ -371,13 +401,14 @@ static int plan_output(struct vg_plan_output *po, size_t i, const struct vg_conf
     ctxs[0] = &naming;
     ctxs[1] = &po->settings;
     ctxs[2] = po->ctx;
+    first = errs->n;
     rc = vg_options_apply(tables, ctxs, 3, entry, where, plan_ignore, errs);
-    if (rc == VG_OK && naming.name != NULL && !plan_check_name(where, entry, naming.name, errs))
+    if (naming.name != NULL && !plan_check_name(where, entry, naming.name, errs))
         rc = VG_ECONFIG;
-    if (rc == VG_OK)
-        rc = plan_run_check(vg_output_settings_check, &po->settings, entry, where, errs);
-    if (rc == VG_OK)
-        rc = plan_run_check(ops->check, po->ctx, entry, where, errs);
+    if (plan_run_check(vg_output_settings_check, &po->settings, entry, where, errs, first) != VG_OK)
+        rc = VG_ECONFIG;
+    if (plan_run_check(ops->check, po->ctx, entry, where, errs, first) != VG_OK)
+        rc = VG_ECONFIG;
     *explicit_name = naming.name != NULL;
     *name = naming.name;
     return rc;
@@ -528,12 +559,64 @@ static int plan_top_level(const struct vg_config_node *root, struct vg_errors *e
     return rc;
 }
 
+void vg_check_folder(struct vg_check *chk, const char *option, const char *path, const char *why)
+{
+    struct stat st;
+
+    if (path == NULL || path[0] == '\0')
+        return;
+    if (stat(path, &st) != 0)
+        vg_check_warn(chk, option, "folder '%s' does not exist (yet): %s", path, why);
+    else if (!S_ISDIR(st.st_mode))
+        vg_check_warn(chk, option, "'%s' is not a folder: %s", path, why);
+}
+
+/* Warns when state_dir cannot be written, or created (its nearest existing
+ * parent cannot be written), by this user. */
+static void plan_check_state_dir(struct vg_check *chk, const char *dir)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    char *slash;
+    bool exists;
+
+    if (dir == NULL || dir[0] == '\0' || strlen(dir) >= sizeof(path))
+        return;
+    snprintf(path, sizeof(path), "%s", dir);
+    exists = stat(path, &st) == 0;
+    while (stat(path, &st) != 0) {
+        slash = strrchr(path, '/');
+        if (slash == NULL) {
+            snprintf(path, sizeof(path), ".");
+            break;
+        }
+        *(slash == path ? slash + 1 : slash) = '\0';
+        if (slash == path)
+            break;
+    }
+    if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+        vg_check_warn(chk, "state_dir", "state_dir '%s' cannot be created: '%s' is not a folder",
+                      dir, path);
+    else if (access(path, W_OK | X_OK) == 0)
+        return;
+    else if (exists)
+        vg_check_warn(chk, "state_dir",
+                      "state_dir '%s' is not writable by this user (uid %u): checkpoints cannot "
+                      "be kept",
+                      dir, (unsigned)geteuid());
+    else
+        vg_check_warn(chk, "state_dir",
+                      "state_dir '%s' cannot be created by this user (uid %u): '%s' is not "
+                      "writable",
+                      dir, (unsigned)geteuid(), path);
+}
+
 /* Checks what the agent's table cannot declare: a state_dir to create and
  * an address the HTTP server can listen on. */
 static int plan_check_agent(const struct vg_config_node *agent, struct vg_plan *plan,
-                            struct vg_errors *errs)
+                            struct vg_errors *errs, size_t first)
 {
-    struct vg_check chk = {errs, agent, "agent", VG_OK};
+    struct vg_check chk = {errs, agent, "agent", VG_OK, first};
     const char *listen = plan->agent.http_listen;
     struct vg_error err = {0};
     char host[256];
@@ -546,7 +629,31 @@ static int plan_check_agent(const struct vg_config_node *agent, struct vg_plan *
     if (listen != NULL && listen[0] != '\0' &&
         vg_parse_listen(listen, host, sizeof(host), &port, &err) != VG_OK)
         vg_check_error(&chk, "http.listen", "option 'http.listen': %s", err.msg);
+    if (chk.rc == VG_OK)
+        plan_check_state_dir(&chk, plan->agent.state_dir);
     return chk.rc;
+}
+
+/* Warns when the configuration would do nothing useful. */
+static void plan_check_empty(const struct vg_config *cfg, const struct vg_plan *plan,
+                             struct vg_errors *errs)
+{
+    const struct vg_config_node *root = cfg != NULL ? cfg->root : NULL;
+    const struct vg_config_node *outs = vg_node_get(root, "outputs");
+
+    if (plan->n_collectors == 0 && plan->n_outputs == 0)
+        vg_errors_warn(errs, root,
+                       "%s: no collectors and no outputs: the agent would only serve its own "
+                       "metrics",
+                       cfg != NULL && cfg->file != NULL ? cfg->file : "the configuration");
+    else if (plan->n_collectors == 0)
+        vg_errors_warn(errs, root,
+                       "no collectors: nothing is collected but the agent's own "
+                       "metrics");
+    else if (plan->n_outputs == 0)
+        vg_errors_warn(errs, outs != NULL ? outs : root,
+                       "no outputs: records are collected and dropped (metrics are still served "
+                       "on /metrics)");
 }
 
 int vg_plan_build(const struct vg_config *cfg, struct vg_plan *plan, struct vg_errors *errs)
@@ -555,6 +662,7 @@ int vg_plan_build(const struct vg_config *cfg, struct vg_plan *plan, struct vg_e
     const struct vg_config_node *agent = vg_node_get(root, "agent");
     const struct vg_option *tables[1] = {vg_agent_options};
     void *ctxs[1];
+    size_t first;
     int rc = VG_OK;
 
     memset(plan, 0, sizeof(*plan));
@@ -563,14 +671,17 @@ int vg_plan_build(const struct vg_config *cfg, struct vg_plan *plan, struct vg_e
         rc = VG_ECONFIG;
     if (plan_is_null(agent))
         agent = NULL;
+    first = errs->n;
     if (vg_options_apply(tables, ctxs, 1, agent, "agent", NULL, errs) != VG_OK)
         rc = VG_ECONFIG;
-    else if (plan_check_agent(agent, plan, errs) != VG_OK)
+    if (plan_check_agent(agent, plan, errs, first) != VG_OK)
         rc = VG_ECONFIG;
     if (plan_section(&plan_collectors, vg_node_get(root, "collectors"), plan, errs) != VG_OK)
         rc = VG_ECONFIG;
     if (plan_section(&plan_outputs, vg_node_get(root, "outputs"), plan, errs) != VG_OK)
         rc = VG_ECONFIG;
+    if (rc == VG_OK)
+        plan_check_empty(cfg, plan, errs);
     return rc;
 }
 

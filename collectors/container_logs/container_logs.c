@@ -77,19 +77,10 @@ static enum clog_format clog_format_parse(const char *s)
     return CLOG_FMT_RAW;
 }
 
-/* The check callback: what the option table cannot declare (its ranges
- * cover the numbers). */
-static int clog_check(const void *ctx, struct vg_check *chk)
-{
-    const struct clog_ctx *x = ctx;
-
-    if (x->paths.n > 0)
-        return VG_OK;
-    vg_check_error(chk, "paths", "option 'paths': at least one pattern is needed");
-    return VG_ECONFIG;
-}
-
-static int clog_multiline_init(struct clog_ctx *x, struct vg_error *err)
+/* Compiles the multiline rules the options describe into *out (NULL when
+ * none are set). */
+static int clog_multiline_compile(const struct clog_ctx *x, struct vg_multiline_rules **out,
+                                  struct vg_error *err)
 {
     struct vg_multiline_settings s = {
         .preset = x->ml_preset,
@@ -100,9 +91,69 @@ static int clog_multiline_init(struct clog_ctx *x, struct vg_error *err)
         .max_bytes = x->ml_max_bytes,
     };
 
+    *out = NULL;
     if (x->ml_preset == NULL && x->ml_start == NULL && x->ml_cont == NULL)
         return VG_OK;
-    return vg_multiline_compile(&s, &x->ml_rules, err);
+    return vg_multiline_compile(&s, out, err);
+}
+
+/* The multiline option a compile error is about, for its line. */
+static const char *clog_multiline_option(const struct clog_ctx *x, const char *msg)
+{
+    if (strstr(msg, "multiline start pattern") != NULL)
+        return "multiline.start";
+    if (strstr(msg, "multiline continue pattern") != NULL)
+        return "multiline.continue";
+    return x->ml_preset != NULL ? "multiline.preset" : "multiline";
+}
+
+/* Warns when the fixed folder a pattern starts from (what comes before its
+ * first wildcard) does not exist. */
+static void clog_check_folder(struct vg_check *chk, const char *pattern)
+{
+    size_t wild = strcspn(pattern, "*?[");
+    char dir[PATH_MAX], why[PATH_MAX + 64];
+    const char *slash;
+
+    if (pattern[0] != '/' || strlen(pattern) >= sizeof(dir))
+        return;
+    memcpy(dir, pattern, wild);
+    dir[wild] = '\0';
+    slash = strrchr(dir, '/');
+    dir[slash == dir ? 1 : (size_t)(slash - dir)] = '\0';
+    snprintf(why, sizeof(why), "nothing matches '%s' until it does", pattern);
+    vg_check_folder(chk, "paths", dir, why);
+}
+
+/* The check callback: what the option table cannot declare (its ranges
+ * cover the numbers); the multiline patterns are compiled and dropped. */
+static int clog_check(const void *ctx, struct vg_check *chk)
+{
+    const struct clog_ctx *x = ctx;
+    struct vg_multiline_rules *rules = NULL;
+    struct vg_error err = {0};
+    int rc = VG_OK;
+    size_t i;
+
+    if (x->paths.n == 0) {
+        vg_check_error(chk, "paths", "option 'paths': at least one pattern is needed");
+        rc = VG_ECONFIG;
+    }
+    for (i = 0; i < x->paths.n; i++)
+        clog_check_folder(chk, x->paths.v[i]);
+    if (clog_multiline_compile(x, &rules, &err) != VG_OK) {
+        const char *opt = clog_multiline_option(x, err.msg);
+
+        vg_check_error(chk, opt, "option '%s': %s", opt, err.msg);
+        rc = VG_ECONFIG;
+    }
+    vg_multiline_rules_destroy(rules);
+    return rc;
+}
+
+static int clog_multiline_init(struct clog_ctx *x, struct vg_error *err)
+{
+    return clog_multiline_compile(x, &x->ml_rules, err);
 }
 
 /* Lets max_open_files descriptors be open: the soft limit is raised toward

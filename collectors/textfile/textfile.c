@@ -86,6 +86,9 @@ static int textfile_check(const void *c, struct vg_check *chk)
 
     if (ctx->directory == NULL || ctx->directory[0] == '\0')
         vg_check_error(chk, "directory", "option 'directory': must not be empty");
+    else
+        vg_check_folder(chk, "directory", ctx->directory,
+                        "no metrics are read from it until it does");
     return VG_OK; /* what it found is in chk */
 }
 

@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -48,6 +50,18 @@ static int file_parse_mode(const char *s, mode_t *out)
     return VG_OK;
 }
 
+/* Warns when the folder the file goes in is missing: it is not created. */
+static void file_check_folder(struct vg_check *chk, const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+
+    if (slash == NULL)
+        return; /* the working directory */
+    snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    vg_check_folder(chk, "path", dir, "the file cannot be created until it does");
+}
+
 /* The check callback: a path to write to and a mode that parses. */
 static int file_check(const void *c, struct vg_check *chk)
 {
@@ -59,6 +73,8 @@ static int file_check(const void *c, struct vg_check *chk)
     if (file_parse_mode(ctx->mode != NULL ? ctx->mode : "0640", &bits) != VG_OK)
         vg_check_error(chk, "mode", "option 'mode': '%s' is not an octal file mode like 0640",
                        ctx->mode);
+    if (ctx->path != NULL && ctx->path[0] != '\0')
+        file_check_folder(chk, ctx->path);
     return VG_OK; /* what it found is in chk */
 }
 

@@ -55,8 +55,8 @@ static void expect_errors(const char *yaml, const char *const *expected, size_t 
     vg_errors_init(&errs);
     memset(&plan, 0, sizeof(plan));
     rc = vg_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &errs);
-    if (rc == VG_OK)
-        rc = vg_plan_build(cfg, &plan, &errs);
+    if (cfg != NULL && vg_plan_build(cfg, &plan, &errs) != VG_OK)
+        rc = VG_ECONFIG;
     if (errs.n != n)
         for (i = 0; i < errs.n; i++)
             print_message("got: %s\n", errs.msgs[i]);
@@ -263,10 +263,44 @@ static void errors_add_prefixes_the_position(void **state)
     assert_non_null(f);
     vg_errors_print(&errs, f);
     fclose(f);
-    assert_string_equal(text, "f.yaml:12: where: what\nno position\n");
+    assert_string_equal(text, "no position\nf.yaml:12: where: what\n");
     free(text);
     vg_errors_free(&errs);
     assert_int_equal(errs.n, 0);
+}
+
+/* Printed in line order whoever found them; a value refused once is not
+ * refused again; warnings are kept apart. */
+static void errors_print_in_line_order_once_per_value(void **state)
+{
+    struct vg_config_node a = {VG_NODE_SCALAR, "f.yaml", 9, 3, NULL, NULL, false, NULL, NULL, 0};
+    struct vg_config_node b = {VG_NODE_SCALAR, "f.yaml", 4, 3, NULL, NULL, false, NULL, NULL, 0};
+    struct vg_config_node m = {VG_NODE_MAP, "f.yaml", 4, 3, NULL, NULL, false, NULL, NULL, 0};
+    struct vg_errors errs;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    vg_errors_init(&errs);
+    vg_errors_add(&errs, &a, "nine");
+    vg_errors_add(&errs, &b, "four");
+    vg_errors_add(&errs, &a, "nine again"); /* same value: dropped */
+    vg_errors_add(&errs, &m, "map");        /* a map may have several */
+    vg_errors_add(&errs, &m, "map again");
+    vg_errors_warn(&errs, &b, "look %d", 1);
+    assert_int_equal(errs.n, 4);
+    assert_int_equal(errs.n_warns, 1);
+    assert_true(vg_errors_about(&errs, 0, &a));
+    assert_false(vg_errors_about(&errs, 1, &a));
+    f = open_memstream(&text, &len);
+    assert_non_null(f);
+    vg_errors_print(&errs, f);
+    vg_errors_print_warnings(&errs, f);
+    fclose(f);
+    assert_string_equal(text, "f.yaml:4: four\nf.yaml:4: map\nf.yaml:4: map again\n"
+                              "f.yaml:9: nine\nf.yaml:4: warning: look 1\n");
+    free(text);
+    vg_errors_free(&errs);
 }
 
 /* ------------------------------------------------------------------------
@@ -785,6 +819,7 @@ int main(void)
         cmocka_unit_test(loader_gives_empty_document_a_null_root),
         cmocka_unit_test(loader_reads_a_file_and_names_it_in_messages),
         cmocka_unit_test(errors_add_prefixes_the_position),
+        cmocka_unit_test(errors_print_in_line_order_once_per_value),
         cmocka_unit_test(plan_builds_agent_collectors_and_outputs),
         cmocka_unit_test(plan_names_repeated_types_type_dot_n),
         cmocka_unit_test(plan_of_an_empty_config_has_agent_defaults),

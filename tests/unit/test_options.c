@@ -174,8 +174,26 @@ static void suggest_picks_the_closest_within_reach(void **state)
     assert_string_equal(vg_suggest("proc_rot", names, n), "proc_root");
     assert_string_equal(vg_suggest("intervall", names, n), "interval");
     assert_null(vg_suggest("zzz", names, n));
-    assert_null(vg_suggest("pathological", names, n));
+    assert_null(vg_suggest("zzzlogical", names, n));
     assert_null(vg_suggest("path", NULL, 0));
+}
+
+/* One name inside the other is a suggestion too, after the near misses: a
+ * prefix before a substring; two letters are too few to say anything. */
+static void suggest_takes_prefixes_and_substrings(void **state)
+{
+    static const char *const types[] = {"container_logs", "elasticsearch", "file", "stdout"};
+    static const char *const agent[] = {"log", "http", "state_dir", "node_name"};
+    static const char *const near[] = {"logs", "logging_driver"};
+
+    assert_string_equal(vg_suggest("elastic", types, 4), "elasticsearch");
+    assert_string_equal(vg_suggest("logs", types, 4), "container_logs");
+    assert_string_equal(vg_suggest("logging", agent, 4), "log");
+    assert_string_equal(vg_suggest("state", agent, 4), "state_dir");
+    assert_string_equal(vg_suggest("name", agent, 4), "node_name");
+    assert_string_equal(vg_suggest("logging", near, 2), "logging_driver"); /* prefix first */
+    assert_string_equal(vg_suggest("lgs", near, 2), "logs");               /* distance first */
+    assert_null(vg_suggest("ht", agent, 4));
 }
 
 static void suggest_prefers_the_smaller_distance(void **state)
@@ -546,7 +564,8 @@ static void apply_file_suffix_is_only_for_secrets(void **state)
     struct t_apply t;
 
     t_apply_run(&t, "path_file: /x\n", false);
-    t_expect_error(&t, "t.yaml:1: outputs[0] (t): unknown option 'path_file'");
+    t_expect_error(&t, "t.yaml:1: outputs[0] (t): unknown option 'path_file' (did you mean "
+                       "'path'?)");
     t_apply_done(&t);
 }
 
@@ -797,6 +816,7 @@ int main(void)
         cmocka_unit_test(int_checks_the_whole_text_and_range),
         cmocka_unit_test(double_rejects_nonfinite_and_junk),
         cmocka_unit_test(suggest_picks_the_closest_within_reach),
+        cmocka_unit_test(suggest_takes_prefixes_and_substrings),
         cmocka_unit_test(suggest_prefers_the_smaller_distance),
         cmocka_unit_test(apply_fills_defaults_of_every_type),
         cmocka_unit_test(apply_sets_every_type_from_the_map),
