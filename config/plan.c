@@ -17,7 +17,8 @@
 #include "core.h"
 #include "http.h"
 
-#define PLAN_MAX_NAME 64
+#define PLAN_MAX_NAME  64
+#define PLAN_LIMIT_MAX 4096 /* highest max_collectors and max_outputs */
 
 #define AGENT_OPT(name, type, def, field, doc)                                                     \
     {                                                                                              \
@@ -43,6 +44,12 @@ const struct vg_option vg_agent_options[] = {
      "records per batch before it is sealed", VG_OPT_MIN, NULL, 1, 0},
     {"batch.max_bytes", VG_OPT_SIZE, "1MiB", offsetof(struct vg_agent_settings, batch_max_bytes),
      "bytes per batch before it is sealed", VG_OPT_MIN, NULL, 1, 0},
+    {"max_collectors", VG_OPT_INT, "256", offsetof(struct vg_agent_settings, max_collectors),
+     "most collectors a config may declare (each has a timer and its own state)", VG_OPT_RANGE,
+     NULL, 1, PLAN_LIMIT_MAX},
+    {"max_outputs", VG_OPT_INT, "32", offsetof(struct vg_agent_settings, max_outputs),
+     "most outputs a config may declare (each has its own threads and queue)", VG_OPT_RANGE, NULL,
+     1, PLAN_LIMIT_MAX},
     {NULL, 0, NULL, 0, NULL, 0, NULL},
 };
 
@@ -480,6 +487,25 @@ static int plan_entry(const struct plan_kind *k, struct vg_plan *plan, struct pl
  * unknown type are reported and left out; the others stay in the plan even
  * when their options are wrong, so that vg_plan_free releases them.
  */
+/* Refuses a section with more entries than the agent's limit for it: each
+ * entry costs threads, timers and descriptors, and ten thousand of them is
+ * a generated config gone wrong rather than a node's work. */
+static bool plan_count_ok(const struct plan_kind *k, const struct vg_config_node *sec,
+                          const struct vg_plan *plan, struct vg_errors *errs)
+{
+    bool outputs = k == &plan_outputs;
+    int64_t max = outputs ? plan->agent.max_outputs : plan->agent.max_collectors;
+
+    if (max <= 0 || sec->n_children <= (size_t)max)
+        return true;
+    vg_errors_add(errs, sec,
+                  "%s: %zu entries, more than agent.%s (%lld); raise it if they are "
+                  "all meant",
+                  k->section, sec->n_children, outputs ? "max_outputs" : "max_collectors",
+                  (long long)max);
+    return false;
+}
+
 static int plan_section(const struct plan_kind *k, const struct vg_config_node *sec,
                         struct vg_plan *plan, struct vg_errors *errs)
 {
@@ -492,6 +518,8 @@ static int plan_section(const struct plan_kind *k, const struct vg_config_node *
         return sec == NULL || plan_is_null(sec) ? VG_OK : VG_ECONFIG;
     if (sec->n_children == 0)
         return VG_OK;
+    if (!plan_count_ok(k, sec, plan, errs))
+        return VG_ECONFIG;
     r = plan_alloc(k, plan, &w, sec->n_children);
     for (entry = sec->children; r == VG_OK && entry != NULL; entry = entry->next, i++) {
         if (plan_entry_type(k, i, entry, errs) == NULL) {

@@ -377,4 +377,31 @@ outputs:
         a.stop()
 
 
+@vt.case
+def absurd_counts_of_collectors_and_outputs_are_refused_at_once():
+    """10,000 collectors or outputs would be 10,000 threads: refused by the
+    check with one line, before anything starts; a raised limit admits them."""
+    many = "".join("  - { type: generator, rate: 1, name: g%d }\n" % i for i in range(10000))
+    outs = "".join("  - { type: discard, name: d%d }\n" % i for i in range(10000))
+    a = vt.Agent("agent: { state_dir: '{tmp}/state' }\ncollectors:\n" + many +
+                 "outputs:\n" + outs)
+    for args in (["--check-config", a.config_path], ["--config", a.config_path]):
+        p = vt.run_vigil(args, timeout=20)
+        print("   %s: rc %d, %d bytes of stderr" % (args[0], p.returncode, len(p.stderr)))
+        assert p.returncode != 0
+        assert p.stderr.splitlines()[:2] == [
+            "%s:2: collectors: 10000 entries, more than agent.max_collectors (256); raise it if "
+            "they are all meant" % a.config_path,
+            "%s:10003: outputs: 10000 entries, more than agent.max_outputs (32); raise it if "
+            "they are all meant" % a.config_path], p.stderr[:500]
+        assert len(p.stderr) < 1000, len(p.stderr)
+    assert not os.path.exists(os.path.join(a.tmp, "state"))
+    few = "".join("  - { type: generator, rate: 1, name: g%d }\n" % i for i in range(300))
+    a = vt.Agent("agent: { max_collectors: 300 }\ncollectors:\n" + few +
+                 "outputs:\n  - { type: discard }\n")
+    p = vt.run_vigil(["--check-config", a.config_path], timeout=20)
+    assert p.returncode == 0, p.stderr[:500]
+    assert "(300 collectors, 1 output)" in p.stdout, p.stdout
+
+
 vt.finish()
