@@ -156,20 +156,39 @@ static int clog_multiline_init(struct clog_ctx *x, struct vg_error *err)
     return clog_multiline_compile(x, &x->ml_rules, err);
 }
 
-/* Lets max_open_files descriptors be open: the soft limit is raised toward
- * the hard one when it is too low. */
-static void clog_raise_nofile(struct clog_ctx *x)
+/*
+ * Lets max_open_files descriptors be open and keeps CLOG_FD_RESERVE more
+ * for the rest of the agent (outputs, HTTP clients, checkpoints, dead
+ * letters): the soft limit is raised toward the hard one, and when that is
+ * not enough max_open_files is lowered to fit, with a warning. Without the
+ * reserve, followed files took every descriptor and the outputs could not
+ * open theirs.
+ */
+static void clog_fit_nofile(struct clog_ctx *x)
 {
+    rlim_t want = (rlim_t)x->max_open_files + CLOG_FD_RESERVE;
     struct rlimit rl;
-    rlim_t want = (rlim_t)x->max_open_files + 256;
+    int64_t fit;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
         return;
     rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
-        vg_log(VG_LOG_WARN, CLOG_PLUGIN, x->c->name,
-               "open file limit %llu is below max_open_files + 256",
-               (unsigned long long)rl.rlim_cur);
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 && getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur >= want)
+        return;
+    fit = rl.rlim_cur > 2 * CLOG_FD_RESERVE ? (int64_t)(rl.rlim_cur - CLOG_FD_RESERVE)
+                                            : (int64_t)(rl.rlim_cur / 2);
+    if (fit < 1)
+        fit = 1;
+    vg_log(VG_LOG_WARN, CLOG_PLUGIN, x->c->name,
+           "open file limit is %llu (hard %llu): max_open_files lowered from %lld to %lld, "
+           "keeping %llu descriptors for outputs, HTTP clients and checkpoints; raise "
+           "LimitNOFILE (or ulimit -n) to follow more files at once",
+           (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
+           (long long)x->max_open_files, (long long)fit,
+           (unsigned long long)(rl.rlim_cur - (rlim_t)fit));
+    x->max_open_files = fit;
 }
 
 static int clog_init(struct vg_collector *c, const struct vg_config_node *cfg, struct vg_error *err)
@@ -192,7 +211,7 @@ static int clog_init(struct vg_collector *c, const struct vg_config_node *cfg, s
     if (x->buf == NULL)
         return vg_error_set(err, VG_ENOMEM, "out of memory for a %zu-byte read buffer", x->buf_cap);
     vg_buf_init(&x->scratch);
-    clog_raise_nofile(x);
+    clog_fit_nofile(x);
     rc = clog_ckpt_load(x, err);
     if (rc == VG_OK)
         rc = clog_scan_init(x, err);

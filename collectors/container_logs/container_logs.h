@@ -22,6 +22,7 @@
 #define CLOG_FP_MAX        1024          /* bytes of a file's first line in its fingerprint */
 #define CLOG_READ_CHUNK    (256 * 1024)  /* bytes per read */
 #define CLOG_BUDGET        (1024 * 1024) /* bytes read by one collect before it yields */
+#define CLOG_FD_RESERVE    256u          /* descriptors left to the rest of the agent */
 #define CLOG_TAIL_CHECK    32 /* bytes before the read position re-checked for rewrites */
 #define CLOG_GONE_KEEP_NS  (600 * VG_NS_PER_SEC) /* how long a finished gone file is remembered */
 #define CLOG_GONE_MAX_DONE 512                   /* finished gone files remembered at most */

@@ -76,6 +76,7 @@ class Agent:
         self.extra_args = extra_args or []
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
+        self.preexec = None  # run in the child before exec (limits, say)
 
     @property
     def base(self):
@@ -86,7 +87,8 @@ class Agent:
         self._err = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen([BIN, "--config", self.config_path] + self.extra_args,
                                      stdout=self._out, stderr=self._err,
-                                     stdin=subprocess.DEVNULL, env=self.env)
+                                     stdin=subprocess.DEVNULL, env=self.env,
+                                     preexec_fn=self.preexec)
         if wait_ready:
             wait_for(lambda: self._alive() and http_get(self.base + "/readyz")[0] == 200,
                      timeout, what="agent /readyz")
