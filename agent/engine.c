@@ -381,8 +381,10 @@ int vg_engine_run(struct vg_engine *e)
     struct epoll_event events[16];
     int i, n;
 
-    vg_log(VG_LOG_INFO, "engine", "main", "vigil %s running: %zu collectors, http %s",
-           VIGIL_VERSION, e->n_collectors,
+    vg_log(VG_LOG_INFO, "engine", "main",
+           "vigil %s running: %zu collector%s, %zu output%s, http %s", VIGIL_VERSION,
+           e->n_collectors, e->n_collectors == 1 ? "" : "s", e->plan->n_outputs,
+           e->plan->n_outputs == 1 ? "" : "s",
            e->plan->agent.http_listen[0] ? e->plan->agent.http_listen : "off");
     while (!e->stopping) {
         n = epoll_wait(e->epoll_fd, events, (int)VG_ARRAY_LEN(events), ENGINE_TICK_MS);

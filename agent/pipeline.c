@@ -22,7 +22,8 @@
 #define PIPELINE_DEFAULT_RECORDS 1000u
 #define PIPELINE_DEFAULT_BYTES   (1024u * 1024u)
 #define PIPELINE_DEFAULT_DL_DIR  "/var/lib/vigil/dead-letter"
-#define PIPELINE_FREE_MAX        16u /* recycled batches kept per sink */
+#define PIPELINE_FREE_MAX        16u        /* recycled batches kept per sink */
+#define PIPELINE_LIVE_DEFAULT    (8u << 20) /* unacknowledged bytes of a sink with no output */
 
 /*
  * Creates an empty pipeline (no outputs, no workers yet). Settings are
@@ -291,6 +292,7 @@ static void pipeline_route(struct vg_sink *s, struct vg_batch *b)
 
     b->seq = s->next_seq++;
     b->mem = b->arena.total + b->cap_recs * sizeof(*b->recs) + sizeof(*b);
+    s->live_mem += b->mem;
     atomic_store(&b->refs, (unsigned)p->n_outs);
     if (p->n_outs == 0) {
         vg_batch_complete(p, b);
@@ -351,15 +353,29 @@ struct vg_batch *vg_sink_batch_for_record(struct vg_sink *s)
     return b;
 }
 
+/*
+ * Full outputs pause a collector, and so does the memory of its batches
+ * that are sealed but not acknowledged yet, the open one included: sent
+ * batches are only reclaimed by the engine thread, after the collect that
+ * fills them returns, so queue_max_bytes alone did not bound what one
+ * collect of very short lines could hold (a million records of "\n" in
+ * one collect held a gigabyte). The bound is the largest queue_max_bytes
+ * of the outputs (PIPELINE_LIVE_DEFAULT with none).
+ */
 bool vg_sink_paused(const struct vg_sink *s)
 {
     struct vg_pipeline *p = s->p;
+    uint64_t live = s->live_mem + (s->open != NULL ? s->open->arena.total : 0);
+    uint64_t max = p->n_outs == 0 ? PIPELINE_LIVE_DEFAULT : 0;
     size_t i;
 
-    for (i = 0; i < p->n_outs; i++)
+    for (i = 0; i < p->n_outs; i++) {
         if (vg_outq_full(p->outs[i]))
             return true;
-    return false;
+        if (p->outs[i]->s.queue_max_bytes > max)
+            max = p->outs[i]->s.queue_max_bytes;
+    }
+    return live >= max;
 }
 
 uint64_t vg_sink_records_total(const struct vg_sink *s)
@@ -426,6 +442,7 @@ static void pipeline_ack_batch(struct vg_sink *s, struct vg_batch *b)
             c->ops->ack(c, &ack);
     }
     s->acked_total += b->n_recs;
+    s->live_mem -= b->mem < s->live_mem ? b->mem : s->live_mem;
     pipeline_recycle(s, b);
 }
 

@@ -54,6 +54,7 @@ struct vg_sink {
     struct vg_batch *pending; /* complete, sorted by seq, waiting for ack_next */
     uint64_t records_total, bytes_total, acked_total;
     uint64_t mark_bytes, mark_bytes_total; /* before the last record: its cancel */
+    uint64_t live_mem;                     /* memory of its sealed batches not acknowledged yet */
     struct vg_sink *next;
 };
 
