@@ -381,9 +381,10 @@ int vg_engine_run(struct vg_engine *e)
     struct epoll_event events[16];
     int i, n;
 
-    vg_log(VG_LOG_INFO, "engine", "main", "vigil %s running: %zu collectors, http %s",
+    vg_log(VG_LOG_INFO, "engine", "main", "vigil %s running: %zu collectors, http %s, state_dir %s",
            VIGIL_VERSION, e->n_collectors,
-           e->plan->agent.http_listen[0] ? e->plan->agent.http_listen : "off");
+           e->plan->agent.http_listen[0] ? e->plan->agent.http_listen : "off",
+           e->plan->agent.state_dir);
     while (!e->stopping) {
         n = epoll_wait(e->epoll_fd, events, (int)VG_ARRAY_LEN(events), ENGINE_TICK_MS);
         if (n < 0 && errno != EINTR) {

@@ -19,6 +19,7 @@
 #define OPT_MAX_NAME    128         /* longest option name, dotted */
 #define OPT_MAX_SECRET  (64u << 10) /* a secret file larger than this is a mistake */
 #define OPT_MAX_SUGGEST 64          /* words longer than this get no suggestion */
+#define OPT_MAX_DEFAULT 4096        /* a default that def_fn computes */
 
 /* ------------------------------------------------------------------------
  * Value parsers.
@@ -515,22 +516,31 @@ static void opt_zero(const struct vg_option *opt, void *ctx)
     }
 }
 
+/* The default of o in config syntax: def, or what def_fn says now (into
+ * buf). NULL: none. */
+static const char *opt_default(const struct vg_option *o, char *buf, size_t size)
+{
+    return o->def_fn != NULL ? o->def_fn(buf, size) : o->def;
+}
+
 int vg_options_defaults(const struct vg_option *table, void *ctx, struct vg_errors *errs)
 {
     const struct vg_option *o;
+    char text[OPT_MAX_DEFAULT];
     int rc = VG_OK;
 
     for (o = table; o != NULL && o->name != NULL; o++) {
+        const char *def = opt_default(o, text, sizeof(text));
         char why[VG_ERROR_MAX];
         int r;
 
-        if (o->def == NULL) {
+        if (def == NULL) {
             opt_zero(o, ctx);
             continue;
         }
-        r = opt_from_text(o, ctx, o->def, why, sizeof(why));
+        r = opt_from_text(o, ctx, def, why, sizeof(why));
         if (r == VG_OK)
-            r = vg_option_check_range(o, ctx, o->def, why, sizeof(why));
+            r = vg_option_check_range(o, ctx, def, why, sizeof(why));
         if (r == VG_ENOMEM) {
             vg_errors_add(errs, NULL, "option '%s': out of memory", o->name);
             rc = VG_ECONFIG;
@@ -1113,10 +1123,12 @@ static void opt_print_range(const struct vg_option *o, FILE *f)
 void vg_options_print(const struct vg_option *table, const char *indent, FILE *f)
 {
     const struct vg_option *o;
+    char text[OPT_MAX_DEFAULT];
     int name_w = 4, def_w = 7;
 
     for (o = table; o != NULL && o->name != NULL; o++) {
-        int n = (int)strlen(o->name), d = o->def != NULL ? (int)strlen(o->def) : 1;
+        const char *given = opt_default(o, text, sizeof(text));
+        int n = (int)strlen(o->name), d = given != NULL ? (int)strlen(given) : 1;
 
         if (o->flags & VG_OPT_REQUIRED)
             d = (int)strlen("(required)");
@@ -1126,11 +1138,12 @@ void vg_options_print(const struct vg_option *table, const char *indent, FILE *f
     }
     def_w = def_w > 24 ? 24 : def_w;
     for (o = table; o != NULL && o->name != NULL; o++) {
-        const char *def = o->def != NULL && o->def[0] != '\0' ? o->def : "-";
+        const char *given = opt_default(o, text, sizeof(text));
+        const char *def = given != NULL && given[0] != '\0' ? given : "-";
 
         if (o->flags & VG_OPT_REQUIRED)
             def = "(required)";
-        else if (o->def != NULL && o->def[0] == '\0')
+        else if (given != NULL && given[0] == '\0')
             def = "\"\"";
         fprintf(f, "%s%-*s  %-8s  %-*s  %s", indent != NULL ? indent : "", name_w, o->name,
                 vg_opt_type_name(o->type), def_w, def, o->doc != NULL ? o->doc : "");
