@@ -238,6 +238,9 @@ struct vg_option {
 /* Frees what the table allocated in ctx (strings, lists); ctx may be NULL.
  * Defined with the option code in config/options.c. */
 void vg_options_free(const struct vg_option *table, void *ctx);
+/* Writes a duration of ms milliseconds as a configuration would: "15s",
+ * "24h", "1500ms", "0", for log lines. Defined in config/options.c. */
+void vg_duration_text(int64_t ms, char *out, size_t size);
 
 /* Reads a secret from a file as NAME_file options do: at most 64 KiB, no
  * NUL byte, trailing newlines removed, into a malloc'd string (*out).

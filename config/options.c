@@ -697,30 +697,44 @@ static int opt_set_strlist(struct opt_run *r, const struct opt_hit *h, const cha
     return VG_OK;
 }
 
+/* A unit of a duration or size, and how many of the base unit it holds. */
+struct opt_unit {
+    const char *unit;
+    int64_t n;
+};
+
+/* Writes v in the largest unit of units (largest first, the last one 1)
+ * that divides it whole. */
+static void opt_unit_text(const struct opt_unit *units, int64_t v, char *out, size_t size)
+{
+    size_t i = 0;
+
+    while (units[i].n > 1 && (v == 0 || v % units[i].n != 0))
+        i++;
+    snprintf(out, size, "%lld%s", (long long)(v / units[i].n), v != 0 ? units[i].unit : "");
+}
+
+void vg_duration_text(int64_t ms, char *out, size_t size)
+{
+    static const struct opt_unit durs[] = {
+        {"h", INT64_C(3600000)}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
+
+    opt_unit_text(durs, ms, out, size);
+}
+
 /* Writes a bound of an option of type t in configuration syntax: "64",
  * "87600h", "1GiB". */
 static void opt_bound_text(enum vg_opt_type t, int64_t v, char *out, size_t size)
 {
-    static const struct {
-        const char *unit;
-        int64_t n;
-    } durs[] = {{"h", INT64_C(3600000)}, {"m", 60000}, {"s", 1000}},
-      sizes[] = {{"TiB", INT64_C(1) << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}};
-    size_t i;
+    static const struct opt_unit sizes[] = {
+        {"TiB", INT64_C(1) << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"", 1}};
 
-    for (i = 0; t == VG_OPT_DURATION && v != 0 && i < VG_ARRAY_LEN(durs); i++) {
-        if (v % durs[i].n == 0) {
-            snprintf(out, size, "%lld%s", (long long)(v / durs[i].n), durs[i].unit);
-            return;
-        }
-    }
-    for (i = 0; t == VG_OPT_SIZE && v != 0 && i < VG_ARRAY_LEN(sizes); i++) {
-        if (v % sizes[i].n == 0) {
-            snprintf(out, size, "%lld%s", (long long)(v / sizes[i].n), sizes[i].unit);
-            return;
-        }
-    }
-    snprintf(out, size, "%lld%s", (long long)v, t == VG_OPT_DURATION && v != 0 ? "ms" : "");
+    if (t == VG_OPT_DURATION)
+        vg_duration_text(v, out, size);
+    else if (t == VG_OPT_SIZE)
+        opt_unit_text(sizes, v, out, size);
+    else
+        snprintf(out, size, "%lld", (long long)v);
 }
 
 /* The range of option o, with the default caps of durations and sizes. */
