@@ -54,18 +54,21 @@ lock_holder() {
     done
 }
 
-# Waits until no process holds the package manager's locks; fails after
-# $timeout seconds. Says once that it waits, then every minute.
+# Waits until no process holds the package manager's locks; fails once
+# all the waits together took $timeout seconds. Says once that it waits,
+# then every minute.
+waited=0
+said=0
 wait_for_locks() {
-    waited=0
     holder=$(lock_holder)
     while [ -n "$holder" ]; do
         if [ "$waited" -ge "$timeout" ]; then
             echo "vigil: gave up after ${timeout}s: another package manager still runs: process $holder; run this again once it is done" >&2
             exit 1
         fi
-        if [ "$waited" = 0 ]; then
+        if [ "$said" = 0 ]; then
             echo "vigil: waiting for another package manager to finish (at most ${timeout}s): process $holder" >&2
+            said=1
         elif [ $((waited % 60)) = 0 ]; then
             echo "vigil: still waiting (${waited}s of at most ${timeout}s): process $holder" >&2
         fi
@@ -102,7 +105,7 @@ $apt_get install -y --no-install-recommends -o DPkg::Lock::Timeout=60 $missing <
 if [ "$no_start" = 1 ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
     units=""
     for p in $missing; do
-        units="$units $(dpkg-query -L "$p" 2>/dev/null | sed -n 's#^\(/usr\)\{0,1\}/lib/systemd/system/\([^/@]*\.service\)$#\2#p' | tr '\n' ' ')"
+        units="$units $(dpkg-query -L "$p" 2>/dev/null | sed -n 's#^\(/usr\)\{0,1\}/lib/systemd/system/\([^/@]*\.\(service\|socket\|timer\)\)$#\2#p' | tr '\n' ' ')"
     done
     if [ -n "$(echo "$units" | tr -d ' ')" ]; then
         # shellcheck disable=SC2086
