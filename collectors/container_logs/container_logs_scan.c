@@ -591,16 +591,18 @@ static size_t clog_scan_pattern(struct clog_ctx *x, const char *pattern, int64_t
 
 /*
  * Says what is collected: after the first scan, one line with the files
- * followed, what each pattern matched (or that none matches yet) and how
- * many files ignore_older kept out; after a later scan, only the files
- * that ignore_older kept out for the first time.
+ * followed, what each pattern matched (or that none matches yet), the
+ * rotated files found to finish, and how many files ignore_older kept
+ * out; after a later scan, only the files that ignore_older kept out for
+ * the first time.
  */
 static void clog_log_scan(struct clog_ctx *x, size_t old)
 {
     const char *sep = ": ";
+    size_t i, live = 0;
+    struct clog_file *f;
     struct vg_buf b;
     char age[32];
-    size_t i;
 
     vg_duration_text(x->ignore_older_ms, age, sizeof(age));
     if (x->started) {
@@ -612,8 +614,10 @@ static void clog_log_scan(struct clog_ctx *x, size_t old)
         return;
     }
     x->started = true;
+    for (f = x->files; f != NULL; f = f->next)
+        live += f->rotated_ns == 0;
     vg_buf_init(&b);
-    vg_buf_printf(&b, "following %zu file%s", x->n_files, x->n_files == 1 ? "" : "s");
+    vg_buf_printf(&b, "following %zu file%s", live, live == 1 ? "" : "s");
     for (i = 0; i < x->paths.n; i++, sep = "; ") {
         if (x->pattern_files[i] == 0)
             vg_buf_printf(&b, "%sno file matches %s yet", sep, x->paths.v[i]);
@@ -621,6 +625,9 @@ static void clog_log_scan(struct clog_ctx *x, size_t old)
             vg_buf_printf(&b, "%s%zu match%s %s", sep, x->pattern_files[i],
                           x->pattern_files[i] == 1 ? "es" : "", x->paths.v[i]);
     }
+    if (x->n_files > live) /* found by the search for what rotated while the agent was down */
+        vg_buf_printf(&b, "; %zu rotated file%s to read to the end", x->n_files - live,
+                      x->n_files - live == 1 ? "" : "s");
     if (old > 0)
         vg_buf_printf(&b, "; skipped %zu file%s not modified for %s (ignore_older)", old,
                       old == 1 ? "" : "s", age);

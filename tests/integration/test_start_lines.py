@@ -1,9 +1,9 @@
 """What the agent says at start about what it collects: one info line per
 collector (container_logs: the files followed, what each pattern matched,
-"no file matches PATTERN yet"; node: its sub-collectors and roots;
-generator: its rate), and the files that ignore_older keeps out, counted
-once, not again at every rescan. The textfile collector's lines are tested
-in test_textfile.py."""
+"no file matches PATTERN yet", rotated files found at a restart; node: its
+sub-collectors and roots; generator: its rate), and the files that
+ignore_older keeps out, counted once, not again at every rescan. The
+textfile collector's lines are tested in test_textfile.py."""
 
 import os
 import time
@@ -109,6 +109,27 @@ def container_logs_says_when_no_file_matches_yet():
         start = lines(agent, "container_logs")
         assert start == ["following 0 files: no file matches %s/logs/*.log yet" % agent.tmp], \
             start
+        assert agent.stop()[0] == 0
+
+
+@vt.case
+def container_logs_counts_files_rotated_while_it_was_down_apart():
+    agent = vt.Agent(CONFIG_NO_MATCH)
+    live = os.path.join(agent.tmp, "logs", "a.log")
+    write(live, "one\n")
+    with agent:
+        vt.wait_for(lambda: agent.metric_value("vigil_input_acked_records_total") == 1, 10,
+                    what="the line delivered")
+        assert agent.stop()[0] == 0
+        with open(live, "a") as f:
+            f.write("two\n")
+        os.rename(live, live + ".1")
+        write(live, "three\n")
+        agent.start()
+        start = [m for m in lines(agent, "container_logs") if m.startswith("following")]
+        assert len(start) == 2, start
+        assert start[1] == ("following 1 file: 1 matches %s/logs/*.log; 1 rotated file to read "
+                            "to the end" % agent.tmp), start
         assert agent.stop()[0] == 0
 
 
