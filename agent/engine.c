@@ -382,10 +382,11 @@ int vg_engine_run(struct vg_engine *e)
     int i, n;
 
     vg_log(VG_LOG_INFO, "engine", "main",
-           "vigil %s running: %zu collector%s, %zu output%s, http %s", VIGIL_VERSION,
+           "vigil %s running: %zu collector%s, %zu output%s, http %s, state_dir %s", VIGIL_VERSION,
            e->n_collectors, e->n_collectors == 1 ? "" : "s", e->plan->n_outputs,
            e->plan->n_outputs == 1 ? "" : "s",
-           e->plan->agent.http_listen[0] ? e->plan->agent.http_listen : "off");
+           e->plan->agent.http_listen[0] ? e->plan->agent.http_listen : "off",
+           e->plan->agent.state_dir);
     while (!e->stopping) {
         n = epoll_wait(e->epoll_fd, events, (int)VG_ARRAY_LEN(events), ENGINE_TICK_MS);
         if (n < 0 && errno != EINTR) {

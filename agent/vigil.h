@@ -230,10 +230,17 @@ struct vg_option {
     const char *choices; /* VG_OPT_ENUM: "cri|docker|raw|auto" */
     int64_t min;         /* with VG_OPT_MIN: least value (ms for a duration) */
     int64_t max;         /* with VG_OPT_MAX: greatest value */
+    /* A default that depends on where the agent runs (the user, the
+     * environment): writes it in config syntax into buf and returns buf.
+     * Used instead of def, by the defaults and by --list-options alike. */
+    const char *(*def_fn)(char *buf, size_t size);
 };
 /* Frees what the table allocated in ctx (strings, lists); ctx may be NULL.
  * Defined with the option code in config/options.c. */
 void vg_options_free(const struct vg_option *table, void *ctx);
+/* Writes a duration of ms milliseconds as a configuration would: "15s",
+ * "24h", "1500ms", "0", for log lines. Defined in config/options.c. */
+void vg_duration_text(int64_t ms, char *out, size_t size);
 
 /* Reads a secret from a file as NAME_file options do: at most 64 KiB, no
  * NUL byte, trailing newlines removed, into a malloc'd string (*out).

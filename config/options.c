@@ -20,6 +20,7 @@
 #define OPT_MAX_SECRET  (64u << 10) /* a secret file larger than this is a mistake */
 #define OPT_MAX_SUGGEST 64          /* words longer than this get no suggestion */
 #define OPT_MIN_AFFIX   3           /* shortest name suggested as a prefix or substring */
+#define OPT_MAX_DEFAULT 4096        /* a default that def_fn computes */
 
 /* ------------------------------------------------------------------------
  * Value parsers.
@@ -552,22 +553,31 @@ static void opt_zero(const struct vg_option *opt, void *ctx)
     }
 }
 
+/* The default of o in config syntax: def, or what def_fn says now (into
+ * buf). NULL: none. */
+static const char *opt_default(const struct vg_option *o, char *buf, size_t size)
+{
+    return o->def_fn != NULL ? o->def_fn(buf, size) : o->def;
+}
+
 int vg_options_defaults(const struct vg_option *table, void *ctx, struct vg_errors *errs)
 {
     const struct vg_option *o;
+    char text[OPT_MAX_DEFAULT];
     int rc = VG_OK;
 
     for (o = table; o != NULL && o->name != NULL; o++) {
+        const char *def = opt_default(o, text, sizeof(text));
         char why[VG_ERROR_MAX];
         int r;
 
-        if (o->def == NULL) {
+        if (def == NULL) {
             opt_zero(o, ctx);
             continue;
         }
-        r = opt_from_text(o, ctx, o->def, why, sizeof(why));
+        r = opt_from_text(o, ctx, def, why, sizeof(why));
         if (r == VG_OK)
-            r = vg_option_check_range(o, ctx, o->def, why, sizeof(why));
+            r = vg_option_check_range(o, ctx, def, why, sizeof(why));
         if (r == VG_ENOMEM) {
             vg_errors_add(errs, NULL, "option '%s': out of memory", o->name);
             rc = VG_ECONFIG;
@@ -724,30 +734,44 @@ static int opt_set_strlist(struct opt_run *r, const struct opt_hit *h, const cha
     return VG_OK;
 }
 
+/* A unit of a duration or size, and how many of the base unit it holds. */
+struct opt_unit {
+    const char *unit;
+    int64_t n;
+};
+
+/* Writes v in the largest unit of units (largest first, the last one 1)
+ * that divides it whole. */
+static void opt_unit_text(const struct opt_unit *units, int64_t v, char *out, size_t size)
+{
+    size_t i = 0;
+
+    while (units[i].n > 1 && (v == 0 || v % units[i].n != 0))
+        i++;
+    snprintf(out, size, "%lld%s", (long long)(v / units[i].n), v != 0 ? units[i].unit : "");
+}
+
+void vg_duration_text(int64_t ms, char *out, size_t size)
+{
+    static const struct opt_unit durs[] = {
+        {"h", INT64_C(3600000)}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
+
+    opt_unit_text(durs, ms, out, size);
+}
+
 /* Writes a bound of an option of type t in configuration syntax: "64",
  * "87600h", "1GiB". */
 static void opt_bound_text(enum vg_opt_type t, int64_t v, char *out, size_t size)
 {
-    static const struct {
-        const char *unit;
-        int64_t n;
-    } durs[] = {{"h", INT64_C(3600000)}, {"m", 60000}, {"s", 1000}},
-      sizes[] = {{"TiB", INT64_C(1) << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}};
-    size_t i;
+    static const struct opt_unit sizes[] = {
+        {"TiB", INT64_C(1) << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"", 1}};
 
-    for (i = 0; t == VG_OPT_DURATION && v != 0 && i < VG_ARRAY_LEN(durs); i++) {
-        if (v % durs[i].n == 0) {
-            snprintf(out, size, "%lld%s", (long long)(v / durs[i].n), durs[i].unit);
-            return;
-        }
-    }
-    for (i = 0; t == VG_OPT_SIZE && v != 0 && i < VG_ARRAY_LEN(sizes); i++) {
-        if (v % sizes[i].n == 0) {
-            snprintf(out, size, "%lld%s", (long long)(v / sizes[i].n), sizes[i].unit);
-            return;
-        }
-    }
-    snprintf(out, size, "%lld%s", (long long)v, t == VG_OPT_DURATION && v != 0 ? "ms" : "");
+    if (t == VG_OPT_DURATION)
+        vg_duration_text(v, out, size);
+    else if (t == VG_OPT_SIZE)
+        opt_unit_text(sizes, v, out, size);
+    else
+        snprintf(out, size, "%lld", (long long)v);
 }
 
 /* The range of option o, with the default caps of durations and sizes. */
@@ -1165,10 +1189,12 @@ static void opt_print_range(const struct vg_option *o, FILE *f)
 void vg_options_print(const struct vg_option *table, const char *indent, FILE *f)
 {
     const struct vg_option *o;
+    char text[OPT_MAX_DEFAULT];
     int name_w = 4, def_w = 7;
 
     for (o = table; o != NULL && o->name != NULL; o++) {
-        int n = (int)strlen(o->name), d = o->def != NULL ? (int)strlen(o->def) : 1;
+        const char *given = opt_default(o, text, sizeof(text));
+        int n = (int)strlen(o->name), d = given != NULL ? (int)strlen(given) : 1;
 
         if (o->flags & VG_OPT_REQUIRED)
             d = (int)strlen("(required)");
@@ -1178,11 +1204,12 @@ void vg_options_print(const struct vg_option *table, const char *indent, FILE *f
     }
     def_w = def_w > 24 ? 24 : def_w;
     for (o = table; o != NULL && o->name != NULL; o++) {
-        const char *def = o->def != NULL && o->def[0] != '\0' ? o->def : "-";
+        const char *given = opt_default(o, text, sizeof(text));
+        const char *def = given != NULL && given[0] != '\0' ? given : "-";
 
         if (o->flags & VG_OPT_REQUIRED)
             def = "(required)";
-        else if (o->def != NULL && o->def[0] == '\0')
+        else if (given != NULL && given[0] == '\0')
             def = "\"\"";
         fprintf(f, "%s%-*s  %-8s  %-*s  %s", indent != NULL ? indent : "", name_w, o->name,
                 vg_opt_type_name(o->type), def_w, def, o->doc != NULL ? o->doc : "");

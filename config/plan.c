@@ -25,11 +25,50 @@
         name, type, def, offsetof(struct vg_agent_settings, field), doc, 0, NULL                   \
     }
 
+/* Writes dir (an absolute path; trailing slashes dropped) then suffix into
+ * buf; false when dir is unset or relative (XDG's rule) or it does not fit. */
+static bool plan_dir_under(char *buf, size_t size, const char *dir, const char *suffix)
+{
+    size_t n;
+    int w;
+
+    if (dir == NULL || dir[0] != '/')
+        return false;
+    n = strlen(dir);
+    while (n > 0 && dir[n - 1] == '/')
+        n--;
+    w = snprintf(buf, size, "%.*s%s", (int)n, dir, suffix);
+    return w > 0 && (size_t)w < size;
+}
+
+/* The default state_dir, per user, so that users of one machine never
+ * share a folder that the first of them owns: $VIGIL_STATE_DIR, else
+ * $XDG_STATE_HOME/vigil, else $HOME/.local/state/vigil, else
+ * /tmp/vigil-state-UID. */
+static const char *plan_state_dir_default(char *buf, size_t size)
+{
+    const char *own = getenv("VIGIL_STATE_DIR");
+    int w;
+
+    if (own != NULL && own[0] != '\0') {
+        w = snprintf(buf, size, "%s", own);
+        if (w > 0 && (size_t)w < size)
+            return buf;
+    }
+    if (plan_dir_under(buf, size, getenv("XDG_STATE_HOME"), "/vigil") ||
+        plan_dir_under(buf, size, getenv("HOME"), "/.local/state/vigil"))
+        return buf;
+    snprintf(buf, size, "/tmp/vigil-state-%lu", (unsigned long)geteuid());
+    return buf;
+}
+
 const struct vg_option vg_agent_options[] = {
     AGENT_OPT("node_name", VG_OPT_STR, "", node_name,
               "node name in records and labels; empty: the host name"),
-    AGENT_OPT("state_dir", VG_OPT_STR, "/var/lib/vigil", state_dir,
-              "directory for checkpoints and dead letters"),
+    {"state_dir", VG_OPT_STR, NULL, offsetof(struct vg_agent_settings, state_dir),
+     "directory for checkpoints and dead letters; default, per user: $VIGIL_STATE_DIR, "
+     "$XDG_STATE_HOME/vigil, $HOME/.local/state/vigil or /tmp/vigil-state-UID",
+     0, NULL, 0, 0, plan_state_dir_default},
     AGENT_OPT("shutdown_timeout", VG_OPT_DURATION, "10s", shutdown_timeout_ms,
               "longest wait for output queues to drain at exit"),
     AGENT_OPT("http.listen", VG_OPT_STR, "127.0.0.1:9469", http_listen,

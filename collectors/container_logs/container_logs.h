@@ -180,6 +180,12 @@ struct clog_ctx {
     size_t n_gone;
     struct clog_unreadable *unreadable;
     size_t n_unreadable;
+    /* what the start line and the ignore_older line say (container_logs_scan.c) */
+    size_t *pattern_files;    /* files each pattern led to at the last scan */
+    uint64_t *old, *old_next; /* files skipped by ignore_older at the last scan and at
+                                 this one: hashes of (device, inode), old sorted */
+    size_t n_old, n_old_next, cap_old, cap_old_next;
+    bool started; /* the start line was logged */
     struct vg_complain read_complain, scan_complain, ckpt_complain, nomem_complain;
 };
 

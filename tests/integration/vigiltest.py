@@ -163,6 +163,18 @@ class Agent:
         return False
 
 
+def other_user_prefix(uid=65534):
+    """The command prefix that runs a command as uid (setpriv, which execs:
+    same PID), or None, with a skip line printed, when this process is not
+    root or has no setpriv."""
+    import shutil
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or not setpriv:
+        print("skip: needs root and setpriv to act as another user")
+        return None
+    return [setpriv, "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups"]
+
+
 def run_vigil(args, timeout=20.0, input_text=None):
     """Runs the agent binary to completion; returns CompletedProcess."""
     return subprocess.run([BIN] + args, capture_output=True, text=True, timeout=timeout,

@@ -307,6 +307,78 @@ static void errors_print_in_line_order_once_per_value(void **state)
  * The plan: good configurations.
  */
 
+/* Sets or (NULL) unsets the variables the default state_dir comes from. */
+static void state_env(const char *own, const char *xdg, const char *home)
+{
+    const char *names[] = {"VIGIL_STATE_DIR", "XDG_STATE_HOME", "HOME"};
+    const char *values[] = {own, xdg, home};
+    size_t i;
+
+    for (i = 0; i < 3; i++) {
+        if (values[i] != NULL)
+            setenv(names[i], values[i], 1);
+        else
+            unsetenv(names[i]);
+    }
+}
+
+/* The state_dir of a config that does not set it, in the current environment. */
+static void assert_default_state_dir(const char *want)
+{
+    struct vg_config *cfg = load_ok("collectors: [{ type: node }]\n");
+    struct vg_errors errs;
+    struct vg_plan plan;
+
+    vg_errors_init(&errs);
+    assert_int_equal(vg_plan_build(cfg, &plan, &errs), VG_OK);
+    assert_string_equal(plan.agent.state_dir, want);
+    vg_plan_free(&plan);
+    vg_config_free(cfg);
+    vg_errors_free(&errs);
+}
+
+static void plan_default_state_dir_is_per_user(void **state)
+{
+    char *home = getenv("HOME") != NULL ? strdup(getenv("HOME")) : NULL;
+    char tmp[64];
+
+    state_env("/srv/own", "/x/state", "/home/u");
+    assert_default_state_dir("/srv/own");
+    state_env(NULL, "/x/state/", "/home/u");
+    assert_default_state_dir("/x/state/vigil");
+    state_env("", "relative/state", "/home/u/");
+    assert_default_state_dir("/home/u/.local/state/vigil");
+    state_env(NULL, NULL, "/");
+    assert_default_state_dir("/.local/state/vigil");
+    snprintf(tmp, sizeof(tmp), "/tmp/vigil-state-%lu", (unsigned long)geteuid());
+    state_env(NULL, "", "");
+    assert_default_state_dir(tmp);
+    state_env(NULL, NULL, NULL);
+    assert_default_state_dir(tmp);
+    state_env(NULL, NULL, home);
+    free(home);
+}
+
+/* --list-options shows the default that a start would use. */
+static void plan_list_options_shows_the_state_dir_in_effect(void **state)
+{
+    char *home = getenv("HOME") != NULL ? strdup(getenv("HOME")) : NULL;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    state_env(NULL, "/x/listed", "/home/u");
+    f = open_memstream(&text, &len);
+    assert_non_null(f);
+    vg_plan_list_options(f);
+    fclose(f);
+    assert_non_null(strstr(text, "  state_dir "));
+    assert_non_null(strstr(strstr(text, "  state_dir "), " /x/listed/vigil "));
+    free(text);
+    state_env(NULL, NULL, home);
+    free(home);
+}
+
 static void plan_builds_agent_collectors_and_outputs(void **state)
 {
     struct vg_config *cfg = load_ok("agent:\n"
@@ -326,10 +398,12 @@ static void plan_builds_agent_collectors_and_outputs(void **state)
     struct vg_plan plan;
 
     vg_errors_init(&errs);
+    setenv("VIGIL_STATE_DIR", "/srv/vigil-test", 1);
     assert_int_equal(vg_plan_build(cfg, &plan, &errs), VG_OK);
+    unsetenv("VIGIL_STATE_DIR");
     assert_int_equal(errs.n, 0);
     assert_string_equal(plan.agent.node_name, "n1");
-    assert_string_equal(plan.agent.state_dir, "/var/lib/vigil");
+    assert_string_equal(plan.agent.state_dir, "/srv/vigil-test");
     assert_int_equal(plan.agent.shutdown_timeout_ms, 2000);
     assert_string_equal(plan.agent.http_listen, "");
     assert_int_equal(plan.agent.http_stall_ms, 60000);
@@ -413,7 +487,7 @@ static void plan_of_the_embedded_default_config_is_valid(void **state)
     int rc;
 
     unsetenv("NODE_NAME");
-    unsetenv("VIGIL_STATE_DIR");
+    setenv("VIGIL_STATE_DIR", "/srv/vigil-test", 1);
     vg_errors_init(&errs);
     memset(&plan, 0, sizeof(plan));
     rc = vg_config_load_string(vg_default_config, vg_default_config_len, "<default>", &cfg, &errs);
@@ -430,7 +504,8 @@ static void plan_of_the_embedded_default_config_is_valid(void **state)
     assert_int_equal(plan.n_outputs, 1);
     assert_string_equal(plan.outputs[0].name, "stdout");
     assert_string_equal(plan.agent.node_name, "");
-    assert_string_equal(plan.agent.state_dir, "/tmp/vigil-state");
+    assert_string_equal(plan.agent.state_dir, "/srv/vigil-test"); /* the default: not set */
+    unsetenv("VIGIL_STATE_DIR");
     assert_string_equal(plan.agent.http_listen, "127.0.0.1:9469");
     vg_plan_free(&plan);
     vg_config_free(cfg);
@@ -825,6 +900,8 @@ int main(void)
         cmocka_unit_test(plan_of_an_empty_config_has_agent_defaults),
         cmocka_unit_test(plan_of_the_embedded_default_config_is_valid),
         cmocka_unit_test(plan_list_options_shows_every_table),
+        cmocka_unit_test(plan_default_state_dir_is_per_user),
+        cmocka_unit_test(plan_list_options_shows_the_state_dir_in_effect),
         cmocka_unit_test(bad_unknown_top_level_section_not_supported),
         cmocka_unit_test(bad_unknown_top_level_section_with_suggestion),
         cmocka_unit_test(bad_unknown_collector_type_with_suggestion),

@@ -69,6 +69,27 @@ static void duration_rejects_overflow(void **state)
     assert_int_equal(vg_parse_duration_ms("2562047788015h1h", &v), VG_EPARSE);
 }
 
+/* vg_duration_text writes what vg_parse_duration_ms reads back. */
+static void duration_text_uses_the_largest_whole_unit(void **state)
+{
+    static const struct {
+        int64_t ms;
+        const char *text;
+    } cases[] = {{0, "0"},          {1, "1ms"},       {1500, "1500ms"},
+                 {15000, "15s"},    {90000, "90s"},   {300000, "5m"},
+                 {86400000, "24h"}, {5400000, "90m"}, {3600001, "3600001ms"}};
+    char out[32];
+    int64_t back;
+    size_t i;
+
+    for (i = 0; i < VG_ARRAY_LEN(cases); i++) {
+        vg_duration_text(cases[i].ms, out, sizeof(out));
+        assert_string_equal(out, cases[i].text);
+        assert_int_equal(vg_parse_duration_ms(out, &back), VG_OK);
+        assert_int_equal(back, cases[i].ms);
+    }
+}
+
 static uint64_t size(const char *s)
 {
     uint64_t v = 1;
@@ -804,6 +825,7 @@ int main(void)
         cmocka_unit_test(duration_accepts_every_unit_and_combinations),
         cmocka_unit_test(duration_rejects_bare_numbers_negatives_and_junk),
         cmocka_unit_test(duration_rejects_overflow),
+        cmocka_unit_test(duration_text_uses_the_largest_whole_unit),
         cmocka_unit_test(range_accepts_the_bounds_themselves),
         cmocka_unit_test(range_refuses_every_value_outside_with_all_errors),
         cmocka_unit_test(range_caps_durations_so_no_nanosecond_count_overflows),
