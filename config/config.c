@@ -69,9 +69,11 @@ static void cfg_errors_push(struct vg_errors *e, const char *msg)
     e->msgs = msgs;
 }
 
+/* Secrets in the message (a URL's credentials, a secret option's value)
+ * are masked before it is kept. */
 void vg_errors_add(struct vg_errors *e, const struct vg_config_node *at, const char *fmt, ...)
 {
-    char msg[VG_ERROR_MAX * 2];
+    char msg[VG_ERROR_MAX * 2], masked[VG_ERROR_MAX * 2];
     size_t off = 0;
     va_list ap;
     int n;
@@ -86,7 +88,7 @@ void vg_errors_add(struct vg_errors *e, const struct vg_config_node *at, const c
     va_start(ap, fmt);
     vsnprintf(msg + off, sizeof(msg) - off, fmt, ap);
     va_end(ap);
-    cfg_errors_push(e, msg);
+    cfg_errors_push(e, vg_secret_mask(msg, NULL, masked, sizeof(masked)));
 }
 
 void vg_errors_print(const struct vg_errors *e, FILE *f)

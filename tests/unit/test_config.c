@@ -741,6 +741,31 @@ static void bad_secret_given_both_ways(void **state)
                   "use one");
 }
 
+/* A secret option's value, inline or from its file, is masked in every
+ * error from then on, and so are a URL's credentials. */
+static void secret_values_are_masked_in_errors(void **state)
+{
+    const struct vg_option *tables[1] = {secret_table};
+    struct secret_ctx ctx = {NULL};
+    void *ctxs[1] = {&ctx};
+    static const char *const ignore[] = {"type", NULL};
+    struct vg_config *cfg = load_ok("outputs:\n  - type: es\n    api_key: InlineKey9999\n");
+    struct vg_errors errs;
+
+    vg_errors_init(&errs);
+    assert_int_equal(vg_options_apply(tables, ctxs, 1, vg_node_get(cfg->root, "outputs")->children,
+                                      "outputs[0] (es)", ignore, &errs),
+                     VG_OK);
+    assert_string_equal(ctx.api_key, "InlineKey9999");
+    vg_errors_add(&errs, NULL, "refused %s by ftp://admin:UrlSecret777@host:9200", ctx.api_key);
+    assert_int_equal(errs.n, 1);
+    assert_string_equal(errs.msgs[0], "refused *** by ftp://***@host:9200");
+    vg_options_free(secret_table, &ctx);
+    vg_config_free(cfg);
+    vg_errors_free(&errs);
+    vg_secret_forget_all();
+}
+
 static void bad_fixture_file_reports_its_path(void **state)
 {
     const char *path = VG_SOURCE_DIR "/tests/fixtures/config/bad-types.yaml";
@@ -824,6 +849,7 @@ int main(void)
         cmocka_unit_test(bad_several_errors_all_reported),
         cmocka_unit_test(bad_secret_file_missing),
         cmocka_unit_test(bad_secret_given_both_ways),
+        cmocka_unit_test(secret_values_are_masked_in_errors),
         cmocka_unit_test(bad_fixture_file_reports_its_path),
     };
 
