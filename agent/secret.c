@@ -99,18 +99,19 @@ static size_t secret_userinfo_len(const char *p)
     return at;
 }
 
-/* The length of the longest registered secret (or of `also`) that starts
- * at p, 0 when none. Under secret_mu. */
-static size_t secret_match(const char *p, const char *also)
+/* The length of the longest registered secret (or of also[0..also_len))
+ * that starts at p, 0 when none. Under secret_mu. */
+static size_t secret_match(const char *p, const char *also, size_t also_len)
 {
     size_t i, n, best = 0;
 
-    n = also != NULL ? strlen(also) : 0;
-    if (n > 0 && strncmp(p, also, n) == 0)
-        best = n;
+    if (also_len > 0 && strncmp(p, also, also_len) == 0)
+        best = also_len;
     for (i = 0; i < secret_n; i++) {
+        if (secret_v[i][0] != p[0])
+            continue;
         n = strlen(secret_v[i]);
-        if (n > best && secret_v[i][0] == p[0] && strncmp(p, secret_v[i], n) == 0)
+        if (n > best && strncmp(p, secret_v[i], n) == 0)
             best = n;
     }
     return best;
@@ -120,13 +121,13 @@ const char *vg_secret_mask(const char *text, const char *also, char *out, size_t
 {
     struct secret_out o = {out, 0, size};
     const char *p = text != NULL ? text : "";
-    size_t n;
+    size_t n, also_len = also != NULL ? strlen(also) : 0;
 
     if (size == 0)
         return out;
     pthread_mutex_lock(&secret_mu);
     while (*p != '\0' && o.len + 1 < size) {
-        n = secret_match(p, also);
+        n = secret_match(p, also, also_len);
         if (n > 0) {
             secret_put(&o, VG_SECRET_MASK, sizeof(VG_SECRET_MASK) - 1);
             p += n;

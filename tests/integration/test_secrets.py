@@ -190,6 +190,7 @@ def no_secret_in_the_debug_log_metrics_or_files_while_peers_refuse():
     log = a.stderr() + a.stdout()
     print("  %d log lines, %d at debug; exit %s" % (
         len(log.splitlines()), log.count("level=debug"), rc))
+    assert rc == 0, log[-2000:]
     for want in ("rdkafka: sasl.password = ***", "rdkafka: ssl.key.pem = ***",
                  "rdkafka: sasl.oauthbearer.config = ***", "rdkafka: sasl.username = ***",
                  "rdkafka: client.rack = ***", "http://***@127.0.0.1:1",
