@@ -342,16 +342,21 @@ static int outq_prepare(struct vg_outq *q, struct vg_batch *b, bool first)
     return VG_OK;
 }
 
+/* The reason is logged and written with dead letters: its secrets are
+ * masked here, once. */
 void vg_output_fail(struct vg_output *o, const char *fmt, ...)
 {
     struct vg_outq *q = o->priv;
+    char raw[sizeof(q->reason)];
     va_list ap;
 
     va_start(ap, fmt);
-    if (q != NULL)
-        vsnprintf(q->reason, sizeof(q->reason), fmt, ap);
-    else
+    if (q != NULL) {
+        vsnprintf(raw, sizeof(raw), fmt, ap);
+        vg_secret_mask(raw, NULL, q->reason, sizeof(q->reason));
+    } else {
         vg_logv(VG_LOG_WARN, o->ops->name, o->name, fmt, ap);
+    }
     va_end(ap);
 }
 

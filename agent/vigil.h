@@ -161,6 +161,28 @@ void vg_complain_clear(struct vg_complain *c, const char *plugin, const char *in
                        const char *what);
 
 /* ------------------------------------------------------------------------
+ * Secrets in messages. Every log line, configuration error and output
+ * failure goes through vg_secret_mask, so a secret reaches no message even
+ * by a path nobody foresaw (a library's error text). Values of VG_OPT_SECRET
+ * options are registered by the option code; a plugin registers the
+ * secrets it finds elsewhere (a pass-through map) with vg_secret_add.
+ */
+#define VG_SECRET_MASK "***"
+/* Shorter registered values are not masked everywhere: masking every "ab"
+ * would garble messages. Mask them where they are known (`also`). */
+#define VG_SECRET_MIN 4
+/* Registers a copy of value (any thread); empty, NULL and short values are
+ * ignored, a value already there is kept once. VG_OK or VG_ENOMEM. */
+int vg_secret_add(const char *value);
+/* Forgets every registered value (tests). */
+void vg_secret_forget_all(void);
+/* Copies text into out (size bytes, NUL-terminated, cut to fit) with
+ * VG_SECRET_MASK for every registered value, for `also` (a secret of any
+ * length known to the caller; may be NULL) and for the userinfo of every
+ * URL ("admin:pw" in "ftp://admin:pw@host:21"). Thread-safe. Returns out. */
+const char *vg_secret_mask(const char *text, const char *also, char *out, size_t size);
+
+/* ------------------------------------------------------------------------
  * Configuration tree (YAML via libyaml). Scalars hold text with ${VAR} and
  * ${VAR:-default} already expanded. Nodes live as long as their vg_config.
  */

@@ -111,26 +111,28 @@ static void cfg_format(char *msg, size_t size, const struct vg_config_node *at, 
     vsnprintf(msg + off, size - off, fmt, ap);
 }
 
+/* Secrets in a message (a URL's credentials, a secret option's value) are
+ * masked before it is kept, for errors and warnings alike. */
 void vg_errors_add(struct vg_errors *e, const struct vg_config_node *at, const char *fmt, ...)
 {
-    char msg[VG_ERROR_MAX * 2];
+    char msg[VG_ERROR_MAX * 2], masked[VG_ERROR_MAX * 2];
     va_list ap;
 
     va_start(ap, fmt);
     cfg_format(msg, sizeof(msg), at, "", fmt, ap);
     va_end(ap);
-    cfg_errors_push(e, at, msg);
+    cfg_errors_push(e, at, vg_secret_mask(msg, NULL, masked, sizeof(masked)));
 }
 
 void vg_errors_warn(struct vg_errors *e, const struct vg_config_node *at, const char *fmt, ...)
 {
-    char msg[VG_ERROR_MAX * 2];
+    char msg[VG_ERROR_MAX * 2], masked[VG_ERROR_MAX * 2];
     va_list ap;
 
     va_start(ap, fmt);
     cfg_format(msg, sizeof(msg), at, "warning: ", fmt, ap);
     va_end(ap);
-    if (cfg_strs_push(&e->warns, e->n_warns, msg))
+    if (cfg_strs_push(&e->warns, e->n_warns, vg_secret_mask(msg, NULL, masked, sizeof(masked))))
         e->n_warns++;
 }
 

@@ -930,7 +930,8 @@ out:
     return rc;
 }
 
-/* NAME_file: the secret comes from the file the node names. */
+/* NAME_file: the secret comes from the file the node names; it is
+ * registered with vg_secret_add, as an inline secret is by opt_given. */
 static int opt_set_secret_file(struct opt_run *r, const struct opt_hit *h, const char *key,
                                const struct vg_config_node *n)
 {
@@ -957,6 +958,10 @@ static int opt_set_secret_file(struct opt_run *r, const struct opt_hit *h, const
         if (secret == NULL)
             return VG_ENOMEM;
     }
+    if (vg_secret_add(secret) != VG_OK) {
+        free(secret);
+        return VG_ENOMEM;
+    }
     opt_set_str(h->opt, h->ctx, secret);
     return VG_OK;
 }
@@ -974,6 +979,10 @@ static int opt_given(struct opt_run *r, const struct opt_hit *h, const char *nam
         return VG_OK;
     }
     *h->seen |= OPT_SEEN_INLINE;
+    /* registered before anything can print it */
+    if ((h->opt->flags & VG_OPT_SECRET) != 0 && n->kind == VG_NODE_SCALAR &&
+        vg_secret_add(n->value) != VG_OK)
+        return VG_ENOMEM;
     return opt_set_node(r, h, name, n);
 }
 

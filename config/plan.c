@@ -315,23 +315,38 @@ struct vg_check {
     size_t first; /* the entry's first error: its option errors come before the check's */
 };
 
+/* The child of map whose key is the longest one that option starts with,
+ * whole or up to a dot, or NULL: a key may hold dots itself
+ * ("rdkafka.sasl.password" names sasl.password in the rdkafka map). */
+static const struct vg_config_node *plan_option_child(const struct vg_config_node *map,
+                                                      const char *option)
+{
+    const struct vg_config_node *c, *best = NULL;
+    size_t len, best_len = 0;
+
+    for (c = map->kind == VG_NODE_MAP ? map->children : NULL; c != NULL; c = c->next) {
+        len = c->key != NULL ? strlen(c->key) : 0;
+        if (len > best_len && strncmp(option, c->key, len) == 0 &&
+            (option[len] == '\0' || option[len] == '.')) {
+            best = c;
+            best_len = len;
+        }
+    }
+    return best;
+}
+
 /* The node of a dotted option name inside entry, or NULL. */
 static const struct vg_config_node *plan_option_node(const struct vg_config_node *entry,
                                                      const char *option)
 {
     const struct vg_config_node *n = entry;
-    char part[PLAN_MAX_NAME * 2];
 
     while (n != NULL && option != NULL && option[0] != '\0') {
-        const char *dot = strchr(option, '.');
-        size_t len = dot != NULL ? (size_t)(dot - option) : strlen(option);
-
-        if (len >= sizeof(part) || n->kind != VG_NODE_MAP)
+        n = plan_option_child(n, option);
+        if (n == NULL)
             return NULL;
-        memcpy(part, option, len);
-        part[len] = '\0';
-        n = vg_node_get(n, part);
-        option = dot != NULL ? dot + 1 : NULL;
+        option += strlen(n->key);
+        option += option[0] == '.' ? 1 : 0;
     }
     return n;
 }

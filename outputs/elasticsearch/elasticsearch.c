@@ -64,7 +64,7 @@ struct es_conn {
 };
 
 struct es_url {
-    char *show;         /* the base URL without credentials, for messages */
+    char *show;         /* the base URL with its credentials masked, for messages */
     char *bulk;         /* what requests go to */
     int64_t down_until; /* vg_mono_ns before which it is skipped */
 };
@@ -182,21 +182,15 @@ static bool es_url_ok(const char *u)
 
 /* ---- configuration (engine thread, init) ---- */
 
-/* The URL without "user:password@", malloc'd: what messages show. */
+/* The URL as messages show it, its credentials masked; malloc'd. */
 static char *es_url_show(const char *url)
 {
-    const char *host = strstr(url, "://") + 3;
-    const char *end = host + strcspn(host, "/?#");
-    const char *at = memchr(host, '@', (size_t)(end - host));
-    struct vg_buf b;
+    size_t size = strlen(url) + sizeof(VG_SECRET_MASK);
+    char *show = malloc(size);
 
-    vg_buf_init(&b);
-    if (vg_buf_append(&b, url, (size_t)(host - url)) != VG_OK ||
-        vg_buf_puts(&b, at != NULL ? at + 1 : host) != VG_OK) {
-        vg_buf_free(&b);
-        return NULL;
-    }
-    return b.data;
+    if (show != NULL)
+        vg_secret_mask(url, NULL, show, size);
+    return show;
 }
 
 /* Fills ctx->urls[i] from the base URL u: scheme checked, trailing

@@ -227,90 +227,158 @@ static int kafka_on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     return 0; /* librdkafka frees json */
 }
 
-/* ---- configuration (engine thread, init) ---- */
+/* ---- configuration (engine thread: the plan's check, then init) ---- */
 
-/* Sets one librdkafka property; a refusal becomes a config error that
- * names `what` (an option, or "rdkafka: KEY") with librdkafka's text, the
- * value scrubbed from it when it is a secret. */
-static int kafka_conf_put(rd_kafka_conf_t *conf, const char *key, const char *value,
-                          const char *what, bool secret, struct vg_error *err)
+/* One entry of the rdkafka map, resolved. */
+struct kafka_prop {
+    char key[256];  /* the librdkafka property (KEY of KEY_file) */
+    char what[300]; /* the option, for messages: "rdkafka.KEY_file" */
+    const char *value;
+    char *from_file; /* owned: the value read from KEY_file */
+    enum kafka_secrecy secrecy;
+};
+
+static void kafka_prop_free(struct kafka_prop *p)
 {
-    char why[512] = "";
-    size_t n;
-
-    if (rd_kafka_conf_set(conf, key, value, why, sizeof(why)) == RD_KAFKA_CONF_OK)
-        return VG_OK;
-    n = strlen(why);
-    while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == ' '))
-        why[--n] = '\0';
-    if (secret && value[0] != '\0' && strstr(why, value) != NULL)
-        snprintf(why, sizeof(why), "librdkafka refused the value (not shown: a secret)");
-    return vg_error_set(err, VG_ECONFIG, "%s: %s", what, why);
+    if (p->from_file != NULL)
+        memset(p->from_file, 0, strlen(p->from_file));
+    free(p->from_file);
+    p->from_file = NULL;
 }
 
-/* Applies one entry of the rdkafka map. KEY_file: the value is read from
- * that file and set as KEY (and never logged). */
-static int kafka_conf_pair(struct kafka_ctx *ctx, rd_kafka_conf_t *conf,
-                           const struct vg_config_node *n, struct vg_error *err)
+/* Resolves entry n of the rdkafka map into p: the key checked, a KEY_file
+ * read (its value is a secret). A secret value is registered with
+ * vg_secret_add before anything can print it. VG_OK, VG_ENOMEM, or
+ * VG_ECONFIG with why (never the value); p->what is set in every case,
+ * and p is freed with kafka_prop_free. */
+static int kafka_prop_get(const struct vg_config_node *n, struct kafka_prop *p, char *why,
+                          size_t why_size)
 {
-    char key[256], what[300], why[VG_ERROR_MAX];
     const size_t sfx = sizeof(KAFKA_FILE_SUFFIX) - 1;
-    const char *value = n->value != NULL ? n->value : "";
     size_t klen = n->key != NULL ? strlen(n->key) : 0;
-    char *from_file = NULL;
-    bool secret;
     int rc;
 
-    if (klen == 0 || klen >= sizeof(key))
-        return vg_error_set(err, VG_ECONFIG, "rdkafka: line %d: a key of 1 to %zu bytes", n->line,
-                            sizeof(key) - 1);
-    if (n->kind != VG_NODE_SCALAR)
-        return vg_error_set(err, VG_ECONFIG, "rdkafka: %s: expected a scalar value (line %d)",
-                            n->key, n->line);
-    memcpy(key, n->key, klen + 1);
-    if (klen > sfx && strcmp(key + klen - sfx, KAFKA_FILE_SUFFIX) == 0) {
-        key[klen - sfx] = '\0';
-        rc = vg_read_secret_file(value, &from_file, why, sizeof(why));
+    memset(p, 0, sizeof(*p));
+    snprintf(p->what, sizeof(p->what), "rdkafka.%s", n->key != NULL ? n->key : "");
+    if (klen >= sizeof(p->key)) {
+        snprintf(why, why_size, "a key of at most %zu bytes", sizeof(p->key) - 1);
+        return VG_ECONFIG;
+    }
+    if (n->kind != VG_NODE_SCALAR) {
+        snprintf(why, why_size, "expected a scalar value");
+        return VG_ECONFIG;
+    }
+    memcpy(p->key, n->key != NULL ? n->key : "", klen + 1);
+    p->value = n->value != NULL ? n->value : "";
+    if (klen > sfx && strcmp(p->key + klen - sfx, KAFKA_FILE_SUFFIX) == 0) {
+        p->key[klen - sfx] = '\0';
+        rc = vg_read_secret_file(p->value, &p->from_file, why, why_size);
         if (rc != VG_OK)
-            return vg_error_set(err, rc == VG_ENOMEM ? VG_ENOMEM : VG_ECONFIG, "rdkafka: %s: %s",
-                                n->key, rc == VG_ENOMEM ? "out of memory" : why);
-        value = from_file;
+            return rc == VG_ENOMEM ? VG_ENOMEM : VG_ECONFIG;
+        p->value = p->from_file;
     }
-    rc = kafka_rdkafka_key_check(key, why, sizeof(why));
-    if (rc != VG_OK) {
-        free(from_file);
-        return vg_error_set(err, rc, "%s", why);
-    }
-    secret = kafka_secret_key(key) || from_file != NULL;
-    snprintf(what, sizeof(what), "rdkafka: %s", key);
-    rc = kafka_conf_put(conf, key, value, what, secret, err);
-    if (rc == VG_OK)
-        vg_log(VG_LOG_DEBUG, "kafka", ctx->o->name, "rdkafka: %s = %s", key,
-               secret ? "(not shown)" : value);
-    free(from_file);
-    return rc;
+    rc = kafka_rdkafka_key_check(p->key, why, why_size);
+    if (rc != VG_OK)
+        return rc;
+    p->secrecy = p->from_file != NULL ? KAFKA_SECRET : kafka_secrecy(p->key);
+    if (p->secrecy == KAFKA_SECRET && vg_secret_add(p->value) != VG_OK)
+        return VG_ENOMEM;
+    return VG_OK;
 }
 
+/* Sets one librdkafka property. VG_OK, or VG_ECONFIG with librdkafka's
+ * words in why, `hide` (a value never to show; may be NULL) masked. */
+static int kafka_conf_put(rd_kafka_conf_t *conf, const char *key, const char *value,
+                          const char *hide, char *why, size_t why_size)
+{
+    char said[512] = "";
+    size_t n;
+
+    if (rd_kafka_conf_set(conf, key, value, said, sizeof(said)) == RD_KAFKA_CONF_OK)
+        return VG_OK;
+    n = strlen(said);
+    while (n > 0 && (said[n - 1] == '\n' || said[n - 1] == ' '))
+        said[--n] = '\0';
+    vg_secret_mask(said, hide, why, why_size);
+    return VG_ECONFIG;
+}
+
+static int kafka_prop_put(rd_kafka_conf_t *conf, const struct kafka_prop *p, char *why,
+                          size_t why_size)
+{
+    return kafka_conf_put(conf, p->key, p->value, p->secrecy != KAFKA_PLAIN ? p->value : NULL, why,
+                          why_size);
+}
+
+/* The rdkafka map, tried on a scratch configuration by the plan's check:
+ * each key librdkafka refuses (unknown, or a bad value), each key an
+ * option owns and each KEY_file that cannot be read is reported at its
+ * line, in librdkafka's words. */
+static void kafka_check_rdkafka(const struct kafka_ctx *ctx, struct vg_check *chk)
+{
+    const struct vg_config_node *n;
+    rd_kafka_conf_t *conf;
+    struct kafka_prop p;
+    char why[VG_ERROR_MAX];
+
+    if (ctx->rdkafka == NULL)
+        return;
+    if (ctx->rdkafka->kind != VG_NODE_MAP) {
+        vg_check_error(chk, "rdkafka", "option 'rdkafka': expected a map of librdkafka properties");
+        return;
+    }
+    conf = rd_kafka_conf_new();
+    if (conf == NULL) {
+        vg_check_error(chk, "rdkafka", "option 'rdkafka': out of memory");
+        return;
+    }
+    for (n = ctx->rdkafka->children; n != NULL; n = n->next) {
+        int rc = kafka_prop_get(n, &p, why, sizeof(why));
+
+        if (rc == VG_OK)
+            rc = kafka_prop_put(conf, &p, why, sizeof(why));
+        if (rc != VG_OK)
+            vg_check_error(chk, p.what, "option '%s': %s", p.what,
+                           rc == VG_ENOMEM ? "out of memory" : why);
+        kafka_prop_free(&p);
+    }
+    rd_kafka_conf_destroy(conf);
+}
+
+/* Applies the rdkafka map to conf (init): as kafka_check_rdkafka, which
+ * the plan ran first, but stopping at the first refusal; each property is
+ * logged at debug level, a sensitive value as VG_SECRET_MASK. */
 static int kafka_conf_map(struct kafka_ctx *ctx, rd_kafka_conf_t *conf, struct vg_error *err)
 {
     const struct vg_config_node *n;
+    struct kafka_prop p;
+    char why[VG_ERROR_MAX];
     int rc = VG_OK;
 
     if (ctx->rdkafka == NULL)
         return VG_OK;
     if (ctx->rdkafka->kind != VG_NODE_MAP)
         return vg_error_set(err, VG_ECONFIG,
-                            "rdkafka: expected a map of librdkafka properties (line %d)",
-                            ctx->rdkafka->line);
-    for (n = ctx->rdkafka->children; n != NULL && rc == VG_OK; n = n->next)
-        rc = kafka_conf_pair(ctx, conf, n, err);
+                            "option 'rdkafka': expected a map of librdkafka properties");
+    for (n = ctx->rdkafka->children; n != NULL && rc == VG_OK; n = n->next) {
+        rc = kafka_prop_get(n, &p, why, sizeof(why));
+        if (rc == VG_OK)
+            rc = kafka_prop_put(conf, &p, why, sizeof(why));
+        if (rc == VG_OK)
+            vg_log(VG_LOG_DEBUG, "kafka", ctx->o->name, "rdkafka: %s = %s", p.key,
+                   p.secrecy != KAFKA_PLAIN ? VG_SECRET_MASK : p.value);
+        else
+            vg_error_set(err, rc, "option '%s': %s", p.what,
+                         rc == VG_ENOMEM ? "out of memory" : why);
+        kafka_prop_free(&p);
+    }
     return rc;
 }
 
 /* Builds ctx->conf: the options, then the rdkafka map, then the callbacks. */
 static int kafka_conf_build(struct kafka_ctx *ctx, struct vg_error *err)
 {
-    char linger[24], max_bytes[24], kbytes[24], timeout[24];
+    char linger[24], max_bytes[24], kbytes[24], timeout[24], why[VG_ERROR_MAX];
     const struct {
         const char *key, *value, *what;
     } props[] = {
@@ -338,8 +406,9 @@ static int kafka_conf_build(struct kafka_ctx *ctx, struct vg_error *err)
              ctx->buffer_max_bytes >= 1024 ? ctx->buffer_max_bytes / 1024 : 1);
     snprintf(timeout, sizeof(timeout), "%" PRId64, ctx->timeout_ms);
     for (i = 0; i < VG_ARRAY_LEN(props) && rc == VG_OK; i++)
-        if (props[i].value != NULL)
-            rc = kafka_conf_put(conf, props[i].key, props[i].value, props[i].what, false, err);
+        if (props[i].value != NULL &&
+            kafka_conf_put(conf, props[i].key, props[i].value, NULL, why, sizeof(why)) != VG_OK)
+            rc = vg_error_set(err, VG_ECONFIG, "%s: %s", props[i].what, why);
     if (rc == VG_OK)
         rc = kafka_conf_map(ctx, conf, err);
     if (rc != VG_OK) {
@@ -356,7 +425,7 @@ static int kafka_conf_build(struct kafka_ctx *ctx, struct vg_error *err)
 }
 
 /* The check callback: the relations between sizes and durations that the
- * option table cannot declare. */
+ * option table cannot declare, and the rdkafka map tried on librdkafka. */
 static int kafka_check(const void *c, struct vg_check *chk)
 {
     const struct kafka_ctx *ctx = c;
@@ -375,6 +444,7 @@ static int kafka_check(const void *c, struct vg_check *chk)
                        ") must be at least 'message_max_bytes' "
                        "(%" PRIu64 ")",
                        ctx->buffer_max_bytes, ctx->message_max_bytes);
+    kafka_check_rdkafka(ctx, chk);
     return VG_OK; /* what it found is in chk */
 }
 

@@ -289,27 +289,56 @@ int kafka_rdkafka_key_check(const char *key, char *why, size_t why_size)
     size_t i;
 
     if (key == NULL || key[0] == '\0') {
-        snprintf(why, why_size, "rdkafka: empty key");
+        snprintf(why, why_size, "an empty key");
         return VG_ECONFIG;
     }
     for (i = 0; i < VG_ARRAY_LEN(kafka_owned); i++)
         if (strcmp(key, kafka_owned[i].key) == 0) {
-            snprintf(why, why_size, "rdkafka: %s: set it with the option '%s' instead", key,
-                     kafka_owned[i].option);
+            snprintf(why, why_size, "set it with the option '%s' instead", kafka_owned[i].option);
             return VG_ECONFIG;
         }
     if (strcmp(key, "transactional.id") == 0) {
-        snprintf(why, why_size,
-                 "rdkafka: %s: not supported: records are produced outside transactions", key);
+        snprintf(why, why_size, "not supported: records are produced outside transactions");
         return VG_ECONFIG;
     }
     return VG_OK;
 }
 
-bool kafka_secret_key(const char *key)
+/* librdkafka's sensitive properties: those flagged _RK_SENSITIVE in
+ * src/rdkafka_conf.c of librdkafka 2.0.2 (the version Debian 12 ships),
+ * whose values its own configuration dump shows as "[redacted]".
+ * librdkafka has no API that lists them. A user name, a file path and a
+ * CA certificate are kept out of what is said about their property but
+ * not masked in every message: masking a user name everywhere would
+ * garble the log. */
+static const struct {
+    const char *key;
+    enum kafka_secrecy secrecy;
+} kafka_sensitive[] = {
+    {"sasl.username", KAFKA_HIDDEN},
+    {"sasl.password", KAFKA_SECRET},
+    {"sasl.oauthbearer.config", KAFKA_SECRET},
+    {"ssl.key.location", KAFKA_HIDDEN},
+    {"ssl.key.password", KAFKA_SECRET},
+    {"ssl.key.pem", KAFKA_SECRET},
+    {"ssl_key", KAFKA_SECRET},
+    {"ssl.ca.pem", KAFKA_HIDDEN},
+    {"ssl.keystore.password", KAFKA_SECRET},
+};
+
+enum kafka_secrecy kafka_secrecy(const char *key)
 {
-    return key != NULL &&
-           (strcasestr(key, "password") != NULL || strcasestr(key, "secret") != NULL);
+    size_t i;
+
+    if (key == NULL)
+        return KAFKA_PLAIN;
+    for (i = 0; i < VG_ARRAY_LEN(kafka_sensitive); i++)
+        if (strcmp(key, kafka_sensitive[i].key) == 0)
+            return kafka_sensitive[i].secrecy;
+    /* later librdkafka versions add such keys (sasl.oauthbearer.client.secret) */
+    if (strcasestr(key, "password") != NULL || strcasestr(key, "secret") != NULL)
+        return KAFKA_SECRET;
+    return KAFKA_PLAIN;
 }
 
 enum kafka_class kafka_classify(rd_kafka_resp_err_t err)

@@ -850,6 +850,87 @@ static void bad_secret_given_both_ways(void **state)
                   "use one");
 }
 
+/* A secret option's value, inline or from its file, is masked in every
+ * error from then on, and so are a URL's credentials. */
+static void secret_values_are_masked_in_errors(void **state)
+{
+    const struct vg_option *tables[1] = {secret_table};
+    struct secret_ctx ctx = {NULL};
+    void *ctxs[1] = {&ctx};
+    static const char *const ignore[] = {"type", NULL};
+    struct vg_config *cfg = load_ok("outputs:\n  - type: es\n    api_key: InlineKey9999\n");
+    struct vg_errors errs;
+
+    vg_errors_init(&errs);
+    assert_int_equal(vg_options_apply(tables, ctxs, 1, vg_node_get(cfg->root, "outputs")->children,
+                                      "outputs[0] (es)", ignore, &errs),
+                     VG_OK);
+    assert_string_equal(ctx.api_key, "InlineKey9999");
+    vg_errors_add(&errs, NULL, "refused %s by ftp://admin:UrlSecret777@host:9200", ctx.api_key);
+    assert_int_equal(errs.n, 1);
+    assert_string_equal(errs.msgs[0], "refused *** by ftp://***@host:9200");
+    vg_options_free(secret_table, &ctx);
+    vg_config_free(cfg);
+    vg_errors_free(&errs);
+    vg_secret_forget_all();
+}
+
+/* The kafka output tries its rdkafka map on librdkafka in the plan: each
+ * refusal in librdkafka's words, at the line of its key (keys hold dots). */
+static void bad_rdkafka_properties_are_refused_at_their_line(void **state)
+{
+    EXPECT_ERRORS("outputs:\n  - type: kafka\n    brokers: k:9092\n    topic: t\n"
+                  "    rdkafka:\n"
+                  "      security.protocol: sasl_plaintext\n"
+                  "      no.such.prop: 1\n"
+                  "      socket.timeout.ms: soon\n"
+                  "      bootstrap.servers: k:9093\n"
+                  "      sasl.password: s3\n"
+                  "      sasl.password_file: /nonexistent/vigil/kafka-pw\n",
+                  "t.yaml:7: outputs[0] (kafka): option 'rdkafka.no.such.prop': No such "
+                  "configuration property: \"no.such.prop\"",
+                  "t.yaml:8: outputs[0] (kafka): option 'rdkafka.socket.timeout.ms': Invalid "
+                  "value for configuration property \"socket.timeout.ms\"",
+                  "t.yaml:9: outputs[0] (kafka): option 'rdkafka.bootstrap.servers': set it with "
+                  "the option 'brokers' instead",
+                  "t.yaml:11: outputs[0] (kafka): option 'rdkafka.sasl.password_file': cannot "
+                  "read '/nonexistent/vigil/kafka-pw': No such file or directory");
+    EXPECT_ERRORS("outputs:\n  - type: kafka\n    brokers: k:9092\n    topic: t\n"
+                  "    rdkafka: { security.protocol: bogus }\n",
+                  "t.yaml:5: outputs[0] (kafka): option 'rdkafka.security.protocol': Invalid "
+                  "value \"bogus\" for configuration property \"security.protocol\"");
+    EXPECT_ERRORS("outputs:\n  - type: kafka\n    brokers: k:9092\n    topic: t\n"
+                  "    rdkafka: [1]\n",
+                  "t.yaml:5: outputs[0] (kafka): option 'rdkafka': expected a map of librdkafka "
+                  "properties");
+    vg_secret_forget_all();
+}
+
+static void good_rdkafka_properties_pass_the_plan(void **state)
+{
+    struct vg_config *cfg = load_ok("outputs:\n  - type: kafka\n    brokers: k:9092\n"
+                                    "    topic: t\n    rdkafka:\n"
+                                    "      security.protocol: sasl_plaintext\n"
+                                    "      sasl.mechanism: PLAIN\n"
+                                    "      sasl.username: vigil\n"
+                                    "      sasl.password: KafkaPw9999\n"
+                                    "      socket.timeout.ms: 30000\n");
+    struct vg_errors errs;
+    struct vg_plan plan;
+    char out[64];
+
+    vg_errors_init(&errs);
+    memset(&plan, 0, sizeof(plan));
+    assert_int_equal(vg_plan_build(cfg, &plan, &errs), VG_OK);
+    assert_int_equal(errs.n, 0);
+    /* the password is a secret for every message from now on; the user is not */
+    assert_string_equal(vg_secret_mask("KafkaPw9999 vigil", NULL, out, sizeof(out)), "*** vigil");
+    vg_plan_free(&plan);
+    vg_config_free(cfg);
+    vg_errors_free(&errs);
+    vg_secret_forget_all();
+}
+
 static void bad_fixture_file_reports_its_path(void **state)
 {
     const char *path = VG_SOURCE_DIR "/tests/fixtures/config/bad-types.yaml";
@@ -936,6 +1017,9 @@ int main(void)
         cmocka_unit_test(bad_several_errors_all_reported),
         cmocka_unit_test(bad_secret_file_missing),
         cmocka_unit_test(bad_secret_given_both_ways),
+        cmocka_unit_test(secret_values_are_masked_in_errors),
+        cmocka_unit_test(bad_rdkafka_properties_are_refused_at_their_line),
+        cmocka_unit_test(good_rdkafka_properties_pass_the_plan),
         cmocka_unit_test(bad_fixture_file_reports_its_path),
     };
 
