@@ -426,6 +426,23 @@ static int kafka_conf_build(struct kafka_ctx *ctx, struct vg_error *err)
 
 /* The check callback: the relations between sizes and durations that the
  * option table cannot declare, and the rdkafka map tried on librdkafka. */
+/* The topic: a template that parses, and when it is fixed, a name Kafka
+ * takes. */
+static void kafka_check_topic(const char *topic, struct vg_check *chk)
+{
+    struct kafka_template tpl;
+    char why[VG_ERROR_MAX];
+
+    if (topic == NULL)
+        return; /* required: the table says so */
+    memset(&tpl, 0, sizeof(tpl));
+    if (kafka_template_parse(&tpl, topic, why, sizeof(why)) != VG_OK)
+        vg_check_error(chk, "topic", "option 'topic': '%s': %s", topic, why);
+    else if (!tpl.has_fields && kafka_topic_check(topic, strlen(topic), why, sizeof(why)) != VG_OK)
+        vg_check_error(chk, "topic", "option 'topic': %s", why);
+    kafka_template_free(&tpl);
+}
+
 static int kafka_check(const void *c, struct vg_check *chk)
 {
     const struct kafka_ctx *ctx = c;
@@ -444,6 +461,7 @@ static int kafka_check(const void *c, struct vg_check *chk)
                        ") must be at least 'message_max_bytes' "
                        "(%" PRIu64 ")",
                        ctx->buffer_max_bytes, ctx->message_max_bytes);
+    kafka_check_topic(ctx->topic, chk);
     kafka_check_rdkafka(ctx, chk);
     return VG_OK; /* what it found is in chk */
 }

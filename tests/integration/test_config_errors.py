@@ -148,6 +148,13 @@ ROWS = [
      "option 'url': 'http://' is not http://HOST[:PORT] or https://HOST[:PORT]"),
     ("output", "  - { type: elasticsearch }\n", "outputs[1] (elasticsearch)",
      "missing required option 'url'"),
+    ("output", "  - { type: kafka, brokers: '127.0.0.1:1', topic: '' }\n", "outputs[1] (kafka)",
+     "option 'topic': the topic is empty"),
+    ("output", "  - { type: kafka, brokers: '127.0.0.1:1', topic: 'a b' }\n", "outputs[1] (kafka)",
+     "option 'topic': 'a b': byte ' ' at offset 1 is not allowed in a topic name (letters, "
+     "digits, '.', '_', '-')"),
+    ("output", "  - { type: kafka, brokers: '127.0.0.1:1', topic: 'logs-{' }\n",
+     "outputs[1] (kafka)", "option 'topic': 'logs-{': '{' at offset 5 is not closed"),
     ("output", KAFKA % "compression: zip", "outputs[1] (kafka)",
      "option 'compression': invalid value 'zip' (one of: none, gzip, snappy, lz4, zstd)"),
     ("agent", "  log: {level: loud}\n", "agent",
