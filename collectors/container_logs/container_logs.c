@@ -199,6 +199,7 @@ static int clog_init(struct vg_collector *c, const struct vg_config_node *cfg, s
     x->c = c;
     x->inotify_fd = -1;
     x->hold_off = UINT64_MAX;
+    x->wake_due_ns = INT64_MAX;
     x->mono = vg_mono_ns;
     x->real = vg_now_ns;
     x->budget = CLOG_BUDGET;
@@ -239,7 +240,7 @@ static void clog_read_all(struct clog_ctx *x, int64_t now_ns, bool poll)
             }
             if (budget == 0) {
                 f->dirty = true; /* it may hold more: go on at once */
-                vg_collector_wake(x->c, 0);
+                clog_wake(x, 0);
                 return;
             }
         }
@@ -272,7 +273,7 @@ static void clog_housekeep(struct clog_ctx *x, int64_t now_ns)
     }
     clog_limit_open(x);
     if (next != INT64_MAX)
-        vg_collector_wake(x->c, next > now_ns ? (next - now_ns) / VG_NS_PER_MS + 1 : 0);
+        clog_wake(x, next > now_ns ? (next - now_ns) / VG_NS_PER_MS + 1 : 0);
 }
 
 static void clog_emit_metrics(struct clog_ctx *x, struct vg_emit *emit)
@@ -309,20 +310,64 @@ static void clog_emit_metrics(struct clog_ctx *x, struct vg_emit *emit)
                     (double)x->nomem_retries, "collector", n, "reason", "out_of_memory", NULL);
 }
 
+void clog_wake(struct clog_ctx *x, int64_t ms)
+{
+    int64_t at = vg_add_sat(x->mono(), vg_ms_to_ns_sat(ms));
+
+    if (at < x->wake_due_ns)
+        x->wake_due_ns = at;
+    vg_collector_wake(x->c, ms);
+}
+
+/* A collect has nothing to do when its events concerned no followed file
+ * and no wake-up, poll, rescan or checkpoint is due: busy files that are
+ * not followed then cost an inotify read, not a walk of every file. */
+static bool clog_idle_wake(const struct clog_ctx *x, bool relevant, int64_t now)
+{
+    return !relevant && !x->need_rescan && !x->deferred && !x->held && now < x->wake_due_ns &&
+           now < x->poll_due_ns && now < x->rescan_due_ns && now < x->ckpt_due_ns;
+}
+
+/* Rescans when one is due: every rescan_interval, and on events, at most
+ * every CLOG_RESCAN_GAP_NS and CLOG_RESCAN_SHARE times the cost of the last
+ * scan (a deep pattern that takes 50 ms to expand rescans at most every
+ * 500 ms). True when it scanned. */
+static bool clog_maybe_scan(struct clog_ctx *x, int64_t now)
+{
+    int64_t gap = x->scan_cost_ns > CLOG_RESCAN_GAP_NS / CLOG_RESCAN_SHARE
+                      ? x->scan_cost_ns * CLOG_RESCAN_SHARE
+                      : CLOG_RESCAN_GAP_NS;
+
+    if (now < x->rescan_due_ns && !(x->need_rescan && now - x->scan_done_ns >= gap)) {
+        if (x->need_rescan)
+            clog_wake(x, (x->scan_done_ns + gap - now) / VG_NS_PER_MS + 1);
+        return false;
+    }
+    clog_scan(x, now);
+    x->need_rescan = false;
+    x->scan_done_ns = x->mono();
+    x->scan_cost_ns = x->scan_done_ns - now;
+    x->rescan_due_ns = now + x->rescan_ms * VG_NS_PER_MS;
+    return true;
+}
+
 static int clog_collect(struct vg_collector *c, struct vg_emit *emit)
 {
     struct clog_ctx *x = c->ctx;
     int64_t now = x->mono();
-    bool poll = now >= x->poll_due_ns;
+    bool poll = now >= x->poll_due_ns, relevant;
 
     x->emit = emit;
-    clog_inotify_drain(x);
-    if (x->need_rescan || now >= x->rescan_due_ns) {
-        clog_scan(x, now);
-        x->need_rescan = false;
-        x->rescan_due_ns = now + x->rescan_ms * VG_NS_PER_MS;
-        poll = true;
+    relevant = clog_inotify_drain(x);
+    if (clog_idle_wake(x, relevant, now)) {
+        clog_emit_metrics(x, emit);
+        x->emit = NULL;
+        return VG_OK;
     }
+    x->wake_due_ns = INT64_MAX;
+    x->held = false;
+    if (clog_maybe_scan(x, now))
+        poll = true;
     if (poll)
         x->poll_due_ns = now + VG_NS_PER_SEC;
     clog_release_shadows(x, now);
@@ -330,9 +375,10 @@ static int clog_collect(struct vg_collector *c, struct vg_emit *emit)
         clog_read_all(x, now, poll);
     if (!vg_emit_paused(emit))
         clog_housekeep(x, now);
+    x->held = vg_emit_paused(emit);
     if (x->deferred) {
         x->need_rescan = true; /* now that read files were closed */
-        vg_collector_wake(c, 0);
+        clog_wake(x, 0);
     }
     if (now >= x->ckpt_due_ns) {
         clog_ckpt_write(x);

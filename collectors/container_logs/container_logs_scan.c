@@ -655,37 +655,69 @@ void clog_scan(struct clog_ctx *x, int64_t now_ns)
     clog_log_scan(x, clog_old_sweep(x));
 }
 
-/* Marks the file an inotify event names as changed. */
-static void clog_inotify_event(struct clog_ctx *x, const struct inotify_event *ev)
+/* True when a file of this name in a watched folder could be followed: the
+ * last part of some pattern matches it and no name-only exclude does. */
+static bool clog_name_may_match(const struct clog_ctx *x, const char *name)
 {
-    struct clog_file *f;
-    bool found = false;
+    bool match = false;
+    size_t i;
 
-    if (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF |
-                    IN_Q_OVERFLOW | IN_IGNORED))
-        x->need_rescan = true;
-    if (ev->len == 0 || !(ev->mask & (IN_MODIFY | IN_ATTRIB)))
-        return;
-    for (f = x->by_name[clog_name_bucket(x, ev->wd, ev->name)]; f != NULL; f = f->name_next)
-        if (f->wd == ev->wd && strcmp(f->base, ev->name) == 0) {
-            f->dirty = true;
-            found = true;
-            if (f->fd < 0 && f->rotated_ns == 0)
-                clog_file_reopen(x, f);
-        }
-    if (!found && (ev->mask & IN_MODIFY))
-        x->need_rescan = true; /* a file not followed yet grew: ignore_older may let it in */
+    for (i = 0; i < x->paths.n && !match; i++) {
+        const char *last = strrchr(x->paths.v[i], '/');
+
+        match = fnmatch(last != NULL ? last + 1 : x->paths.v[i], name, 0) == 0;
+    }
+    for (i = 0; i < x->exclude.n && match; i++)
+        if (strchr(x->exclude.v[i], '/') == NULL && fnmatch(x->exclude.v[i], name, 0) == 0)
+            match = false;
+    return match;
 }
 
-void clog_inotify_drain(struct clog_ctx *x)
+/*
+ * Marks the file an inotify event names as changed. Only what may concern
+ * a followed file calls for a rescan: a folder appearing or going, a name
+ * the patterns could match, a followed name, or lost events. A busy file
+ * that is not followed (app.txt, an excluded debug log) is ignored, where
+ * it used to make every event a rescan. True when the event mattered.
+ */
+static bool clog_inotify_event(struct clog_ctx *x, const struct inotify_event *ev)
+{
+    struct clog_file *f;
+    bool found = false, named = ev->len > 0 && !(ev->mask & IN_ISDIR);
+
+    if (ev->len > 0)
+        for (f = x->by_name[clog_name_bucket(x, ev->wd, ev->name)]; f != NULL; f = f->name_next)
+            if (f->wd == ev->wd && strcmp(f->base, ev->name) == 0) {
+                found = true;
+                if (!(ev->mask & (IN_MODIFY | IN_ATTRIB)))
+                    continue;
+                f->dirty = true;
+                if (f->fd < 0 && f->rotated_ns == 0)
+                    clog_file_reopen(x, f);
+            }
+    if (found)
+        x->need_rescan |= (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) != 0;
+    else if (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_DELETE_SELF))
+        x->need_rescan = true;
+    else if (named && !clog_name_may_match(x, ev->name))
+        return false;
+    else if (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_MODIFY))
+        x->need_rescan = true; /* a new file, or one not followed yet that grew (ignore_older) */
+    else
+        return false;
+    return true;
+}
+
+bool clog_inotify_drain(struct clog_ctx *x)
 {
     char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+    bool relevant = false;
     ssize_t n;
     char *p;
     int rounds;
 
     if (x->inotify_fd < 0)
-        return;
+        return false;
     for (rounds = 0; rounds < 64; rounds++) {
         n = read(x->inotify_fd, buf, sizeof(buf));
         if (n <= 0)
@@ -693,10 +725,13 @@ void clog_inotify_drain(struct clog_ctx *x)
         for (p = buf; p < buf + n;) {
             const struct inotify_event *ev = (const struct inotify_event *)p;
 
-            clog_inotify_event(x, ev);
+            relevant |= clog_inotify_event(x, ev);
             p += sizeof(*ev) + ev->len;
         }
     }
+    if (rounds == 64)
+        relevant = true; /* more may be waiting: take the collect */
+    return relevant;
 }
 
 void clog_file_close(struct clog_ctx *x, struct clog_file *f)
