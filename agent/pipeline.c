@@ -662,6 +662,10 @@ static void pipeline_emit_output(struct vg_outq *q, struct vg_emit *e)
                     (double)atomic_load(&q->st.bytes_raw), "output", n, "stage", "raw", NULL);
     vg_emit_counter(e, "vigil_output_bytes_total", bytes_help,
                     (double)atomic_load(&q->st.bytes_wire), "output", n, "stage", "wire", NULL);
+    vg_emit_counter(e, "vigil_output_reply_truncated_total",
+                    "Replies of the peer cut off at the most the output reads of one (the "
+                    "request failed and its records were sent again).",
+                    (double)atomic_load(&q->st.reply_truncated), "output", n, NULL);
     pipeline_emit_histogram(q, &q->st.send, "vigil_output_send_duration_seconds",
                             "Time one send of a batch to the output took.", e);
     pipeline_emit_histogram(q, &q->st.request, "vigil_output_request_duration_seconds",

@@ -74,6 +74,7 @@ struct vg_outq_stats {
     _Atomic uint64_t sent, dropped, retries, retried_records, dl_records, dl_errors;
     _Atomic uint64_t bytes_raw, bytes_wire;
     _Atomic uint64_t dl_rotations;
+    _Atomic uint64_t reply_truncated; /* vg_output_count_reply_truncated */
     _Atomic int up;
     _Atomic int stopped;         /* the last answer was STOP */
     struct vg_outq_hist send;    /* send() calls */

@@ -430,6 +430,14 @@ static void outq_observe(struct vg_outq_hist *h, int64_t ns)
     atomic_fetch_add(&h->count, 1);
 }
 
+void vg_output_count_reply_truncated(struct vg_output *o)
+{
+    struct vg_outq *q = o->priv;
+
+    if (q != NULL)
+        atomic_fetch_add(&q->st.reply_truncated, 1);
+}
+
 void vg_output_observe_request(struct vg_output *o, double seconds)
 {
     struct vg_outq *q = o->priv;

@@ -519,6 +519,11 @@ bool vg_output_pending(struct vg_output *o, const struct vg_batch *b, size_t i);
 void vg_output_count_bytes(struct vg_output *o, uint64_t raw, uint64_t wire);
 void vg_output_observe_request(struct vg_output *o, double seconds);
 
+/* From send(): a reply of the peer passed the most the output reads of one
+ * and was cut off (that request failed and its records stay pending);
+ * counted in vigil_output_reply_truncated_total. */
+void vg_output_count_reply_truncated(struct vg_output *o);
+
 /* True once the agent is stopping and the shutdown timeout has passed
  * (worker thread): a send() that waits on the network checks it in its
  * loop and returns what it has (VG_SEND_RETRY keeps the rest

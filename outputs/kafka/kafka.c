@@ -12,6 +12,14 @@
  * message carries (round, index) as its opaque, so that a late report of
  * a send that gave up waiting never marks a record of a later batch.
  *
+ * A send also gives up once no broker has been connected for
+ * KAFKA_DOWN_MS (librdkafka's statistics every second, and its
+ * ALL_BROKERS_DOWN event at once): what is still queued is purged and the
+ * batch is retried, so that brokers that are all down show within seconds
+ * (vigil_output_up 0, retries counted, the reason logged) instead of after
+ * `timeout`. Messages that were on the wire when the connections dropped
+ * may then be written twice: delivery stays at least once.
+ *
  * Nothing is acknowledged before its delivery report: messages still in
  * librdkafka's queue at shutdown stay unacknowledged, and the checkpoints
  * make the records go out again after the restart.
@@ -32,8 +40,9 @@
 #define KAFKA_POLL_MS         100        /* one wait for delivery reports */
 #define KAFKA_FULL_POLL_MS    5          /* one wait while librdkafka's queue is full */
 #define KAFKA_GRACE_MS        5000       /* past message.timeout.ms, for the last reports */
+#define KAFKA_DOWN_MS         5000       /* no broker connected that long: the send gives up */
 #define KAFKA_MAX_MESSAGES    "10000000" /* so that buffer_max_bytes is the limit */
-#define KAFKA_STATS_MS        "1000"     /* statistics give the bytes on the wire */
+#define KAFKA_STATS_MS        "1000"     /* statistics: bytes on the wire, brokers' state */
 #define KAFKA_FILE_SUFFIX     "_file"
 #define KAFKA_LOG_INTERVAL_NS (30 * VG_NS_PER_SEC)
 
@@ -46,6 +55,7 @@ _Static_assert(sizeof(uintptr_t) >= 8, "the message opaque holds 64 bits");
 struct kafka_round {
     struct vg_batch *b; /* NULL between sends: late reports are ignored */
     uint32_t id;
+    int64_t t0; /* vg_mono_ns at its start */
     size_t produced, outstanding, delivered, failed;
     uint64_t raw; /* value and key bytes produced */
     bool aborted; /* stopped producing: the rest stays pending */
@@ -73,6 +83,7 @@ struct kafka_ctx {
     rd_kafka_topic_t *rkt;             /* the topic, when it names no field */
     bool fatal;                        /* rk failed for good: made again at the next send */
     uint64_t tx_bytes;                 /* librdkafka's last tx_bytes statistic */
+    int64_t down_since;                /* vg_mono_ns since no broker is connected; 0: one is */
     char last_error[KAFKA_REASON_MAX]; /* from the error callback */
     struct vg_buf value, keybuf, topicbuf;
     struct kafka_round round;
@@ -164,8 +175,28 @@ static void kafka_on_report(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o
     }
 }
 
+/* Notes how many brokers are connected now (from the statistics, or 0 on
+ * ALL_BROKERS_DOWN): down_since is when the last one went. */
+static void kafka_note_brokers(struct kafka_ctx *ctx, unsigned up)
+{
+    if (up > 0)
+        ctx->down_since = 0;
+    else if (ctx->down_since == 0)
+        ctx->down_since = vg_mono_ns();
+}
+
+/* True once no broker has been connected for KAFKA_DOWN_MS, counted from
+ * `from` at the earliest: each send gives librdkafka that long to connect. */
+static bool kafka_brokers_down(const struct kafka_ctx *ctx, int64_t from)
+{
+    int64_t since = ctx->down_since > from ? ctx->down_since : from;
+
+    return ctx->down_since != 0 && vg_mono_ns() - since >= KAFKA_DOWN_MS * VG_NS_PER_MS;
+}
+
 /* librdkafka's errors: kept for the reason of a failing send; refused
- * credentials stop the output, and a fatal error makes the handle anew. */
+ * credentials stop the output, a fatal error makes the handle anew, and
+ * ALL_BROKERS_DOWN is the state of the brokers before the next statistics. */
 static void kafka_on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     struct kafka_ctx *ctx = opaque;
@@ -178,6 +209,8 @@ static void kafka_on_error(rd_kafka_t *rk, int err, const char *reason, void *op
         reason = fatal;
     }
     snprintf(ctx->last_error, sizeof(ctx->last_error), "%s", reason);
+    if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        kafka_note_brokers(ctx, 0);
     if (kafka_classify(code) == KAFKA_STOP && ctx->round.b != NULL)
         kafka_note_stop(&ctx->round, reason, "");
 }
@@ -203,13 +236,18 @@ static void kafka_on_log(const rd_kafka_t *rk, int level, const char *fac, const
 }
 
 /* librdkafka's statistics: the growth of tx_bytes (the last one in the
- * document, the client's total) is what went on the wire. */
+ * document, the client's total) is what went on the wire, and the brokers'
+ * states say whether any is connected. */
 static int kafka_on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
     static const char needle[] = "\"tx_bytes\":";
     struct kafka_ctx *ctx = opaque;
     const char *p = json, *last = NULL, *end = json + len;
+    unsigned up, known;
     uint64_t total;
+
+    if (kafka_stats_brokers(json, len, &up, &known) == VG_OK && known > 0)
+        kafka_note_brokers(ctx, up);
 
     while (p < end) {
         p = memmem(p, (size_t)(end - p), needle, sizeof(needle) - 1);
@@ -504,6 +542,7 @@ static int kafka_connect(struct kafka_ctx *ctx, struct vg_error *err)
     }
     ctx->fatal = false;
     ctx->tx_bytes = 0;
+    ctx->down_since = 0;
     if (!ctx->tpl.has_fields) {
         ctx->rkt = rd_kafka_topic_new(ctx->rk, ctx->topic, NULL);
         if (ctx->rkt == NULL)
@@ -631,9 +670,19 @@ static void kafka_produced(struct kafka_ctx *ctx, size_t i, rd_kafka_resp_err_t 
     rd->aborted = true;
 }
 
+/* The reason of a send that gave up because no broker is connected. */
+static void kafka_note_down(struct kafka_ctx *ctx)
+{
+    char what[64];
+
+    snprintf(what, sizeof(what), "no broker connected for %d s", KAFKA_DOWN_MS / 1000);
+    kafka_note_failure(&ctx->round, what, NULL);
+}
+
 /* Produces record i of the round's batch. A full local queue is
  * backpressure, not loss: serve delivery reports (which make room) and
- * try again, until the deadline. */
+ * try again, until the deadline or until no broker has been connected
+ * for KAFKA_DOWN_MS. */
 static void kafka_produce_one(struct kafka_ctx *ctx, size_t i, int64_t deadline)
 {
     struct kafka_round *rd = &ctx->round;
@@ -656,6 +705,10 @@ static void kafka_produce_one(struct kafka_ctx *ctx, size_t i, int64_t deadline)
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || vg_mono_ns() >= deadline ||
             vg_output_stopping(ctx->o))
             break;
+        if (kafka_brokers_down(ctx, rd->t0)) {
+            kafka_note_down(ctx);
+            break;
+        }
         rd_kafka_poll(ctx->rk, KAFKA_FULL_POLL_MS);
     }
     kafka_produced(ctx, i, e);
@@ -663,20 +716,25 @@ static void kafka_produce_one(struct kafka_ctx *ctx, size_t i, int64_t deadline)
 
 /* Serves delivery reports until every produced record of the round has
  * one. librdkafka reports each message within message.timeout.ms; past
- * that (and at once on refused credentials or a fatal error) what was not
- * sent yet is purged, and the rest is left to late reports, which the
- * round's id makes harmless. */
+ * that (and at once on refused credentials, a fatal error, or once no
+ * broker has been connected for KAFKA_DOWN_MS) what was not sent yet is
+ * purged, and the rest is left to late reports, which the round's id
+ * makes harmless. */
 static void kafka_wait(struct kafka_ctx *ctx)
 {
     struct kafka_round *rd = &ctx->round;
     int64_t deadline =
         vg_add_sat(vg_mono_ns(), vg_ms_to_ns_sat(vg_add_sat(ctx->timeout_ms, KAFKA_GRACE_MS)));
-    bool purged = false;
+    bool purged = false, down;
 
     while (rd->outstanding > 0) {
         int64_t now = vg_mono_ns();
 
-        if (!purged && (rd->stop || ctx->fatal || now >= deadline || vg_output_stopping(ctx->o))) {
+        down = !purged && kafka_brokers_down(ctx, rd->t0);
+        if (down)
+            kafka_note_down(ctx);
+        if (!purged &&
+            (rd->stop || ctx->fatal || down || now >= deadline || vg_output_stopping(ctx->o))) {
             rd_kafka_purge(ctx->rk, RD_KAFKA_PURGE_F_QUEUE);
             purged = true;
             deadline = vg_add_sat(now, vg_ms_to_ns_sat(KAFKA_GRACE_MS));
@@ -734,6 +792,7 @@ static void kafka_round_begin(struct kafka_ctx *ctx, struct vg_batch *b)
     memset(rd, 0, sizeof(*rd));
     rd->id = id;
     rd->b = b;
+    rd->t0 = vg_mono_ns();
 }
 
 /* Produces every pending record of b, then waits for their delivery

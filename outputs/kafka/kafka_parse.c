@@ -1,6 +1,6 @@
 /*
  * kafka_parse.c - the pure parts of the kafka output: templates, names,
- * checks and the class of an error code. See kafka_parse.h.
+ * checks, the class of an error code and the brokers in the statistics.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "kafka_parse.h"
+#include "parse/json.h"
 
 /* The bytes Kafka allows in a topic name. */
 static bool kafka_topic_byte(unsigned char c)
@@ -301,6 +302,12 @@ int kafka_rdkafka_key_check(const char *key, char *why, size_t why_size)
         snprintf(why, why_size, "not supported: records are produced outside transactions");
         return VG_ECONFIG;
     }
+    if (strcmp(key, "statistics.interval.ms") == 0) {
+        snprintf(why, why_size,
+                 "set by the output: the state of the brokers and the bytes on the wire come "
+                 "from librdkafka's statistics");
+        return VG_ECONFIG;
+    }
     return VG_OK;
 }
 
@@ -363,4 +370,46 @@ enum kafka_class kafka_classify(rd_kafka_resp_err_t err)
     default:
         return KAFKA_RETRY;
     }
+}
+
+/* True for a broker entry of the statistics that stands for a connection
+ * to a real broker: not the internal one, nor a logical one (a group or
+ * transaction coordinator, which borrows another's connection). */
+static bool kafka_stats_real_broker(const struct vg_json_value *b)
+{
+    struct vg_json_value source;
+
+    if (b->kind != VG_JSON_OBJECT)
+        return false;
+    if (vg_json_get(b, "source", &source) != VG_OK)
+        return true;
+    return !vg_json_string_is(&source, "internal") && !vg_json_string_is(&source, "logical");
+}
+
+int kafka_stats_brokers(const char *json, size_t len, unsigned *up, unsigned *known)
+{
+    struct vg_json_value doc, brokers, key, b, state;
+    unsigned n_up = 0, n_known = 0;
+    size_t pos = 0;
+    int rc;
+
+    if (vg_json_parse(json, len, &doc, NULL) != VG_OK || doc.kind != VG_JSON_OBJECT ||
+        vg_json_get(&doc, "brokers", &brokers) != VG_OK || brokers.kind != VG_JSON_OBJECT)
+        return VG_EPARSE;
+    for (;;) {
+        rc = vg_json_object_next(&brokers, &pos, &key, &b);
+        if (rc != 1)
+            break;
+        if (!kafka_stats_real_broker(&b))
+            continue;
+        n_known++;
+        if (vg_json_get(&b, "state", &state) == VG_OK &&
+            (vg_json_string_is(&state, "UP") || vg_json_string_is(&state, "UPDATE")))
+            n_up++;
+    }
+    if (rc != 0)
+        return VG_EPARSE;
+    *up = n_up;
+    *known = n_known;
+    return VG_OK;
 }

@@ -1,8 +1,8 @@
 /*
  * kafka_parse.h - the pure parts of the kafka output, tested on strings:
  * topic templates with {field} references, compression names, the checks
- * of the brokers list and of the rdkafka pass-through map, and the class
- * of a librdkafka error code.
+ * of the brokers list and of the rdkafka pass-through map, the class of a
+ * librdkafka error code, and the state of the brokers in its statistics.
  *
  * Nothing here talks to a broker or reads a file. Failures come back as
  * VG_ECONFIG (or VG_EPARSE) with a one-line reason in a caller's buffer.
@@ -92,5 +92,12 @@ enum kafka_class {
 };
 
 enum kafka_class kafka_classify(rd_kafka_resp_err_t err);
+
+/* Reads a librdkafka statistics document (statistics.interval.ms): *known
+ * gets the number of brokers it lists, the internal broker and logical ones
+ * (coordinators) left out, and *up how many of those are connected (state
+ * UP or UPDATE). VG_OK, or VG_EPARSE (not JSON, no "brokers" object) with
+ * both left as they were. */
+int kafka_stats_brokers(const char *json, size_t len, unsigned *up, unsigned *known);
 
 #endif
