@@ -22,6 +22,7 @@
 #include "pipeline_internal.h"
 
 #define OUTQ_RING_MIN 64u
+#define OUTQ_IDLE_MS  1000 /* between two calls of an idle output's hook */
 
 int vg_outq_init(struct vg_outq *q)
 {
@@ -594,13 +595,34 @@ static bool outq_deliver(struct vg_outq *q, struct vg_batch *b)
     }
 }
 
+/* Waits for a batch or the stop (mu held); an output with an idle hook
+ * has it called (mu released) about every OUTQ_IDLE_MS meanwhile. */
+static void outq_wait(struct vg_outq *q)
+{
+    struct timespec ts;
+    int64_t at;
+
+    if (q->o->ops->idle == NULL) {
+        pthread_cond_wait(&q->cv, &q->mu);
+        return;
+    }
+    at = vg_add_sat(vg_mono_ns(), OUTQ_IDLE_MS * VG_NS_PER_MS);
+    ts.tv_sec = (time_t)(at / VG_NS_PER_SEC);
+    ts.tv_nsec = (long)(at % VG_NS_PER_SEC);
+    if (pthread_cond_timedwait(&q->cv, &q->mu, &ts) != ETIMEDOUT)
+        return;
+    pthread_mutex_unlock(&q->mu);
+    q->o->ops->idle(q->o);
+    pthread_mutex_lock(&q->mu);
+}
+
 /* Takes the next batch (mu held); NULL when told to stop. */
 static struct vg_batch *outq_take(struct vg_outq *q)
 {
     struct vg_batch *b;
 
     while (q->waiting == 0 && !q->stopping)
-        pthread_cond_wait(&q->cv, &q->mu);
+        outq_wait(q);
     if (q->stopping)
         return NULL;
     b = q->ring[q->head];

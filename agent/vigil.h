@@ -486,6 +486,10 @@ struct vg_output_ops {
     int (*init)(struct vg_output *o, const struct vg_config_node *cfg, struct vg_error *err);
     enum vg_send_result (*send)(struct vg_output *o, struct vg_batch *b);
     void (*reopen)(struct vg_output *o); /* optional: SIGHUP, on the worker thread */
+    /* Optional: called on the worker thread about once a second while no
+     * batch waits, so that a client library's callbacks (statistics, errors)
+     * are served and do not pile up in memory while the output is idle. */
+    void (*idle)(struct vg_output *o);
     /* Most queued batches handed to one send() as one batch (records in
      * order); 0 or 1: one at a time. Fewer requests, fsyncs, round trips. */
     unsigned max_batches_per_send;

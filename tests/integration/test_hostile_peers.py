@@ -37,6 +37,10 @@ CURL_FAIL = os.environ.get("VIGIL_CURL_FAIL") or os.path.join(vt.SRC, "build",
                                                                "libcurl_fail.so")
 
 
+IDLE_S = 20
+IDLE_GROWTH_KIB = 128
+
+
 def proc_status(pid, field):
     """A field of /proc/PID/status in bytes (VmHWM, VmRSS), or None."""
     with open("/proc/%d/status" % pid) as f:
@@ -242,6 +246,28 @@ def es_failing_curl_multi_perform_waits_instead_of_spinning():
     assert cpu < 1.0, cpu
     assert up == 0 and 1 <= len(said) <= 3 and indexed_while_failing == 0, (up, said)
     assert r["lost"] == 0 and r["dup"] == 0 and r["expected"] == 300, r
+
+
+@kafka_case()
+def an_idle_kafka_output_does_not_grow():
+    """librdkafka's statistics and events come every second; an output that
+    has nothing to send serves them (the idle hook) instead of letting them
+    pile up until the next send."""
+    with kp.KafkaMock({TOPIC: 6}) as mock:
+        agent = vt.Agent(config({"type": "kafka", "brokers": '"%s"' % mock.bootstrap,
+                                 "topic": TOPIC}))
+        try:
+            agent.start()
+            time.sleep(5)  # connected, settled
+            rss0 = proc_status(agent.proc.pid, "VmRSS")
+            time.sleep(IDLE_S)
+            rss1 = proc_status(agent.proc.pid, "VmRSS")
+        finally:
+            agent.kill()
+    grew = (rss1 - rss0) / 1024.0
+    print("  idle kafka output, 3 brokers, %d s: RSS %+.0f KiB (bound %d KiB)"
+          % (IDLE_S, grew, IDLE_GROWTH_KIB))
+    assert grew < IDLE_GROWTH_KIB, grew
 
 
 vt.finish()
