@@ -678,10 +678,12 @@ static void pipeline_emit_output(struct vg_outq *q, struct vg_emit *e)
                     "Records written to the output's dead-letter file.",
                     (double)st.dead_letter_records, "output", n, NULL);
     vg_emit_counter(e, "vigil_output_dead_letter_errors_total",
-                    "Writes to the dead-letter file that failed (their records are lost).",
+                    "Writes to the dead-letter file that failed (retried; their records stay "
+                    "unacknowledged until one succeeds).",
                     (double)st.dead_letter_errors, "output", n, NULL);
     vg_emit_gauge(e, "vigil_output_up",
-                  "1 when the output's last send succeeded (or none was made), 0 while retrying.",
+                  "1 when the output's last send succeeded (or none was made), 0 while retrying "
+                  "a send or a dead-letter write.",
                   st.up ? 1 : 0, "output", n, NULL);
     vg_emit_counter(e, "vigil_output_dead_letter_rotations_total",
                     "Times the output's dead-letter file reached its size limit and was rotated.",
