@@ -29,7 +29,7 @@ static int stdout_init(struct vg_output *o, const struct vg_config_node *cfg, st
  * stops reading holds a send for a second at most, then the engine retries
  * it with backoff; lines written before the stall are not written again. A
  * reader that went away (EPIPE) keeps the output retrying until one comes
- * back. fd 1 is looked at on the first send.
+ * back. fd 1 is looked at on the first send, and again after an error.
  */
 static enum vg_send_result stdout_send(struct vg_output *o, struct vg_batch *b)
 {
@@ -52,6 +52,10 @@ static enum vg_send_result stdout_send(struct vg_output *o, struct vg_batch *b)
         vg_output_fail(o, "write to stdout: stopping");
     else
         vg_output_fail(o, "write to stdout: %s", vg_errno_str(errno));
+    if (rc == VG_EIO) { /* the reader went away: the rest of a cut line was its */
+        vg_ostream_detach(&ctx->out);
+        ctx->attached = false;
+    }
     return VG_SEND_RETRY;
 }
 

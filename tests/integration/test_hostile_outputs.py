@@ -198,6 +198,50 @@ def stdout_reader_that_pauses_gets_every_record_once():
         os.close(r)
 
 
+@vt.case
+def stdout_fifo_reader_that_leaves_and_another_that_comes():
+    agent = vt.Agent(STDOUT_CONFIG % (2000, 0))
+    fifo = os.path.join(agent.tmp, "fifo")
+    os.mkfifo(fifo)
+    r1 = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    w = os.open(fifo, os.O_WRONLY)
+    r2 = None
+    try:
+        start_on(agent, w)
+        os.close(w)
+        vt.wait_for(lambda: read_all(r1, 0.2) != b"" or None, 5, what="records at the first reader")
+        os.close(r1)  # the reader goes away: EPIPE
+        vt.wait_for(lambda: metric(agent, "vigil_output_up", output="stdout") == 0, 10,
+                    what="vigil_output_up 0 with no reader")
+        time.sleep(1.0)
+        r2 = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        t0 = time.monotonic()
+        vt.wait_for(lambda: metric(agent, "vigil_output_up", output="stdout") == 1, 10,
+                    what="vigil_output_up 1 with a new reader")
+        back = time.monotonic() - t0
+        time.sleep(0.5)
+        data = b""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                data += os.read(r2, 1 << 16)
+            except BlockingIOError:
+                break
+        seqs = [json.loads(l)["seq"] for l in data.split(b"\n")[:-1]]
+        log = agent.stderr()
+        rc, took = timed_stop(agent)
+        print("   FIFO reader left and came back: output up again %.2f s after, %d whole "
+              "records at the new reader from seq %s, %d bytes of log, exit in %.2f s"
+              % (back, len(seqs), seqs[0] if seqs else None, len(log), took))
+        assert seqs and seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+        assert "Broken pipe" in log and len(log) < LOG_BOUND
+        assert rc == 0 and took <= SHUTDOWN_BOUND_S
+    finally:
+        agent.kill()
+        if r2 is not None:
+            os.close(r2)
+
+
 FILE_CONFIG = """
 agent:
   state_dir: {tmp}/state
