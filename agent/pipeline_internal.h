@@ -105,6 +105,7 @@ struct vg_outq {
     _Atomic uint64_t bytes_pub;
     bool draining, stopping;
     bool started;
+    bool abandoned; /* its worker could not be joined at shutdown (engine thread) */
     pthread_t thread;
     atomic_bool reopen;
     struct vg_outq_stats st;
@@ -114,6 +115,7 @@ struct vg_outq {
     struct vg_complain complain;
     struct vg_complain dl_complain;
     int dl_fd;
+    bool dl_regular;         /* dl_fd is a regular file: fsynced, cut back, rotated */
     struct vg_batch group;   /* the view of several batches sent together */
     struct vg_buf dl_buf;    /* lines of the current dead-letter write */
     size_t dl_pending;       /* records given to vg_output_dead_letter this send */
@@ -132,6 +134,7 @@ struct vg_pipeline {
     pthread_mutex_t ack_mu;
     struct vg_batch *completed; /* under ack_mu */
     bool started;
+    bool abandoned;              /* a worker was left running at shutdown: nothing may be freed */
     _Atomic int stopped_outputs; /* outputs whose last answer was STOP (/readyz) */
 };
 

@@ -201,22 +201,28 @@ static int outq_mkdirs(const char *path)
     return vg_mkdirs(dir);
 }
 
+/* Opens the dead-letter file (non-blocking, so that a FIFO with no reader
+ * cannot hold the worker); only a regular file is fsynced, cut back and
+ * rotated, so that /dev/null or a FIFO can take dead letters too. */
 static int outq_dl_open(struct vg_outq *q)
 {
+    struct stat st;
+    int fl;
+
     if (q->dl_fd >= 0)
         return VG_OK;
     if (outq_mkdirs(q->dl_path) != VG_OK)
         return VG_EIO;
-    q->dl_fd = open(q->dl_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    return q->dl_fd >= 0 ? VG_OK : VG_EIO;
+    q->dl_fd = open(q->dl_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
+    if (q->dl_fd < 0)
+        return VG_EIO;
+    q->dl_regular = fstat(q->dl_fd, &st) == 0 && S_ISREG(st.st_mode);
+    fl = fcntl(q->dl_fd, F_GETFL);
+    if (q->dl_regular && fl >= 0)
+        fcntl(q->dl_fd, F_SETFL, fl & ~O_NONBLOCK);
+    return VG_OK;
 }
 
-/*
- * Appends dl_buf (n_records lines) to the dead-letter file with one write
- * and an fsync. A failure is logged (rate-limited) and counted; the records
- * are lost then, because blocking the output for ever would be worse. A
- * partial line is cut off again so that the file stays valid NDJSON.
- */
 /* Rotates the dead-letter file to PATH.1 when the pending lines would take
  * it past dead_letter_max_bytes, so that it never fills the disk. */
 static void outq_dl_rotate(struct vg_outq *q)
@@ -224,7 +230,7 @@ static void outq_dl_rotate(struct vg_outq *q)
     char old[4200];
     struct stat st;
 
-    if (q->s.dead_letter_max_bytes == 0 || stat(q->dl_path, &st) != 0 ||
+    if (q->s.dead_letter_max_bytes == 0 || stat(q->dl_path, &st) != 0 || !S_ISREG(st.st_mode) ||
         (uint64_t)st.st_size + q->dl_buf.len <= q->s.dead_letter_max_bytes)
         return;
     snprintf(old, sizeof(old), "%s.1", q->dl_path);
@@ -237,41 +243,73 @@ static void outq_dl_rotate(struct vg_outq *q)
     atomic_fetch_add(&q->st.dl_rotations, 1);
 }
 
-static void outq_dl_flush(struct vg_outq *q, size_t n_records)
+/*
+ * Appends dl_buf to the dead-letter file with one write and an fsync.
+ * VG_OK, or VG_EIO with errno set: a partial line is cut off again (the
+ * file stays valid NDJSON), the file is closed, and dl_buf is kept for the
+ * next try.
+ */
+static int outq_dl_write(struct vg_outq *q)
 {
     off_t start = -1;
-    char eb[128];
-    int rc;
+    int rc, saved;
 
-    if (q->dl_buf.len == 0)
-        return;
     outq_dl_rotate(q);
     rc = outq_dl_open(q);
     if (rc == VG_OK) {
-        start = lseek(q->dl_fd, 0, SEEK_END);
+        start = q->dl_regular ? lseek(q->dl_fd, 0, SEEK_END) : -1;
         rc = vg_write_all(q->dl_fd, q->dl_buf.data, q->dl_buf.len);
     }
-    if (rc == VG_OK && fsync(q->dl_fd) != 0)
+    if (rc == VG_OK && q->dl_regular && fsync(q->dl_fd) != 0)
         rc = VG_EIO;
-    if (rc == VG_OK) {
+    if (rc == VG_OK)
+        return VG_OK;
+    saved = errno;
+    if (q->dl_fd >= 0) {
+        if (start >= 0 && ftruncate(q->dl_fd, start) != 0)
+            vg_log(VG_LOG_WARN, q->o->ops->name, q->o->name,
+                   "cannot cut a partial dead letter off %s: %s", q->dl_path, vg_errno_str(errno));
+        close(q->dl_fd);
+        q->dl_fd = -1;
+    }
+    errno = saved;
+    return VG_EIO;
+}
+
+/*
+ * Writes the dead letters in dl_buf (lines of n_records records) until
+ * they are in the file: true, with the records counted. Until then the
+ * output is down and its batch unacknowledged, and the write is retried
+ * with backoff; false when the worker is told to stop first (the batch
+ * stays unacknowledged, to be sent again after a restart).
+ */
+static bool outq_dl_settle(struct vg_outq *q, size_t n_records)
+{
+    int was_up = atomic_load(&q->st.up);
+    unsigned attempt = 0;
+    int64_t wait_ms;
+    char eb[128];
+
+    while (q->dl_buf.len > 0 && outq_dl_write(q) != VG_OK) {
+        snprintf(eb, sizeof(eb), "%s", vg_errno_str(errno));
+        atomic_store(&q->st.up, 0);
+        atomic_fetch_add(&q->st.dl_errors, 1);
+        wait_ms = outq_backoff(q, ++attempt);
+        vg_complain(&q->dl_complain, VG_LOG_ERROR, q->o->ops->name, q->o->name,
+                    "cannot write the dead-letter file %s: %s; %zu records stay "
+                    "unacknowledged, retry %u in %lld ms",
+                    q->dl_path, eb, n_records, attempt, (long long)wait_ms);
+        if (!outq_sleep(q, wait_ms))
+            return false;
+    }
+    if (q->dl_buf.len > 0) {
         atomic_fetch_add(&q->st.dl_records, n_records);
+        atomic_store(&q->st.up, was_up);
         if (q->dl_complain.active)
             vg_complain_clear(&q->dl_complain, q->o->ops->name, q->o->name, "dead-letter file");
-    } else {
-        const char *msg = strerror_r(errno, eb, sizeof(eb));
-
-        if (q->dl_fd >= 0) {
-            if (start >= 0 && ftruncate(q->dl_fd, start) != 0)
-                msg = strerror_r(errno, eb, sizeof(eb));
-            close(q->dl_fd);
-            q->dl_fd = -1;
-        }
-        atomic_fetch_add(&q->st.dl_errors, 1);
-        vg_complain(&q->dl_complain, VG_LOG_ERROR, q->o->ops->name, q->o->name,
-                    "cannot write the dead-letter file %s: %s; %zu records lost", q->dl_path, msg,
-                    n_records);
     }
     vg_buf_reset(&q->dl_buf);
+    return true;
 }
 
 /* Appends one dead-letter line for r to dl_buf; on failure (out of
@@ -403,8 +441,10 @@ bool vg_output_pending(struct vg_output *o, const struct vg_batch *b, size_t i)
 {
     struct vg_outq *q = o->priv;
 
-    if (q == NULL || i >= vg_batch_count(b))
+    if (i >= vg_batch_count(b))
         return false;
+    if (q == NULL) /* no engine: nothing is ever marked */
+        return true;
     return i >= q->dl_marks_cap || q->dl_marks[i] == OUTQ_PENDING;
 }
 
@@ -488,12 +528,15 @@ static void outq_set_up(struct vg_outq *q, bool up)
         atomic_fetch_sub(&q->p->stopped_outputs, 1);
 }
 
-static void outq_on_ok(struct vg_outq *q, struct vg_batch *b)
+/* OK: what the plugin rejected goes to the dead-letter file first; false
+ * when the worker is told to stop before that write succeeds. */
+static bool outq_on_ok(struct vg_outq *q, struct vg_batch *b)
 {
     size_t n = vg_batch_count(b), dead = q->dl_pending;
 
     if (dead > 0) {
-        outq_dl_flush(q, dead - q->dl_lost);
+        if (!outq_dl_settle(q, dead - q->dl_lost))
+            return false;
         outq_dl_lost(q);
     }
     atomic_fetch_add(&q->st.sent, n - dead);
@@ -501,12 +544,14 @@ static void outq_on_ok(struct vg_outq *q, struct vg_batch *b)
     outq_set_up(q, true);
     if (q->complain.active)
         vg_complain_clear(&q->complain, q->o->ops->name, q->o->name, "send");
+    return true;
 }
 
 /* What is still pending in the batch goes to the dead-letter file with
  * `why`; records the plugin rejected keep their own reason, and records it
- * delivered stay delivered. */
-static void outq_on_drop(struct vg_outq *q, struct vg_batch *b, const char *why)
+ * delivered stay delivered. False when the worker is told to stop before
+ * the dead letters are written (the batch stays unacknowledged). */
+static bool outq_on_drop(struct vg_outq *q, struct vg_batch *b, const char *why)
 {
     size_t n = vg_batch_count(b), i, delivered = 0;
 
@@ -517,13 +562,15 @@ static void outq_on_drop(struct vg_outq *q, struct vg_batch *b, const char *why)
                  outq_dl_line(q, vg_batch_record(b, i), why) != VG_OK)
             q->dl_lost++;
     }
-    outq_dl_flush(q, n - delivered - q->dl_lost);
+    if (!outq_dl_settle(q, n - delivered - q->dl_lost))
+        return false;
     outq_dl_lost(q);
     atomic_fetch_add(&q->st.sent, delivered);
     atomic_fetch_add(&q->st.dropped, n - delivered);
     vg_complain(&q->complain, VG_LOG_WARN, q->o->ops->name, q->o->name,
                 "%zu records written to the dead-letter file %s: %s", n - delivered, q->dl_path,
                 why);
+    return true;
 }
 
 /* STOP: the output is down until someone acts; /readyz says so. */
@@ -561,14 +608,11 @@ static bool outq_deliver(struct vg_outq *q, struct vg_batch *b)
 
     for (;;) {
         r = outq_send_once(q, b, attempt == 0);
-        if (r == VG_SEND_OK) {
-            outq_on_ok(q, b);
-            return true;
-        }
+        if (r == VG_SEND_OK)
+            return outq_on_ok(q, b);
         if (r == VG_SEND_DROP) {
             outq_set_up(q, true);
-            outq_on_drop(q, b, q->reason);
-            return true;
+            return outq_on_drop(q, b, q->reason);
         }
         atomic_store(&q->st.up, 0);
         if (r == VG_SEND_STOP) {
@@ -581,8 +625,7 @@ static bool outq_deliver(struct vg_outq *q, struct vg_batch *b)
         if (q->s.retry_limit > 0 && attempt > (uint64_t)q->s.retry_limit) {
             snprintf(why, sizeof(why), "retry limit of %lld reached: %s",
                      (long long)q->s.retry_limit, q->reason);
-            outq_on_drop(q, b, why);
-            return true;
+            return outq_on_drop(q, b, why);
         }
         atomic_fetch_add(&q->st.retries, 1);
         atomic_fetch_add(&q->st.retried_records, outq_count_pending(q, b));

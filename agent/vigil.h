@@ -448,6 +448,13 @@ struct vg_collector {
 /* Records why the current collect failed (shown in the rate-limited log). */
 void vg_collector_fail(struct vg_collector *c, const char *fmt, ...) VG_PRINTF(2, 3);
 
+/* From init, collect, ack or destroy (engine thread), by a collector that
+ * keeps positions in state_dir: whether its checkpoints can be written.
+ * true once they are read at start or written; false when a write failed
+ * (counted in vigil_checkpoint_errors_total{collector}; /readyz fails until
+ * a later report says true). The collector logs the failure itself. */
+void vg_collector_checkpoint_state(struct vg_collector *c, bool ok);
+
 /* From init or collect (engine thread): the engine watches fd and calls
  * collect soon after it turns readable. Level-triggered: collect must drain
  * what made it readable, even while paused. The collector closes fd itself
@@ -516,6 +523,8 @@ void vg_output_dead_letter(struct vg_output *o, struct vg_batch *b, size_t i, co
  * the same batch and sends only the records still pending. An OK answer
  * makes every pending record delivered. */
 void vg_output_delivered(struct vg_output *o, struct vg_batch *b, size_t i);
+/* True while record i is neither delivered nor dead-lettered (always, for
+ * an output that no engine runs, such as one a unit test drives). */
 bool vg_output_pending(struct vg_output *o, const struct vg_batch *b, size_t i);
 
 /* Accounting of the wire (worker thread): bytes of records encoded (raw)
@@ -533,6 +542,55 @@ void vg_output_count_reply_truncated(struct vg_output *o);
  * loop and returns what it has (VG_SEND_RETRY keeps the rest
  * unacknowledged, to be sent again after the restart). */
 bool vg_output_stopping(struct vg_output *o);
+
+/* ------------------------------------------------------------------------
+ * Line streams: NDJSON to a descriptor whose reader may stop reading (a
+ * pipe, FIFO, socket or terminal), for outputs such as stdout. A send never
+ * waits more than VG_OSTREAM_STALL_MS without progress, nor past the
+ * shutdown deadline (vg_output_stopping), and never blocks in write(2):
+ * standard output is not made non-blocking for the processes that share
+ * it. What was written before a stall is kept: the records whose lines went
+ * out are marked delivered (vg_output_delivered), and the rest of a line cut
+ * short is written first at the next send, so a retry writes no line twice
+ * and leaves none broken. Worker thread only.
+ */
+#define VG_OSTREAM_STALL_MS 1000
+
+enum vg_ostream_kind {
+    VG_OSTREAM_PLAIN,    /* a regular file or block device: plain writes */
+    VG_OSTREAM_NONBLOCK, /* a non-blocking description of our own (FIFO, pipe, device) */
+    VG_OSTREAM_SOCKET,   /* a socket: send(2) with MSG_DONTWAIT | MSG_NOSIGNAL */
+    VG_OSTREAM_POLLED,   /* a shared blocking pipe or device: poll(2), then PIPE_BUF at most */
+};
+
+struct vg_ostream {
+    int fd;     /* where the lines go; -1 while detached */
+    int own_fd; /* a description vg_ostream_attach opened, or -1 */
+    enum vg_ostream_kind kind;
+    struct vg_buf lines; /* the lines of the current send */
+    struct vg_buf rest;  /* the line a stall cut short, up to its end */
+    size_t rest_off;     /* bytes of rest already written */
+};
+
+void vg_ostream_init(struct vg_ostream *s);
+/* Writes to fd from now on; fd stays the caller's. shared: other processes
+ * may write to it too (standard output): a FIFO or device is then written
+ * through a non-blocking description of its own (opened through
+ * /proc/self/fd), and polled before each write where that cannot be
+ * opened. A descriptor that is not shared is made non-blocking unless it
+ * is a regular file. Returns the kind chosen. */
+enum vg_ostream_kind vg_ostream_attach(struct vg_ostream *s, int fd, bool shared);
+/* Forgets fd and the rest of a cut line (the reader it was for is gone). */
+void vg_ostream_detach(struct vg_ostream *s);
+void vg_ostream_free(struct vg_ostream *s);
+/* Writes the rest of a cut line, then the pending records of b as one JSON
+ * line each (vg_record_to_json), counting the bytes written
+ * (vg_output_count_bytes). VG_OK when everything is written; otherwise
+ * what was written is kept (see above) and the answer says why it stopped:
+ * VG_EAGAIN (a stall: no progress for VG_OSTREAM_STALL_MS), VG_ESTOP (the
+ * agent is stopping), VG_ENOMEM, or VG_EIO with errno set (EPIPE: the
+ * reader went away). */
+int vg_ostream_send(struct vg_ostream *s, struct vg_output *o, struct vg_batch *b);
 
 /* The node this agent runs as (agent.node_name or the host name). */
 const char *vg_node_name(void);
