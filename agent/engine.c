@@ -132,13 +132,14 @@ void vg_collector_checkpoint_state(struct vg_collector *c, bool ok)
         ec->ckpt_errors_total++;
 }
 
-/* Ready: started, not stopping, no output stopped, every checkpoint
- * writable. */
+/* Ready: started, not stopping, every output up (none stopped, none
+ * failing its sends), every checkpoint writable. */
 static bool engine_ready(const struct vg_engine *e)
 {
     size_t i;
 
-    if (!e->started || e->stopping || vg_pipeline_outputs_stopped(e->pipeline))
+    if (!e->started || e->stopping || vg_pipeline_outputs_stopped(e->pipeline) ||
+        vg_pipeline_outputs_down(e->pipeline))
         return false;
     for (i = 0; i < e->n_collectors; i++)
         if (e->collectors[i].ckpt_failing)

@@ -710,6 +710,16 @@ bool vg_pipeline_outputs_stopped(struct vg_pipeline *p)
     return atomic_load(&p->stopped_outputs) > 0;
 }
 
+bool vg_pipeline_outputs_down(struct vg_pipeline *p)
+{
+    size_t i;
+
+    for (i = 0; i < p->n_outs; i++)
+        if (atomic_load(&p->outs[i]->st.up) == 0)
+            return true;
+    return false;
+}
+
 void vg_pipeline_emit_metrics(struct vg_pipeline *p, struct vg_emit *e)
 {
     size_t i;

@@ -78,6 +78,8 @@ int vg_pipeline_drain(struct vg_pipeline *p, int64_t deadline_mono_ns);
 void vg_pipeline_emit_metrics(struct vg_pipeline *p, struct vg_emit *e);
 /* True while an output is stopped (its last answer was STOP): /readyz fails. */
 bool vg_pipeline_outputs_stopped(struct vg_pipeline *p);
+/* True while some output is down (vigil_output_up 0: its last send failed). */
+bool vg_pipeline_outputs_down(struct vg_pipeline *p);
 /* Stops the workers (a second each at most) and frees everything, unless a
  * worker was left running: then nothing is freed, for the exit to take. */
 void vg_pipeline_destroy(struct vg_pipeline *p);

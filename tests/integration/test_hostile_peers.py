@@ -149,7 +149,7 @@ def kafka_every_broker_down_shows_within_seconds():
             ready = agent.get("/readyz")[0]
             why = log_lines(agent, "no broker connected")
             print("  every broker down: vigil_output_up 0 after %s s (bound 10 s), retries %s, "
-                  "/readyz %d (it fails only for a stopped output)"
+                  "/readyz %d (503 while an output is down)"
                   % ("%.1f" % to_zero if to_zero is not None else "more than 30", retries,
                      ready))
             if why:
@@ -158,8 +158,10 @@ def kafka_every_broker_down_shows_within_seconds():
             for b in (1, 2, 3):
                 mock.broker_up(b)
             to_one = seconds_until(lambda: metric(agent, "vigil_output_up", "kafka") == 1, 40)
-            print("  brokers back: vigil_output_up 1 after %s s (bound 20 s)"
-                  % ("%.1f" % to_one if to_one is not None else "more than 40"))
+            ready_back = seconds_until(lambda: agent.get("/readyz")[0] == 200, 10)
+            print("  brokers back: vigil_output_up 1 after %s s (bound 20 s), /readyz 200 %s s "
+                  "later" % ("%.1f" % to_one if to_one is not None else "more than 40",
+                             "%.1f" % ready_back if ready_back is not None else "never"))
             w.wait(30)
             r = kafka_read_back(mock, agent, w.manifests)
         finally:
@@ -167,6 +169,7 @@ def kafka_every_broker_down_shows_within_seconds():
             agent.kill()
     assert to_zero is not None and to_zero <= 10, to_zero
     assert retries >= 1 and why, (retries, why)
+    assert ready == 503 and ready_back is not None, (ready, ready_back)
     assert to_one is not None and to_one <= 20, to_one
     assert r["lost"] == 0 and r["dup"] == 0 and r["expected"] == 4000, r
 
