@@ -161,6 +161,17 @@ class Agent:
         return False
 
 
+def terminate(proc, timeout=10.0):
+    """Stops a process started by a test: SIGTERM, then SIGKILL after timeout."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def run_vigil(args, timeout=20.0, input_text=None):
     """Runs the agent binary to completion; returns CompletedProcess."""
     return subprocess.run([BIN] + args, capture_output=True, text=True, timeout=timeout,
