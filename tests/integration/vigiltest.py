@@ -64,7 +64,7 @@ class Agent:
     `{port}` and `{tmp}` in the text are replaced with the HTTP port and a
     fresh temporary folder."""
 
-    def __init__(self, config_text, port=None, extra_args=None, env=None):
+    def __init__(self, config_text, port=None, extra_args=None, env=None, preexec_fn=None):
         self.tmp = tempfile.mkdtemp(prefix="vigil-it-")
         _tmpdirs.append(self.tmp)
         self.port = port or free_port()
@@ -75,6 +75,7 @@ class Agent:
         self.stdout_path = os.path.join(self.tmp, "agent.stdout")
         self.extra_args = extra_args or []
         self.env = dict(os.environ, **(env or {}))
+        self.preexec_fn = preexec_fn  # run in the child before exec (limits)
         self.proc = None
 
     @property
@@ -86,7 +87,8 @@ class Agent:
         self._err = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen([BIN, "--config", self.config_path] + self.extra_args,
                                      stdout=self._out, stderr=self._err,
-                                     stdin=subprocess.DEVNULL, env=self.env)
+                                     stdin=subprocess.DEVNULL, env=self.env,
+                                     preexec_fn=self.preexec_fn)
         if wait_ready:
             wait_for(lambda: self._alive() and http_get(self.base + "/readyz")[0] == 200,
                      timeout, what="agent /readyz")
