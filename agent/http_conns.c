@@ -62,11 +62,12 @@ void vg_http_client_of(const struct sockaddr *addr, socklen_t len, struct vg_htt
 bool vg_http_client_is_loopback(const struct vg_http_client *c)
 {
     static const uint8_t v4[4] = {127, 0, 0, 1};
+    static const uint8_t v6[16] = {[15] = 1}; /* ::1; addr is bytes, not an aligned in6_addr */
 
     if (c->family == AF_INET)
         return memcmp(c->addr, v4, sizeof(v4)) == 0;
     if (c->family == AF_INET6)
-        return IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)(const void *)c->addr);
+        return memcmp(c->addr, v6, sizeof(v6)) == 0;
     return false;
 }
 
