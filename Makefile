@@ -1,5 +1,8 @@
 # Thin wrapper: the build is CMake's. `make run` and `make test` work on a
-# fresh Debian 12 machine; both install what is missing first.
+# fresh Debian 12 machine; both install what is missing first: `make run`
+# (and build) only what building and running need, `make test` and
+# `make bench` the test peers too (Prometheus, node exporter, wrk, Python),
+# whose services are neither started nor enabled by that install.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
@@ -7,17 +10,21 @@ FUZZ_SECONDS ?= 10
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
+# Building and running (the -dev packages bring the runtime libraries).
 DEPS_BUILD = build-essential cmake pkg-config clang libclang-rt-14-dev libmicrohttpd-dev librdkafka-dev libpcre2-dev \
              libcurl4-openssl-dev libcmocka-dev zlib1g-dev libyaml-dev clang-format
+# The peers of the tests and benchmarks only.
 DEPS_TEST  = prometheus prometheus-node-exporter python3 python3-kafka curl wrk
-DEPS       = $(DEPS_BUILD) $(DEPS_TEST)
 
-.PHONY: all deps build run test test-asan fuzz lint format-check format bench clean
+.PHONY: all deps deps-test build run test test-asan fuzz lint format-check format bench clean
 
 all: build
 
 deps:
-	@sh packaging/install-deps.sh $(DEPS)
+	@sh packaging/install-deps.sh $(DEPS_BUILD)
+
+deps-test:
+	@sh packaging/install-deps.sh --no-start $(DEPS_TEST)
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DVIGIL_WERROR=ON $(CMAKE_ARGS)
@@ -54,13 +61,13 @@ fuzz: deps
 	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_all
 	ctest --test-dir $(FUZZ_BUILD) -L fuzz --output-on-failure
 
-test: build format-check
+test: build deps-test format-check
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) -L unit
 	ctest --test-dir $(BUILD) --output-on-failure -L integration
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory test-asan
 
-bench: build
+bench: build deps-test
 	ctest --test-dir $(BUILD) -L bench --verbose
 
 clean:

@@ -62,6 +62,9 @@ struct engine_collector {
     struct engine_watch *fd_watches; /* vg_collector_watch_fd */
     int64_t wake_ms;                 /* vg_collector_wake during collect; -1: none */
     bool held;                       /* the last collect ended paused */
+    bool ckpt_reported;              /* vg_collector_checkpoint_state was called */
+    bool ckpt_failing;               /* ... and the last report was a failure */
+    uint64_t ckpt_errors_total;
     struct vg_engine *e;
 };
 
@@ -115,6 +118,32 @@ void vg_collector_fail(struct vg_collector *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(ec->reason, sizeof(ec->reason), fmt, ap);
     va_end(ap);
+}
+
+void vg_collector_checkpoint_state(struct vg_collector *c, bool ok)
+{
+    struct engine_collector *ec = c->priv;
+
+    if (ec == NULL)
+        return;
+    ec->ckpt_reported = true;
+    ec->ckpt_failing = !ok;
+    if (!ok)
+        ec->ckpt_errors_total++;
+}
+
+/* Ready: started, not stopping, no output stopped, every checkpoint
+ * writable. */
+static bool engine_ready(const struct vg_engine *e)
+{
+    size_t i;
+
+    if (!e->started || e->stopping || vg_pipeline_outputs_stopped(e->pipeline))
+        return false;
+    for (i = 0; i < e->n_collectors; i++)
+        if (e->collectors[i].ckpt_failing)
+            return false;
+    return true;
 }
 
 static int engine_watch_fd(struct vg_engine *e, int fd, struct engine_watch *w)
@@ -296,6 +325,11 @@ static void engine_emit_collector_metrics(struct vg_engine *e, struct vg_emit *e
         vg_emit_gauge(emit, "vigil_input_paused",
                       "Whether a collector is held back because its outputs are full.",
                       vg_sink_paused(ec->sink) ? 1 : 0, "collector", name, NULL);
+        if (ec->ckpt_reported)
+            vg_emit_counter(emit, "vigil_checkpoint_errors_total",
+                            "Writes of a collector's checkpoints to state_dir that failed "
+                            "(/readyz fails until one succeeds).",
+                            (double)ec->ckpt_errors_total, "collector", name, NULL);
     }
 }
 
@@ -306,7 +340,7 @@ static void engine_tick(struct vg_engine *e)
 
     atomic_store(&e->health.heartbeat_ns, vg_mono_ns());
     if (e->started && !e->stopping)
-        atomic_store(&e->health.ready, !vg_pipeline_outputs_stopped(e->pipeline));
+        atomic_store(&e->health.ready, engine_ready(e));
     vg_self_collect(&emit);
     engine_emit_collector_metrics(e, &emit);
     vg_pipeline_emit_metrics(e->pipeline, &emit);
@@ -382,9 +416,12 @@ int vg_engine_run(struct vg_engine *e)
     struct epoll_event events[16];
     int i, n;
 
-    vg_log(VG_LOG_INFO, "engine", "main", "vigil %s running: %zu collectors, http %s",
-           VIGIL_VERSION, e->n_collectors,
-           e->plan->agent.http_listen[0] ? e->plan->agent.http_listen : "off");
+    vg_log(VG_LOG_INFO, "engine", "main",
+           "vigil %s running: %zu collector%s, %zu output%s, http %s, state_dir %s", VIGIL_VERSION,
+           e->n_collectors, e->n_collectors == 1 ? "" : "s", e->plan->n_outputs,
+           e->plan->n_outputs == 1 ? "" : "s",
+           e->plan->agent.http_listen[0] ? e->plan->agent.http_listen : "off",
+           e->plan->agent.state_dir);
     while (!e->stopping) {
         n = epoll_wait(e->epoll_fd, events, (int)VG_ARRAY_LEN(events), ENGINE_TICK_MS);
         if (n < 0 && errno != EINTR) {

@@ -2,7 +2,8 @@
  * log.c - the agent's own log: leveled, logfmt or JSON, to stderr.
  *
  * Lines are formatted into a local buffer and written with one write(2), so
- * lines from several threads never interleave.
+ * lines from several threads never interleave. Every message goes through
+ * vg_secret_mask first (secret.c).
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -64,7 +65,7 @@ static void log_logfmt_value(struct vg_buf *b, const char *v)
 void vg_logv(enum vg_log_level level, const char *plugin, const char *instance, const char *fmt,
              va_list ap)
 {
-    char msg[2048], ts[64];
+    char raw[2048], msg[2048], ts[64];
     struct vg_buf b;
     struct timespec now;
     struct tm tm;
@@ -72,7 +73,8 @@ void vg_logv(enum vg_log_level level, const char *plugin, const char *instance, 
 
     if (!vg_log_enabled(level))
         return;
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
+    vg_secret_mask(raw, NULL, msg, sizeof(msg));
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &tm);
     snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,

@@ -56,43 +56,56 @@ static void main_usage(FILE *f)
 }
 
 /* Loads a config from path, or the default one when path is NULL, and
- * builds its plan. Prints every error; returns VG_OK or VG_ECONFIG. */
-static int main_load(const char *path, struct vg_config **cfg, struct vg_plan *plan)
+ * builds its plan. Prints every error; the warnings are left in errs for
+ * the caller. Returns VG_OK or VG_ECONFIG. */
+static int main_load(const char *path, struct vg_config **cfg, struct vg_plan *plan,
+                     struct vg_errors *errs)
 {
-    struct vg_errors errs;
     int rc;
 
-    vg_errors_init(&errs);
     if (path == NULL && access(MAIN_DEFAULT_CONFIG, F_OK) == 0)
         path = MAIN_DEFAULT_CONFIG;
     if (path != NULL)
-        rc = vg_config_load_file(path, cfg, &errs);
+        rc = vg_config_load_file(path, cfg, errs);
     else
         rc = vg_config_load_string(vg_default_config, vg_default_config_len,
-                                   "<embedded default config>", cfg, &errs);
-    if (rc == VG_OK)
-        rc = vg_plan_build(*cfg, plan, &errs);
-    if (errs.n > 0) {
-        vg_errors_print(&errs, stderr);
-        fprintf(stderr, "vigil: %zu error%s in %s\n", errs.n, errs.n == 1 ? "" : "s",
+                                   "<embedded default config>", cfg, errs);
+    if (*cfg != NULL && vg_plan_build(*cfg, plan, errs) != VG_OK)
+        rc = VG_ECONFIG;
+    if (errs->n > 0) {
+        vg_errors_print_warnings(errs, stderr);
+        vg_errors_print(errs, stderr);
+        fprintf(stderr, "vigil: %zu error%s in %s\n", errs->n, errs->n == 1 ? "" : "s",
                 path ? path : "the embedded default config");
         rc = VG_ECONFIG;
     }
-    vg_errors_free(&errs);
     return rc;
+}
+
+static const char *main_plural(size_t n)
+{
+    return n == 1 ? "" : "s";
 }
 
 static int main_check(const char *path)
 {
     struct vg_config *cfg = NULL;
+    struct vg_errors errs;
     struct vg_plan plan;
     int rc;
 
     memset(&plan, 0, sizeof(plan));
-    rc = main_load(path, &cfg, &plan);
-    if (rc == VG_OK)
-        printf("%s: configuration is valid (%zu collectors, %zu outputs)\n", path,
-               plan.n_collectors, plan.n_outputs);
+    vg_errors_init(&errs);
+    rc = main_load(path, &cfg, &plan, &errs);
+    if (rc == VG_OK) {
+        vg_errors_print_warnings(&errs, stderr);
+        printf("%s: configuration is valid (%zu collector%s, %zu output%s", path, plan.n_collectors,
+               main_plural(plan.n_collectors), plan.n_outputs, main_plural(plan.n_outputs));
+        if (errs.n_warns > 0)
+            printf("; %zu warning%s", errs.n_warns, main_plural(errs.n_warns));
+        printf(")\n");
+    }
+    vg_errors_free(&errs);
     vg_plan_free(&plan);
     vg_config_free(cfg);
     return rc == VG_OK ? 0 : 1;
@@ -105,20 +118,25 @@ static int main_run(const char *path)
     struct vg_error err = {0};
     struct vg_plan plan;
     enum vg_log_level level = VG_LOG_INFO;
+    struct vg_errors errs;
+    size_t i;
     int rc;
 
     memset(&plan, 0, sizeof(plan));
+    vg_errors_init(&errs);
     if (vg_engine_block_signals() != VG_OK) {
         fprintf(stderr, "vigil: cannot set up signal handling\n");
         return 1;
     }
-    rc = main_load(path, &cfg, &plan);
+    rc = main_load(path, &cfg, &plan, &errs);
     if (rc != VG_OK)
         goto out;
     vg_log_level_parse(plan.agent.log_level, &level);
     vg_log_setup(level, strcmp(plan.agent.log_format, "json") == 0);
     vg_log(VG_LOG_INFO, "agent", "main", "configuration: %s",
            cfg->file != NULL ? cfg->file : "embedded default");
+    for (i = 0; i < errs.n_warns; i++)
+        vg_log(VG_LOG_WARN, "agent", "config", "%s", errs.warns[i]);
     rc = vg_engine_create(&plan, &engine, &err);
     if (rc != VG_OK) {
         vg_log(VG_LOG_ERROR, "agent", "main", "cannot start: %s", err.msg);
@@ -126,6 +144,7 @@ static int main_run(const char *path)
     }
     rc = vg_engine_run(engine);
 out:
+    vg_errors_free(&errs);
     vg_engine_destroy(engine);
     vg_plan_free(&plan);
     vg_config_free(cfg);

@@ -22,7 +22,9 @@
 #define PIPELINE_DEFAULT_RECORDS 1000u
 #define PIPELINE_DEFAULT_BYTES   (1024u * 1024u)
 #define PIPELINE_DEFAULT_DL_DIR  "/var/lib/vigil/dead-letter"
-#define PIPELINE_FREE_MAX        16u /* recycled batches kept per sink */
+#define PIPELINE_FREE_MAX        16u        /* recycled batches kept per sink */
+#define PIPELINE_LIVE_DEFAULT    (8u << 20) /* unacknowledged bytes of a sink with no output */
+#define PIPELINE_JOIN_GRACE_MS   1000       /* a worker's time to stop after the deadline */
 
 /*
  * Creates an empty pipeline (no outputs, no workers yet). Settings are
@@ -291,6 +293,7 @@ static void pipeline_route(struct vg_sink *s, struct vg_batch *b)
 
     b->seq = s->next_seq++;
     b->mem = b->arena.total + b->cap_recs * sizeof(*b->recs) + sizeof(*b);
+    s->live_mem += b->mem;
     atomic_store(&b->refs, (unsigned)p->n_outs);
     if (p->n_outs == 0) {
         vg_batch_complete(p, b);
@@ -351,15 +354,29 @@ struct vg_batch *vg_sink_batch_for_record(struct vg_sink *s)
     return b;
 }
 
+/*
+ * Full outputs pause a collector, and so does the memory of its batches
+ * that are sealed but not acknowledged yet, the open one included: sent
+ * batches are only reclaimed by the engine thread, after the collect that
+ * fills them returns, so queue_max_bytes alone did not bound what one
+ * collect of very short lines could hold (a million records of "\n" in
+ * one collect held a gigabyte). The bound is the largest queue_max_bytes
+ * of the outputs (PIPELINE_LIVE_DEFAULT with none).
+ */
 bool vg_sink_paused(const struct vg_sink *s)
 {
     struct vg_pipeline *p = s->p;
+    uint64_t live = s->live_mem + (s->open != NULL ? s->open->arena.total : 0);
+    uint64_t max = p->n_outs == 0 ? PIPELINE_LIVE_DEFAULT : 0;
     size_t i;
 
-    for (i = 0; i < p->n_outs; i++)
+    for (i = 0; i < p->n_outs; i++) {
         if (vg_outq_full(p->outs[i]))
             return true;
-    return false;
+        if (p->outs[i]->s.queue_max_bytes > max)
+            max = p->outs[i]->s.queue_max_bytes;
+    }
+    return live >= max;
 }
 
 uint64_t vg_sink_records_total(const struct vg_sink *s)
@@ -426,6 +443,7 @@ static void pipeline_ack_batch(struct vg_sink *s, struct vg_batch *b)
             c->ops->ack(c, &ack);
     }
     s->acked_total += b->n_recs;
+    s->live_mem -= b->mem < s->live_mem ? b->mem : s->live_mem;
     pipeline_recycle(s, b);
 }
 
@@ -511,17 +529,45 @@ static bool pipeline_wait_empty(struct vg_outq *q, int64_t deadline_mono_ns)
     return empty;
 }
 
-static void pipeline_stop_workers(struct vg_pipeline *p)
+/* Joins q's worker by the monotonic deadline; false when it still runs
+ * then (blocked in a send that does not heed vg_output_stopping). */
+static bool pipeline_join(struct vg_outq *q, int64_t deadline_mono_ns)
+{
+    int64_t left = deadline_mono_ns - vg_mono_ns(), at;
+    struct timespec ts;
+
+    at = vg_add_sat(vg_now_ns(), left > 0 ? left : 0);
+    ts.tv_sec = (time_t)(at / VG_NS_PER_SEC);
+    ts.tv_nsec = (long)(at % VG_NS_PER_SEC);
+    return pthread_timedjoin_np(q->thread, NULL, &ts) == 0;
+}
+
+/*
+ * Tells every worker to stop and joins each by the deadline. A worker that
+ * cannot be joined is logged and left behind (p->abandoned): what it may
+ * still touch is never freed then, and the process exits around it.
+ */
+static void pipeline_stop_workers(struct vg_pipeline *p, int64_t deadline_mono_ns)
 {
     size_t i;
 
     for (i = 0; i < p->n_outs; i++)
         pipeline_set_flag(p->outs[i], true);
     for (i = 0; i < p->n_outs; i++) {
-        if (p->outs[i]->started) {
-            pthread_join(p->outs[i]->thread, NULL);
-            p->outs[i]->started = false;
+        struct vg_outq *q = p->outs[i];
+
+        if (!q->started || q->abandoned)
+            continue;
+        if (pipeline_join(q, deadline_mono_ns)) {
+            q->started = false;
+            continue;
         }
+        q->abandoned = true;
+        p->abandoned = true;
+        vg_log(VG_LOG_ERROR, q->o->ops->name, q->o->name,
+               "the output's worker did not stop within %lld ms of the shutdown deadline (its send "
+               "did not return); left running, its batch stays unacknowledged",
+               (long long)(PIPELINE_JOIN_GRACE_MS));
     }
 }
 
@@ -545,7 +591,9 @@ int vg_pipeline_drain(struct vg_pipeline *p, int64_t deadline_mono_ns)
     for (i = 0; i < p->n_outs; i++)
         if (!pipeline_wait_empty(p->outs[i], deadline_mono_ns))
             rc = VG_EAGAIN;
-    pipeline_stop_workers(p);
+    pipeline_stop_workers(p, vg_add_sat(deadline_mono_ns, PIPELINE_JOIN_GRACE_MS * VG_NS_PER_MS));
+    if (p->abandoned)
+        rc = VG_EAGAIN;
     vg_pipeline_process_acks(p);
     return rc;
 }
@@ -630,10 +678,12 @@ static void pipeline_emit_output(struct vg_outq *q, struct vg_emit *e)
                     "Records written to the output's dead-letter file.",
                     (double)st.dead_letter_records, "output", n, NULL);
     vg_emit_counter(e, "vigil_output_dead_letter_errors_total",
-                    "Writes to the dead-letter file that failed (their records are lost).",
+                    "Writes to the dead-letter file that failed (retried; their records stay "
+                    "unacknowledged until one succeeds).",
                     (double)st.dead_letter_errors, "output", n, NULL);
     vg_emit_gauge(e, "vigil_output_up",
-                  "1 when the output's last send succeeded (or none was made), 0 while retrying.",
+                  "1 when the output's last send succeeded (or none was made), 0 while retrying "
+                  "a send or a dead-letter write.",
                   st.up ? 1 : 0, "output", n, NULL);
     vg_emit_counter(e, "vigil_output_dead_letter_rotations_total",
                     "Times the output's dead-letter file reached its size limit and was rotated.",
@@ -645,6 +695,10 @@ static void pipeline_emit_output(struct vg_outq *q, struct vg_emit *e)
                     (double)atomic_load(&q->st.bytes_raw), "output", n, "stage", "raw", NULL);
     vg_emit_counter(e, "vigil_output_bytes_total", bytes_help,
                     (double)atomic_load(&q->st.bytes_wire), "output", n, "stage", "wire", NULL);
+    vg_emit_counter(e, "vigil_output_reply_truncated_total",
+                    "Replies of the peer cut off at the most the output reads of one (the "
+                    "request failed and its records were sent again).",
+                    (double)atomic_load(&q->st.reply_truncated), "output", n, NULL);
     pipeline_emit_histogram(q, &q->st.send, "vigil_output_send_duration_seconds",
                             "Time one send of a batch to the output took.", e);
     pipeline_emit_histogram(q, &q->st.request, "vigil_output_request_duration_seconds",
@@ -676,7 +730,8 @@ static void pipeline_sink_free(struct vg_sink *s)
 }
 
 /* Stops workers still running, then frees outputs, queues, sinks and every
- * batch whatever its state (queued, in retry, pending, free). */
+ * batch whatever its state (queued, in retry, pending, free); frees nothing
+ * when a worker was left running (it may still touch any of it). */
 void vg_pipeline_destroy(struct vg_pipeline *p)
 {
     struct vg_sink *s, *next;
@@ -684,7 +739,9 @@ void vg_pipeline_destroy(struct vg_pipeline *p)
 
     if (p == NULL)
         return;
-    pipeline_stop_workers(p);
+    pipeline_stop_workers(p, vg_mono_ns() + PIPELINE_JOIN_GRACE_MS * VG_NS_PER_MS);
+    if (p->abandoned)
+        return; /* a worker may still touch any of it: left to the exit */
     for (i = 0; i < p->n_outs; i++) {
         struct vg_outq *q = p->outs[i];
 

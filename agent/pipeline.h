@@ -67,8 +67,10 @@ void vg_pipeline_process_acks(struct vg_pipeline *p);
 void vg_pipeline_reopen(struct vg_pipeline *p);
 /* Flushes every sink, lets the workers empty their queues until the
  * monotonic deadline, then stops and joins them (a batch still in retry is
- * left unacknowledged). Processes the last acks. Returns VG_OK when every
- * queue was emptied, VG_EAGAIN when the deadline cut it short. */
+ * left unacknowledged). A worker not joined a second after the deadline (a
+ * send that does not return) is logged and left running. Processes the
+ * last acks. Returns VG_OK when every queue was emptied, VG_EAGAIN when
+ * the deadline cut it short. */
 int vg_pipeline_drain(struct vg_pipeline *p, int64_t deadline_mono_ns);
 /* vigil_output_records_total{output,result}, vigil_output_queue_bytes{output},
  * vigil_output_queue_batches{output}, vigil_output_retries_total{output},
@@ -76,6 +78,8 @@ int vg_pipeline_drain(struct vg_pipeline *p, int64_t deadline_mono_ns);
 void vg_pipeline_emit_metrics(struct vg_pipeline *p, struct vg_emit *e);
 /* True while an output is stopped (its last answer was STOP): /readyz fails. */
 bool vg_pipeline_outputs_stopped(struct vg_pipeline *p);
+/* Stops the workers (a second each at most) and frees everything, unless a
+ * worker was left running: then nothing is freed, for the exit to take. */
 void vg_pipeline_destroy(struct vg_pipeline *p);
 
 #endif

@@ -54,6 +54,7 @@ struct vg_sink {
     struct vg_batch *pending; /* complete, sorted by seq, waiting for ack_next */
     uint64_t records_total, bytes_total, acked_total;
     uint64_t mark_bytes, mark_bytes_total; /* before the last record: its cancel */
+    uint64_t live_mem;                     /* memory of its sealed batches not acknowledged yet */
     struct vg_sink *next;
 };
 
@@ -73,6 +74,7 @@ struct vg_outq_stats {
     _Atomic uint64_t sent, dropped, retries, retried_records, dl_records, dl_errors;
     _Atomic uint64_t bytes_raw, bytes_wire;
     _Atomic uint64_t dl_rotations;
+    _Atomic uint64_t reply_truncated; /* vg_output_count_reply_truncated */
     _Atomic int up;
     _Atomic int stopped;         /* the last answer was STOP */
     struct vg_outq_hist send;    /* send() calls */
@@ -103,6 +105,7 @@ struct vg_outq {
     _Atomic uint64_t bytes_pub;
     bool draining, stopping;
     bool started;
+    bool abandoned; /* its worker could not be joined at shutdown (engine thread) */
     pthread_t thread;
     atomic_bool reopen;
     struct vg_outq_stats st;
@@ -112,6 +115,7 @@ struct vg_outq {
     struct vg_complain complain;
     struct vg_complain dl_complain;
     int dl_fd;
+    bool dl_regular;         /* dl_fd is a regular file: fsynced, cut back, rotated */
     struct vg_batch group;   /* the view of several batches sent together */
     struct vg_buf dl_buf;    /* lines of the current dead-letter write */
     size_t dl_pending;       /* records given to vg_output_dead_letter this send */
@@ -130,6 +134,7 @@ struct vg_pipeline {
     pthread_mutex_t ack_mu;
     struct vg_batch *completed; /* under ack_mu */
     bool started;
+    bool abandoned;              /* a worker was left running at shutdown: nothing may be freed */
     _Atomic int stopped_outputs; /* outputs whose last answer was STOP (/readyz) */
 };
 

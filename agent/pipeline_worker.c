@@ -22,6 +22,7 @@
 #include "pipeline_internal.h"
 
 #define OUTQ_RING_MIN 64u
+#define OUTQ_IDLE_MS  1000 /* between two calls of an idle output's hook */
 
 int vg_outq_init(struct vg_outq *q)
 {
@@ -200,22 +201,28 @@ static int outq_mkdirs(const char *path)
     return vg_mkdirs(dir);
 }
 
+/* Opens the dead-letter file (non-blocking, so that a FIFO with no reader
+ * cannot hold the worker); only a regular file is fsynced, cut back and
+ * rotated, so that /dev/null or a FIFO can take dead letters too. */
 static int outq_dl_open(struct vg_outq *q)
 {
+    struct stat st;
+    int fl;
+
     if (q->dl_fd >= 0)
         return VG_OK;
     if (outq_mkdirs(q->dl_path) != VG_OK)
         return VG_EIO;
-    q->dl_fd = open(q->dl_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    return q->dl_fd >= 0 ? VG_OK : VG_EIO;
+    q->dl_fd = open(q->dl_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
+    if (q->dl_fd < 0)
+        return VG_EIO;
+    q->dl_regular = fstat(q->dl_fd, &st) == 0 && S_ISREG(st.st_mode);
+    fl = fcntl(q->dl_fd, F_GETFL);
+    if (q->dl_regular && fl >= 0)
+        fcntl(q->dl_fd, F_SETFL, fl & ~O_NONBLOCK);
+    return VG_OK;
 }
 
-/*
- * Appends dl_buf (n_records lines) to the dead-letter file with one write
- * and an fsync. A failure is logged (rate-limited) and counted; the records
- * are lost then, because blocking the output for ever would be worse. A
- * partial line is cut off again so that the file stays valid NDJSON.
- */
 /* Rotates the dead-letter file to PATH.1 when the pending lines would take
  * it past dead_letter_max_bytes, so that it never fills the disk. */
 static void outq_dl_rotate(struct vg_outq *q)
@@ -223,7 +230,7 @@ static void outq_dl_rotate(struct vg_outq *q)
     char old[4200];
     struct stat st;
 
-    if (q->s.dead_letter_max_bytes == 0 || stat(q->dl_path, &st) != 0 ||
+    if (q->s.dead_letter_max_bytes == 0 || stat(q->dl_path, &st) != 0 || !S_ISREG(st.st_mode) ||
         (uint64_t)st.st_size + q->dl_buf.len <= q->s.dead_letter_max_bytes)
         return;
     snprintf(old, sizeof(old), "%s.1", q->dl_path);
@@ -236,41 +243,73 @@ static void outq_dl_rotate(struct vg_outq *q)
     atomic_fetch_add(&q->st.dl_rotations, 1);
 }
 
-static void outq_dl_flush(struct vg_outq *q, size_t n_records)
+/*
+ * Appends dl_buf to the dead-letter file with one write and an fsync.
+ * VG_OK, or VG_EIO with errno set: a partial line is cut off again (the
+ * file stays valid NDJSON), the file is closed, and dl_buf is kept for the
+ * next try.
+ */
+static int outq_dl_write(struct vg_outq *q)
 {
     off_t start = -1;
-    char eb[128];
-    int rc;
+    int rc, saved;
 
-    if (q->dl_buf.len == 0)
-        return;
     outq_dl_rotate(q);
     rc = outq_dl_open(q);
     if (rc == VG_OK) {
-        start = lseek(q->dl_fd, 0, SEEK_END);
+        start = q->dl_regular ? lseek(q->dl_fd, 0, SEEK_END) : -1;
         rc = vg_write_all(q->dl_fd, q->dl_buf.data, q->dl_buf.len);
     }
-    if (rc == VG_OK && fsync(q->dl_fd) != 0)
+    if (rc == VG_OK && q->dl_regular && fsync(q->dl_fd) != 0)
         rc = VG_EIO;
-    if (rc == VG_OK) {
+    if (rc == VG_OK)
+        return VG_OK;
+    saved = errno;
+    if (q->dl_fd >= 0) {
+        if (start >= 0 && ftruncate(q->dl_fd, start) != 0)
+            vg_log(VG_LOG_WARN, q->o->ops->name, q->o->name,
+                   "cannot cut a partial dead letter off %s: %s", q->dl_path, vg_errno_str(errno));
+        close(q->dl_fd);
+        q->dl_fd = -1;
+    }
+    errno = saved;
+    return VG_EIO;
+}
+
+/*
+ * Writes the dead letters in dl_buf (lines of n_records records) until
+ * they are in the file: true, with the records counted. Until then the
+ * output is down and its batch unacknowledged, and the write is retried
+ * with backoff; false when the worker is told to stop first (the batch
+ * stays unacknowledged, to be sent again after a restart).
+ */
+static bool outq_dl_settle(struct vg_outq *q, size_t n_records)
+{
+    int was_up = atomic_load(&q->st.up);
+    unsigned attempt = 0;
+    int64_t wait_ms;
+    char eb[128];
+
+    while (q->dl_buf.len > 0 && outq_dl_write(q) != VG_OK) {
+        snprintf(eb, sizeof(eb), "%s", vg_errno_str(errno));
+        atomic_store(&q->st.up, 0);
+        atomic_fetch_add(&q->st.dl_errors, 1);
+        wait_ms = outq_backoff(q, ++attempt);
+        vg_complain(&q->dl_complain, VG_LOG_ERROR, q->o->ops->name, q->o->name,
+                    "cannot write the dead-letter file %s: %s; %zu records stay "
+                    "unacknowledged, retry %u in %lld ms",
+                    q->dl_path, eb, n_records, attempt, (long long)wait_ms);
+        if (!outq_sleep(q, wait_ms))
+            return false;
+    }
+    if (q->dl_buf.len > 0) {
         atomic_fetch_add(&q->st.dl_records, n_records);
+        atomic_store(&q->st.up, was_up);
         if (q->dl_complain.active)
             vg_complain_clear(&q->dl_complain, q->o->ops->name, q->o->name, "dead-letter file");
-    } else {
-        const char *msg = strerror_r(errno, eb, sizeof(eb));
-
-        if (q->dl_fd >= 0) {
-            if (start >= 0 && ftruncate(q->dl_fd, start) != 0)
-                msg = strerror_r(errno, eb, sizeof(eb));
-            close(q->dl_fd);
-            q->dl_fd = -1;
-        }
-        atomic_fetch_add(&q->st.dl_errors, 1);
-        vg_complain(&q->dl_complain, VG_LOG_ERROR, q->o->ops->name, q->o->name,
-                    "cannot write the dead-letter file %s: %s; %zu records lost", q->dl_path, msg,
-                    n_records);
     }
     vg_buf_reset(&q->dl_buf);
+    return true;
 }
 
 /* Appends one dead-letter line for r to dl_buf; on failure (out of
@@ -342,16 +381,21 @@ static int outq_prepare(struct vg_outq *q, struct vg_batch *b, bool first)
     return VG_OK;
 }
 
+/* The reason is logged and written with dead letters: its secrets are
+ * masked here, once. */
 void vg_output_fail(struct vg_output *o, const char *fmt, ...)
 {
     struct vg_outq *q = o->priv;
+    char raw[sizeof(q->reason)];
     va_list ap;
 
     va_start(ap, fmt);
-    if (q != NULL)
-        vsnprintf(q->reason, sizeof(q->reason), fmt, ap);
-    else
+    if (q != NULL) {
+        vsnprintf(raw, sizeof(raw), fmt, ap);
+        vg_secret_mask(raw, NULL, q->reason, sizeof(q->reason));
+    } else {
         vg_logv(VG_LOG_WARN, o->ops->name, o->name, fmt, ap);
+    }
     va_end(ap);
 }
 
@@ -397,8 +441,10 @@ bool vg_output_pending(struct vg_output *o, const struct vg_batch *b, size_t i)
 {
     struct vg_outq *q = o->priv;
 
-    if (q == NULL || i >= vg_batch_count(b))
+    if (i >= vg_batch_count(b))
         return false;
+    if (q == NULL) /* no engine: nothing is ever marked */
+        return true;
     return i >= q->dl_marks_cap || q->dl_marks[i] == OUTQ_PENDING;
 }
 
@@ -423,6 +469,14 @@ static void outq_observe(struct vg_outq_hist *h, int64_t ns)
     atomic_fetch_add(&h->buckets[i], 1);
     atomic_fetch_add(&h->sum_ns, (uint64_t)(ns > 0 ? ns : 0));
     atomic_fetch_add(&h->count, 1);
+}
+
+void vg_output_count_reply_truncated(struct vg_output *o)
+{
+    struct vg_outq *q = o->priv;
+
+    if (q != NULL)
+        atomic_fetch_add(&q->st.reply_truncated, 1);
 }
 
 void vg_output_observe_request(struct vg_output *o, double seconds)
@@ -474,12 +528,15 @@ static void outq_set_up(struct vg_outq *q, bool up)
         atomic_fetch_sub(&q->p->stopped_outputs, 1);
 }
 
-static void outq_on_ok(struct vg_outq *q, struct vg_batch *b)
+/* OK: what the plugin rejected goes to the dead-letter file first; false
+ * when the worker is told to stop before that write succeeds. */
+static bool outq_on_ok(struct vg_outq *q, struct vg_batch *b)
 {
     size_t n = vg_batch_count(b), dead = q->dl_pending;
 
     if (dead > 0) {
-        outq_dl_flush(q, dead - q->dl_lost);
+        if (!outq_dl_settle(q, dead - q->dl_lost))
+            return false;
         outq_dl_lost(q);
     }
     atomic_fetch_add(&q->st.sent, n - dead);
@@ -487,12 +544,14 @@ static void outq_on_ok(struct vg_outq *q, struct vg_batch *b)
     outq_set_up(q, true);
     if (q->complain.active)
         vg_complain_clear(&q->complain, q->o->ops->name, q->o->name, "send");
+    return true;
 }
 
 /* What is still pending in the batch goes to the dead-letter file with
  * `why`; records the plugin rejected keep their own reason, and records it
- * delivered stay delivered. */
-static void outq_on_drop(struct vg_outq *q, struct vg_batch *b, const char *why)
+ * delivered stay delivered. False when the worker is told to stop before
+ * the dead letters are written (the batch stays unacknowledged). */
+static bool outq_on_drop(struct vg_outq *q, struct vg_batch *b, const char *why)
 {
     size_t n = vg_batch_count(b), i, delivered = 0;
 
@@ -503,13 +562,15 @@ static void outq_on_drop(struct vg_outq *q, struct vg_batch *b, const char *why)
                  outq_dl_line(q, vg_batch_record(b, i), why) != VG_OK)
             q->dl_lost++;
     }
-    outq_dl_flush(q, n - delivered - q->dl_lost);
+    if (!outq_dl_settle(q, n - delivered - q->dl_lost))
+        return false;
     outq_dl_lost(q);
     atomic_fetch_add(&q->st.sent, delivered);
     atomic_fetch_add(&q->st.dropped, n - delivered);
     vg_complain(&q->complain, VG_LOG_WARN, q->o->ops->name, q->o->name,
                 "%zu records written to the dead-letter file %s: %s", n - delivered, q->dl_path,
                 why);
+    return true;
 }
 
 /* STOP: the output is down until someone acts; /readyz says so. */
@@ -547,14 +608,11 @@ static bool outq_deliver(struct vg_outq *q, struct vg_batch *b)
 
     for (;;) {
         r = outq_send_once(q, b, attempt == 0);
-        if (r == VG_SEND_OK) {
-            outq_on_ok(q, b);
-            return true;
-        }
+        if (r == VG_SEND_OK)
+            return outq_on_ok(q, b);
         if (r == VG_SEND_DROP) {
             outq_set_up(q, true);
-            outq_on_drop(q, b, q->reason);
-            return true;
+            return outq_on_drop(q, b, q->reason);
         }
         atomic_store(&q->st.up, 0);
         if (r == VG_SEND_STOP) {
@@ -567,8 +625,7 @@ static bool outq_deliver(struct vg_outq *q, struct vg_batch *b)
         if (q->s.retry_limit > 0 && attempt > (uint64_t)q->s.retry_limit) {
             snprintf(why, sizeof(why), "retry limit of %lld reached: %s",
                      (long long)q->s.retry_limit, q->reason);
-            outq_on_drop(q, b, why);
-            return true;
+            return outq_on_drop(q, b, why);
         }
         atomic_fetch_add(&q->st.retries, 1);
         atomic_fetch_add(&q->st.retried_records, outq_count_pending(q, b));
@@ -581,13 +638,34 @@ static bool outq_deliver(struct vg_outq *q, struct vg_batch *b)
     }
 }
 
+/* Waits for a batch or the stop (mu held); an output with an idle hook
+ * has it called (mu released) about every OUTQ_IDLE_MS meanwhile. */
+static void outq_wait(struct vg_outq *q)
+{
+    struct timespec ts;
+    int64_t at;
+
+    if (q->o->ops->idle == NULL) {
+        pthread_cond_wait(&q->cv, &q->mu);
+        return;
+    }
+    at = vg_add_sat(vg_mono_ns(), OUTQ_IDLE_MS * VG_NS_PER_MS);
+    ts.tv_sec = (time_t)(at / VG_NS_PER_SEC);
+    ts.tv_nsec = (long)(at % VG_NS_PER_SEC);
+    if (pthread_cond_timedwait(&q->cv, &q->mu, &ts) != ETIMEDOUT)
+        return;
+    pthread_mutex_unlock(&q->mu);
+    q->o->ops->idle(q->o);
+    pthread_mutex_lock(&q->mu);
+}
+
 /* Takes the next batch (mu held); NULL when told to stop. */
 static struct vg_batch *outq_take(struct vg_outq *q)
 {
     struct vg_batch *b;
 
     while (q->waiting == 0 && !q->stopping)
-        pthread_cond_wait(&q->cv, &q->mu);
+        outq_wait(q);
     if (q->stopping)
         return NULL;
     b = q->ring[q->head];

@@ -24,6 +24,8 @@ struct vg_agent_settings {
     char *log_format;            /* agent.log.format: logfmt|json */
     uint64_t batch_max_records;  /* agent.batch.max_records */
     uint64_t batch_max_bytes;    /* agent.batch.max_bytes */
+    int64_t max_collectors;      /* agent.max_collectors */
+    int64_t max_outputs;         /* agent.max_outputs */
 };
 
 struct vg_plan_collector {

@@ -161,6 +161,28 @@ void vg_complain_clear(struct vg_complain *c, const char *plugin, const char *in
                        const char *what);
 
 /* ------------------------------------------------------------------------
+ * Secrets in messages. Every log line, configuration error and output
+ * failure goes through vg_secret_mask, so a secret reaches no message even
+ * by a path nobody foresaw (a library's error text). Values of VG_OPT_SECRET
+ * options are registered by the option code; a plugin registers the
+ * secrets it finds elsewhere (a pass-through map) with vg_secret_add.
+ */
+#define VG_SECRET_MASK "***"
+/* Shorter registered values are not masked everywhere: masking every "ab"
+ * would garble messages. Mask them where they are known (`also`). */
+#define VG_SECRET_MIN 4
+/* Registers a copy of value (any thread); empty, NULL and short values are
+ * ignored, a value already there is kept once. VG_OK or VG_ENOMEM. */
+int vg_secret_add(const char *value);
+/* Forgets every registered value (tests). */
+void vg_secret_forget_all(void);
+/* Copies text into out (size bytes, NUL-terminated, cut to fit) with
+ * VG_SECRET_MASK for every registered value, for `also` (a secret of any
+ * length known to the caller; may be NULL) and for the userinfo of every
+ * URL ("admin:pw" in "ftp://admin:pw@host:21"). Thread-safe. Returns out. */
+const char *vg_secret_mask(const char *text, const char *also, char *out, size_t size);
+
+/* ------------------------------------------------------------------------
  * Configuration tree (YAML via libyaml). Scalars hold text with ${VAR} and
  * ${VAR:-default} already expanded. Nodes live as long as their vg_config.
  */
@@ -230,10 +252,17 @@ struct vg_option {
     const char *choices; /* VG_OPT_ENUM: "cri|docker|raw|auto" */
     int64_t min;         /* with VG_OPT_MIN: least value (ms for a duration) */
     int64_t max;         /* with VG_OPT_MAX: greatest value */
+    /* A default that depends on where the agent runs (the user, the
+     * environment): writes it in config syntax into buf and returns buf.
+     * Used instead of def, by the defaults and by --list-options alike. */
+    const char *(*def_fn)(char *buf, size_t size);
 };
 /* Frees what the table allocated in ctx (strings, lists); ctx may be NULL.
  * Defined with the option code in config/options.c. */
 void vg_options_free(const struct vg_option *table, void *ctx);
+/* Writes a duration of ms milliseconds as a configuration would: "15s",
+ * "24h", "1500ms", "0", for log lines. Defined in config/options.c. */
+void vg_duration_text(int64_t ms, char *out, size_t size);
 
 /* Reads a secret from a file as NAME_file options do: at most 64 KiB, no
  * NUL byte, trailing newlines removed, into a malloc'd string (*out).
@@ -249,6 +278,13 @@ struct vg_check;
  * message" at the line of option (a dotted name such as "multiline.start")
  * when the entry gives it, else at the entry's line. option may be NULL. */
 void vg_check_error(struct vg_check *chk, const char *option, const char *fmt, ...) VG_PRINTF(3, 4);
+/* Reports what will not work on this host as written (a folder that does
+ * not exist yet, say): a warning, "FILE:LINE: warning: where: message",
+ * printed by --check-config and logged at start; the config stays valid. */
+void vg_check_warn(struct vg_check *chk, const char *option, const char *fmt, ...) VG_PRINTF(3, 4);
+/* Warns (vg_check_warn) when path is not an existing folder; why says what
+ * that means for the plugin ("no file matches until it does"). */
+void vg_check_folder(struct vg_check *chk, const char *option, const char *path, const char *why);
 
 /* ------------------------------------------------------------------------
  * Metric types and labels.
@@ -412,6 +448,13 @@ struct vg_collector {
 /* Records why the current collect failed (shown in the rate-limited log). */
 void vg_collector_fail(struct vg_collector *c, const char *fmt, ...) VG_PRINTF(2, 3);
 
+/* From init, collect, ack or destroy (engine thread), by a collector that
+ * keeps positions in state_dir: whether its checkpoints can be written.
+ * true once they are read at start or written; false when a write failed
+ * (counted in vigil_checkpoint_errors_total{collector}; /readyz fails until
+ * a later report says true). The collector logs the failure itself. */
+void vg_collector_checkpoint_state(struct vg_collector *c, bool ok);
+
 /* From init or collect (engine thread): the engine watches fd and calls
  * collect soon after it turns readable. Level-triggered: collect must drain
  * what made it readable, even while paused. The collector closes fd itself
@@ -450,6 +493,10 @@ struct vg_output_ops {
     int (*init)(struct vg_output *o, const struct vg_config_node *cfg, struct vg_error *err);
     enum vg_send_result (*send)(struct vg_output *o, struct vg_batch *b);
     void (*reopen)(struct vg_output *o); /* optional: SIGHUP, on the worker thread */
+    /* Optional: called on the worker thread about once a second while no
+     * batch waits, so that a client library's callbacks (statistics, errors)
+     * are served and do not pile up in memory while the output is idle. */
+    void (*idle)(struct vg_output *o);
     /* Most queued batches handed to one send() as one batch (records in
      * order); 0 or 1: one at a time. Fewer requests, fsyncs, round trips. */
     unsigned max_batches_per_send;
@@ -476,6 +523,8 @@ void vg_output_dead_letter(struct vg_output *o, struct vg_batch *b, size_t i, co
  * the same batch and sends only the records still pending. An OK answer
  * makes every pending record delivered. */
 void vg_output_delivered(struct vg_output *o, struct vg_batch *b, size_t i);
+/* True while record i is neither delivered nor dead-lettered (always, for
+ * an output that no engine runs, such as one a unit test drives). */
 bool vg_output_pending(struct vg_output *o, const struct vg_batch *b, size_t i);
 
 /* Accounting of the wire (worker thread): bytes of records encoded (raw)
@@ -483,11 +532,65 @@ bool vg_output_pending(struct vg_output *o, const struct vg_batch *b, size_t i);
 void vg_output_count_bytes(struct vg_output *o, uint64_t raw, uint64_t wire);
 void vg_output_observe_request(struct vg_output *o, double seconds);
 
+/* From send(): a reply of the peer passed the most the output reads of one
+ * and was cut off (that request failed and its records stay pending);
+ * counted in vigil_output_reply_truncated_total. */
+void vg_output_count_reply_truncated(struct vg_output *o);
+
 /* True once the agent is stopping and the shutdown timeout has passed
  * (worker thread): a send() that waits on the network checks it in its
  * loop and returns what it has (VG_SEND_RETRY keeps the rest
  * unacknowledged, to be sent again after the restart). */
 bool vg_output_stopping(struct vg_output *o);
+
+/* ------------------------------------------------------------------------
+ * Line streams: NDJSON to a descriptor whose reader may stop reading (a
+ * pipe, FIFO, socket or terminal), for outputs such as stdout. A send never
+ * waits more than VG_OSTREAM_STALL_MS without progress, nor past the
+ * shutdown deadline (vg_output_stopping), and never blocks in write(2):
+ * standard output is not made non-blocking for the processes that share
+ * it. What was written before a stall is kept: the records whose lines went
+ * out are marked delivered (vg_output_delivered), and the rest of a line cut
+ * short is written first at the next send, so a retry writes no line twice
+ * and leaves none broken. Worker thread only.
+ */
+#define VG_OSTREAM_STALL_MS 1000
+
+enum vg_ostream_kind {
+    VG_OSTREAM_PLAIN,    /* a regular file or block device: plain writes */
+    VG_OSTREAM_NONBLOCK, /* a non-blocking description of our own (FIFO, pipe, device) */
+    VG_OSTREAM_SOCKET,   /* a socket: send(2) with MSG_DONTWAIT | MSG_NOSIGNAL */
+    VG_OSTREAM_POLLED,   /* a shared blocking pipe or device: poll(2), then PIPE_BUF at most */
+};
+
+struct vg_ostream {
+    int fd;     /* where the lines go; -1 while detached */
+    int own_fd; /* a description vg_ostream_attach opened, or -1 */
+    enum vg_ostream_kind kind;
+    struct vg_buf lines; /* the lines of the current send */
+    struct vg_buf rest;  /* the line a stall cut short, up to its end */
+    size_t rest_off;     /* bytes of rest already written */
+};
+
+void vg_ostream_init(struct vg_ostream *s);
+/* Writes to fd from now on; fd stays the caller's. shared: other processes
+ * may write to it too (standard output): a FIFO or device is then written
+ * through a non-blocking description of its own (opened through
+ * /proc/self/fd), and polled before each write where that cannot be
+ * opened. A descriptor that is not shared is made non-blocking unless it
+ * is a regular file. Returns the kind chosen. */
+enum vg_ostream_kind vg_ostream_attach(struct vg_ostream *s, int fd, bool shared);
+/* Forgets fd and the rest of a cut line (the reader it was for is gone). */
+void vg_ostream_detach(struct vg_ostream *s);
+void vg_ostream_free(struct vg_ostream *s);
+/* Writes the rest of a cut line, then the pending records of b as one JSON
+ * line each (vg_record_to_json), counting the bytes written
+ * (vg_output_count_bytes). VG_OK when everything is written; otherwise
+ * what was written is kept (see above) and the answer says why it stopped:
+ * VG_EAGAIN (a stall: no progress for VG_OSTREAM_STALL_MS), VG_ESTOP (the
+ * agent is stopping), VG_ENOMEM, or VG_EIO with errno set (EPIPE: the
+ * reader went away). */
+int vg_ostream_send(struct vg_ostream *s, struct vg_output *o, struct vg_batch *b);
 
 /* The node this agent runs as (agent.node_name or the host name). */
 const char *vg_node_name(void);

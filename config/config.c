@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,71 +31,150 @@
 
 void vg_errors_init(struct vg_errors *e)
 {
-    e->msgs = NULL;
-    e->n = 0;
+    memset(e, 0, sizeof(*e));
+}
+
+static void cfg_strs_free(char **v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
 }
 
 void vg_errors_free(struct vg_errors *e)
 {
-    size_t i;
-
-    for (i = 0; i < e->n; i++)
-        free(e->msgs[i]);
-    free(e->msgs);
-    e->msgs = NULL;
-    e->n = 0;
+    cfg_strs_free(e->msgs, e->n);
+    cfg_strs_free(e->warns, e->n_warns);
+    free(e->at);
+    memset(e, 0, sizeof(*e));
 }
 
-/* Appends a copy of msg. Past CFG_MAX_ERRORS one last line says so and the
- * rest is dropped; an allocation failure drops the message silently since
- * there is nowhere left to report it. */
-static void cfg_errors_push(struct vg_errors *e, const char *msg)
+/* Appends a copy of msg to *v. Past CFG_MAX_ERRORS one last line says so
+ * and the rest is dropped; an allocation failure drops the message silently
+ * since there is nowhere left to report it. False when nothing was added. */
+static bool cfg_strs_push(char ***v, size_t n, const char *msg)
 {
-    char **msgs;
+    char **grown;
     char *copy;
 
-    if (e->n > CFG_MAX_ERRORS)
-        return;
-    if (e->n == CFG_MAX_ERRORS)
+    if (n > CFG_MAX_ERRORS)
+        return false;
+    if (n == CFG_MAX_ERRORS)
         msg = "too many errors; the rest are not shown";
     copy = vg_strdup(msg);
     if (copy == NULL)
-        return;
-    msgs = vg_realloc(e->msgs, (e->n + 1) * sizeof(*msgs));
-    if (msgs == NULL) {
+        return false;
+    grown = vg_realloc(*v, (n + 1) * sizeof(*grown));
+    if (grown == NULL) {
         free(copy);
-        return;
+        return false;
     }
-    msgs[e->n++] = copy;
-    e->msgs = msgs;
+    grown[n] = copy;
+    *v = grown;
+    return true;
 }
 
-void vg_errors_add(struct vg_errors *e, const struct vg_config_node *at, const char *fmt, ...)
+/* One error per value: what a value that was already refused (an unset
+ * variable, say) makes of the options and checks after it would only
+ * repeat the first error. */
+static void cfg_errors_push(struct vg_errors *e, const struct vg_config_node *at, const char *msg)
 {
-    char msg[VG_ERROR_MAX * 2];
+    const struct vg_config_node **ats;
+
+    if (at != NULL && at->kind == VG_NODE_SCALAR && vg_errors_about(e, 0, at))
+        return;
+    ats = vg_realloc(e->at, (e->n + 1) * sizeof(*ats));
+
+    if (ats == NULL)
+        return;
+    e->at = ats;
+    if (!cfg_strs_push(&e->msgs, e->n, msg))
+        return;
+    e->at[e->n++] = at;
+}
+
+/* "FILE:LINE: " (when at is given), then the tag, then fmt. */
+static void cfg_format(char *msg, size_t size, const struct vg_config_node *at, const char *tag,
+                       const char *fmt, va_list ap)
+{
     size_t off = 0;
-    va_list ap;
     int n;
 
     msg[0] = '\0';
-    if (at != NULL) {
-        n = snprintf(msg, sizeof(msg), "%s:%d: ", at->file != NULL ? at->file : "<config>",
-                     at->line);
-        if (n > 0)
-            off = (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
-    }
-    va_start(ap, fmt);
-    vsnprintf(msg + off, sizeof(msg) - off, fmt, ap);
-    va_end(ap);
-    cfg_errors_push(e, msg);
+    n = at != NULL ? snprintf(msg, size, "%s:%d: %s", at->file != NULL ? at->file : "<config>",
+                              at->line, tag)
+                   : snprintf(msg, size, "%s", tag);
+    if (n > 0)
+        off = (size_t)n < size ? (size_t)n : size - 1;
+    vsnprintf(msg + off, size - off, fmt, ap);
 }
 
-void vg_errors_print(const struct vg_errors *e, FILE *f)
+/* Secrets in a message (a URL's credentials, a secret option's value) are
+ * masked before it is kept, for errors and warnings alike. */
+void vg_errors_add(struct vg_errors *e, const struct vg_config_node *at, const char *fmt, ...)
+{
+    char msg[VG_ERROR_MAX * 2], masked[VG_ERROR_MAX * 2];
+    va_list ap;
+
+    va_start(ap, fmt);
+    cfg_format(msg, sizeof(msg), at, "", fmt, ap);
+    va_end(ap);
+    cfg_errors_push(e, at, vg_secret_mask(msg, NULL, masked, sizeof(masked)));
+}
+
+void vg_errors_warn(struct vg_errors *e, const struct vg_config_node *at, const char *fmt, ...)
+{
+    char msg[VG_ERROR_MAX * 2], masked[VG_ERROR_MAX * 2];
+    va_list ap;
+
+    va_start(ap, fmt);
+    cfg_format(msg, sizeof(msg), at, "warning: ", fmt, ap);
+    va_end(ap);
+    if (cfg_strs_push(&e->warns, e->n_warns, vg_secret_mask(msg, NULL, masked, sizeof(masked))))
+        e->n_warns++;
+}
+
+bool vg_errors_about(const struct vg_errors *e, size_t from, const struct vg_config_node *at)
 {
     size_t i;
 
-    for (i = 0; i < e->n; i++)
-        fprintf(f, "%s\n", e->msgs[i]);
+    for (i = from; at != NULL && i < e->n; i++)
+        if (e->at[i] == at)
+            return true;
+    return false;
+}
+
+static int cfg_error_line(const struct vg_errors *e, size_t i)
+{
+    if (i == CFG_MAX_ERRORS) /* "too many errors" comes last */
+        return INT_MAX;
+    return e->at[i] != NULL ? e->at[i]->line : 0;
+}
+
+/* In the order of the file's lines (errors without a line first, then the
+ * order they were found in), whatever stage found them. */
+void vg_errors_print(const struct vg_errors *e, FILE *f)
+{
+    size_t order[CFG_MAX_ERRORS + 1];
+    size_t i, j, n = e->n < VG_ARRAY_LEN(order) ? e->n : VG_ARRAY_LEN(order);
+
+    for (i = 0; i < n; i++) {
+        for (j = i; j > 0 && cfg_error_line(e, order[j - 1]) > cfg_error_line(e, i); j--)
+            order[j] = order[j - 1];
+        order[j] = i;
+    }
+    for (i = 0; i < n; i++)
+        fprintf(f, "%s\n", e->msgs[order[i]]);
+}
+
+void vg_errors_print_warnings(const struct vg_errors *e, FILE *f)
+{
+    size_t i;
+
+    for (i = 0; i < e->n_warns; i++)
+        fprintf(f, "%s\n", e->warns[i]);
 }
 
 /* ------------------------------------------------------------------------
@@ -158,8 +238,9 @@ struct cfg_builder {
     int depth;
     struct vg_config_node *root;
     int documents;
-    bool failed; /* an error was reported; the tree is discarded at the end */
-    bool stop;   /* an error after which the event stream cannot be followed */
+    bool failed;        /* an error was reported; the tree is discarded at the end */
+    bool values_failed; /* a value is wrong (duplicate key, unset variable); the tree is whole */
+    bool stop;          /* an error after which the event stream cannot be followed */
 };
 
 static void cfg_error_at(struct cfg_builder *b, yaml_mark_t mark, const char *fmt, ...)
@@ -288,7 +369,7 @@ static int cfg_scalar_value(struct cfg_builder *b, struct vg_config_node *node,
     vg_buf_init(&out);
     rc = cfg_expand(b, node, src, len, &out);
     if (rc == VG_ECONFIG)
-        b->failed = true;
+        b->values_failed = true;
     if (rc == VG_ENOMEM)
         goto out;
     if (vg_buf_reserve(&out, 1) != VG_OK) {
@@ -424,7 +505,7 @@ static int cfg_check_duplicates(struct cfg_builder *b, const struct vg_config_no
         }
         vg_errors_add(b->errs, v[i], "duplicate key '%s' (first given at line %d)", v[i]->key,
                       v[first]->line);
-        b->failed = true;
+        b->values_failed = true;
     }
     free(v);
     return VG_OK;
@@ -613,9 +694,10 @@ int vg_config_load_string(const char *text, size_t len, const char *name, struct
         free(b);
         return VG_ECONFIG;
     }
+    rc = b->values_failed ? VG_ECONFIG : VG_OK;
     free(b);
     *out = cfg;
-    return VG_OK;
+    return rc;
 nomem:
     if (b != NULL)
         cfg_node_free(b->root);

@@ -15,7 +15,10 @@
 /* Every error found in one run, each "file:line: where: message". */
 struct vg_errors {
     char **msgs;
+    const struct vg_config_node **at; /* the node each error is about */
     size_t n;
+    char **warns; /* "FILE:LINE: warning: ..." */
+    size_t n_warns;
 };
 
 void vg_errors_init(struct vg_errors *e);
@@ -23,7 +26,14 @@ void vg_errors_free(struct vg_errors *e);
 /* Adds "FILE:LINE: " + message (node may be NULL: no position). */
 void vg_errors_add(struct vg_errors *e, const struct vg_config_node *at, const char *fmt, ...)
     VG_PRINTF(3, 4);
+/* Adds a warning, "FILE:LINE: warning: " + message: something that will not
+ * work as written (on this host), which does not make the config invalid. */
+void vg_errors_warn(struct vg_errors *e, const struct vg_config_node *at, const char *fmt, ...)
+    VG_PRINTF(3, 4);
+/* True when an error from index `from` on is about node at. */
+bool vg_errors_about(const struct vg_errors *e, size_t from, const struct vg_config_node *at);
 void vg_errors_print(const struct vg_errors *e, FILE *f); /* one per line */
+void vg_errors_print_warnings(const struct vg_errors *e, FILE *f);
 
 /* A loaded configuration: the node tree and the memory behind it. */
 struct vg_config {
@@ -35,7 +45,10 @@ struct vg_config {
 /* Parses YAML (a file, or text with a display name). ${VAR} and
  * ${VAR:-default} are expanded in scalars; an unset ${VAR} without default is
  * an error. YAML syntax errors are reported with line and column. Returns
- * VG_OK, or VG_ECONFIG with errs filled. */
+ * VG_OK, or VG_ECONFIG with errs filled: *out is NULL when the document
+ * could not be read whole, and set (to be freed) when only values are
+ * wrong (a duplicate key, an unset variable), so that the plan can still
+ * be built to report every other error too. */
 int vg_config_load_file(const char *path, struct vg_config **out, struct vg_errors *errs);
 int vg_config_load_string(const char *text, size_t len, const char *name, struct vg_config **out,
                           struct vg_errors *errs);

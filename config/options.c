@@ -19,6 +19,8 @@
 #define OPT_MAX_NAME    128         /* longest option name, dotted */
 #define OPT_MAX_SECRET  (64u << 10) /* a secret file larger than this is a mistake */
 #define OPT_MAX_SUGGEST 64          /* words longer than this get no suggestion */
+#define OPT_MIN_AFFIX   3           /* shortest name suggested as a prefix or substring */
+#define OPT_MAX_DEFAULT 4096        /* a default that def_fn computes */
 
 /* ------------------------------------------------------------------------
  * Value parsers.
@@ -228,14 +230,50 @@ static void opt_best_init(struct opt_best *b, const char *word)
     b->limit = b->word_len / 3 > 1 ? b->word_len / 3 : 1;
 }
 
+/* True when the shorter of a and b (at least OPT_MIN_AFFIX bytes) is inside
+ * the longer; *prefix says whether it is where the longer begins. */
+static bool opt_contains(const char *a, size_t la, const char *b, size_t lb, bool *prefix)
+{
+    const char *longer = la >= lb ? a : b, *shorter = la >= lb ? b : a;
+    size_t ll = la >= lb ? la : lb, ls = la >= lb ? lb : la, i;
+
+    if (ls < OPT_MIN_AFFIX)
+        return false;
+    for (i = 0; i + ls <= ll; i++) {
+        if (memcmp(longer + i, shorter, ls) == 0) {
+            *prefix = i == 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* How good cand is as a suggestion for the word, lower is better: the edit
+ * distance when small enough, then one part inside the other ('elastic' ->
+ * 'elasticsearch', 'logging' -> 'log'), a prefix before a substring.
+ * SIZE_MAX: no suggestion. */
+static size_t opt_rank(const struct opt_best *b, const char *cand, size_t len)
+{
+    size_t d = opt_distance(b->word, b->word_len, cand, len);
+    bool prefix = false;
+
+    if (d == 0)
+        return SIZE_MAX;
+    if (d <= b->limit)
+        return d;
+    if (opt_contains(b->word, b->word_len, cand, len, &prefix))
+        return b->limit + (prefix ? 1 : 2);
+    return SIZE_MAX;
+}
+
 static void opt_best_consider(struct opt_best *b, const char *cand, size_t len)
 {
     size_t d;
 
     if (b->word_len > OPT_MAX_SUGGEST || len > OPT_MAX_SUGGEST || len >= sizeof(b->name))
         return;
-    d = opt_distance(b->word, b->word_len, cand, len);
-    if (d == 0 || d > b->limit || (b->found && d >= b->dist))
+    d = opt_rank(b, cand, len);
+    if (d == SIZE_MAX || (b->found && d >= b->dist))
         return;
     memcpy(b->name, cand, len);
     b->name[len] = '\0';
@@ -515,22 +553,31 @@ static void opt_zero(const struct vg_option *opt, void *ctx)
     }
 }
 
+/* The default of o in config syntax: def, or what def_fn says now (into
+ * buf). NULL: none. */
+static const char *opt_default(const struct vg_option *o, char *buf, size_t size)
+{
+    return o->def_fn != NULL ? o->def_fn(buf, size) : o->def;
+}
+
 int vg_options_defaults(const struct vg_option *table, void *ctx, struct vg_errors *errs)
 {
     const struct vg_option *o;
+    char text[OPT_MAX_DEFAULT];
     int rc = VG_OK;
 
     for (o = table; o != NULL && o->name != NULL; o++) {
+        const char *def = opt_default(o, text, sizeof(text));
         char why[VG_ERROR_MAX];
         int r;
 
-        if (o->def == NULL) {
+        if (def == NULL) {
             opt_zero(o, ctx);
             continue;
         }
-        r = opt_from_text(o, ctx, o->def, why, sizeof(why));
+        r = opt_from_text(o, ctx, def, why, sizeof(why));
         if (r == VG_OK)
-            r = vg_option_check_range(o, ctx, o->def, why, sizeof(why));
+            r = vg_option_check_range(o, ctx, def, why, sizeof(why));
         if (r == VG_ENOMEM) {
             vg_errors_add(errs, NULL, "option '%s': out of memory", o->name);
             rc = VG_ECONFIG;
@@ -687,30 +734,44 @@ static int opt_set_strlist(struct opt_run *r, const struct opt_hit *h, const cha
     return VG_OK;
 }
 
+/* A unit of a duration or size, and how many of the base unit it holds. */
+struct opt_unit {
+    const char *unit;
+    int64_t n;
+};
+
+/* Writes v in the largest unit of units (largest first, the last one 1)
+ * that divides it whole. */
+static void opt_unit_text(const struct opt_unit *units, int64_t v, char *out, size_t size)
+{
+    size_t i = 0;
+
+    while (units[i].n > 1 && (v == 0 || v % units[i].n != 0))
+        i++;
+    snprintf(out, size, "%lld%s", (long long)(v / units[i].n), v != 0 ? units[i].unit : "");
+}
+
+void vg_duration_text(int64_t ms, char *out, size_t size)
+{
+    static const struct opt_unit durs[] = {
+        {"h", INT64_C(3600000)}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
+
+    opt_unit_text(durs, ms, out, size);
+}
+
 /* Writes a bound of an option of type t in configuration syntax: "64",
  * "87600h", "1GiB". */
 static void opt_bound_text(enum vg_opt_type t, int64_t v, char *out, size_t size)
 {
-    static const struct {
-        const char *unit;
-        int64_t n;
-    } durs[] = {{"h", INT64_C(3600000)}, {"m", 60000}, {"s", 1000}},
-      sizes[] = {{"TiB", INT64_C(1) << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}};
-    size_t i;
+    static const struct opt_unit sizes[] = {
+        {"TiB", INT64_C(1) << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"", 1}};
 
-    for (i = 0; t == VG_OPT_DURATION && v != 0 && i < VG_ARRAY_LEN(durs); i++) {
-        if (v % durs[i].n == 0) {
-            snprintf(out, size, "%lld%s", (long long)(v / durs[i].n), durs[i].unit);
-            return;
-        }
-    }
-    for (i = 0; t == VG_OPT_SIZE && v != 0 && i < VG_ARRAY_LEN(sizes); i++) {
-        if (v % sizes[i].n == 0) {
-            snprintf(out, size, "%lld%s", (long long)(v / sizes[i].n), sizes[i].unit);
-            return;
-        }
-    }
-    snprintf(out, size, "%lld%s", (long long)v, t == VG_OPT_DURATION && v != 0 ? "ms" : "");
+    if (t == VG_OPT_DURATION)
+        vg_duration_text(v, out, size);
+    else if (t == VG_OPT_SIZE)
+        opt_unit_text(sizes, v, out, size);
+    else
+        snprintf(out, size, "%lld", (long long)v);
 }
 
 /* The range of option o, with the default caps of durations and sizes. */
@@ -773,6 +834,16 @@ int vg_option_check_range(const struct vg_option *o, const void *ctx, const char
     return VG_EPARSE;
 }
 
+/* Puts back the default of a number refused by its range, so that check
+ * callbacks, which still run, see a value the table allows. */
+static void opt_restore_default(const struct vg_option *o, void *ctx)
+{
+    char why[VG_ERROR_MAX];
+
+    if (o->def == NULL || opt_from_text(o, ctx, o->def, why, sizeof(why)) != VG_OK)
+        opt_zero(o, ctx);
+}
+
 /* Stores the value of node n for option h (named name in messages). */
 static int opt_set_node(struct opt_run *r, const struct opt_hit *h, const char *name,
                         const struct vg_config_node *n)
@@ -793,8 +864,10 @@ static int opt_set_node(struct opt_run *r, const struct opt_hit *h, const char *
         return VG_OK;
     }
     rc = opt_from_text(h->opt, h->ctx, n->value, why, sizeof(why));
-    if (rc == VG_OK && vg_option_check_range(h->opt, h->ctx, n->value, why, sizeof(why)) != VG_OK)
+    if (rc == VG_OK && vg_option_check_range(h->opt, h->ctx, n->value, why, sizeof(why)) != VG_OK) {
+        opt_restore_default(h->opt, h->ctx);
         rc = VG_EPARSE;
+    }
     if (rc == VG_EPARSE)
         opt_error(r, n, "option '%s': %s", name, why);
     return rc == VG_ENOMEM ? VG_ENOMEM : VG_OK;
@@ -857,7 +930,8 @@ out:
     return rc;
 }
 
-/* NAME_file: the secret comes from the file the node names. */
+/* NAME_file: the secret comes from the file the node names; it is
+ * registered with vg_secret_add, as an inline secret is by opt_given. */
 static int opt_set_secret_file(struct opt_run *r, const struct opt_hit *h, const char *key,
                                const struct vg_config_node *n)
 {
@@ -879,7 +953,14 @@ static int opt_set_secret_file(struct opt_run *r, const struct opt_hit *h, const
         return rc;
     if (rc != VG_OK) {
         opt_error(r, n, "option '%s': %s", key, why);
-        return VG_OK;
+        /* given all the same, for the checks of what goes with it */
+        secret = vg_strdup("(unreadable)");
+        if (secret == NULL)
+            return VG_ENOMEM;
+    }
+    if (vg_secret_add(secret) != VG_OK) {
+        free(secret);
+        return VG_ENOMEM;
     }
     opt_set_str(h->opt, h->ctx, secret);
     return VG_OK;
@@ -898,6 +979,10 @@ static int opt_given(struct opt_run *r, const struct opt_hit *h, const char *nam
         return VG_OK;
     }
     *h->seen |= OPT_SEEN_INLINE;
+    /* registered before anything can print it */
+    if ((h->opt->flags & VG_OPT_SECRET) != 0 && n->kind == VG_NODE_SCALAR &&
+        vg_secret_add(n->value) != VG_OK)
+        return VG_ENOMEM;
     return opt_set_node(r, h, name, n);
 }
 
@@ -1113,10 +1198,12 @@ static void opt_print_range(const struct vg_option *o, FILE *f)
 void vg_options_print(const struct vg_option *table, const char *indent, FILE *f)
 {
     const struct vg_option *o;
+    char text[OPT_MAX_DEFAULT];
     int name_w = 4, def_w = 7;
 
     for (o = table; o != NULL && o->name != NULL; o++) {
-        int n = (int)strlen(o->name), d = o->def != NULL ? (int)strlen(o->def) : 1;
+        const char *given = opt_default(o, text, sizeof(text));
+        int n = (int)strlen(o->name), d = given != NULL ? (int)strlen(given) : 1;
 
         if (o->flags & VG_OPT_REQUIRED)
             d = (int)strlen("(required)");
@@ -1126,11 +1213,12 @@ void vg_options_print(const struct vg_option *table, const char *indent, FILE *f
     }
     def_w = def_w > 24 ? 24 : def_w;
     for (o = table; o != NULL && o->name != NULL; o++) {
-        const char *def = o->def != NULL && o->def[0] != '\0' ? o->def : "-";
+        const char *given = opt_default(o, text, sizeof(text));
+        const char *def = given != NULL && given[0] != '\0' ? given : "-";
 
         if (o->flags & VG_OPT_REQUIRED)
             def = "(required)";
-        else if (o->def != NULL && o->def[0] == '\0')
+        else if (given != NULL && given[0] == '\0')
             def = "\"\"";
         fprintf(f, "%s%-*s  %-8s  %-*s  %s", indent != NULL ? indent : "", name_w, o->name,
                 vg_opt_type_name(o->type), def_w, def, o->doc != NULL ? o->doc : "");

@@ -3,29 +3,72 @@
  * option table: the agent's settings and one entry per collector and output,
  * each with its context filled, ready for the engine.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "config.h"
 #include "core.h"
 #include "http.h"
 
-#define PLAN_MAX_NAME 64
+#define PLAN_MAX_NAME  64
+#define PLAN_LIMIT_MAX 4096 /* highest max_collectors and max_outputs */
 
 #define AGENT_OPT(name, type, def, field, doc)                                                     \
     {                                                                                              \
         name, type, def, offsetof(struct vg_agent_settings, field), doc, 0, NULL                   \
     }
 
+/* Writes dir (an absolute path; trailing slashes dropped) then suffix into
+ * buf; false when dir is unset or relative (XDG's rule) or it does not fit. */
+static bool plan_dir_under(char *buf, size_t size, const char *dir, const char *suffix)
+{
+    size_t n;
+    int w;
+
+    if (dir == NULL || dir[0] != '/')
+        return false;
+    n = strlen(dir);
+    while (n > 0 && dir[n - 1] == '/')
+        n--;
+    w = snprintf(buf, size, "%.*s%s", (int)n, dir, suffix);
+    return w > 0 && (size_t)w < size;
+}
+
+/* The default state_dir, per user, so that users of one machine never
+ * share a folder that the first of them owns: $VIGIL_STATE_DIR, else
+ * $XDG_STATE_HOME/vigil, else $HOME/.local/state/vigil, else
+ * /tmp/vigil-state-UID. */
+static const char *plan_state_dir_default(char *buf, size_t size)
+{
+    const char *own = getenv("VIGIL_STATE_DIR");
+    int w;
+
+    if (own != NULL && own[0] != '\0') {
+        w = snprintf(buf, size, "%s", own);
+        if (w > 0 && (size_t)w < size)
+            return buf;
+    }
+    if (plan_dir_under(buf, size, getenv("XDG_STATE_HOME"), "/vigil") ||
+        plan_dir_under(buf, size, getenv("HOME"), "/.local/state/vigil"))
+        return buf;
+    snprintf(buf, size, "/tmp/vigil-state-%lu", (unsigned long)geteuid());
+    return buf;
+}
+
 const struct vg_option vg_agent_options[] = {
     AGENT_OPT("node_name", VG_OPT_STR, "", node_name,
               "node name in records and labels; empty: the host name"),
-    AGENT_OPT("state_dir", VG_OPT_STR, "/var/lib/vigil", state_dir,
-              "directory for checkpoints and dead letters"),
+    {"state_dir", VG_OPT_STR, NULL, offsetof(struct vg_agent_settings, state_dir),
+     "directory for checkpoints and dead letters; default, per user: $VIGIL_STATE_DIR, "
+     "$XDG_STATE_HOME/vigil, $HOME/.local/state/vigil or /tmp/vigil-state-UID",
+     0, NULL, 0, 0, plan_state_dir_default},
     AGENT_OPT("shutdown_timeout", VG_OPT_DURATION, "10s", shutdown_timeout_ms,
               "longest wait for output queues to drain at exit"),
     AGENT_OPT("http.listen", VG_OPT_STR, "127.0.0.1:9469", http_listen,
@@ -52,6 +95,12 @@ const struct vg_option vg_agent_options[] = {
      "records per batch before it is sealed", VG_OPT_MIN, NULL, 1, 0},
     {"batch.max_bytes", VG_OPT_SIZE, "1MiB", offsetof(struct vg_agent_settings, batch_max_bytes),
      "bytes per batch before it is sealed", VG_OPT_MIN, NULL, 1, 0},
+    {"max_collectors", VG_OPT_INT, "256", offsetof(struct vg_agent_settings, max_collectors),
+     "most collectors a config may declare (each has a timer and its own state)", VG_OPT_RANGE,
+     NULL, 1, PLAN_LIMIT_MAX},
+    {"max_outputs", VG_OPT_INT, "32", offsetof(struct vg_agent_settings, max_outputs),
+     "most outputs a config may declare (each has its own threads and queue)", VG_OPT_RANGE, NULL,
+     1, PLAN_LIMIT_MAX},
     {NULL, 0, NULL, 0, NULL, 0, NULL},
 };
 
@@ -275,30 +324,70 @@ struct vg_check {
     const struct vg_config_node *entry;
     const char *where; /* "outputs[0] (file)" */
     int rc;
+    size_t first; /* the entry's first error: its option errors come before the check's */
 };
+
+/* The child of map whose key is the longest one that option starts with,
+ * whole or up to a dot, or NULL: a key may hold dots itself
+ * ("rdkafka.sasl.password" names sasl.password in the rdkafka map). */
+static const struct vg_config_node *plan_option_child(const struct vg_config_node *map,
+                                                      const char *option)
+{
+    const struct vg_config_node *c, *best = NULL;
+    size_t len, best_len = 0;
+
+    for (c = map->kind == VG_NODE_MAP ? map->children : NULL; c != NULL; c = c->next) {
+        len = c->key != NULL ? strlen(c->key) : 0;
+        if (len > best_len && strncmp(option, c->key, len) == 0 &&
+            (option[len] == '\0' || option[len] == '.')) {
+            best = c;
+            best_len = len;
+        }
+    }
+    return best;
+}
 
 /* The node of a dotted option name inside entry, or NULL. */
 static const struct vg_config_node *plan_option_node(const struct vg_config_node *entry,
                                                      const char *option)
 {
     const struct vg_config_node *n = entry;
-    char part[PLAN_MAX_NAME * 2];
 
     while (n != NULL && option != NULL && option[0] != '\0') {
-        const char *dot = strchr(option, '.');
-        size_t len = dot != NULL ? (size_t)(dot - option) : strlen(option);
-
-        if (len >= sizeof(part) || n->kind != VG_NODE_MAP)
+        n = plan_option_child(n, option);
+        if (n == NULL)
             return NULL;
-        memcpy(part, option, len);
-        part[len] = '\0';
-        n = vg_node_get(n, part);
-        option = dot != NULL ? dot + 1 : NULL;
+        option += strlen(n->key);
+        option += option[0] == '.' ? 1 : 0;
     }
     return n;
 }
 
+/*
+ * A check runs even when some options of its entry were refused (those hold
+ * their defaults then), so that every error shows at once; what it says
+ * about a node that already has an error (a refused option), or about an
+ * option not given when the entry has errors (most often the same option
+ * misspelt), would only repeat it, and is left out.
+ */
 void vg_check_error(struct vg_check *chk, const char *option, const char *fmt, ...)
+{
+    const struct vg_config_node *at = plan_option_node(chk->entry, option);
+    char msg[VG_ERROR_MAX];
+    va_list ap;
+
+    chk->rc = VG_ECONFIG;
+    if (at == NULL)
+        at = chk->entry;
+    if (vg_errors_about(chk->errs, 0, at) || (at == chk->entry && chk->errs->n > chk->first))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    vg_errors_add(chk->errs, at, "%s: %s", chk->where, msg);
+}
+
+void vg_check_warn(struct vg_check *chk, const char *option, const char *fmt, ...)
 {
     const struct vg_config_node *at = plan_option_node(chk->entry, option);
     char msg[VG_ERROR_MAX];
@@ -307,17 +396,16 @@ void vg_check_error(struct vg_check *chk, const char *option, const char *fmt, .
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    vg_errors_add(chk->errs, at != NULL && at != chk->entry ? at : chk->entry, "%s: %s", chk->where,
-                  msg);
-    chk->rc = VG_ECONFIG;
+    vg_errors_warn(chk->errs, at != NULL ? at : chk->entry, "%s: %s", chk->where, msg);
 }
 
-/* Runs a plugin's check callback (when it has one) on a filled context. */
+/* Runs a plugin's check callback (when it has one) on a filled context;
+ * first is the index of the entry's first error. */
 static int plan_run_check(int (*check)(const void *, struct vg_check *), const void *ctx,
                           const struct vg_config_node *entry, const char *where,
-                          struct vg_errors *errs)
+                          struct vg_errors *errs, size_t first)
 {
-    struct vg_check chk = {errs, entry, where, VG_OK};
+    struct vg_check chk = {errs, entry, where, VG_OK, first};
 
     if (check == NULL)
         return VG_OK;
@@ -339,6 +427,7 @@ static int plan_collector(struct vg_plan_collector *pc, size_t i,
     const struct vg_option *tables[2] = {vg_collector_common_options, ops->options};
     void *ctxs[2];
     char where[128];
+    size_t first;
     int rc;
 
     snprintf(where, sizeof(where), "collectors[%zu] (%s)", i, ops->name);
@@ -349,11 +438,12 @@ static int plan_collector(struct vg_plan_collector *pc, size_t i,
         return VG_ENOMEM;
     ctxs[0] = &common;
     ctxs[1] = pc->ctx;
+    first = errs->n;
     rc = vg_options_apply(tables, ctxs, 2, entry, where, plan_ignore, errs);
-    if (rc == VG_OK && common.name != NULL && !plan_check_name(where, entry, common.name, errs))
+    if (common.name != NULL && !plan_check_name(where, entry, common.name, errs))
         rc = VG_ECONFIG;
-    if (rc == VG_OK)
-        rc = plan_run_check(ops->check, pc->ctx, entry, where, errs);
+    if (plan_run_check(ops->check, pc->ctx, entry, where, errs, first) != VG_OK)
+        rc = VG_ECONFIG;
     pc->interval_ms = common.interval_ms > 0 ? common.interval_ms : ops->default_interval_ms;
     *explicit_name = common.name != NULL;
     *name = common.name;
@@ -372,6 +462,7 @@ static int plan_output(struct vg_plan_output *po, size_t i, const struct vg_conf
                                          ops->options};
     void *ctxs[3];
     char where[128];
+    size_t first;
     int rc;
 
     snprintf(where, sizeof(where), "outputs[%zu] (%s)", i, ops->name);
@@ -383,13 +474,14 @@ static int plan_output(struct vg_plan_output *po, size_t i, const struct vg_conf
     ctxs[0] = &naming;
     ctxs[1] = &po->settings;
     ctxs[2] = po->ctx;
+    first = errs->n;
     rc = vg_options_apply(tables, ctxs, 3, entry, where, plan_ignore, errs);
-    if (rc == VG_OK && naming.name != NULL && !plan_check_name(where, entry, naming.name, errs))
+    if (naming.name != NULL && !plan_check_name(where, entry, naming.name, errs))
         rc = VG_ECONFIG;
-    if (rc == VG_OK)
-        rc = plan_run_check(vg_output_settings_check, &po->settings, entry, where, errs);
-    if (rc == VG_OK)
-        rc = plan_run_check(ops->check, po->ctx, entry, where, errs);
+    if (plan_run_check(vg_output_settings_check, &po->settings, entry, where, errs, first) != VG_OK)
+        rc = VG_ECONFIG;
+    if (plan_run_check(ops->check, po->ctx, entry, where, errs, first) != VG_OK)
+        rc = VG_ECONFIG;
     *explicit_name = naming.name != NULL;
     *name = naming.name;
     return rc;
@@ -461,6 +553,25 @@ static int plan_entry(const struct plan_kind *k, struct vg_plan *plan, struct pl
  * unknown type are reported and left out; the others stay in the plan even
  * when their options are wrong, so that vg_plan_free releases them.
  */
+/* Refuses a section with more entries than the agent's limit for it: each
+ * entry costs threads, timers and descriptors, and ten thousand of them is
+ * a generated config gone wrong rather than a node's work. */
+static bool plan_count_ok(const struct plan_kind *k, const struct vg_config_node *sec,
+                          const struct vg_plan *plan, struct vg_errors *errs)
+{
+    bool outputs = k == &plan_outputs;
+    int64_t max = outputs ? plan->agent.max_outputs : plan->agent.max_collectors;
+
+    if (max <= 0 || sec->n_children <= (size_t)max)
+        return true;
+    vg_errors_add(errs, sec,
+                  "%s: %zu entries, more than agent.%s (%lld); raise it if they are "
+                  "all meant",
+                  k->section, sec->n_children, outputs ? "max_outputs" : "max_collectors",
+                  (long long)max);
+    return false;
+}
+
 static int plan_section(const struct plan_kind *k, const struct vg_config_node *sec,
                         struct vg_plan *plan, struct vg_errors *errs)
 {
@@ -473,6 +584,8 @@ static int plan_section(const struct plan_kind *k, const struct vg_config_node *
         return sec == NULL || plan_is_null(sec) ? VG_OK : VG_ECONFIG;
     if (sec->n_children == 0)
         return VG_OK;
+    if (!plan_count_ok(k, sec, plan, errs))
+        return VG_ECONFIG;
     r = plan_alloc(k, plan, &w, sec->n_children);
     for (entry = sec->children; r == VG_OK && entry != NULL; entry = entry->next, i++) {
         if (plan_entry_type(k, i, entry, errs) == NULL) {
@@ -540,12 +653,64 @@ static int plan_top_level(const struct vg_config_node *root, struct vg_errors *e
     return rc;
 }
 
+void vg_check_folder(struct vg_check *chk, const char *option, const char *path, const char *why)
+{
+    struct stat st;
+
+    if (path == NULL || path[0] == '\0')
+        return;
+    if (stat(path, &st) != 0)
+        vg_check_warn(chk, option, "folder '%s' does not exist (yet): %s", path, why);
+    else if (!S_ISDIR(st.st_mode))
+        vg_check_warn(chk, option, "'%s' is not a folder: %s", path, why);
+}
+
+/* Warns when state_dir cannot be written, or created (its nearest existing
+ * parent cannot be written), by this user. */
+static void plan_check_state_dir(struct vg_check *chk, const char *dir)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    char *slash;
+    bool exists;
+
+    if (dir == NULL || dir[0] == '\0' || strlen(dir) >= sizeof(path))
+        return;
+    snprintf(path, sizeof(path), "%s", dir);
+    exists = stat(path, &st) == 0;
+    while (stat(path, &st) != 0) {
+        slash = strrchr(path, '/');
+        if (slash == NULL) {
+            snprintf(path, sizeof(path), ".");
+            break;
+        }
+        *(slash == path ? slash + 1 : slash) = '\0';
+        if (slash == path)
+            break;
+    }
+    if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+        vg_check_warn(chk, "state_dir", "state_dir '%s' cannot be created: '%s' is not a folder",
+                      dir, path);
+    else if (access(path, W_OK | X_OK) == 0)
+        return;
+    else if (exists)
+        vg_check_warn(chk, "state_dir",
+                      "state_dir '%s' is not writable by this user (uid %u): checkpoints cannot "
+                      "be kept",
+                      dir, (unsigned)geteuid());
+    else
+        vg_check_warn(chk, "state_dir",
+                      "state_dir '%s' cannot be created by this user (uid %u): '%s' is not "
+                      "writable",
+                      dir, (unsigned)geteuid(), path);
+}
+
 /* Checks what the agent's table cannot declare: a state_dir to create and
  * an address the HTTP server can listen on. */
 static int plan_check_agent(const struct vg_config_node *agent, struct vg_plan *plan,
-                            struct vg_errors *errs)
+                            struct vg_errors *errs, size_t first)
 {
-    struct vg_check chk = {errs, agent, "agent", VG_OK};
+    struct vg_check chk = {errs, agent, "agent", VG_OK, first};
     const char *listen = plan->agent.http_listen;
     struct vg_error err = {0};
     char host[256];
@@ -558,7 +723,31 @@ static int plan_check_agent(const struct vg_config_node *agent, struct vg_plan *
     if (listen != NULL && listen[0] != '\0' &&
         vg_parse_listen(listen, host, sizeof(host), &port, &err) != VG_OK)
         vg_check_error(&chk, "http.listen", "option 'http.listen': %s", err.msg);
+    if (chk.rc == VG_OK)
+        plan_check_state_dir(&chk, plan->agent.state_dir);
     return chk.rc;
+}
+
+/* Warns when the configuration would do nothing useful. */
+static void plan_check_empty(const struct vg_config *cfg, const struct vg_plan *plan,
+                             struct vg_errors *errs)
+{
+    const struct vg_config_node *root = cfg != NULL ? cfg->root : NULL;
+    const struct vg_config_node *outs = vg_node_get(root, "outputs");
+
+    if (plan->n_collectors == 0 && plan->n_outputs == 0)
+        vg_errors_warn(errs, root,
+                       "%s: no collectors and no outputs: the agent would only serve its own "
+                       "metrics",
+                       cfg != NULL && cfg->file != NULL ? cfg->file : "the configuration");
+    else if (plan->n_collectors == 0)
+        vg_errors_warn(errs, root,
+                       "no collectors: nothing is collected but the agent's own "
+                       "metrics");
+    else if (plan->n_outputs == 0)
+        vg_errors_warn(errs, outs != NULL ? outs : root,
+                       "no outputs: records are collected and dropped (metrics are still served "
+                       "on /metrics)");
 }
 
 int vg_plan_build(const struct vg_config *cfg, struct vg_plan *plan, struct vg_errors *errs)
@@ -567,6 +756,7 @@ int vg_plan_build(const struct vg_config *cfg, struct vg_plan *plan, struct vg_e
     const struct vg_config_node *agent = vg_node_get(root, "agent");
     const struct vg_option *tables[1] = {vg_agent_options};
     void *ctxs[1];
+    size_t first;
     int rc = VG_OK;
 
     memset(plan, 0, sizeof(*plan));
@@ -575,14 +765,17 @@ int vg_plan_build(const struct vg_config *cfg, struct vg_plan *plan, struct vg_e
         rc = VG_ECONFIG;
     if (plan_is_null(agent))
         agent = NULL;
+    first = errs->n;
     if (vg_options_apply(tables, ctxs, 1, agent, "agent", NULL, errs) != VG_OK)
         rc = VG_ECONFIG;
-    else if (plan_check_agent(agent, plan, errs) != VG_OK)
+    if (plan_check_agent(agent, plan, errs, first) != VG_OK)
         rc = VG_ECONFIG;
     if (plan_section(&plan_collectors, vg_node_get(root, "collectors"), plan, errs) != VG_OK)
         rc = VG_ECONFIG;
     if (plan_section(&plan_outputs, vg_node_get(root, "outputs"), plan, errs) != VG_OK)
         rc = VG_ECONFIG;
+    if (rc == VG_OK)
+        plan_check_empty(cfg, plan, errs);
     return rc;
 }
 

@@ -77,19 +77,10 @@ static enum clog_format clog_format_parse(const char *s)
     return CLOG_FMT_RAW;
 }
 
-/* The check callback: what the option table cannot declare (its ranges
- * cover the numbers). */
-static int clog_check(const void *ctx, struct vg_check *chk)
-{
-    const struct clog_ctx *x = ctx;
-
-    if (x->paths.n > 0)
-        return VG_OK;
-    vg_check_error(chk, "paths", "option 'paths': at least one pattern is needed");
-    return VG_ECONFIG;
-}
-
-static int clog_multiline_init(struct clog_ctx *x, struct vg_error *err)
+/* Compiles the multiline rules the options describe into *out (NULL when
+ * none are set). */
+static int clog_multiline_compile(const struct clog_ctx *x, struct vg_multiline_rules **out,
+                                  struct vg_error *err)
 {
     struct vg_multiline_settings s = {
         .preset = x->ml_preset,
@@ -100,25 +91,104 @@ static int clog_multiline_init(struct clog_ctx *x, struct vg_error *err)
         .max_bytes = x->ml_max_bytes,
     };
 
+    *out = NULL;
     if (x->ml_preset == NULL && x->ml_start == NULL && x->ml_cont == NULL)
         return VG_OK;
-    return vg_multiline_compile(&s, &x->ml_rules, err);
+    return vg_multiline_compile(&s, out, err);
 }
 
-/* Lets max_open_files descriptors be open: the soft limit is raised toward
- * the hard one when it is too low. */
-static void clog_raise_nofile(struct clog_ctx *x)
+/* The multiline option a compile error is about, for its line. */
+static const char *clog_multiline_option(const struct clog_ctx *x, const char *msg)
 {
+    if (strstr(msg, "multiline start pattern") != NULL)
+        return "multiline.start";
+    if (strstr(msg, "multiline continue pattern") != NULL)
+        return "multiline.continue";
+    return x->ml_preset != NULL ? "multiline.preset" : "multiline";
+}
+
+/* Warns when the fixed folder a pattern starts from (what comes before its
+ * first wildcard) does not exist. */
+static void clog_check_folder(struct vg_check *chk, const char *pattern)
+{
+    size_t wild = strcspn(pattern, "*?[");
+    char dir[PATH_MAX], why[PATH_MAX + 64];
+    const char *slash;
+
+    if (pattern[0] != '/' || strlen(pattern) >= sizeof(dir))
+        return;
+    memcpy(dir, pattern, wild);
+    dir[wild] = '\0';
+    slash = strrchr(dir, '/');
+    dir[slash == dir ? 1 : (size_t)(slash - dir)] = '\0';
+    snprintf(why, sizeof(why), "nothing matches '%s' until it does", pattern);
+    vg_check_folder(chk, "paths", dir, why);
+}
+
+/* The check callback: what the option table cannot declare (its ranges
+ * cover the numbers); the multiline patterns are compiled and dropped. */
+static int clog_check(const void *ctx, struct vg_check *chk)
+{
+    const struct clog_ctx *x = ctx;
+    struct vg_multiline_rules *rules = NULL;
+    struct vg_error err = {0};
+    int rc = VG_OK;
+    size_t i;
+
+    if (x->paths.n == 0) {
+        vg_check_error(chk, "paths", "option 'paths': at least one pattern is needed");
+        rc = VG_ECONFIG;
+    }
+    for (i = 0; i < x->paths.n; i++)
+        clog_check_folder(chk, x->paths.v[i]);
+    if (clog_multiline_compile(x, &rules, &err) != VG_OK) {
+        const char *opt = clog_multiline_option(x, err.msg);
+
+        vg_check_error(chk, opt, "option '%s': %s", opt, err.msg);
+        rc = VG_ECONFIG;
+    }
+    vg_multiline_rules_destroy(rules);
+    return rc;
+}
+
+static int clog_multiline_init(struct clog_ctx *x, struct vg_error *err)
+{
+    return clog_multiline_compile(x, &x->ml_rules, err);
+}
+
+/*
+ * Lets max_open_files descriptors be open and keeps CLOG_FD_RESERVE more
+ * for the rest of the agent (outputs, HTTP clients, checkpoints, dead
+ * letters): the soft limit is raised toward the hard one, and when that is
+ * not enough max_open_files is lowered to fit, with a warning. Without the
+ * reserve, followed files took every descriptor and the outputs could not
+ * open theirs.
+ */
+static void clog_fit_nofile(struct clog_ctx *x)
+{
+    rlim_t want = (rlim_t)x->max_open_files + CLOG_FD_RESERVE;
     struct rlimit rl;
-    rlim_t want = (rlim_t)x->max_open_files + 256;
+    int64_t fit;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
         return;
     rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
-        vg_log(VG_LOG_WARN, CLOG_PLUGIN, x->c->name,
-               "open file limit %llu is below max_open_files + 256",
-               (unsigned long long)rl.rlim_cur);
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 && getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur >= want)
+        return;
+    fit = rl.rlim_cur > 2 * CLOG_FD_RESERVE ? (int64_t)(rl.rlim_cur - CLOG_FD_RESERVE)
+                                            : (int64_t)(rl.rlim_cur / 2);
+    if (fit < 1)
+        fit = 1;
+    vg_log(VG_LOG_WARN, CLOG_PLUGIN, x->c->name,
+           "open file limit is %llu (hard %llu): max_open_files lowered from %lld to %lld, "
+           "keeping %llu descriptors for outputs, HTTP clients and checkpoints; raise "
+           "LimitNOFILE (or ulimit -n) to follow more files at once",
+           (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
+           (long long)x->max_open_files, (long long)fit,
+           (unsigned long long)(rl.rlim_cur - (rlim_t)fit));
+    x->max_open_files = fit;
 }
 
 static int clog_init(struct vg_collector *c, const struct vg_config_node *cfg, struct vg_error *err)
@@ -129,6 +199,7 @@ static int clog_init(struct vg_collector *c, const struct vg_config_node *cfg, s
     x->c = c;
     x->inotify_fd = -1;
     x->hold_off = UINT64_MAX;
+    x->wake_due_ns = INT64_MAX;
     x->mono = vg_mono_ns;
     x->real = vg_now_ns;
     x->budget = CLOG_BUDGET;
@@ -141,7 +212,7 @@ static int clog_init(struct vg_collector *c, const struct vg_config_node *cfg, s
     if (x->buf == NULL)
         return vg_error_set(err, VG_ENOMEM, "out of memory for a %zu-byte read buffer", x->buf_cap);
     vg_buf_init(&x->scratch);
-    clog_raise_nofile(x);
+    clog_fit_nofile(x);
     rc = clog_ckpt_load(x, err);
     if (rc == VG_OK)
         rc = clog_scan_init(x, err);
@@ -169,7 +240,7 @@ static void clog_read_all(struct clog_ctx *x, int64_t now_ns, bool poll)
             }
             if (budget == 0) {
                 f->dirty = true; /* it may hold more: go on at once */
-                vg_collector_wake(x->c, 0);
+                clog_wake(x, 0);
                 return;
             }
         }
@@ -202,7 +273,7 @@ static void clog_housekeep(struct clog_ctx *x, int64_t now_ns)
     }
     clog_limit_open(x);
     if (next != INT64_MAX)
-        vg_collector_wake(x->c, next > now_ns ? (next - now_ns) / VG_NS_PER_MS + 1 : 0);
+        clog_wake(x, next > now_ns ? (next - now_ns) / VG_NS_PER_MS + 1 : 0);
 }
 
 static void clog_emit_metrics(struct clog_ctx *x, struct vg_emit *emit)
@@ -239,20 +310,64 @@ static void clog_emit_metrics(struct clog_ctx *x, struct vg_emit *emit)
                     (double)x->nomem_retries, "collector", n, "reason", "out_of_memory", NULL);
 }
 
+void clog_wake(struct clog_ctx *x, int64_t ms)
+{
+    int64_t at = vg_add_sat(x->mono(), vg_ms_to_ns_sat(ms));
+
+    if (at < x->wake_due_ns)
+        x->wake_due_ns = at;
+    vg_collector_wake(x->c, ms);
+}
+
+/* A collect has nothing to do when its events concerned no followed file
+ * and no wake-up, poll, rescan or checkpoint is due: busy files that are
+ * not followed then cost an inotify read, not a walk of every file. */
+static bool clog_idle_wake(const struct clog_ctx *x, bool relevant, int64_t now)
+{
+    return !relevant && !x->need_rescan && !x->deferred && !x->held && now < x->wake_due_ns &&
+           now < x->poll_due_ns && now < x->rescan_due_ns && now < x->ckpt_due_ns;
+}
+
+/* Rescans when one is due: every rescan_interval, and on events, at most
+ * every CLOG_RESCAN_GAP_NS and CLOG_RESCAN_SHARE times the cost of the last
+ * scan (a deep pattern that takes 50 ms to expand rescans at most every
+ * 500 ms). True when it scanned. */
+static bool clog_maybe_scan(struct clog_ctx *x, int64_t now)
+{
+    int64_t gap = x->scan_cost_ns > CLOG_RESCAN_GAP_NS / CLOG_RESCAN_SHARE
+                      ? x->scan_cost_ns * CLOG_RESCAN_SHARE
+                      : CLOG_RESCAN_GAP_NS;
+
+    if (now < x->rescan_due_ns && !(x->need_rescan && now - x->scan_done_ns >= gap)) {
+        if (x->need_rescan)
+            clog_wake(x, (x->scan_done_ns + gap - now) / VG_NS_PER_MS + 1);
+        return false;
+    }
+    clog_scan(x, now);
+    x->need_rescan = false;
+    x->scan_done_ns = x->mono();
+    x->scan_cost_ns = x->scan_done_ns - now;
+    x->rescan_due_ns = now + x->rescan_ms * VG_NS_PER_MS;
+    return true;
+}
+
 static int clog_collect(struct vg_collector *c, struct vg_emit *emit)
 {
     struct clog_ctx *x = c->ctx;
     int64_t now = x->mono();
-    bool poll = now >= x->poll_due_ns;
+    bool poll = now >= x->poll_due_ns, relevant;
 
     x->emit = emit;
-    clog_inotify_drain(x);
-    if (x->need_rescan || now >= x->rescan_due_ns) {
-        clog_scan(x, now);
-        x->need_rescan = false;
-        x->rescan_due_ns = now + x->rescan_ms * VG_NS_PER_MS;
-        poll = true;
+    relevant = clog_inotify_drain(x);
+    if (clog_idle_wake(x, relevant, now)) {
+        clog_emit_metrics(x, emit);
+        x->emit = NULL;
+        return VG_OK;
     }
+    x->wake_due_ns = INT64_MAX;
+    x->held = false;
+    if (clog_maybe_scan(x, now))
+        poll = true;
     if (poll)
         x->poll_due_ns = now + VG_NS_PER_SEC;
     clog_release_shadows(x, now);
@@ -260,9 +375,10 @@ static int clog_collect(struct vg_collector *c, struct vg_emit *emit)
         clog_read_all(x, now, poll);
     if (!vg_emit_paused(emit))
         clog_housekeep(x, now);
+    x->held = vg_emit_paused(emit);
     if (x->deferred) {
         x->need_rescan = true; /* now that read files were closed */
-        vg_collector_wake(c, 0);
+        clog_wake(x, 0);
     }
     if (now >= x->ckpt_due_ns) {
         clog_ckpt_write(x);

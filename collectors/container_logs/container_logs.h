@@ -22,6 +22,9 @@
 #define CLOG_FP_MAX        1024          /* bytes of a file's first line in its fingerprint */
 #define CLOG_READ_CHUNK    (256 * 1024)  /* bytes per read */
 #define CLOG_BUDGET        (1024 * 1024) /* bytes read by one collect before it yields */
+#define CLOG_FD_RESERVE    256u          /* descriptors left to the rest of the agent */
+#define CLOG_RESCAN_GAP_NS (100 * VG_NS_PER_MS) /* least time between event-driven rescans */
+#define CLOG_RESCAN_SHARE  10 /* ... and at least this many times the last scan took */
 #define CLOG_TAIL_CHECK    32 /* bytes before the read position re-checked for rewrites */
 #define CLOG_GONE_KEEP_NS  (600 * VG_NS_PER_SEC) /* how long a finished gone file is remembered */
 #define CLOG_GONE_MAX_DONE 512                   /* finished gone files remembered at most */
@@ -160,6 +163,10 @@ struct clog_ctx {
     int64_t ckpt_written_ns; /* UNIX ns the loaded checkpoints were written at; 0: unknown */
     int64_t scan_real_ns;    /* UNIX ns of the last scan */
     int64_t ckpt_due_ns, rescan_due_ns, poll_due_ns;
+    int64_t wake_due_ns;  /* earliest wake-up the collector asked for; INT64_MAX: none */
+    int64_t scan_done_ns; /* monotonic end of the last scan */
+    int64_t scan_cost_ns; /* how long it took */
+    bool held;            /* the last collect stopped for full outputs */
     bool ckpt_dirty;
     int inotify_fd;
     bool need_rescan;
@@ -179,13 +186,24 @@ struct clog_ctx {
     size_t n_gone;
     struct clog_unreadable *unreadable;
     size_t n_unreadable;
+    /* what the start line and the ignore_older line say (container_logs_scan.c) */
+    size_t *pattern_files;    /* files each pattern led to at the last scan */
+    uint64_t *old, *old_next; /* files skipped by ignore_older at the last scan and at
+                                 this one: hashes of (device, inode), old sorted */
+    size_t n_old, n_old_next, cap_old, cap_old_next;
+    bool started; /* the start line was logged */
     struct vg_complain read_complain, scan_complain, ckpt_complain, nomem_complain;
 };
 
 /* container_logs_scan.c */
 int clog_scan_init(struct clog_ctx *x, struct vg_error *err);
 void clog_scan(struct clog_ctx *x, int64_t now_ns);
-void clog_inotify_drain(struct clog_ctx *x);
+/* Reads the pending inotify events; true when one of them concerns a
+ * followed file or calls for a rescan. */
+bool clog_inotify_drain(struct clog_ctx *x);
+/* vg_collector_wake, remembered so that a collect woken for nothing can
+ * tell it was not its own wake-up. */
+void clog_wake(struct clog_ctx *x, int64_t ms);
 void clog_file_close(struct clog_ctx *x, struct clog_file *f);
 void clog_file_retire(struct clog_ctx *x, struct clog_file *f, int64_t now_ns);
 /* Moves f in the list (the order files are read in) to just after

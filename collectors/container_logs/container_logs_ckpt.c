@@ -122,8 +122,10 @@ int clog_ckpt_load(struct clog_ctx *x, struct vg_error *err)
         rc = VG_OK;
     }
     vg_buf_free(&text);
-    if (rc == VG_OK)
+    if (rc == VG_OK) {
         x->ckpt_loaded = true;
+        vg_collector_checkpoint_state(x->c, true);
+    }
     return rc;
 }
 
@@ -260,7 +262,10 @@ static int clog_write_atomic(const char *path, const struct vg_buf *text)
     if (rc == VG_OK && rename(tmp, path) != 0)
         rc = VG_EIO;
     if (rc != VG_OK) {
+        int saved = errno; /* the caller's message names the first failure */
+
         unlink(tmp);
+        errno = saved;
         return rc;
     }
     slash = strrchr(tmp, '/');
@@ -289,10 +294,13 @@ void clog_ckpt_write(struct clog_ctx *x)
     vg_buf_free(&text);
     if (rc != VG_OK) {
         vg_complain(&x->ckpt_complain, VG_LOG_ERROR, CLOG_PLUGIN, x->c->name,
-                    "cannot write checkpoints to %s: %s", x->ckpt_path, vg_errno_str(errno));
+                    "cannot write checkpoints to %s: %s; /readyz fails until they are written",
+                    x->ckpt_path, vg_errno_str(errno));
+        vg_collector_checkpoint_state(x->c, false);
         return;
     }
     vg_complain_clear(&x->ckpt_complain, CLOG_PLUGIN, x->c->name, "checkpoint writing");
+    vg_collector_checkpoint_state(x->c, true);
     x->ckpt_dirty = false;
 }
 

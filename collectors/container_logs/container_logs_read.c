@@ -317,7 +317,7 @@ static bool clog_at_eof(struct clog_ctx *x, struct clog_file *f, int64_t now_ns)
         return false;
     if ((uint64_t)st.st_size < f->read_off) {
         clog_file_reidentify(x, f, now_ns, "it shrank");
-        vg_collector_wake(x->c, 0);
+        clog_wake(x, 0);
         return true;
     }
     if (st.st_nlink == 0 && f->rotated_ns == 0)
@@ -332,7 +332,7 @@ static void clog_nomem(struct clog_ctx *x, struct clog_file *f)
     vg_complain(&x->nomem_complain, VG_LOG_ERROR, CLOG_PLUGIN, x->c->name,
                 "out of memory at offset %llu of %s: reading it again in 100 ms",
                 (unsigned long long)f->read_off, f->path);
-    vg_collector_wake(x->c, 100);
+    clog_wake(x, 100);
 }
 
 /* Splits buf[0..n) (read at f->read_off) into lines. Returns the bytes
@@ -442,7 +442,7 @@ static ssize_t clog_read_once(struct clog_ctx *x, struct clog_file *f, size_t wa
         if (why != NULL) {
             clog_file_reidentify(x, f, now_ns, why);
             f->dirty = true;
-            vg_collector_wake(x->c, 0);
+            clog_wake(x, 0);
             *stop = true;
             return 0;
         }

@@ -171,6 +171,9 @@ int clog_scan_init(struct clog_ctx *x, struct vg_error *err)
             close(x->inotify_fd);
         x->inotify_fd = -1;
     }
+    x->pattern_files = vg_calloc(x->paths.n + 1, sizeof(*x->pattern_files));
+    if (x->pattern_files == NULL)
+        return vg_error_set(err, VG_ENOMEM, "out of memory");
     for (i = 0; i < x->paths.n; i++)
         clog_watch_dir(x, x->paths.v[i]);
     return VG_OK;
@@ -434,6 +437,55 @@ static int clog_glob_error(const char *path, int err)
     return 0; /* go on with the other folders */
 }
 
+/* Notes a file that ignore_older keeps out at this scan. */
+static void clog_old_note(struct clog_ctx *x, const struct stat *st)
+{
+    uint64_t dev = (uint64_t)st->st_dev, ino = (uint64_t)st->st_ino;
+    uint64_t key = clog_hash(clog_hash(CLOG_HASH_INIT, &dev, sizeof(dev)), &ino, sizeof(ino));
+
+    /* without room it is taken for new again at the next scan: one more line */
+    if (vg_grow((void **)&x->old_next, &x->cap_old_next, x->n_old_next + 1, sizeof(*x->old_next)) ==
+        VG_OK)
+        x->old_next[x->n_old_next++] = key;
+}
+
+static int clog_u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The files that ignore_older kept out at this scan and not at the last
+ * one (a file matched by two patterns counts once); this scan's become the
+ * last. */
+static size_t clog_old_sweep(struct clog_ctx *x)
+{
+    size_t i, n = 0, fresh = 0, cap;
+    uint64_t *keep;
+
+    if (x->n_old_next > 1)
+        qsort(x->old_next, x->n_old_next, sizeof(*x->old_next), clog_u64_cmp);
+    for (i = 0; i < x->n_old_next; i++) {
+        uint64_t k = x->old_next[i];
+
+        if (n > 0 && x->old_next[n - 1] == k)
+            continue;
+        x->old_next[n++] = k;
+        if (x->n_old == 0 || bsearch(&k, x->old, x->n_old, sizeof(k), clog_u64_cmp) == NULL)
+            fresh++;
+    }
+    keep = x->old;
+    cap = x->cap_old;
+    x->old = x->old_next;
+    x->cap_old = x->cap_old_next;
+    x->n_old = n;
+    x->old_next = keep;
+    x->cap_old_next = cap;
+    x->n_old_next = 0;
+    return fresh;
+}
+
 /* A new file that passed the patterns: followed from where it starts. */
 static void clog_scan_new(struct clog_ctx *x, const char *path, const struct stat *st,
                           int64_t now_ns)
@@ -459,8 +511,9 @@ static void clog_scan_new(struct clog_ctx *x, const char *path, const struct sta
            (unsigned long long)f->read_off, f->shadow ? " (a possible copy: held)" : "");
 }
 
-/* A path matched by a pattern: a file already followed, or a new one. */
-static void clog_scan_path(struct clog_ctx *x, const char *path, int64_t now_ns)
+/* A path matched by a pattern: a file already followed, or a new one.
+ * False when it is no regular file (or cannot be looked at). */
+static bool clog_scan_path(struct clog_ctx *x, const char *path, int64_t now_ns)
 {
     struct stat st;
     struct clog_file *f;
@@ -468,21 +521,24 @@ static void clog_scan_path(struct clog_ctx *x, const char *path, int64_t now_ns)
     if (stat(path, &st) != 0) {
         if (errno == EACCES)
             clog_unreadable(x, path, errno);
-        return;
+        return false;
     }
     if (!S_ISREG(st.st_mode))
-        return;
+        return false;
     f = clog_find_ino(x, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
     if (f != NULL) {
         f->seen = true;
         if (f->fd < 0 && (uint64_t)st.st_size != f->size && f->rotated_ns == 0)
             clog_file_reopen(x, f);
-        return;
+        return true;
     }
     if (x->ignore_older_ms > 0 &&
-        x->real() - (int64_t)st.st_mtime * VG_NS_PER_SEC > x->ignore_older_ms * VG_NS_PER_MS)
-        return;
+        x->real() - (int64_t)st.st_mtime * VG_NS_PER_SEC > x->ignore_older_ms * VG_NS_PER_MS) {
+        clog_old_note(x, &st);
+        return true;
+    }
     clog_scan_new(x, path, &st, now_ns);
+    return true;
 }
 
 /* Files the patterns no longer lead to were rotated away or deleted: they
@@ -510,11 +566,12 @@ static void clog_mark_unseen(struct clog_ctx *x, int64_t now_ns)
     }
 }
 
-/* Matches one pattern. */
-static void clog_scan_pattern(struct clog_ctx *x, const char *pattern, int64_t now_ns)
+/* Matches one pattern; returns how many regular files it matched (those
+ * that exclude leaves out not counted). */
+static size_t clog_scan_pattern(struct clog_ctx *x, const char *pattern, int64_t now_ns)
 {
+    size_t j, n = 0;
     glob_t g;
-    size_t j;
     int rc;
 
     clog_watch_dir(x, pattern); /* the folder may have appeared since */
@@ -526,9 +583,56 @@ static void clog_scan_pattern(struct clog_ctx *x, const char *pattern, int64_t n
         vg_complain(&x->scan_complain, VG_LOG_WARN, CLOG_PLUGIN, x->c->name, "cannot match %s: %s",
                     pattern, rc == GLOB_NOSPACE ? "out of memory" : "read error");
     for (j = 0; rc == 0 && j < g.gl_pathc; j++)
-        if (!clog_excluded(x, g.gl_pathv[j]))
-            clog_scan_path(x, g.gl_pathv[j], now_ns);
+        if (!clog_excluded(x, g.gl_pathv[j]) && clog_scan_path(x, g.gl_pathv[j], now_ns))
+            n++;
     globfree(&g);
+    return n;
+}
+
+/*
+ * Says what is collected: after the first scan, one line with the files
+ * followed, what each pattern matched (or that none matches yet), the
+ * rotated files found to finish, and how many files ignore_older kept
+ * out; after a later scan, only the files that ignore_older kept out for
+ * the first time.
+ */
+static void clog_log_scan(struct clog_ctx *x, size_t old)
+{
+    const char *sep = ": ";
+    size_t i, live = 0;
+    struct clog_file *f;
+    struct vg_buf b;
+    char age[32];
+
+    vg_duration_text(x->ignore_older_ms, age, sizeof(age));
+    if (x->started) {
+        if (old > 0)
+            vg_log(VG_LOG_INFO, CLOG_PLUGIN, x->c->name,
+                   "skipped %zu more file%s not modified for %s (ignore_older); a file is "
+                   "followed once it is written to",
+                   old, old == 1 ? "" : "s", age);
+        return;
+    }
+    x->started = true;
+    for (f = x->files; f != NULL; f = f->next)
+        live += f->rotated_ns == 0;
+    vg_buf_init(&b);
+    vg_buf_printf(&b, "following %zu file%s", live, live == 1 ? "" : "s");
+    for (i = 0; i < x->paths.n; i++, sep = "; ") {
+        if (x->pattern_files[i] == 0)
+            vg_buf_printf(&b, "%sno file matches %s yet", sep, x->paths.v[i]);
+        else
+            vg_buf_printf(&b, "%s%zu match%s %s", sep, x->pattern_files[i],
+                          x->pattern_files[i] == 1 ? "es" : "", x->paths.v[i]);
+    }
+    if (x->n_files > live) /* found by the search for what rotated while the agent was down */
+        vg_buf_printf(&b, "; %zu rotated file%s to read to the end", x->n_files - live,
+                      x->n_files - live == 1 ? "" : "s");
+    if (old > 0)
+        vg_buf_printf(&b, "; skipped %zu file%s not modified for %s (ignore_older)", old,
+                      old == 1 ? "" : "s", age);
+    vg_log(VG_LOG_INFO, CLOG_PLUGIN, x->c->name, "%s", b.data != NULL ? b.data : "started");
+    vg_buf_free(&b);
 }
 
 void clog_scan(struct clog_ctx *x, int64_t now_ns)
@@ -540,7 +644,7 @@ void clog_scan(struct clog_ctx *x, int64_t now_ns)
         f->seen = false;
     x->deferred = false;
     for (i = 0; i < x->paths.n; i++)
-        clog_scan_pattern(x, x->paths.v[i], now_ns);
+        x->pattern_files[i] = clog_scan_pattern(x, x->paths.v[i], now_ns);
     clog_unreadable_sweep(x, false);
     if (!x->recovered_start) {
         x->recovered_start = true;
@@ -548,39 +652,72 @@ void clog_scan(struct clog_ctx *x, int64_t now_ns)
     }
     clog_mark_unseen(x, now_ns);
     x->scan_real_ns = x->real();
+    clog_log_scan(x, clog_old_sweep(x));
 }
 
-/* Marks the file an inotify event names as changed. */
-static void clog_inotify_event(struct clog_ctx *x, const struct inotify_event *ev)
+/* True when a file of this name in a watched folder could be followed: the
+ * last part of some pattern matches it and no name-only exclude does. */
+static bool clog_name_may_match(const struct clog_ctx *x, const char *name)
+{
+    bool match = false;
+    size_t i;
+
+    for (i = 0; i < x->paths.n && !match; i++) {
+        const char *last = strrchr(x->paths.v[i], '/');
+
+        match = fnmatch(last != NULL ? last + 1 : x->paths.v[i], name, 0) == 0;
+    }
+    for (i = 0; i < x->exclude.n && match; i++)
+        if (strchr(x->exclude.v[i], '/') == NULL && fnmatch(x->exclude.v[i], name, 0) == 0)
+            match = false;
+    return match;
+}
+
+/*
+ * Marks the file an inotify event names as changed. Only what may concern
+ * a followed file calls for a rescan: a folder appearing or going, a name
+ * the patterns could match, a followed name, or lost events. A busy file
+ * that is not followed (app.txt, an excluded debug log) is ignored, where
+ * it used to make every event a rescan. True when the event mattered.
+ */
+static bool clog_inotify_event(struct clog_ctx *x, const struct inotify_event *ev)
 {
     struct clog_file *f;
-    bool found = false;
+    bool found = false, named = ev->len > 0 && !(ev->mask & IN_ISDIR);
 
-    if (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF |
-                    IN_Q_OVERFLOW | IN_IGNORED))
+    if (ev->len > 0)
+        for (f = x->by_name[clog_name_bucket(x, ev->wd, ev->name)]; f != NULL; f = f->name_next)
+            if (f->wd == ev->wd && strcmp(f->base, ev->name) == 0) {
+                found = true;
+                if (!(ev->mask & (IN_MODIFY | IN_ATTRIB)))
+                    continue;
+                f->dirty = true;
+                if (f->fd < 0 && f->rotated_ns == 0)
+                    clog_file_reopen(x, f);
+            }
+    if (found)
+        x->need_rescan |= (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) != 0;
+    else if (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_DELETE_SELF))
         x->need_rescan = true;
-    if (ev->len == 0 || !(ev->mask & (IN_MODIFY | IN_ATTRIB)))
-        return;
-    for (f = x->by_name[clog_name_bucket(x, ev->wd, ev->name)]; f != NULL; f = f->name_next)
-        if (f->wd == ev->wd && strcmp(f->base, ev->name) == 0) {
-            f->dirty = true;
-            found = true;
-            if (f->fd < 0 && f->rotated_ns == 0)
-                clog_file_reopen(x, f);
-        }
-    if (!found && (ev->mask & IN_MODIFY))
-        x->need_rescan = true; /* a file not followed yet grew: ignore_older may let it in */
+    else if (named && !clog_name_may_match(x, ev->name))
+        return false;
+    else if (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_MODIFY))
+        x->need_rescan = true; /* a new file, or one not followed yet that grew (ignore_older) */
+    else
+        return false;
+    return true;
 }
 
-void clog_inotify_drain(struct clog_ctx *x)
+bool clog_inotify_drain(struct clog_ctx *x)
 {
     char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+    bool relevant = false;
     ssize_t n;
     char *p;
     int rounds;
 
     if (x->inotify_fd < 0)
-        return;
+        return false;
     for (rounds = 0; rounds < 64; rounds++) {
         n = read(x->inotify_fd, buf, sizeof(buf));
         if (n <= 0)
@@ -588,10 +725,13 @@ void clog_inotify_drain(struct clog_ctx *x)
         for (p = buf; p < buf + n;) {
             const struct inotify_event *ev = (const struct inotify_event *)p;
 
-            clog_inotify_event(x, ev);
+            relevant |= clog_inotify_event(x, ev);
             p += sizeof(*ev) + ev->len;
         }
     }
+    if (rounds == 64)
+        relevant = true; /* more may be waiting: take the collect */
+    return relevant;
 }
 
 void clog_file_close(struct clog_ctx *x, struct clog_file *f)
@@ -666,6 +806,11 @@ void clog_scan_fini(struct clog_ctx *x)
     }
     free(x->by_ino);
     free(x->by_name);
+    free(x->pattern_files);
+    free(x->old);
+    free(x->old_next);
+    x->pattern_files = NULL;
+    x->old = x->old_next = NULL;
     free(x->ckpts);
     free(x->ckpt_used);
     free(x->ckpt_path);

@@ -9,6 +9,7 @@
  * later, so no seq is ever skipped or repeated.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "vigil.h"
@@ -39,6 +40,24 @@ static const struct vg_option generator_options[] = {
     {NULL, VG_OPT_STR, NULL, 0, NULL, 0, NULL},
 };
 
+/* The start line: how many records, how fast. */
+static void generator_log_start(const struct vg_collector *c, const struct generator_ctx *ctx)
+{
+    char every[32], total[48] = "";
+
+    if (ctx->count > 0)
+        snprintf(total, sizeof(total), ", %lld in all", (long long)ctx->count);
+    if (ctx->rate > 0) {
+        vg_log(VG_LOG_INFO, "generator", c->name, "emitting %lld record%s a second%s",
+               (long long)ctx->rate, ctx->rate == 1 ? "" : "s", total);
+        return;
+    }
+    vg_duration_text(c->interval_ms, every, sizeof(every));
+    vg_log(VG_LOG_INFO, "generator", c->name,
+           "emitting %lld records at every collection (every %s)%s", (long long)ctx->batch, every,
+           total);
+}
+
 static int generator_init(struct vg_collector *c, const struct vg_config_node *cfg,
                           struct vg_error *err)
 {
@@ -48,6 +67,7 @@ static int generator_init(struct vg_collector *c, const struct vg_config_node *c
     ctx->start_ns = vg_mono_ns();
     ctx->emitted = 0;
     ctx->acked = 0;
+    generator_log_start(c, ctx);
     return VG_OK;
 }
 

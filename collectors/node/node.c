@@ -1016,6 +1016,24 @@ static void node_destroy(struct vg_collector *c)
 
 /* Validates options and compiles the regexes; on error everything it made
  * is freed again and err says which option is wrong. */
+/* The start line: which sub-collectors read which roots, how often. */
+static void node_log_start(const struct vg_collector *c, const struct node_ctx *ctx)
+{
+    struct vg_buf subs;
+    char every[32];
+    size_t k;
+
+    vg_buf_init(&subs);
+    for (k = 0; k < VG_ARRAY_LEN(node_subs); k++)
+        if (ctx->enabled & (1u << k))
+            vg_buf_printf(&subs, "%s%s", subs.len > 0 ? " " : "", node_subs[k].name);
+    vg_duration_text(c->interval_ms, every, sizeof(every));
+    vg_log(VG_LOG_INFO, NODE_PLUGIN, c->name,
+           "collecting %s from %s and %s (filesystems under %s) every %s",
+           subs.data != NULL ? subs.data : "", ctx->proc_root, ctx->sys_root, ctx->rootfs, every);
+    vg_buf_free(&subs);
+}
+
 static int node_init(struct vg_collector *c, const struct vg_config_node *cfg, struct vg_error *err)
 {
     struct node_ctx *ctx = c->ctx;
@@ -1051,6 +1069,7 @@ static int node_init(struct vg_collector *c, const struct vg_config_node *cfg, s
     }
     ctx->user_hz = hz > 0 ? (double)hz : 100.0;
     ctx->real_proc = strcmp(ctx->proc_root, "/proc") == 0 || strcmp(ctx->proc_root, "/proc/") == 0;
+    node_log_start(c, ctx);
     return VG_OK;
 }
 

@@ -9,8 +9,10 @@
  * node_textfile_scrape_error. A file that cannot be read, does not parse,
  * or contradicts a file read before it (another type for a metric, another
  * HELP, a series already read) is skipped whole and logged, rate-limited;
- * the other files are still served. The engine replaces the collector's
- * series at each collection, so a file removed takes its series with it.
+ * the other files are still served. A directory that does not exist is
+ * warned about once, and its appearance said. The engine replaces the
+ * collector's series at each collection, so a file removed takes its
+ * series with it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -68,6 +70,8 @@ struct textfile_ctx {
     unsigned n_failed, n_unreported;
     struct vg_complain dir_complain;
     struct vg_complain file_complain;
+    bool started;     /* the first collection said what it reads */
+    bool dir_missing; /* the directory did not exist at the last collection */
 };
 
 static const struct vg_option textfile_options[] = {
@@ -86,6 +90,9 @@ static int textfile_check(const void *c, struct vg_check *chk)
 
     if (ctx->directory == NULL || ctx->directory[0] == '\0')
         vg_check_error(chk, "directory", "option 'directory': must not be empty");
+    else
+        vg_check_folder(chk, "directory", ctx->directory,
+                        "no metrics are read from it until it does");
     return VG_OK; /* what it found is in chk */
 }
 
@@ -495,9 +502,45 @@ static int textfile_file(struct textfile_ctx *ctx, struct vg_emit *emit, size_t 
     return rc;
 }
 
+/*
+ * Says what the collector reads: at the first collection, and when the
+ * directory appears. A directory that does not exist (yet) is warned about
+ * once, then nothing is said until it appears. False when there is nothing
+ * more to log for this collection.
+ */
+static bool textfile_log_dir(struct vg_collector *c, struct textfile_ctx *ctx, bool dir_ok, int err)
+{
+    char every[32];
+    bool first = !ctx->started;
+
+    ctx->started = true;
+    if (!dir_ok && err == ENOENT) {
+        if (!ctx->dir_missing)
+            vg_log(VG_LOG_WARN, TEXTFILE_PLUGIN, c->name,
+                   "directory %s does not exist: no textfile metrics until it is created "
+                   "(node_textfile_scrape_error is 1 meanwhile)",
+                   ctx->directory);
+        ctx->dir_missing = true;
+        return false;
+    }
+    vg_duration_text(c->interval_ms, every, sizeof(every));
+    if (dir_ok && ctx->dir_missing)
+        vg_log(VG_LOG_INFO, TEXTFILE_PLUGIN, c->name,
+               "directory %s appeared: reading its *.prom files every %s (%zu now)", ctx->directory,
+               every, ctx->n_names);
+    else if (dir_ok && first)
+        vg_log(VG_LOG_INFO, TEXTFILE_PLUGIN, c->name,
+               "reading *.prom files in %s every %s (%zu now)", ctx->directory, every,
+               ctx->n_names);
+    ctx->dir_missing = false;
+    return true;
+}
+
 /* Logs this collection's problems, at most once a minute for each kind. */
 static void textfile_log(struct vg_collector *c, struct textfile_ctx *ctx, bool dir_ok, int err)
 {
+    if (!textfile_log_dir(c, ctx, dir_ok, err))
+        return;
     if (!dir_ok) {
         vg_complain(&ctx->dir_complain, VG_LOG_ERROR, TEXTFILE_PLUGIN, c->name,
                     "cannot read directory %s: %s", ctx->directory, vg_errno_str(err));

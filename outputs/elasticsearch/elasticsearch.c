@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -30,14 +31,24 @@
 #include "es_parse.h"
 #include "vigil.h"
 
-#define ES_PLUGIN         "elasticsearch"
-#define ES_REPLY_MAX      (256u << 20)         /* a larger reply is cut off and retried */
+#define ES_PLUGIN "elasticsearch"
+/* The most read of one reply: the trimmed reply of a request of n records
+ * holds a status and at most an error object per item, and an error may
+ * quote a document, so ES_REPLY_BASE + n * ES_REPLY_PER_ITEM + the size of
+ * the request is more than any true reply. A longer one (decompressed) is
+ * cut off and counted, and the request fails. Reply buffers that grew past
+ * ES_REPLY_KEEP are freed after use, so a large reply is not held on to. */
+#define ES_REPLY_BASE     (64u << 10)
+#define ES_REPLY_PER_ITEM 2048u
+#define ES_REPLY_KEEP     (1u << 20)
 #define ES_URL_HOLD_NS    (10 * VG_NS_PER_SEC) /* a failing URL is skipped that long */
 #define ES_CONNECT_MAX_MS INT64_C(10000)       /* connect timeout, at most the timeout */
 #define ES_WORKERS_MAX    64
 #define ES_BULK_MIN       1024u
 #define ES_FAILURE_MAX    1024
 #define ES_POLL_MS        1000
+#define ES_STALL_MIN_MS   INT64_C(10)   /* first wait after curl_multi_perform failed */
+#define ES_STALL_GRACE_MS INT64_C(1000) /* past the timeout: a request is abandoned */
 /* The reply only needs each item's status and error: a much smaller reply
  * to read (Elasticsearch and OpenSearch both take filter_path). */
 #define ES_BULK_PATH "/_bulk?filter_path=errors,items.*.status,items.*.error"
@@ -57,14 +68,15 @@ struct es_conn {
     int64_t t0;          /* vg_mono_ns at the start */
     uint64_t raw;        /* NDJSON bytes of the request */
     uint64_t wire;       /* bytes as sent */
-    bool too_big;        /* the reply passed ES_REPLY_MAX */
+    size_t reply_max;    /* the most read of its reply (see ES_REPLY_BASE) */
+    bool too_big;        /* the reply passed reply_max */
     struct vg_buf gz;    /* the compressed body */
     struct vg_buf reply; /* the reply body */
     char errbuf[CURL_ERROR_SIZE];
 };
 
 struct es_url {
-    char *show;         /* the base URL without credentials, for messages */
+    char *show;         /* the base URL with its credentials masked, for messages */
     char *bulk;         /* what requests go to */
     int64_t down_until; /* vg_mono_ns before which it is skipped */
 };
@@ -120,6 +132,7 @@ struct es_ctx {
     struct vg_buf why;
     struct es_round round;
     struct vg_complain failover_complain;
+    struct vg_complain multi_complain; /* curl_multi_perform failing */
 };
 
 static const struct vg_option es_options[] = {
@@ -182,21 +195,15 @@ static bool es_url_ok(const char *u)
 
 /* ---- configuration (engine thread, init) ---- */
 
-/* The URL without "user:password@", malloc'd: what messages show. */
+/* The URL as messages show it, its credentials masked; malloc'd. */
 static char *es_url_show(const char *url)
 {
-    const char *host = strstr(url, "://") + 3;
-    const char *end = host + strcspn(host, "/?#");
-    const char *at = memchr(host, '@', (size_t)(end - host));
-    struct vg_buf b;
+    size_t size = strlen(url) + sizeof(VG_SECRET_MASK);
+    char *show = malloc(size);
 
-    vg_buf_init(&b);
-    if (vg_buf_append(&b, url, (size_t)(host - url)) != VG_OK ||
-        vg_buf_puts(&b, at != NULL ? at + 1 : host) != VG_OK) {
-        vg_buf_free(&b);
-        return NULL;
-    }
-    return b.data;
+    if (show != NULL)
+        vg_secret_mask(url, NULL, show, size);
+    return show;
 }
 
 /* Fills ctx->urls[i] from the base URL u: scheme checked, trailing
@@ -535,11 +542,13 @@ static size_t es_pick_url(struct es_ctx *ctx)
     return u;
 }
 
+/* curl's write callback: the reply, decompressed, up to c->reply_max;
+ * past it the transfer is aborted (CURLE_WRITE_ERROR). */
 static size_t es_reply_write(char *p, size_t size, size_t n, void *arg)
 {
     struct es_conn *c = arg;
 
-    if (c->reply.len + size * n > ES_REPLY_MAX) {
+    if (size * n > c->reply_max - c->reply.len) {
         c->too_big = true;
         return 0;
     }
@@ -563,6 +572,7 @@ static int es_start(struct es_ctx *ctx, struct es_conn *c, const struct es_range
         len = c->gz.len;
     }
     c->wire = len;
+    c->reply_max = ES_REPLY_BASE + (r->end - r->start) * ES_REPLY_PER_ITEM + c->raw;
     c->url = es_pick_url(ctx);
     c->too_big = false;
     c->errbuf[0] = '\0';
@@ -706,9 +716,11 @@ static void es_status(struct es_ctx *ctx, struct es_conn *c, long status)
               ctx->why.data != NULL ? ctx->why.data : "");
 }
 
-/* A request is done: accounting, then its outcome. */
+/* A request is done: accounting, then its outcome. A reply cut off at
+ * reply_max is counted and fails the request like a connection error. */
 static void es_finish(struct es_ctx *ctx, struct es_conn *c, CURLcode result)
 {
+    const char *show = ctx->urls[c->url].show;
     long status = 0;
 
     curl_multi_remove_handle(ctx->multi, c->easy);
@@ -716,14 +728,21 @@ static void es_finish(struct es_ctx *ctx, struct es_conn *c, CURLcode result)
     ctx->busy--;
     vg_output_observe_request(ctx->o, (double)(vg_mono_ns() - c->t0) / 1e9);
     vg_output_count_bytes(ctx->o, c->raw, c->wire);
-    if (result != CURLE_OK) {
-        es_failed(ctx, c, true, "%s: %s%s%s", ctx->urls[c->url].show,
-                  c->too_big ? "reply larger than 256 MiB" : curl_easy_strerror(result),
-                  c->errbuf[0] != '\0' && !c->too_big ? ": " : "", c->too_big ? "" : c->errbuf);
-        return;
-    }
     curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
-    es_status(ctx, c, status);
+    if (c->too_big) {
+        vg_output_count_reply_truncated(ctx->o);
+        es_failed(ctx, c, true,
+                  "%s: HTTP %ld reply cut off at %zu bytes (decompressed), more than a reply to "
+                  "%zu records can need",
+                  show, status, c->reply_max, c->r.end - c->r.start);
+    } else if (result != CURLE_OK) {
+        es_failed(ctx, c, true, "%s: %s%s%s", show, curl_easy_strerror(result),
+                  c->errbuf[0] != '\0' ? ": " : "", c->errbuf);
+    } else {
+        es_status(ctx, c, status);
+    }
+    if (c->reply.cap > ES_REPLY_KEEP)
+        vg_buf_free(&c->reply);
 }
 
 /* The agent is stopping past its shutdown timeout: the requests in
@@ -745,12 +764,68 @@ static void es_abandon(struct es_ctx *ctx)
     es_note(ctx, "stopping: requests in flight abandoned, their records stay unacknowledged");
 }
 
+/* Abandons the requests in flight for longer than the timeout (and
+ * ES_STALL_GRACE_MS): curl enforces the timeout only while
+ * curl_multi_perform works. Their records stay pending. */
+static void es_expire(struct es_ctx *ctx)
+{
+    int64_t limit = vg_ms_to_ns_sat(vg_add_sat(ctx->timeout_ms, ES_STALL_GRACE_MS));
+    int64_t now = vg_mono_ns();
+    size_t i;
+
+    for (i = 0; i < ctx->n_conns; i++) {
+        struct es_conn *c = &ctx->conns[i];
+
+        if (!c->busy || now - c->t0 <= limit)
+            continue;
+        curl_multi_remove_handle(ctx->multi, c->easy);
+        c->busy = false;
+        ctx->busy--;
+        es_failed(ctx, c, true, "%s: no answer within %" PRId64 " ms: curl_multi_perform fails",
+                  ctx->urls[c->url].show, ctx->timeout_ms);
+    }
+}
+
+/* curl_multi_perform failed (out of memory, say): said once in a while,
+ * then a sleep that doubles from ES_STALL_MIN_MS up to ES_POLL_MS. Not
+ * curl_multi_poll: a socket with unread data would wake it at once. */
+static void es_stall(struct es_ctx *ctx, CURLMcode mc, int64_t *wait_ms)
+{
+    struct timespec ts = {(time_t)(*wait_ms / 1000), (long)(*wait_ms % 1000) * 1000000L};
+
+    vg_complain(&ctx->multi_complain, VG_LOG_ERROR, ES_PLUGIN, ctx->o->name,
+                "curl_multi_perform failed: %s; %zu requests in flight wait (at most the "
+                "timeout)",
+                curl_multi_strerror(mc), ctx->busy);
+    nanosleep(&ts, NULL);
+    *wait_ms = *wait_ms * 2 < ES_POLL_MS ? *wait_ms * 2 : ES_POLL_MS;
+    es_expire(ctx);
+}
+
+/* Hands every finished request to es_finish. */
+static void es_collect(struct es_ctx *ctx)
+{
+    int left = 0;
+    CURLMsg *m;
+
+    for (m = curl_multi_info_read(ctx->multi, &left); m != NULL;
+         m = curl_multi_info_read(ctx->multi, &left)) {
+        struct es_conn *c = NULL;
+
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+        es_finish(ctx, c, m->data.result);
+    }
+}
+
 /* Drives the requests of the send until none is left queued or in
  * flight; after refused credentials nothing new starts. */
 static void es_run(struct es_ctx *ctx)
 {
-    int running = 0, left = 0;
-    CURLMsg *m;
+    int64_t stall_ms = ES_STALL_MIN_MS;
+    int running = 0;
+    CURLMcode mc;
 
     for (;;) {
         if (vg_output_stopping(ctx->o)) {
@@ -760,17 +835,16 @@ static void es_run(struct es_ctx *ctx)
         es_fill(ctx);
         if (ctx->busy == 0)
             break;
-        if (curl_multi_perform(ctx->multi, &running) != CURLM_OK)
-            running = 0;
-        for (m = curl_multi_info_read(ctx->multi, &left); m != NULL;
-             m = curl_multi_info_read(ctx->multi, &left)) {
-            struct es_conn *c = NULL;
-
-            if (m->msg != CURLMSG_DONE)
-                continue;
-            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-            es_finish(ctx, c, m->data.result);
+        mc = curl_multi_perform(ctx->multi, &running);
+        if (mc != CURLM_OK) {
+            es_stall(ctx, mc, &stall_ms);
+            continue;
         }
+        if (stall_ms > ES_STALL_MIN_MS) {
+            stall_ms = ES_STALL_MIN_MS;
+            vg_complain_clear(&ctx->multi_complain, ES_PLUGIN, ctx->o->name, "curl_multi_perform");
+        }
+        es_collect(ctx);
         if (running > 0 && ctx->busy > 0)
             curl_multi_poll(ctx->multi, NULL, 0, ES_POLL_MS, NULL);
     }

@@ -6,9 +6,14 @@
  * send opens the path again: rename the file, send SIGHUP, and the new
  * records go to a new file (logrotate's postrotate). A batch that could not
  * be written whole is cut off again, so no partial line is left behind.
+ * A path that is not a regular file (a FIFO, /dev/null, /dev/stdout) is
+ * neither fsynced nor cut back: it is written as a line stream (vigil.h),
+ * whose reader may stall a send for a second at most.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,8 +26,10 @@ struct file_ctx {
     bool fsync; /* option */
     char *mode; /* option: octal permissions of a created file */
     mode_t mode_bits;
-    int fd;            /* worker thread only; -1 while closed */
-    struct vg_buf buf; /* worker thread only */
+    int fd;                   /* worker thread only; -1 while closed */
+    bool regular;             /* fd is a regular file: fsynced, cut back after a failure */
+    struct vg_buf buf;        /* worker thread only */
+    struct vg_ostream stream; /* fd when it is not a regular file (FIFO, device) */
 };
 
 static const struct vg_option file_options[] = {
@@ -48,6 +55,18 @@ static int file_parse_mode(const char *s, mode_t *out)
     return VG_OK;
 }
 
+/* Warns when the folder the file goes in is missing: it is not created. */
+static void file_check_folder(struct vg_check *chk, const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+
+    if (slash == NULL)
+        return; /* the working directory */
+    snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    vg_check_folder(chk, "path", dir, "the file cannot be created until it does");
+}
+
 /* The check callback: a path to write to and a mode that parses. */
 static int file_check(const void *c, struct vg_check *chk)
 {
@@ -59,6 +78,8 @@ static int file_check(const void *c, struct vg_check *chk)
     if (file_parse_mode(ctx->mode != NULL ? ctx->mode : "0640", &bits) != VG_OK)
         vg_check_error(chk, "mode", "option 'mode': '%s' is not an octal file mode like 0640",
                        ctx->mode);
+    if (ctx->path != NULL && ctx->path[0] != '\0')
+        file_check_folder(chk, ctx->path);
     return VG_OK; /* what it found is in chk */
 }
 
@@ -68,6 +89,7 @@ static int file_init(struct vg_output *o, const struct vg_config_node *cfg, stru
 
     ctx->fd = -1;
     vg_buf_init(&ctx->buf);
+    vg_ostream_init(&ctx->stream);
     if (ctx->path == NULL || ctx->path[0] == '\0')
         return vg_error_set(err, VG_ECONFIG, "path must not be empty");
     if (file_parse_mode(ctx->mode != NULL ? ctx->mode : "0640", &ctx->mode_bits) != VG_OK)
@@ -78,6 +100,7 @@ static int file_init(struct vg_output *o, const struct vg_config_node *cfg, stru
 
 static void file_close(struct file_ctx *ctx)
 {
+    vg_ostream_detach(&ctx->stream);
     if (ctx->fd >= 0)
         close(ctx->fd);
     ctx->fd = -1;
@@ -112,23 +135,68 @@ static void file_undo(struct vg_output *o, struct file_ctx *ctx, off_t start, co
     file_close(ctx);
 }
 
-/* Appends the batch with as few writes as the kernel allows, then fsyncs. */
+/* Opens the path non-blocking, so that a FIFO with no reader fails (ENXIO)
+ * instead of holding the worker; a regular file is made blocking again,
+ * anything else is written as a line stream. */
+static int file_open(struct vg_output *o, struct file_ctx *ctx)
+{
+    struct stat st;
+    int fl;
+
+    ctx->fd =
+        open(ctx->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, ctx->mode_bits);
+    if (ctx->fd < 0) {
+        vg_output_fail(o, "open %s: %s%s", ctx->path, vg_errno_str(errno),
+                       errno == ENXIO ? " (a FIFO with no reader)" : "");
+        return VG_EIO;
+    }
+    ctx->regular = fstat(ctx->fd, &st) == 0 && S_ISREG(st.st_mode);
+    fl = fcntl(ctx->fd, F_GETFL);
+    if (ctx->regular && fl >= 0)
+        fcntl(ctx->fd, F_SETFL, fl & ~O_NONBLOCK);
+    else if (!ctx->regular)
+        vg_ostream_attach(&ctx->stream, ctx->fd, false);
+    return VG_OK;
+}
+
+/* A FIFO or device (/dev/null, /dev/stdout on a pipe): a line stream
+ * (vigil.h), nothing to fsync or cut back. A reader that went away closes
+ * the file, opened again at the next send. */
+static enum vg_send_result file_send_stream(struct vg_output *o, struct file_ctx *ctx,
+                                            struct vg_batch *b)
+{
+    int rc = vg_ostream_send(&ctx->stream, o, b);
+
+    if (rc == VG_OK)
+        return VG_SEND_OK;
+    if (rc == VG_ENOMEM) {
+        vg_output_fail(o, "out of memory formatting %zu records", vg_batch_count(b));
+    } else if (rc == VG_EAGAIN) {
+        vg_output_fail(o, "write %s: the reader took nothing for %d ms", ctx->path,
+                       VG_OSTREAM_STALL_MS);
+    } else if (rc == VG_ESTOP) {
+        vg_output_fail(o, "write %s: stopping", ctx->path);
+    } else {
+        vg_output_fail(o, "write %s: %s", ctx->path, vg_errno_str(errno));
+        file_close(ctx);
+    }
+    return VG_SEND_RETRY;
+}
+
+/* Appends the batch with as few writes as the kernel allows, then fsyncs
+ * (a regular file; anything else is a line stream). */
 static enum vg_send_result file_send(struct vg_output *o, struct vg_batch *b)
 {
     struct file_ctx *ctx = o->ctx;
-    char eb[128];
     off_t start;
 
+    if (ctx->fd < 0 && file_open(o, ctx) != VG_OK)
+        return VG_SEND_RETRY;
+    if (!ctx->regular)
+        return file_send_stream(o, ctx, b);
     if (file_format(ctx, b) != VG_OK) {
         vg_output_fail(o, "out of memory formatting %zu records", vg_batch_count(b));
         return VG_SEND_RETRY;
-    }
-    if (ctx->fd < 0) {
-        ctx->fd = open(ctx->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, ctx->mode_bits);
-        if (ctx->fd < 0) {
-            vg_output_fail(o, "open %s: %s", ctx->path, strerror_r(errno, eb, sizeof(eb)));
-            return VG_SEND_RETRY;
-        }
     }
     /* O_APPEND writes at the end; the agent is the file's only writer */
     start = lseek(ctx->fd, 0, SEEK_END);
@@ -140,6 +208,7 @@ static enum vg_send_result file_send(struct vg_output *o, struct vg_batch *b)
         file_undo(o, ctx, start, "fsync");
         return VG_SEND_RETRY;
     }
+    vg_output_count_bytes(o, ctx->buf.len, ctx->buf.len);
     return VG_SEND_OK;
 }
 
@@ -154,6 +223,7 @@ static void file_destroy(struct vg_output *o)
 
     file_close(ctx);
     vg_buf_free(&ctx->buf);
+    vg_ostream_free(&ctx->stream);
 }
 
 const struct vg_output_ops vg_output_file = {

@@ -1,6 +1,6 @@
 /*
  * kafka_parse.c - the pure parts of the kafka output: templates, names,
- * checks and the class of an error code. See kafka_parse.h.
+ * checks, the class of an error code and the brokers in the statistics.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "kafka_parse.h"
+#include "parse/json.h"
 
 /* The bytes Kafka allows in a topic name. */
 static bool kafka_topic_byte(unsigned char c)
@@ -289,27 +290,62 @@ int kafka_rdkafka_key_check(const char *key, char *why, size_t why_size)
     size_t i;
 
     if (key == NULL || key[0] == '\0') {
-        snprintf(why, why_size, "rdkafka: empty key");
+        snprintf(why, why_size, "an empty key");
         return VG_ECONFIG;
     }
     for (i = 0; i < VG_ARRAY_LEN(kafka_owned); i++)
         if (strcmp(key, kafka_owned[i].key) == 0) {
-            snprintf(why, why_size, "rdkafka: %s: set it with the option '%s' instead", key,
-                     kafka_owned[i].option);
+            snprintf(why, why_size, "set it with the option '%s' instead", kafka_owned[i].option);
             return VG_ECONFIG;
         }
     if (strcmp(key, "transactional.id") == 0) {
+        snprintf(why, why_size, "not supported: records are produced outside transactions");
+        return VG_ECONFIG;
+    }
+    if (strcmp(key, "statistics.interval.ms") == 0) {
         snprintf(why, why_size,
-                 "rdkafka: %s: not supported: records are produced outside transactions", key);
+                 "set by the output: the state of the brokers and the bytes on the wire come "
+                 "from librdkafka's statistics");
         return VG_ECONFIG;
     }
     return VG_OK;
 }
 
-bool kafka_secret_key(const char *key)
+/* librdkafka's sensitive properties: those flagged _RK_SENSITIVE in
+ * src/rdkafka_conf.c of librdkafka 2.0.2 (the version Debian 12 ships),
+ * whose values its own configuration dump shows as "[redacted]".
+ * librdkafka has no API that lists them. A user name, a file path and a
+ * CA certificate are kept out of what is said about their property but
+ * not masked in every message: masking a user name everywhere would
+ * garble the log. */
+static const struct {
+    const char *key;
+    enum kafka_secrecy secrecy;
+} kafka_sensitive[] = {
+    {"sasl.username", KAFKA_HIDDEN},
+    {"sasl.password", KAFKA_SECRET},
+    {"sasl.oauthbearer.config", KAFKA_SECRET},
+    {"ssl.key.location", KAFKA_HIDDEN},
+    {"ssl.key.password", KAFKA_SECRET},
+    {"ssl.key.pem", KAFKA_SECRET},
+    {"ssl_key", KAFKA_SECRET},
+    {"ssl.ca.pem", KAFKA_HIDDEN},
+    {"ssl.keystore.password", KAFKA_SECRET},
+};
+
+enum kafka_secrecy kafka_secrecy(const char *key)
 {
-    return key != NULL &&
-           (strcasestr(key, "password") != NULL || strcasestr(key, "secret") != NULL);
+    size_t i;
+
+    if (key == NULL)
+        return KAFKA_PLAIN;
+    for (i = 0; i < VG_ARRAY_LEN(kafka_sensitive); i++)
+        if (strcmp(key, kafka_sensitive[i].key) == 0)
+            return kafka_sensitive[i].secrecy;
+    /* later librdkafka versions add such keys (sasl.oauthbearer.client.secret) */
+    if (strcasestr(key, "password") != NULL || strcasestr(key, "secret") != NULL)
+        return KAFKA_SECRET;
+    return KAFKA_PLAIN;
 }
 
 enum kafka_class kafka_classify(rd_kafka_resp_err_t err)
@@ -334,4 +370,46 @@ enum kafka_class kafka_classify(rd_kafka_resp_err_t err)
     default:
         return KAFKA_RETRY;
     }
+}
+
+/* True for a broker entry of the statistics that stands for a connection
+ * to a real broker: not the internal one, nor a logical one (a group or
+ * transaction coordinator, which borrows another's connection). */
+static bool kafka_stats_real_broker(const struct vg_json_value *b)
+{
+    struct vg_json_value source;
+
+    if (b->kind != VG_JSON_OBJECT)
+        return false;
+    if (vg_json_get(b, "source", &source) != VG_OK)
+        return true;
+    return !vg_json_string_is(&source, "internal") && !vg_json_string_is(&source, "logical");
+}
+
+int kafka_stats_brokers(const char *json, size_t len, unsigned *up, unsigned *known)
+{
+    struct vg_json_value doc, brokers, key, b, state;
+    unsigned n_up = 0, n_known = 0;
+    size_t pos = 0;
+    int rc;
+
+    if (vg_json_parse(json, len, &doc, NULL) != VG_OK || doc.kind != VG_JSON_OBJECT ||
+        vg_json_get(&doc, "brokers", &brokers) != VG_OK || brokers.kind != VG_JSON_OBJECT)
+        return VG_EPARSE;
+    for (;;) {
+        rc = vg_json_object_next(&brokers, &pos, &key, &b);
+        if (rc != 1)
+            break;
+        if (!kafka_stats_real_broker(&b))
+            continue;
+        n_known++;
+        if (vg_json_get(&b, "state", &state) == VG_OK &&
+            (vg_json_string_is(&state, "UP") || vg_json_string_is(&state, "UPDATE")))
+            n_up++;
+    }
+    if (rc != 0)
+        return VG_EPARSE;
+    *up = n_up;
+    *known = n_known;
+    return VG_OK;
 }

@@ -1,8 +1,8 @@
 /*
  * kafka_parse.h - the pure parts of the kafka output, tested on strings:
  * topic templates with {field} references, compression names, the checks
- * of the brokers list and of the rdkafka pass-through map, and the class
- * of a librdkafka error code.
+ * of the brokers list and of the rdkafka pass-through map, the class of a
+ * librdkafka error code, and the state of the brokers in its statistics.
  *
  * Nothing here talks to a broker or reads a file. Failures come back as
  * VG_ECONFIG (or VG_EPARSE) with a one-line reason in a caller's buffer.
@@ -68,12 +68,20 @@ int kafka_brokers_check(const char *s, char *why, size_t why_size);
 
 /* Checks one key of the rdkafka pass-through map: not empty, and not one
  * that an option of this output sets (then why names that option) or that
- * would break the delivery path (transactional.id). VG_OK or VG_ECONFIG. */
+ * would break the delivery path (transactional.id). VG_OK or VG_ECONFIG
+ * with why, which does not repeat the key. */
 int kafka_rdkafka_key_check(const char *key, char *why, size_t why_size);
 
-/* True when the key's value must never be logged: it contains "password"
- * or "secret" in any case. */
-bool kafka_secret_key(const char *key);
+/* How a property's value is kept out of messages. */
+enum kafka_secrecy {
+    KAFKA_PLAIN,  /* may be shown */
+    KAFKA_HIDDEN, /* never shown with its property (a user name, a key's path) */
+    KAFKA_SECRET, /* also masked in every message (vg_secret_add) */
+};
+
+/* The secrecy of a librdkafka property: librdkafka's own list of
+ * sensitive properties, and any key naming a password or a secret. */
+enum kafka_secrecy kafka_secrecy(const char *key);
 
 /* What a delivery error means for the record. */
 enum kafka_class {
@@ -84,5 +92,12 @@ enum kafka_class {
 };
 
 enum kafka_class kafka_classify(rd_kafka_resp_err_t err);
+
+/* Reads a librdkafka statistics document (statistics.interval.ms): *known
+ * gets the number of brokers it lists, the internal broker and logical ones
+ * (coordinators) left out, and *up how many of those are connected (state
+ * UP or UPDATE). VG_OK, or VG_EPARSE (not JSON, no "brokers" object) with
+ * both left as they were. */
+int kafka_stats_brokers(const char *json, size_t len, unsigned *up, unsigned *known);
 
 #endif

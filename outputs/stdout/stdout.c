@@ -1,18 +1,15 @@
 /*
- * stdout.c - the stdout output: every record as one NDJSON line on fd 1,
- * one write per batch. For debugging and for containers whose runtime
- * collects stdout.
+ * stdout.c - the stdout output: every record as one NDJSON line on fd 1.
+ * For debugging and for containers whose runtime collects stdout.
  */
 #include <errno.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "vigil.h"
 
-/* How long a full pipe on stdout may hold a send before it is retried. */
-
 struct stdout_ctx {
-    struct vg_buf buf; /* worker thread only; kept between batches */
+    struct vg_ostream out; /* worker thread only */
+    bool attached;
 };
 
 static const struct vg_option stdout_options[] = {
@@ -23,41 +20,51 @@ static int stdout_init(struct vg_output *o, const struct vg_config_node *cfg, st
 {
     struct stdout_ctx *ctx = o->ctx;
 
-    vg_buf_init(&ctx->buf);
+    vg_ostream_init(&ctx->out);
     return VG_OK;
 }
 
 /*
- * A failed write is retried by the engine. Lines written before the failure
- * are written again then (at-least-once); a reader that went away (EPIPE)
- * keeps the output retrying until one comes back.
+ * Writes the pending records through a line stream (vigil.h): a reader that
+ * stops reading holds a send for a second at most, then the engine retries
+ * it with backoff; lines written before the stall are not written again. A
+ * reader that went away (EPIPE) keeps the output retrying until one comes
+ * back. fd 1 is looked at on the first send, and again after an error.
  */
 static enum vg_send_result stdout_send(struct vg_output *o, struct vg_batch *b)
 {
     struct stdout_ctx *ctx = o->ctx;
-    size_t i, n = vg_batch_count(b);
-    char eb[128];
+    int rc;
 
-    vg_buf_reset(&ctx->buf);
-    for (i = 0; i < n; i++) {
-        if (vg_record_to_json(vg_batch_record(b, i), &ctx->buf) != VG_OK ||
-            vg_buf_putc(&ctx->buf, '\n') != VG_OK) {
-            vg_output_fail(o, "out of memory formatting %zu records", n);
-            return VG_SEND_RETRY;
-        }
+    if (!ctx->attached) {
+        vg_ostream_attach(&ctx->out, STDOUT_FILENO, true);
+        ctx->attached = true;
     }
-    if (vg_write_all(STDOUT_FILENO, ctx->buf.data, ctx->buf.len) != VG_OK) {
-        vg_output_fail(o, "write to stdout: %s", strerror_r(errno, eb, sizeof(eb)));
-        return VG_SEND_RETRY;
+    rc = vg_ostream_send(&ctx->out, o, b);
+    if (rc == VG_OK)
+        return VG_SEND_OK;
+    if (rc == VG_ENOMEM)
+        vg_output_fail(o, "out of memory formatting %zu records", vg_batch_count(b));
+    else if (rc == VG_EAGAIN)
+        vg_output_fail(o, "write to stdout: the reader took nothing for %d ms",
+                       VG_OSTREAM_STALL_MS);
+    else if (rc == VG_ESTOP)
+        vg_output_fail(o, "write to stdout: stopping");
+    else
+        vg_output_fail(o, "write to stdout: %s", vg_errno_str(errno));
+    if (rc == VG_EIO) { /* the reader went away: the rest of a cut line was its */
+        vg_ostream_detach(&ctx->out);
+        ctx->attached = false;
     }
-    return VG_SEND_OK;
+    return VG_SEND_RETRY;
 }
 
 static void stdout_destroy(struct vg_output *o)
 {
     struct stdout_ctx *ctx = o->ctx;
 
-    vg_buf_free(&ctx->buf);
+    if (ctx->attached)
+        vg_ostream_free(&ctx->out);
 }
 
 const struct vg_output_ops vg_output_stdout = {

@@ -147,7 +147,7 @@ def main():
     args = ap.parse_args()
     vt.BIN = os.path.abspath(args.vigil)
     if not shutil.which("wrk"):
-        sys.exit("wrk is missing: make deps installs it")
+        sys.exit("wrk is missing: make deps-test installs it")
     print("## /metrics scrape throughput (wrk, loopback)")
     print("| series set | series | body bytes | connections | scrapes/s | p50 ms | p99 ms | non-2xx |")
     print("|---|---|---|---|---|---|---|---|")

@@ -9,6 +9,7 @@ As a CLI:
                  [--data-stream NAME]... [--docs-file F] [--seed N]
                  [--item-429-first N] [--item-429-ratio F] [--bad-marker S]
                  [--fail-503 N] [--max-body B] [--delay S] [--fail-401 N]
+                 [--huge-reply N] [--huge-reply-bytes B]
                  [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
 The chosen port goes to --port-file (a temporary name, then rename, so the
 file is whole when it appears). SIGTERM or SIGINT stops it with exit 0.
@@ -36,6 +37,11 @@ never to /_test/. Faults (all 0 means off):
   fail_401 N        the next N bulk requests get a whole 401
   max_body B        decoded bodies above B bytes get 413 (http.max_content_length)
   delay S           every bulk answer waits S seconds first
+  huge_reply N      the next N bulk requests are executed as usual, but their
+                    reply carries huge_reply_bytes (default 300,000,000) of
+                    JSON whitespace before its last brace: still valid JSON,
+                    gzip-compressed (to about 1/1000) when the client asks
+  huge_reply_bytes B  the padding of huge_reply
 Rejected items are not stored. With --docs-file every stored write is also
 appended there as one NDJSON line and only ids stay in memory (for runs of
 hundreds of thousands of documents); /_test/docs then reads the file.
@@ -67,7 +73,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FLAVOURS = ("es7", "es8", "opensearch1", "opensearch2")
 FAULT_NAMES = ("item_429_first", "item_429_ratio", "bad_marker", "fail_503", "max_body",
-               "delay", "fail_401")
+               "delay", "fail_401", "huge_reply", "huge_reply_bytes")
+HUGE_REPLY_BYTES = 300000000
 ACTIONS = ("index", "create", "update", "delete")
 # Action metadata keys each flavour knows (BulkRequestParser); others are rejected.
 META_KEYS = {"_index", "_id", "routing", "op_type", "version", "version_type",
@@ -297,6 +304,15 @@ class Receiver:
                     self.count_fault(name)
                     return name
         return None
+
+    def take_huge_reply(self):
+        """The padding for the reply being made (bytes), or 0."""
+        with self.lock:
+            if self.faults["huge_reply"] <= 0:
+                return 0
+            self.faults["huge_reply"] -= 1
+            self.count_fault("huge_reply")
+            return self.faults["huge_reply_bytes"] or HUGE_REPLY_BYTES
 
     def take_item_429(self):
         with self.lock:
@@ -694,6 +710,34 @@ def decode_body(raw, encoding, limit):
     return body
 
 
+class PaddedReply:
+    """A JSON reply with `pad` bytes of whitespace before its last byte,
+    made (and compressed) a chunk at a time: never all in memory."""
+
+    CHUNK = b" " * (1 << 20)
+
+    def __init__(self, doc, pad):
+        self.text = json.dumps(doc, separators=(",", ":")).encode()
+        self.pad = pad
+
+    def _pieces(self):
+        yield self.text[:-1]
+        left = self.pad
+        while left > 0:
+            yield self.CHUNK[:min(left, len(self.CHUNK))]
+            left -= len(self.CHUNK)
+        yield self.text[-1:]
+
+    def render(self, compress):
+        """The body as sent: gzip when compress (the whole stream is small)."""
+        if not compress:
+            return b"".join(self._pieces())
+        z = zlib.compressobj(1, zlib.DEFLATED, 31)
+        out = [z.compress(p) for p in self._pieces()]
+        out.append(z.flush())
+        return b"".join(out)
+
+
 def content_type_ok(value):
     """Whether Elasticsearch would parse a bulk body of this Content-Type."""
     mime = (value or "").split(";")[0].strip().lower()
@@ -726,7 +770,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, status, doc, headers=None):
         """Answers status with doc (JSON unless bytes), gzip when the client asks."""
-        if not isinstance(doc, bytes):
+        gzip_ok = "gzip" in self.headers.get("Accept-Encoding", "").lower()
+        padded = isinstance(doc, PaddedReply)
+        if padded:
+            doc = doc.render(gzip_ok)
+        elif not isinstance(doc, bytes):
             doc = json.dumps(doc, separators=(",", ":")).encode()  # compact, as Elasticsearch
         body = doc
         recv = self.server.recv
@@ -736,14 +784,17 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in headers or ():
             self.send_header(k, v)
         if body:
-            if "gzip" in self.headers.get("Accept-Encoding", "").lower():
-                body = gzip.compress(body, 3)
+            if gzip_ok:
+                body = body if padded else gzip.compress(body, 3)
                 self.send_header("Content-Encoding", "gzip")
             self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(body)) if self.command != "HEAD" else "0")
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(body)
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # a client that stopped reading
 
     def do_GET(self):
         self._dispatch()
@@ -917,6 +968,9 @@ class Handler(BaseHTTPRequestHandler):
         if params.get("filter_path"):
             doc = filter_path(doc, params["filter_path"])
             doc = {} if doc is _DROP else doc
+        pad = recv.take_huge_reply()
+        if pad:
+            doc = PaddedReply(doc, pad)
         return 200, doc, []
 
     def _test_endpoint(self, path, params, raw):
@@ -985,6 +1039,8 @@ def parse_args(argv):
     p.add_argument("--max-body", type=int, default=0)
     p.add_argument("--delay", type=float, default=0.0)
     p.add_argument("--fail-401", type=int, default=0)
+    p.add_argument("--huge-reply", type=int, default=0)
+    p.add_argument("--huge-reply-bytes", type=int, default=0)
     opts = p.parse_args(argv)
     opts.data_stream = set(opts.data_stream)
     opts.forbidden_creds = None

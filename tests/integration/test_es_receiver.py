@@ -506,6 +506,31 @@ def fault_fail_503_and_fail_401():
 
 
 @vt.case
+def fault_huge_reply_pads_valid_json():
+    es = receiver(huge_reply=2, huge_reply_bytes=3000000)
+    try:
+        body = create_items(2)
+        gz = dict(NDJSON, **{"Accept-Encoding": "gzip"})
+        req = urllib.request.Request(es.url + "/_bulk?filter_path=errors,items.*.status",
+                                     data=body, headers=gz, method="POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            wire = r.read()
+            encoding = r.headers.get("Content-Encoding")
+        text = gzip.decompress(wire)
+        status, _, plain = post(es.url + "/_bulk", create_items(1))
+        status_after, _, after = post(es.url + "/_bulk", create_items(1))
+        st = es.stats()
+    finally:
+        es.stop()
+    print("  padded reply: %d bytes as sent (gzip), %d inflated" % (len(wire), len(text)))
+    assert encoding == "gzip" and len(wire) < 100000 and len(text) > 3000000, len(wire)
+    assert json.loads(text) == {"errors": False, "items": [{"create": {"status": 201}}] * 2}
+    # the second one without gzip: the padding as it is; the third is plain again
+    assert status == 200 and isinstance(plain, dict) and st["faults"]["huge_reply"] == 2
+    assert status_after == 200 and len(json.dumps(after)) < 1000, after
+
+
+@vt.case
 def fault_max_body_counts_decoded_bytes():
     es = receiver(max_body=2000)
     try:

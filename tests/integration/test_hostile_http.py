@@ -259,22 +259,26 @@ agent:
   state_dir: {tmp}/state
   http: { listen: "127.0.0.1:{port}" }
 collectors:
-  - { type: container_logs, paths: ["{tmp}/logs/*.log"], format: raw, kubernetes: false }
+%s
 outputs:
   - { type: discard }
-"""
+""" % "\n".join("  - { type: container_logs, name: logs%d, paths: [\"{tmp}/logs%d/*.log\"], "
+                 "format: raw, kubernetes: false }" % (i, i) for i in range(3))
 
 
 @vt.case
 def out_of_descriptors_with_no_connection_the_accept_loop_sleeps():
-    """The agent gets 64 descriptors and 200 log files to follow, which take
-    them all: a client's connection cannot be accepted while the HTTP server
-    holds none (libmicrohttpd alone busy-waits here)."""
-    agent = vt.Agent(FILES_CONFIG, preexec_fn=limit_nofile(64))
-    os.makedirs(os.path.join(agent.tmp, "logs"))
-    for i in range(200):
-        with open(os.path.join(agent.tmp, "logs", "f%03d.log" % i), "w") as f:
-            f.write("line %d\n" % i)
+    """The agent gets 64 descriptors; three log collectors, each keeping
+    what it takes of them under its own reserve, take them all between them:
+    a client's connection cannot be accepted while the HTTP server holds
+    none (libmicrohttpd alone busy-waits here)."""
+    agent = vt.Agent(FILES_CONFIG)
+    agent.preexec = limit_nofile(64)
+    for d in range(3):
+        os.makedirs(os.path.join(agent.tmp, "logs%d" % d))
+        for i in range(40):
+            with open(os.path.join(agent.tmp, "logs%d" % d, "f%03d.log" % i), "w") as f:
+                f.write("line %d\n" % i)
     agent.start(wait_ready=False)
     try:
         vt.wait_for(lambda: agent._alive() and
@@ -284,7 +288,7 @@ def out_of_descriptors_with_no_connection_the_accept_loop_sleeps():
         cpu, wall, grown = usage_over(agent, 5.0)
         close_all(socks)
         said = agent.stderr().count("cannot accept connections: Too many open files")
-        print("RLIMIT_NOFILE 64 taken by 200 log files, 3 clients waiting: agent CPU %.2f s "
+        print("RLIMIT_NOFILE 64 taken by 120 log files, 3 clients waiting: agent CPU %.2f s "
               "in %.1f s, log grew %d bytes; 'cannot accept' logged %d time(s)"
               % (cpu, wall, grown, said))
         assert said >= 1, agent.stderr()[-2000:]
@@ -299,7 +303,9 @@ def out_of_descriptors_by_connections_the_accept_loop_backs_off():
     """The agent gets 64 descriptors; 120 connections take what it has left.
     Accepting fails with EMFILE: the agent must neither spin nor flood its
     log, and answers again once the connections are gone."""
-    agent = vt.Agent(config(", request_timeout: 2s"), preexec_fn=limit_nofile(64)).start()
+    agent = vt.Agent(config(", request_timeout: 2s"))
+    agent.preexec = limit_nofile(64)
+    agent.start()
     try:
         fds = metric(agent, "process_open_fds")
         socks = []

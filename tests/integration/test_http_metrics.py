@@ -124,7 +124,7 @@ def busy_port_is_a_clear_error():
 @vt.case
 def real_prometheus_scrapes_it():
     prom = shutil.which("prometheus")
-    assert prom, "prometheus is not installed (make deps installs it)"
+    assert prom, "prometheus is not installed (make deps-test installs it)"
     tmp = agent.tmp
     web_port = vt.free_port()
     cfg = os.path.join(tmp, "prometheus.yml")

@@ -319,21 +319,34 @@ def record_over_message_max_bytes_goes_to_the_dead_letter_file():
 
 
 @vt.case
-def bad_rdkafka_property_stops_the_start_with_librdkafkas_words():
-    """librdkafka checks its properties when the producer is made: the
-    agent refuses to start and says which key and why."""
+def bad_rdkafka_property_is_refused_by_the_plan_with_librdkafkas_words():
+    """The rdkafka map is tried on librdkafka when the configuration is
+    checked: --check-config and a start refuse it alike, at the key's line,
+    in librdkafka's words; a good map passes."""
     tmp = vt.Agent("").tmp
-    for prop, words in (("no.such.property: 1", "No such configuration property"),
-                        ("socket.timeout.ms: soon", "Invalid value")):
-        path = os.path.join(tmp, "bad.yaml")
+    path = os.path.join(tmp, "bad.yaml")
+    for prop, words in (("no.such.property: 1",
+                         'No such configuration property: "no.such.property"'),
+                        ("socket.timeout.ms: soon",
+                         'Invalid value for configuration property "socket.timeout.ms"'),
+                        ("security.protocol: carrier_pigeon",
+                         'Invalid value "carrier_pigeon" for configuration property '
+                         '"security.protocol"')):
         with open(path, "w") as f:
-            f.write("outputs:\n  - { type: kafka, brokers: \"127.0.0.1:1\", topic: t, "
-                    "rdkafka: { %s } }\n" % prop)
-        p = vt.run_vigil(["--config", path])
-        err = [ln for ln in p.stderr.splitlines() if "level=error" in ln]
-        print("  " + (err[-1] if err else p.stderr.strip()))
-        assert p.returncode != 0 and err and "rdkafka: " + prop.split(":")[0] in err[-1], p.stderr
-        assert words in err[-1], err
+            f.write("outputs:\n  - type: kafka\n    brokers: \"127.0.0.1:1\"\n    topic: t\n"
+                    "    rdkafka:\n      client.rack: r1\n      %s\n" % prop)
+        want = "%s:7: outputs[0] (kafka): option 'rdkafka.%s': %s" % (path, prop.split(":")[0],
+                                                                      words)
+        for args in (["--check-config", path], ["--config", path]):
+            p = vt.run_vigil(args)
+            got = [ln for ln in p.stderr.splitlines() if ln.startswith(path)]
+            assert p.returncode != 0 and got == [want], (args, p.stderr)
+        print("  " + want[len(tmp) + 1:])
+    with open(path, "w") as f:
+        f.write("outputs:\n  - type: kafka\n    brokers: \"127.0.0.1:1\"\n    topic: t\n"
+                "    rdkafka: { client.rack: r1, socket.timeout.ms: 30000 }\n")
+    p = vt.run_vigil(["--check-config", path])
+    assert p.returncode == 0, p.stderr
 
 
 vt.finish()

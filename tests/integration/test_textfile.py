@@ -1,10 +1,12 @@
 """The textfile collector in the running agent: *.prom files of a directory
 served on /metrics, updates and removals followed at the next interval, a
 malformed file skipped whole with node_textfile_scrape_error 1, a missing
-directory reported without harm, and 10,000 series from files."""
+directory warned about once and its appearance said, the start line, and
+10,000 series from files."""
 
 import os
 import subprocess
+import time
 
 import vigiltest as vt
 
@@ -140,15 +142,42 @@ def ten_thousand_series_are_served():
     vt.wait_for(lambda: count() == 0, 10, step=0.25, what="bench series gone")
 
 
+def dir_lines(a):
+    """The agent's log lines about the textfile directory: (level, msg)."""
+    return [(ln.split("level=")[1].split()[0], ln.split("msg=", 1)[1])
+            for ln in a.stderr().splitlines()
+            if "plugin=textfile" in ln and ("directory" in ln or "*.prom files" in ln)]
+
+
 @vt.case
-def missing_directory_is_reported_not_fatal():
+def missing_directory_is_warned_once_then_its_appearance_said():
     with vt.Agent(CONFIG_MISSING_DIR) as other:
         vt.wait_for(lambda: other.metric_value("node_textfile_scrape_error") == 1, 10,
                     what="node_textfile_scrape_error 1")
-        vt.wait_for(lambda: "cannot read directory" in other.stderr(), 5,
-                    what="a log line about the directory")
+        vt.wait_for(lambda: dir_lines(other), 5, what="a log line about the directory")
+        time.sleep(2.5)  # two more collections (interval 1s): nothing more said
+        lines = dir_lines(other)
+        assert len(lines) == 1 and lines[0][0] == "warn", lines
+        assert "does-not-exist does not exist: no textfile metrics until it is created" in \
+            lines[0][1], lines
+        os.makedirs(os.path.join(other.tmp, "does-not-exist"))
+        with open(os.path.join(other.tmp, "does-not-exist", "x.prom"), "w") as f:
+            f.write("tf_appeared 1\n")
+        vt.wait_for(lambda: other.metric_value("tf_appeared") == 1, 10, what="tf_appeared")
+        assert other.metric_value("node_textfile_scrape_error") == 0
+        lines = dir_lines(other)
+        assert len(lines) == 2 and lines[1][0] == "info", lines
+        assert "does-not-exist appeared: reading its *.prom files every 1s (1 now)" in \
+            lines[1][1], lines
         rc, _ = other.stop()
         assert rc == 0, rc
+
+
+@vt.case
+def start_line_names_the_directory():
+    lines = dir_lines(agent)
+    assert len(lines) == 1 and lines[0][0] == "info", lines
+    assert "reading *.prom files in %s every 1s (2 now)" % PROM in lines[0][1], lines
 
 
 @vt.case

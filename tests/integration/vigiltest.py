@@ -64,7 +64,7 @@ class Agent:
     `{port}` and `{tmp}` in the text are replaced with the HTTP port and a
     fresh temporary folder."""
 
-    def __init__(self, config_text, port=None, extra_args=None, env=None, preexec_fn=None):
+    def __init__(self, config_text, port=None, extra_args=None, env=None):
         self.tmp = tempfile.mkdtemp(prefix="vigil-it-")
         _tmpdirs.append(self.tmp)
         self.port = port or free_port()
@@ -75,8 +75,8 @@ class Agent:
         self.stdout_path = os.path.join(self.tmp, "agent.stdout")
         self.extra_args = extra_args or []
         self.env = dict(os.environ, **(env or {}))
-        self.preexec_fn = preexec_fn  # run in the child before exec (limits)
         self.proc = None
+        self.preexec = None  # run in the child before exec (limits, say)
 
     @property
     def base(self):
@@ -88,7 +88,7 @@ class Agent:
         self.proc = subprocess.Popen([BIN, "--config", self.config_path] + self.extra_args,
                                      stdout=self._out, stderr=self._err,
                                      stdin=subprocess.DEVNULL, env=self.env,
-                                     preexec_fn=self.preexec_fn)
+                                     preexec_fn=self.preexec)
         if wait_ready:
             wait_for(lambda: self._alive() and http_get(self.base + "/readyz")[0] == 200,
                      timeout, what="agent /readyz")
@@ -161,6 +161,18 @@ class Agent:
     def __exit__(self, *exc):
         self.kill()
         return False
+
+
+def other_user_prefix(uid=65534):
+    """The command prefix that runs a command as uid (setpriv, which execs:
+    same PID), or None, with a skip line printed, when this process is not
+    root or has no setpriv."""
+    import shutil
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or not setpriv:
+        print("skip: needs root and setpriv to act as another user")
+        return None
+    return [setpriv, "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups"]
 
 
 def terminate(proc, timeout=10.0):

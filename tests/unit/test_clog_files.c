@@ -303,7 +303,7 @@ static void cl_take(struct cl *t)
 static void cl_collect(struct cl *t, bool scan)
 {
     if (scan)
-        t->x->need_rescan = true;
+        t->x->rescan_due_ns = 0; /* due now, whatever the gap since the last one */
     assert_int_equal(t->c.ops->collect(&t->c, &t->e), VG_OK);
     cl_take(t);
 }

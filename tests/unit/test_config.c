@@ -55,8 +55,8 @@ static void expect_errors(const char *yaml, const char *const *expected, size_t 
     vg_errors_init(&errs);
     memset(&plan, 0, sizeof(plan));
     rc = vg_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &errs);
-    if (rc == VG_OK)
-        rc = vg_plan_build(cfg, &plan, &errs);
+    if (cfg != NULL && vg_plan_build(cfg, &plan, &errs) != VG_OK)
+        rc = VG_ECONFIG;
     if (errs.n != n)
         for (i = 0; i < errs.n; i++)
             print_message("got: %s\n", errs.msgs[i]);
@@ -263,15 +263,121 @@ static void errors_add_prefixes_the_position(void **state)
     assert_non_null(f);
     vg_errors_print(&errs, f);
     fclose(f);
-    assert_string_equal(text, "f.yaml:12: where: what\nno position\n");
+    assert_string_equal(text, "no position\nf.yaml:12: where: what\n");
     free(text);
     vg_errors_free(&errs);
     assert_int_equal(errs.n, 0);
 }
 
+/* Printed in line order whoever found them; a value refused once is not
+ * refused again; warnings are kept apart. */
+static void errors_print_in_line_order_once_per_value(void **state)
+{
+    struct vg_config_node a = {VG_NODE_SCALAR, "f.yaml", 9, 3, NULL, NULL, false, NULL, NULL, 0};
+    struct vg_config_node b = {VG_NODE_SCALAR, "f.yaml", 4, 3, NULL, NULL, false, NULL, NULL, 0};
+    struct vg_config_node m = {VG_NODE_MAP, "f.yaml", 4, 3, NULL, NULL, false, NULL, NULL, 0};
+    struct vg_errors errs;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    vg_errors_init(&errs);
+    vg_errors_add(&errs, &a, "nine");
+    vg_errors_add(&errs, &b, "four");
+    vg_errors_add(&errs, &a, "nine again"); /* same value: dropped */
+    vg_errors_add(&errs, &m, "map");        /* a map may have several */
+    vg_errors_add(&errs, &m, "map again");
+    vg_errors_warn(&errs, &b, "look %d", 1);
+    assert_int_equal(errs.n, 4);
+    assert_int_equal(errs.n_warns, 1);
+    assert_true(vg_errors_about(&errs, 0, &a));
+    assert_false(vg_errors_about(&errs, 1, &a));
+    f = open_memstream(&text, &len);
+    assert_non_null(f);
+    vg_errors_print(&errs, f);
+    vg_errors_print_warnings(&errs, f);
+    fclose(f);
+    assert_string_equal(text, "f.yaml:4: four\nf.yaml:4: map\nf.yaml:4: map again\n"
+                              "f.yaml:9: nine\nf.yaml:4: warning: look 1\n");
+    free(text);
+    vg_errors_free(&errs);
+}
+
 /* ------------------------------------------------------------------------
  * The plan: good configurations.
  */
+
+/* Sets or (NULL) unsets the variables the default state_dir comes from. */
+static void state_env(const char *own, const char *xdg, const char *home)
+{
+    const char *names[] = {"VIGIL_STATE_DIR", "XDG_STATE_HOME", "HOME"};
+    const char *values[] = {own, xdg, home};
+    size_t i;
+
+    for (i = 0; i < 3; i++) {
+        if (values[i] != NULL)
+            setenv(names[i], values[i], 1);
+        else
+            unsetenv(names[i]);
+    }
+}
+
+/* The state_dir of a config that does not set it, in the current environment. */
+static void assert_default_state_dir(const char *want)
+{
+    struct vg_config *cfg = load_ok("collectors: [{ type: node }]\n");
+    struct vg_errors errs;
+    struct vg_plan plan;
+
+    vg_errors_init(&errs);
+    assert_int_equal(vg_plan_build(cfg, &plan, &errs), VG_OK);
+    assert_string_equal(plan.agent.state_dir, want);
+    vg_plan_free(&plan);
+    vg_config_free(cfg);
+    vg_errors_free(&errs);
+}
+
+static void plan_default_state_dir_is_per_user(void **state)
+{
+    char *home = getenv("HOME") != NULL ? strdup(getenv("HOME")) : NULL;
+    char tmp[64];
+
+    state_env("/srv/own", "/x/state", "/home/u");
+    assert_default_state_dir("/srv/own");
+    state_env(NULL, "/x/state/", "/home/u");
+    assert_default_state_dir("/x/state/vigil");
+    state_env("", "relative/state", "/home/u/");
+    assert_default_state_dir("/home/u/.local/state/vigil");
+    state_env(NULL, NULL, "/");
+    assert_default_state_dir("/.local/state/vigil");
+    snprintf(tmp, sizeof(tmp), "/tmp/vigil-state-%lu", (unsigned long)geteuid());
+    state_env(NULL, "", "");
+    assert_default_state_dir(tmp);
+    state_env(NULL, NULL, NULL);
+    assert_default_state_dir(tmp);
+    state_env(NULL, NULL, home);
+    free(home);
+}
+
+/* --list-options shows the default that a start would use. */
+static void plan_list_options_shows_the_state_dir_in_effect(void **state)
+{
+    char *home = getenv("HOME") != NULL ? strdup(getenv("HOME")) : NULL;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    state_env(NULL, "/x/listed", "/home/u");
+    f = open_memstream(&text, &len);
+    assert_non_null(f);
+    vg_plan_list_options(f);
+    fclose(f);
+    assert_non_null(strstr(text, "  state_dir "));
+    assert_non_null(strstr(strstr(text, "  state_dir "), " /x/listed/vigil "));
+    free(text);
+    state_env(NULL, NULL, home);
+    free(home);
+}
 
 static void plan_builds_agent_collectors_and_outputs(void **state)
 {
@@ -292,10 +398,12 @@ static void plan_builds_agent_collectors_and_outputs(void **state)
     struct vg_plan plan;
 
     vg_errors_init(&errs);
+    setenv("VIGIL_STATE_DIR", "/srv/vigil-test", 1);
     assert_int_equal(vg_plan_build(cfg, &plan, &errs), VG_OK);
+    unsetenv("VIGIL_STATE_DIR");
     assert_int_equal(errs.n, 0);
     assert_string_equal(plan.agent.node_name, "n1");
-    assert_string_equal(plan.agent.state_dir, "/var/lib/vigil");
+    assert_string_equal(plan.agent.state_dir, "/srv/vigil-test");
     assert_int_equal(plan.agent.shutdown_timeout_ms, 2000);
     assert_string_equal(plan.agent.http_listen, "");
     assert_int_equal(plan.agent.http_stall_ms, 60000);
@@ -379,7 +487,7 @@ static void plan_of_the_embedded_default_config_is_valid(void **state)
     int rc;
 
     unsetenv("NODE_NAME");
-    unsetenv("VIGIL_STATE_DIR");
+    setenv("VIGIL_STATE_DIR", "/srv/vigil-test", 1);
     vg_errors_init(&errs);
     memset(&plan, 0, sizeof(plan));
     rc = vg_config_load_string(vg_default_config, vg_default_config_len, "<default>", &cfg, &errs);
@@ -396,7 +504,8 @@ static void plan_of_the_embedded_default_config_is_valid(void **state)
     assert_int_equal(plan.n_outputs, 1);
     assert_string_equal(plan.outputs[0].name, "stdout");
     assert_string_equal(plan.agent.node_name, "");
-    assert_string_equal(plan.agent.state_dir, "/tmp/vigil-state");
+    assert_string_equal(plan.agent.state_dir, "/srv/vigil-test"); /* the default: not set */
+    unsetenv("VIGIL_STATE_DIR");
     assert_string_equal(plan.agent.http_listen, "127.0.0.1:9469");
     vg_plan_free(&plan);
     vg_config_free(cfg);
@@ -741,6 +850,87 @@ static void bad_secret_given_both_ways(void **state)
                   "use one");
 }
 
+/* A secret option's value, inline or from its file, is masked in every
+ * error from then on, and so are a URL's credentials. */
+static void secret_values_are_masked_in_errors(void **state)
+{
+    const struct vg_option *tables[1] = {secret_table};
+    struct secret_ctx ctx = {NULL};
+    void *ctxs[1] = {&ctx};
+    static const char *const ignore[] = {"type", NULL};
+    struct vg_config *cfg = load_ok("outputs:\n  - type: es\n    api_key: InlineKey9999\n");
+    struct vg_errors errs;
+
+    vg_errors_init(&errs);
+    assert_int_equal(vg_options_apply(tables, ctxs, 1, vg_node_get(cfg->root, "outputs")->children,
+                                      "outputs[0] (es)", ignore, &errs),
+                     VG_OK);
+    assert_string_equal(ctx.api_key, "InlineKey9999");
+    vg_errors_add(&errs, NULL, "refused %s by ftp://admin:UrlSecret777@host:9200", ctx.api_key);
+    assert_int_equal(errs.n, 1);
+    assert_string_equal(errs.msgs[0], "refused *** by ftp://***@host:9200");
+    vg_options_free(secret_table, &ctx);
+    vg_config_free(cfg);
+    vg_errors_free(&errs);
+    vg_secret_forget_all();
+}
+
+/* The kafka output tries its rdkafka map on librdkafka in the plan: each
+ * refusal in librdkafka's words, at the line of its key (keys hold dots). */
+static void bad_rdkafka_properties_are_refused_at_their_line(void **state)
+{
+    EXPECT_ERRORS("outputs:\n  - type: kafka\n    brokers: k:9092\n    topic: t\n"
+                  "    rdkafka:\n"
+                  "      security.protocol: sasl_plaintext\n"
+                  "      no.such.prop: 1\n"
+                  "      socket.timeout.ms: soon\n"
+                  "      bootstrap.servers: k:9093\n"
+                  "      sasl.password: s3\n"
+                  "      sasl.password_file: /nonexistent/vigil/kafka-pw\n",
+                  "t.yaml:7: outputs[0] (kafka): option 'rdkafka.no.such.prop': No such "
+                  "configuration property: \"no.such.prop\"",
+                  "t.yaml:8: outputs[0] (kafka): option 'rdkafka.socket.timeout.ms': Invalid "
+                  "value for configuration property \"socket.timeout.ms\"",
+                  "t.yaml:9: outputs[0] (kafka): option 'rdkafka.bootstrap.servers': set it with "
+                  "the option 'brokers' instead",
+                  "t.yaml:11: outputs[0] (kafka): option 'rdkafka.sasl.password_file': cannot "
+                  "read '/nonexistent/vigil/kafka-pw': No such file or directory");
+    EXPECT_ERRORS("outputs:\n  - type: kafka\n    brokers: k:9092\n    topic: t\n"
+                  "    rdkafka: { security.protocol: bogus }\n",
+                  "t.yaml:5: outputs[0] (kafka): option 'rdkafka.security.protocol': Invalid "
+                  "value \"bogus\" for configuration property \"security.protocol\"");
+    EXPECT_ERRORS("outputs:\n  - type: kafka\n    brokers: k:9092\n    topic: t\n"
+                  "    rdkafka: [1]\n",
+                  "t.yaml:5: outputs[0] (kafka): option 'rdkafka': expected a map of librdkafka "
+                  "properties");
+    vg_secret_forget_all();
+}
+
+static void good_rdkafka_properties_pass_the_plan(void **state)
+{
+    struct vg_config *cfg = load_ok("outputs:\n  - type: kafka\n    brokers: k:9092\n"
+                                    "    topic: t\n    rdkafka:\n"
+                                    "      security.protocol: sasl_plaintext\n"
+                                    "      sasl.mechanism: PLAIN\n"
+                                    "      sasl.username: vigil\n"
+                                    "      sasl.password: KafkaPw9999\n"
+                                    "      socket.timeout.ms: 30000\n");
+    struct vg_errors errs;
+    struct vg_plan plan;
+    char out[64];
+
+    vg_errors_init(&errs);
+    memset(&plan, 0, sizeof(plan));
+    assert_int_equal(vg_plan_build(cfg, &plan, &errs), VG_OK);
+    assert_int_equal(errs.n, 0);
+    /* the password is a secret for every message from now on; the user is not */
+    assert_string_equal(vg_secret_mask("KafkaPw9999 vigil", NULL, out, sizeof(out)), "*** vigil");
+    vg_plan_free(&plan);
+    vg_config_free(cfg);
+    vg_errors_free(&errs);
+    vg_secret_forget_all();
+}
+
 static void bad_fixture_file_reports_its_path(void **state)
 {
     const char *path = VG_SOURCE_DIR "/tests/fixtures/config/bad-types.yaml";
@@ -785,11 +975,14 @@ int main(void)
         cmocka_unit_test(loader_gives_empty_document_a_null_root),
         cmocka_unit_test(loader_reads_a_file_and_names_it_in_messages),
         cmocka_unit_test(errors_add_prefixes_the_position),
+        cmocka_unit_test(errors_print_in_line_order_once_per_value),
         cmocka_unit_test(plan_builds_agent_collectors_and_outputs),
         cmocka_unit_test(plan_names_repeated_types_type_dot_n),
         cmocka_unit_test(plan_of_an_empty_config_has_agent_defaults),
         cmocka_unit_test(plan_of_the_embedded_default_config_is_valid),
         cmocka_unit_test(plan_list_options_shows_every_table),
+        cmocka_unit_test(plan_default_state_dir_is_per_user),
+        cmocka_unit_test(plan_list_options_shows_the_state_dir_in_effect),
         cmocka_unit_test(bad_unknown_top_level_section_not_supported),
         cmocka_unit_test(bad_unknown_top_level_section_with_suggestion),
         cmocka_unit_test(bad_unknown_collector_type_with_suggestion),
@@ -824,6 +1017,9 @@ int main(void)
         cmocka_unit_test(bad_several_errors_all_reported),
         cmocka_unit_test(bad_secret_file_missing),
         cmocka_unit_test(bad_secret_given_both_ways),
+        cmocka_unit_test(secret_values_are_masked_in_errors),
+        cmocka_unit_test(bad_rdkafka_properties_are_refused_at_their_line),
+        cmocka_unit_test(good_rdkafka_properties_pass_the_plan),
         cmocka_unit_test(bad_fixture_file_reports_its_path),
     };
 

@@ -221,17 +221,33 @@ static void rdkafka_keys_owned_by_options_are_refused(void **state)
     assert_int_equal(kafka_rdkafka_key_check("compression.codec", why, sizeof(why)), VG_ECONFIG);
     assert_non_null(strstr(why, "'compression'"));
     assert_int_equal(kafka_rdkafka_key_check("transactional.id", why, sizeof(why)), VG_ECONFIG);
+    assert_int_equal(kafka_rdkafka_key_check("statistics.interval.ms", why, sizeof(why)),
+                     VG_ECONFIG);
+    assert_non_null(strstr(why, "statistics"));
     assert_int_equal(kafka_rdkafka_key_check("", why, sizeof(why)), VG_ECONFIG);
 }
 
+/* librdkafka's sensitive properties (2.0.2), and keys naming a password
+ * or a secret; a user name and a path are hidden with their key only. */
 static void secret_keys_are_recognised(void **state)
 {
+    static const char *const secret[] = {
+        "sasl.password",         "ssl.key.password",
+        "ssl.key.pem",           "ssl_key",
+        "ssl.keystore.password", "sasl.oauthbearer.config",
+        "ssl.key.PASSWORD",      "sasl.oauthbearer.client.secret",
+    };
+    size_t i;
+
     (void)state;
-    assert_true(kafka_secret_key("sasl.password"));
-    assert_true(kafka_secret_key("ssl.key.PASSWORD"));
-    assert_true(kafka_secret_key("sasl.oauthbearer.client.secret"));
-    assert_false(kafka_secret_key("sasl.username"));
-    assert_false(kafka_secret_key(NULL));
+    for (i = 0; i < VG_ARRAY_LEN(secret); i++)
+        assert_int_equal(kafka_secrecy(secret[i]), KAFKA_SECRET);
+    assert_int_equal(kafka_secrecy("sasl.username"), KAFKA_HIDDEN);
+    assert_int_equal(kafka_secrecy("ssl.key.location"), KAFKA_HIDDEN);
+    assert_int_equal(kafka_secrecy("ssl.ca.pem"), KAFKA_HIDDEN);
+    assert_int_equal(kafka_secrecy("ssl.certificate.pem"), KAFKA_PLAIN);
+    assert_int_equal(kafka_secrecy("security.protocol"), KAFKA_PLAIN);
+    assert_int_equal(kafka_secrecy(NULL), KAFKA_PLAIN);
 }
 
 static void errors_are_classified(void **state)
@@ -248,6 +264,51 @@ static void errors_are_classified(void **state)
     assert_int_equal(kafka_classify(RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT), KAFKA_RETRY);
     assert_int_equal(kafka_classify(RD_KAFKA_RESP_ERR__PURGE_QUEUE), KAFKA_RETRY);
     assert_int_equal(kafka_classify(RD_KAFKA_RESP_ERR__TRANSPORT), KAFKA_RETRY);
+}
+
+/* The brokers of librdkafka 2.0.2's statistics, shortened: the internal
+ * broker and a logical coordinator are not connections of their own, and
+ * a "state" inside a nested object is not the broker's. */
+static void stats_count_connected_brokers(void **state)
+{
+    static const char doc[] =
+        "{\"name\":\"vigil#producer-1\",\"type\":\"producer\",\"brokers\":{"
+        "\"127.0.0.1:9093/2\":{\"name\":\"127.0.0.1:9093/2\",\"nodeid\":2,\"source\":"
+        "\"configured\",\"state\":\"UP\",\"rtt\":{\"min\":0},\"toppars\":{\"logs-0\":{"
+        "\"topic\":\"logs\",\"partition\":0,\"state\":\"UP\"}}},"
+        "\"127.0.0.1:9094/3\":{\"nodeid\":3,\"source\":\"learned\",\"state\":\"UPDATE\"},"
+        "\"127.0.0.1:9092/1\":{\"nodeid\":1,\"source\":\"configured\",\"state\":\"INIT\","
+        "\"toppars\":{\"x\":{\"state\":\"UP\"}}},"
+        "\":0/internal\":{\"nodeid\":-1,\"source\":\"internal\",\"state\":\"UP\"},"
+        "\"GroupCoordinator\":{\"nodeid\":-1,\"source\":\"logical\",\"state\":\"UP\"}},"
+        "\"tx_bytes\":316}";
+    static const char down[] =
+        "{\"brokers\":{\"a/1\":{\"source\":\"configured\",\"state\":\"DOWN\"},"
+        "\"a/2\":{\"source\":\"learned\",\"state\":\"TRY_CONNECT\"},"
+        "\"a/3\":{\"source\":\"learned\",\"state\":\"CONNECT\"}}}";
+    static const char *const bad[] = {
+        "", "{", "[]", "{\"brokers\":[]}", "{\"name\":\"x\"}", "{\"brokers\":{\"a\":}}",
+    };
+    unsigned up = 77, known = 77;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(kafka_stats_brokers(doc, strlen(doc), &up, &known), VG_OK);
+    assert_int_equal(up, 2);
+    assert_int_equal(known, 3);
+    assert_int_equal(kafka_stats_brokers(down, strlen(down), &up, &known), VG_OK);
+    assert_int_equal(up, 0);
+    assert_int_equal(known, 3);
+    assert_int_equal(kafka_stats_brokers("{\"brokers\":{}}", 14, &up, &known), VG_OK);
+    assert_int_equal(up, 0);
+    assert_int_equal(known, 0);
+    for (i = 0; i < VG_ARRAY_LEN(bad); i++) {
+        up = 77;
+        known = 77;
+        assert_int_equal(kafka_stats_brokers(bad[i], strlen(bad[i]), &up, &known), VG_EPARSE);
+        assert_int_equal(up, 77);
+        assert_int_equal(known, 77);
+    }
 }
 
 int main(void)
@@ -267,6 +328,7 @@ int main(void)
         cmocka_unit_test(rdkafka_keys_owned_by_options_are_refused),
         cmocka_unit_test(secret_keys_are_recognised),
         cmocka_unit_test(errors_are_classified),
+        cmocka_unit_test(stats_count_connected_brokers),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,6 +69,27 @@ static void duration_rejects_overflow(void **state)
     assert_int_equal(vg_parse_duration_ms("2562047788015h1h", &v), VG_EPARSE);
 }
 
+/* vg_duration_text writes what vg_parse_duration_ms reads back. */
+static void duration_text_uses_the_largest_whole_unit(void **state)
+{
+    static const struct {
+        int64_t ms;
+        const char *text;
+    } cases[] = {{0, "0"},          {1, "1ms"},       {1500, "1500ms"},
+                 {15000, "15s"},    {90000, "90s"},   {300000, "5m"},
+                 {86400000, "24h"}, {5400000, "90m"}, {3600001, "3600001ms"}};
+    char out[32];
+    int64_t back;
+    size_t i;
+
+    for (i = 0; i < VG_ARRAY_LEN(cases); i++) {
+        vg_duration_text(cases[i].ms, out, sizeof(out));
+        assert_string_equal(out, cases[i].text);
+        assert_int_equal(vg_parse_duration_ms(out, &back), VG_OK);
+        assert_int_equal(back, cases[i].ms);
+    }
+}
+
 static uint64_t size(const char *s)
 {
     uint64_t v = 1;
@@ -174,8 +195,26 @@ static void suggest_picks_the_closest_within_reach(void **state)
     assert_string_equal(vg_suggest("proc_rot", names, n), "proc_root");
     assert_string_equal(vg_suggest("intervall", names, n), "interval");
     assert_null(vg_suggest("zzz", names, n));
-    assert_null(vg_suggest("pathological", names, n));
+    assert_null(vg_suggest("zzzlogical", names, n));
     assert_null(vg_suggest("path", NULL, 0));
+}
+
+/* One name inside the other is a suggestion too, after the near misses: a
+ * prefix before a substring; two letters are too few to say anything. */
+static void suggest_takes_prefixes_and_substrings(void **state)
+{
+    static const char *const types[] = {"container_logs", "elasticsearch", "file", "stdout"};
+    static const char *const agent[] = {"log", "http", "state_dir", "node_name"};
+    static const char *const near[] = {"logs", "logging_driver"};
+
+    assert_string_equal(vg_suggest("elastic", types, 4), "elasticsearch");
+    assert_string_equal(vg_suggest("logs", types, 4), "container_logs");
+    assert_string_equal(vg_suggest("logging", agent, 4), "log");
+    assert_string_equal(vg_suggest("state", agent, 4), "state_dir");
+    assert_string_equal(vg_suggest("name", agent, 4), "node_name");
+    assert_string_equal(vg_suggest("logging", near, 2), "logging_driver"); /* prefix first */
+    assert_string_equal(vg_suggest("lgs", near, 2), "logs");               /* distance first */
+    assert_null(vg_suggest("ht", agent, 4));
 }
 
 static void suggest_prefers_the_smaller_distance(void **state)
@@ -546,7 +585,8 @@ static void apply_file_suffix_is_only_for_secrets(void **state)
     struct t_apply t;
 
     t_apply_run(&t, "path_file: /x\n", false);
-    t_expect_error(&t, "t.yaml:1: outputs[0] (t): unknown option 'path_file'");
+    t_expect_error(&t, "t.yaml:1: outputs[0] (t): unknown option 'path_file' (did you mean "
+                       "'path'?)");
     t_apply_done(&t);
 }
 
@@ -785,6 +825,7 @@ int main(void)
         cmocka_unit_test(duration_accepts_every_unit_and_combinations),
         cmocka_unit_test(duration_rejects_bare_numbers_negatives_and_junk),
         cmocka_unit_test(duration_rejects_overflow),
+        cmocka_unit_test(duration_text_uses_the_largest_whole_unit),
         cmocka_unit_test(range_accepts_the_bounds_themselves),
         cmocka_unit_test(range_refuses_every_value_outside_with_all_errors),
         cmocka_unit_test(range_caps_durations_so_no_nanosecond_count_overflows),
@@ -797,6 +838,7 @@ int main(void)
         cmocka_unit_test(int_checks_the_whole_text_and_range),
         cmocka_unit_test(double_rejects_nonfinite_and_junk),
         cmocka_unit_test(suggest_picks_the_closest_within_reach),
+        cmocka_unit_test(suggest_takes_prefixes_and_substrings),
         cmocka_unit_test(suggest_prefers_the_smaller_distance),
         cmocka_unit_test(apply_fills_defaults_of_every_type),
         cmocka_unit_test(apply_sets_every_type_from_the_map),

@@ -344,6 +344,123 @@ static void stdout_writes_the_batch_to_fd_1(void **state)
     free(o.ctx);
 }
 
+/* ---- line streams ---- */
+
+/* n records with a body of len 'x' in the sink's open batch. */
+static struct vg_batch *to_long_records(struct to *f, int n, size_t len)
+{
+    char *body = malloc(len);
+    int i;
+
+    assert_non_null(body);
+    memset(body, 'x', len);
+    for (i = 0; i < n; i++)
+        assert_non_null(vg_emit_record(&f->e, 0, body, len));
+    free(body);
+    return f->e.sink->open;
+}
+
+/* Reads what fd (non-blocking) holds into out; returns the bytes. */
+static size_t to_read_all(int fd, char *out, size_t cap)
+{
+    size_t got = 0;
+    ssize_t n;
+
+    while (got < cap) {
+        n = read(fd, out + got, cap - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    return got;
+}
+
+/* Every line of data[0..n) up to its last newline is one whole record of
+ * a body of len 'x'; returns the lines. */
+static size_t to_whole_lines(const char *data, size_t n, size_t len)
+{
+    const char *p = data, *end = data + n, *nl;
+    size_t lines = 0;
+
+    while (p < end) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL)
+            break;
+        assert_true(strncmp(p, "{\"time\":\"1970-", 14) == 0);
+        assert_int_equal((size_t)(nl - p), len + strlen("{\"time\":\"1970-01-01T00:00:00."
+                                                        "000000000Z\",\"body\":\"\"}"));
+        p = nl + 1;
+        lines++;
+    }
+    return lines;
+}
+
+/* A pipe nobody reads: the send gives up after a second of no progress,
+ * and what went in is whole lines (writes end at line ends). */
+static void ostream_gives_up_on_a_stalled_pipe_after_a_second(void **state)
+{
+    struct to *f = *state;
+    struct vg_output o = {.ops = &vg_output_stdout, .name = "t"};
+    static char got[1 << 17];
+    struct vg_ostream s;
+    struct vg_batch *b;
+    int p[2];
+    int64_t t0, took;
+    size_t n;
+
+    to_pipeline(f, 5000);
+    b = to_long_records(f, 2000, 200);
+    assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+    fcntl(p[1], F_SETFL, 0); /* blocking, as a shared stdout is */
+    vg_ostream_init(&s);
+    assert_int_equal(vg_ostream_attach(&s, p[1], true), VG_OSTREAM_NONBLOCK);
+    assert_false(fcntl(p[1], F_GETFL) & O_NONBLOCK); /* the shared one is left as it was */
+    t0 = vg_mono_ns();
+    assert_int_equal(vg_ostream_send(&s, &o, b), VG_EAGAIN);
+    took = vg_mono_ns() - t0;
+    assert_true(took >= VG_OSTREAM_STALL_MS * VG_NS_PER_MS);
+    assert_true(took < (VG_OSTREAM_STALL_MS + 500) * VG_NS_PER_MS);
+    n = to_read_all(p[0], got, sizeof(got));
+    assert_true(n > 0 && got[n - 1] == '\n');
+    assert_true(to_whole_lines(got, n, 200) > 100);
+    assert_int_equal(s.rest.len, 0); /* nothing cut */
+    vg_ostream_free(&s);
+    close(p[0]);
+    close(p[1]);
+}
+
+/* Lines longer than PIPE_BUF go in pieces, so a stall may cut one: the next
+ * send finishes it before anything else. */
+static void ostream_finishes_a_cut_line_first(void **state)
+{
+    struct to *f = *state;
+    struct vg_output o = {.ops = &vg_output_stdout, .name = "t"};
+    static char got[1 << 18];
+    struct vg_ostream s;
+    struct vg_batch *b;
+    size_t n, lines;
+    int p[2];
+
+    to_pipeline(f, 5000);
+    b = to_long_records(f, 10, 10000);
+    assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+    vg_ostream_init(&s);
+    assert_int_equal(vg_ostream_attach(&s, p[1], false), VG_OSTREAM_NONBLOCK);
+    assert_int_equal(vg_ostream_send(&s, &o, b), VG_EAGAIN);
+    n = to_read_all(p[0], got, sizeof(got));
+    assert_true(s.rest_off < s.rest.len); /* a line was cut ... */
+    assert_true(n > 0 && got[n - 1] != '\n');
+    lines = to_whole_lines(got, n, 10000);
+    /* ... and is finished first: without an engine every record is sent
+     * again after it, up to the next stall */
+    assert_int_equal(vg_ostream_send(&s, &o, b), VG_EAGAIN);
+    n += to_read_all(p[0], got + n, sizeof(got) - n);
+    assert_true(to_whole_lines(got, n, 10000) > lines);
+    vg_ostream_free(&s);
+    close(p[0]);
+    close(p[1]);
+}
+
 /* ---- discard ---- */
 
 static void discard_fail_first_exercises_the_retry_path(void **state)
@@ -502,6 +619,8 @@ int main(void)
         TO_TEST(file_reopens_after_rename),
         cmocka_unit_test(file_refuses_a_bad_mode),
         TO_TEST(stdout_writes_the_batch_to_fd_1),
+        TO_TEST(ostream_gives_up_on_a_stalled_pipe_after_a_second),
+        TO_TEST(ostream_finishes_a_cut_line_first),
         TO_TEST(discard_fail_first_exercises_the_retry_path),
         TO_TEST(discard_drop_every_exercises_dead_letters),
         TO_TEST(generator_seq_is_contiguous_across_pauses),

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -385,6 +386,73 @@ static void drain_stops_at_the_deadline_and_leaves_the_batch_unacked(void **stat
     assert_true(took < 500 * VG_NS_PER_MS);
     assert_int_equal(vg_sink_acked_total(f->e.sink), 0);
     assert_int_equal(f->acks.n, 0);
+}
+
+/* A send that never returns: drain gives its worker one second after the
+ * deadline, then leaves it (and destroy frees nothing it may touch). */
+static void drain_leaves_a_worker_whose_send_does_not_return(void **state)
+{
+    struct tp *f = *state;
+    struct scripted_out *t;
+    struct vg_outq *q;
+    int64_t t0, took;
+
+    tp_create(f, 10);
+    t = tp_add(f, "blocked", SCRIPTED_GATED, 0);
+    tp_start(f);
+    tp_emit(f, 5);
+    t0 = vg_mono_ns();
+    assert_int_equal(vg_pipeline_drain(f->p, t0 + 200 * VG_NS_PER_MS), VG_EAGAIN);
+    took = vg_mono_ns() - t0;
+    assert_true(took >= 1200 * VG_NS_PER_MS);
+    assert_true(took < 1700 * VG_NS_PER_MS);
+    assert_int_equal(vg_sink_acked_total(f->e.sink), 0);
+    q = f->p->outs[0];
+    assert_true(q->abandoned && f->p->abandoned && q->started);
+    /* the test lets the send return and joins the worker itself, so that
+     * the teardown can free the pipeline */
+    scripted_open_gate(t);
+    assert_int_equal(pthread_join(q->thread, NULL), 0);
+    q->started = q->abandoned = f->p->abandoned = false;
+}
+
+/* A dead letter that cannot be written keeps its batch unacknowledged and
+ * the output down, and is written (and acknowledged) once it can be. */
+static void dead_letters_that_cannot_be_written_stay_unacked(void **state)
+{
+    struct tp *f = *state;
+    struct vg_output_stats st;
+    char blocker[160], path[200];
+    int fd;
+
+    snprintf(blocker, sizeof(blocker), "%s/blocker", f->dir);
+    snprintf(path, sizeof(path), "%s/dead.ndjson", blocker);
+    fd = open(blocker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600); /* a file where a folder goes */
+    assert_true(fd >= 0);
+    close(fd);
+    f->os.dead_letter_path = path;
+    tp_create(f, 5);
+    tp_add(f, "dropper", SCRIPTED_DROP, 0);
+    tp_start(f);
+    tp_emit(f, 10);
+    vg_sink_flush(f->e.sink);
+    usleep(300 * 1000);
+    vg_pipeline_process_acks(f->p);
+    assert_int_equal(vg_sink_acked_total(f->e.sink), 0);
+    assert_int_equal(vg_pipeline_output_stats(f->p, "dropper", &st), VG_OK);
+    assert_true(st.dead_letter_errors >= 2);
+    assert_int_equal(st.dead_letter_records, 0);
+    assert_int_equal(st.dropped, 0);
+    assert_false(st.up);
+    assert_int_equal(unlink(blocker), 0);
+    assert_int_equal(tp_wait_acked(f, 10, 5000), 10);
+    assert_int_equal(tp_count_lines(path, NULL), 10);
+    assert_int_equal(vg_pipeline_output_stats(f->p, "dropper", &st), VG_OK);
+    assert_int_equal(st.dead_letter_records, 10);
+    assert_int_equal(st.dropped, 10);
+    assert_true(st.up);
+    unlink(path);
+    rmdir(blocker);
 }
 
 static void drain_delivers_what_is_queued(void **state)
@@ -840,6 +908,8 @@ int main(void)
         TP_TEST(queue_byte_limit_pauses_the_sink),
         TP_TEST(drain_stops_at_the_deadline_and_leaves_the_batch_unacked),
         TP_TEST(drain_delivers_what_is_queued),
+        TP_TEST(drain_leaves_a_worker_whose_send_does_not_return),
+        TP_TEST(dead_letters_that_cannot_be_written_stay_unacked),
         TP_TEST(zero_outputs_acknowledge_at_once),
         TP_TEST(reopen_runs_before_the_next_send),
         TP_TEST(invalid_settings_are_refused_naming_the_output),

@@ -1,6 +1,6 @@
 /*
  * test_util.c - buffers, JSON strings, Prometheus floats, the agent's log
- * format and its rate limiting.
+ * format, its masking of secrets and its rate limiting.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -261,6 +261,26 @@ static void log_logfmt_names_plugin_and_instance(void **state)
     free(out);
 }
 
+static void log_secret_line(void)
+{
+    vg_log_setup(VG_LOG_INFO, false);
+    vg_secret_add("LogSecret4242");
+    vg_log(VG_LOG_ERROR, "es", "es", "POST ftp://admin:UrlSecret777@host:9200 with %s",
+           "LogSecret4242");
+    vg_secret_forget_all();
+}
+
+/* Every log line goes through vg_secret_mask. */
+static void log_masks_secrets(void **state)
+{
+    char *out = capture_stderr(log_secret_line);
+
+    assert_non_null(strstr(out, "msg=\"POST ftp://***@host:9200 with ***\"\n"));
+    assert_null(strstr(out, "UrlSecret777"));
+    assert_null(strstr(out, "LogSecret4242"));
+    free(out);
+}
+
 static void log_json_line(void)
 {
     vg_log_setup(VG_LOG_DEBUG, true);
@@ -327,6 +347,7 @@ int main(void)
         cmocka_unit_test(doubles_print_like_prometheus),
         cmocka_unit_test(buf_grows_and_printf_appends),
         cmocka_unit_test(log_logfmt_names_plugin_and_instance),
+        cmocka_unit_test(log_masks_secrets),
         cmocka_unit_test(log_json_format),
         cmocka_unit_test(complaints_are_rate_limited),
         cmocka_unit_test(strerror_names_every_code),
