@@ -345,6 +345,7 @@ static void engine_tick(struct vg_engine *e)
     vg_self_collect(&emit);
     engine_emit_collector_metrics(e, &emit);
     vg_pipeline_emit_metrics(e->pipeline, &emit);
+    vg_http_emit_metrics(e->http, &emit);
     vg_store_commit(e->store, ENGINE_SELF_OWNER, e->self_samples);
 }
 
@@ -586,7 +587,13 @@ static int engine_start(struct vg_engine *e, struct vg_error *err)
     if (rc != VG_OK)
         return rc;
     if (a->http_listen != NULL && a->http_listen[0] != '\0') {
-        rc = vg_http_start(a->http_listen, e->store, &e->health, &e->http, err);
+        struct vg_http_limits limits = {
+            .max_connections = (unsigned)a->http_max_conns,
+            .max_per_client = (unsigned)a->http_max_per_client,
+            .request_timeout_ns = vg_ms_to_ns_sat(a->http_request_ms),
+        };
+
+        rc = vg_http_start(a->http_listen, &limits, e->store, &e->health, &e->http, err);
         if (rc != VG_OK)
             return rc;
     }

@@ -1,7 +1,8 @@
 /*
- * http.c - the HTTP server: /metrics, /healthz and /readyz on
- * libmicrohttpd's own polling thread. A scrape takes a reference to the
- * store's cached rendering and serves it without copying.
+ * http.c - the HTTP server: /metrics, /healthz and /readyz through
+ * libmicrohttpd, driven by the server's own thread (http_loop.c). A scrape
+ * takes a reference to the store's cached rendering and serves it without
+ * copying.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,15 +15,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
 #include "alloc.h"
-#include "http.h"
+#include "core.h"
+#include "http_internal.h"
 
-#define HTTP_CONNECTION_LIMIT     64
-#define HTTP_CONNECTION_TIMEOUT_S 30
-#define HTTP_BACKLOG              128
-#define HTTP_PORT_MAX             65535
+#define HTTP_BACKLOG  128
+#define HTTP_PORT_MAX 65535
 
 #define HTTP_CT_TEXT        "text/plain; version=0.0.4; charset=utf-8"
 #define HTTP_CT_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -30,22 +28,10 @@
 
 enum http_route { HTTP_ROUTE_NONE, HTTP_ROUTE_METRICS, HTTP_ROUTE_HEALTHZ, HTTP_ROUTE_READYZ };
 
-/* Fixed after vg_http_start; read by the MHD thread without a lock. The
- * static responses are reference counted by MHD and queued many times. */
-struct vg_http {
-    struct MHD_Daemon *daemon;
-    struct vg_metric_store *store;
-    struct vg_health *health;
-    uint16_t port;
-    struct MHD_Response *not_found;
-    struct MHD_Response *not_allowed;
-    struct MHD_Response *alive;
-    struct MHD_Response *ready;
-    struct MHD_Response *not_ready;
-};
-
-/* The mark left in *con_cls after the first call for a request. */
-static char http_seen;
+/* The marks in *con_cls: set by http_uri_seen when the request line is
+ * in (a clean path or one with an escaped NUL), then by the first call of
+ * the access handler. */
+static char http_fresh, http_fresh_nul, http_seen;
 
 static int http_listen_error(struct vg_error *err, const char *listen, const char *why)
 {
@@ -322,10 +308,31 @@ static enum http_route http_route_of(const char *url)
     return HTTP_ROUTE_NONE;
 }
 
+/* True when the path of a raw request target (before its query) holds
+ * "%00": MHD would unescape it and hand the handler a shorter string. */
+static bool http_path_has_nul(const char *uri)
+{
+    size_t n = strcspn(uri, "?#"), i;
+
+    for (i = 0; i + 2 < n; i++) {
+        if (uri[i] == '%' && uri[i + 1] == '0' && uri[i + 2] == '0')
+            return true;
+    }
+    return false;
+}
+
+/* MHD's URI callback: sees the request target before it is unescaped;
+ * what it returns is the request's first *con_cls. */
+static void *http_uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    return http_path_has_nul(uri) ? &http_fresh_nul : &http_fresh;
+}
+
 /*
- * MHD's access handler. The first call for a request only marks it; a body
- * (which no route takes) is read and dropped; the answer goes out on the
- * last call, once the request is complete.
+ * MHD's access handler. The first call for a request only marks it (or
+ * refuses a path with a NUL at once); a body (which no route takes) is
+ * read and dropped; the answer goes out on the last call, once the request
+ * is complete.
  */
 static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const char *url,
                                    const char *method, const char *version, const char *upload_data,
@@ -334,9 +341,11 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
     struct vg_http *h = cls;
     enum http_route route;
 
-    if (*con_cls == NULL) {
+    if (*con_cls != &http_seen) {
+        bool nul = *con_cls == &http_fresh_nul;
+
         *con_cls = &http_seen;
-        return MHD_YES;
+        return nul ? MHD_queue_response(c, MHD_HTTP_BAD_REQUEST, h->bad_request) : MHD_YES;
     }
     if (*upload_data_size != 0) {
         *upload_data_size = 0;
@@ -360,11 +369,14 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
     return MHD_NO;
 }
 
-/* MHD's own messages end in a newline that our log lines must not hold. */
+/* MHD's messages, nearly all of them about what a client did, go through
+ * one rate-limited complaint; they end in a newline that our log lines
+ * must not hold. */
 static void http_mhd_log(void *cls, const char *fmt, va_list ap) VG_PRINTF(2, 0);
 
 static void http_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+    struct vg_http *h = cls;
     char msg[512];
     size_t n;
 
@@ -372,7 +384,7 @@ static void http_mhd_log(void *cls, const char *fmt, va_list ap)
     n = strlen(msg);
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
-    vg_log(VG_LOG_WARN, "http", "server", "%s", msg);
+    vg_complain(&h->mhd_complain, VG_LOG_WARN, "http", "server", "%s", msg);
 }
 
 static struct MHD_Response *http_static(const char *text)
@@ -385,12 +397,18 @@ static struct MHD_Response *http_static(const char *text)
     return r;
 }
 
+/* Stops what runs (the thread first: it is the daemon's only user, then
+ * the daemon, whose closing connections still reach the table) and frees. */
 static void http_free(struct vg_http *h)
 {
-    struct MHD_Response *const all[] = {h->not_found, h->not_allowed, h->alive, h->ready,
-                                        h->not_ready};
+    struct MHD_Response *const all[] = {h->not_found, h->not_allowed, h->bad_request,
+                                        h->alive,     h->ready,       h->not_ready};
     size_t i;
 
+    vg_http_loop_stop(h);
+    if (h->daemon != NULL)
+        MHD_stop_daemon(h->daemon);
+    vg_http_conns_destroy(h->conns);
     for (i = 0; i < VG_ARRAY_LEN(all); i++) {
         if (all[i] != NULL)
             MHD_destroy_response(all[i]);
@@ -402,12 +420,13 @@ static int http_make_responses(struct vg_http *h)
 {
     h->not_found = http_static("not found\n");
     h->not_allowed = http_static("method not allowed\n");
+    h->bad_request = http_static("bad request: the path holds a NUL\n");
     h->alive = http_static("ok\n");
     h->ready = http_static("ready\n");
     h->not_ready = http_static("not ready: starting, stopping, or an output is stopped "
                                "(see vigil_output_stopped)\n");
-    if (h->not_found == NULL || h->not_allowed == NULL || h->alive == NULL || h->ready == NULL ||
-        h->not_ready == NULL)
+    if (h->not_found == NULL || h->not_allowed == NULL || h->bad_request == NULL ||
+        h->alive == NULL || h->ready == NULL || h->not_ready == NULL)
         return VG_ENOMEM;
     if (MHD_add_response_header(h->not_allowed, MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES)
         return VG_ENOMEM;
@@ -510,45 +529,75 @@ static int http_bind(const char *listen, uint16_t *bound, int *out_fd, struct vg
     return VG_OK;
 }
 
+/* MHD in its external epoll mode, without a listening socket of its own:
+ * the server's thread accepts and hands connections over. MHD's idle
+ * timeout stays as a backstop a second behind the request deadline (none
+ * when there is no deadline). */
+static struct MHD_Daemon *http_start_daemon(struct vg_http *h)
+{
+    int64_t timeout_ns = h->limits.request_timeout_ns;
+    unsigned idle_s = timeout_ns > 0 ? (unsigned)(timeout_ns / VG_NS_PER_SEC) + 1 : 0;
+
+    return MHD_start_daemon(
+        MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG, 0, NULL, NULL, http_handle, h,
+        MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h, MHD_OPTION_CONNECTION_LIMIT,
+        h->limits.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
+        MHD_OPTION_NOTIFY_CONNECTION, vg_http_on_connection, h, MHD_OPTION_NOTIFY_COMPLETED,
+        vg_http_on_completed, h, MHD_OPTION_URI_LOG_CALLBACK, http_uri_seen, h, MHD_OPTION_END);
+}
+
+static struct vg_http *http_new(const struct vg_http_limits *limits)
+{
+    struct vg_http *h = vg_calloc(1, sizeof(*h));
+
+    if (h == NULL)
+        return NULL;
+    h->limits = *limits;
+    h->listen_fd = h->epoll_fd = h->stop_fd = h->mhd_fd = -1;
+    h->conns = vg_http_conns_create(limits);
+    if (h->conns == NULL || http_make_responses(h) != VG_OK) {
+        http_free(h);
+        return NULL;
+    }
+    return h;
+}
+
 /*
- * Binds listen and starts serving on MHD's own thread. On success *out owns
- * the server (vg_http_stop); store and health must outlive it. Errors name
- * the address: "cannot listen on 127.0.0.1:9469: Address already in use"
- * (VG_EBUSY), a bad address (VG_ECONFIG), anything else (VG_EIO/VG_ENOMEM).
+ * Binds listen and starts serving on the server's own thread, within
+ * limits (copied). On success *out owns the server (vg_http_stop); store
+ * and health must outlive it. Errors name the address: "cannot listen on
+ * 127.0.0.1:9469: Address already in use" (VG_EBUSY), a bad address
+ * (VG_ECONFIG), anything else (VG_EINVAL/VG_EIO/VG_ENOMEM).
  */
-int vg_http_start(const char *listen, struct vg_metric_store *store, struct vg_health *health,
-                  struct vg_http **out, struct vg_error *err)
+int vg_http_start(const char *listen, const struct vg_http_limits *limits,
+                  struct vg_metric_store *store, struct vg_health *health, struct vg_http **out,
+                  struct vg_error *err)
 {
     struct vg_http *h;
-    int fd = -1, rc;
+    int rc;
 
     if (store == NULL || out == NULL)
         return vg_error_set(err, VG_EINVAL, "vg_http_start: no store");
     *out = NULL;
-    h = vg_calloc(1, sizeof(*h));
+    if (limits == NULL || limits->max_connections == 0 || limits->max_per_client == 0)
+        return vg_error_set(err, VG_EINVAL, "vg_http_start: no connection limits");
+    h = http_new(limits);
     if (h == NULL)
         return vg_error_set(err, VG_ENOMEM, "cannot start the HTTP server: out of memory");
     h->store = store;
     h->health = health;
-    rc = http_make_responses(h);
-    if (rc != VG_OK) {
-        vg_error_set(err, rc, "cannot start the HTTP server: out of memory");
-        goto fail;
-    }
-    rc = http_bind(listen, &h->port, &fd, err);
+    rc = http_bind(listen, &h->port, &h->listen_fd, err);
     if (rc != VG_OK)
         goto fail;
-    h->daemon = MHD_start_daemon(
-        MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-        http_handle, h, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET,
-        fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_END);
+    h->daemon = http_start_daemon(h);
     if (h->daemon == NULL) {
-        close(fd);
         rc =
             vg_error_set(err, VG_EIO, "cannot listen on %s: the HTTP server did not start", listen);
         goto fail;
     }
+    rc = vg_http_loop_start(h, err);
+    if (rc != VG_OK)
+        goto fail;
     *out = h;
     return VG_OK;
 fail:
@@ -561,12 +610,33 @@ uint16_t vg_http_port(const struct vg_http *h)
     return h != NULL ? h->port : 0;
 }
 
-/* Stops the server thread (MHD closes the listening socket) and frees. */
+/* Stops the server's thread and MHD, closes the listening socket, frees. */
 void vg_http_stop(struct vg_http *h)
 {
+    if (h != NULL)
+        http_free(h);
+}
+
+void vg_http_emit_metrics(struct vg_http *h, struct vg_emit *e)
+{
+    static const char rejected_help[] =
+        "Connections to the HTTP server closed at once: the client's or the server's "
+        "connection limit was reached.";
+
     if (h == NULL)
         return;
-    if (h->daemon != NULL)
-        MHD_stop_daemon(h->daemon);
-    http_free(h);
+    vg_emit_gauge(e, "vigil_http_connections", "Open connections to the HTTP server.",
+                  (double)atomic_load(&h->open), NULL);
+    vg_emit_counter(e, "vigil_http_connections_rejected_total", rejected_help,
+                    (double)atomic_load(&h->rejected_per_client), "reason", "per_client", NULL);
+    vg_emit_counter(e, "vigil_http_connections_rejected_total", rejected_help,
+                    (double)atomic_load(&h->rejected_full), "reason", "full", NULL);
+    vg_emit_counter(e, "vigil_http_connections_timed_out_total",
+                    "Connections closed because a request was not complete within "
+                    "http.request_timeout.",
+                    (double)atomic_load(&h->timed_out), NULL);
+    vg_emit_counter(e, "vigil_http_accept_errors_total",
+                    "Failed accepts of a connection (such as too many open files); each pauses "
+                    "accepting for a while.",
+                    (double)atomic_load(&h->accept_errors), NULL);
 }

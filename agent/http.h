@@ -1,5 +1,5 @@
 /*
- * http.h - the HTTP server (libmicrohttpd, its own polling thread):
+ * http.h - the HTTP server (libmicrohttpd driven by a thread of its own):
  * /metrics, /healthz, /readyz.
  */
 #ifndef VG_HTTP_H
@@ -7,6 +7,7 @@
 
 #include <stdatomic.h>
 
+#include "http_conns.h"
 #include "metrics.h"
 
 /* Shared by the engine (writer) and the HTTP thread (reader); atomics only. */
@@ -21,12 +22,17 @@ int vg_parse_listen(const char *listen, char *host, size_t host_len, uint16_t *p
                     struct vg_error *err);
 
 struct vg_http;
-/* Binds and starts serving. A busy port or a bad address is an error naming it. */
-int vg_http_start(const char *listen, struct vg_metric_store *store, struct vg_health *health,
-                  struct vg_http **out, struct vg_error *err);
+struct vg_emit;
+/* Binds and starts serving within limits. A busy port or a bad address is
+ * an error naming it. */
+int vg_http_start(const char *listen, const struct vg_http_limits *limits,
+                  struct vg_metric_store *store, struct vg_health *health, struct vg_http **out,
+                  struct vg_error *err);
 /* The port actually bound (useful with port 0). */
 uint16_t vg_http_port(const struct vg_http *h);
 void vg_http_stop(struct vg_http *h);
+/* vigil_http_*: open connections, refusals, timeouts, failed accepts. */
+void vg_http_emit_metrics(struct vg_http *h, struct vg_emit *e);
 
 /* The decision behind /healthz, exposed for tests. */
 bool vg_health_alive(const struct vg_health *h, int64_t now_mono_ns);

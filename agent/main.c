@@ -2,6 +2,7 @@
  * main.c - the command line.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,32 @@
 #include "engine.h"
 
 #define MAIN_DEFAULT_CONFIG "/etc/vigil/vigil.yaml"
+
+/*
+ * Runs before anything else of the process: from .preinit_array, the
+ * dynamic loader calls it ahead of every shared library's constructor and
+ * of main. Until the engine reads signals through its signalfd, a SIGHUP
+ * (logrotate's; by default it terminates) has to wait blocked and SIGPIPE
+ * be ignored, or one arriving in the first milliseconds after exec kills
+ * the agent. Every thread inherits both. vg_engine_block_signals adds
+ * SIGTERM and SIGINT later, only when the agent runs, so that Ctrl-C still
+ * stops a --check-config.
+ */
+static void main_early_signals(int argc, char **argv, char **envp)
+{
+    sigset_t set;
+
+    (void)argc;
+    (void)argv;
+    (void)envp;
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+__attribute__((section(".preinit_array"),
+               used)) static void (*const main_preinit)(int, char **, char **) = main_early_signals;
 
 static void main_usage(FILE *f)
 {

@@ -17,6 +17,9 @@ struct vg_agent_settings {
     int64_t shutdown_timeout_ms; /* agent.shutdown_timeout */
     char *http_listen;           /* agent.http.listen; "" disables the server */
     int64_t http_stall_ms;       /* agent.http.stall_timeout: /healthz fails past it */
+    int64_t http_max_conns;      /* agent.http.max_connections */
+    int64_t http_max_per_client; /* agent.http.max_connections_per_client */
+    int64_t http_request_ms;     /* agent.http.request_timeout */
     char *log_level;             /* agent.log.level: debug|info|warn|error */
     char *log_format;            /* agent.log.format: logfmt|json */
     uint64_t batch_max_records;  /* agent.batch.max_records */

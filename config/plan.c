@@ -75,6 +75,18 @@ const struct vg_option vg_agent_options[] = {
               "address of /metrics /healthz /readyz; empty: no server"),
     AGENT_OPT("http.stall_timeout", VG_OPT_DURATION, "30s", http_stall_ms,
               "/healthz fails when the engine loop is stuck this long"),
+    {"http.max_connections", VG_OPT_INT, "256", offsetof(struct vg_agent_settings, http_max_conns),
+     "connections the HTTP server holds at once; a quarter of them (8 at most) are kept for "
+     "127.0.0.1 and ::1",
+     VG_OPT_RANGE, NULL, 16, 4096},
+    {"http.max_connections_per_client", VG_OPT_INT, "8",
+     offsetof(struct vg_agent_settings, http_max_per_client),
+     "connections one client address may hold at once", VG_OPT_RANGE, NULL, 1, 4096},
+    {"http.request_timeout", VG_OPT_DURATION, "10s",
+     offsetof(struct vg_agent_settings, http_request_ms),
+     "longest a request and its answer may take, from connecting or from the previous answer; "
+     "slow bytes do not extend it",
+     VG_OPT_RANGE, NULL, 1000, 3600000},
     {"log.level", VG_OPT_ENUM, "info", offsetof(struct vg_agent_settings, log_level),
      "least severe level of the agent's own log", 0, "debug|info|warn|error"},
     {"log.format", VG_OPT_ENUM, "logfmt", offsetof(struct vg_agent_settings, log_format),

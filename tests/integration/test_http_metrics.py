@@ -154,12 +154,7 @@ def real_prometheus_scrapes_it():
                           what="node_cpu_seconds_total in Prometheus")
         assert float(cpu[0]["value"][1]) >= os.cpu_count()
     finally:
-        p.terminate()
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(5)
+        vt.terminate(p)
 
 
 @vt.case

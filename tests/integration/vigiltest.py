@@ -175,6 +175,17 @@ def other_user_prefix(uid=65534):
     return [setpriv, "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups"]
 
 
+def terminate(proc, timeout=10.0):
+    """Stops a process started by a test: SIGTERM, then SIGKILL after timeout."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def run_vigil(args, timeout=20.0, input_text=None):
     """Runs the agent binary to completion; returns CompletedProcess."""
     return subprocess.run([BIN] + args, capture_output=True, text=True, timeout=timeout,

@@ -692,8 +692,8 @@ static void bad_nested_unknown_option_under_agent_http(void **state)
 static void bad_scalar_where_a_map_is_expected(void **state)
 {
     EXPECT_ERRORS("agent:\n  http: 127.0.0.1:9469\n",
-                  "t.yaml:2: agent: option 'http': expected a map (with listen, stall_timeout), "
-                  "found a scalar");
+                  "t.yaml:2: agent: option 'http': expected a map (with listen, stall_timeout, "
+                  "max_connections, max_connections_per_client, request_timeout), found a scalar");
 }
 
 static void bad_agent_is_a_scalar(void **state)

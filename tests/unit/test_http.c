@@ -28,6 +28,9 @@
     "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"       \
     "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 
+/* The agent's defaults (http.* in config/plan.c). */
+static const struct vg_http_limits test_limits = {256, 8, 10 * VG_NS_PER_SEC};
+
 struct fixture {
     struct vg_metric_store *st;
     struct vg_samples *s;
@@ -62,7 +65,7 @@ static int setup(void **state)
     atomic_init(&f->health.heartbeat_ns, vg_mono_ns());
     atomic_init(&f->health.stall_ns, 60 * VG_NS_PER_SEC);
     atomic_init(&f->health.ready, false);
-    if (vg_http_start("127.0.0.1:0", f->st, &f->health, &f->http, &err) != VG_OK)
+    if (vg_http_start("127.0.0.1:0", &test_limits, f->st, &f->health, &f->http, &err) != VG_OK)
         fail_msg("start: %s", err.msg);
     assert_true(vg_http_port(f->http) > 0);
     f->curl = curl_easy_init();
@@ -305,6 +308,26 @@ static void test_unknown_path_is_404(void **state)
     reply_free(&r);
 }
 
+/* MHD unescapes %00 and would hand the handler "/healthz" for
+ * "/healthz%00.txt"; a path with a NUL is refused, a query may hold one. */
+static void test_a_nul_in_the_path_is_400(void **state)
+{
+    static const char *const bad[] = {"/healthz%00.txt", "/metrics%00", "/%00", "/ready%00z"};
+    struct fixture *f = *state;
+    struct reply r;
+    size_t i;
+
+    atomic_store(&f->health.ready, true);
+    for (i = 0; i < VG_ARRAY_LEN(bad); i++) {
+        fetch(f, vg_http_port(f->http), NULL, bad[i], NULL, NULL, false, &r);
+        assert_int_equal(r.code, 400);
+        reply_free(&r);
+    }
+    fetch(f, vg_http_port(f->http), NULL, "/readyz?x=%00", NULL, NULL, false, &r);
+    assert_int_equal(r.code, 200);
+    reply_free(&r);
+}
+
 static void test_other_methods_are_405_with_allow(void **state)
 {
     struct fixture *f = *state;
@@ -379,7 +402,7 @@ static void test_busy_port_names_the_address(void **state)
     assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
     snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%u", (unsigned)ntohs(a.sin_port));
     snprintf(want, sizeof(want), "cannot listen on %s: Address already in use", listen_at);
-    assert_int_equal(vg_http_start(listen_at, st, NULL, &h, &err), VG_EBUSY);
+    assert_int_equal(vg_http_start(listen_at, &test_limits, st, NULL, &h, &err), VG_EBUSY);
     assert_null(h);
     assert_string_equal(err.msg, want);
     close(fd);
@@ -393,7 +416,8 @@ static void test_bad_listen_address_fails_to_start(void **state)
     struct vg_error err = {0};
 
     (void)state;
-    assert_int_equal(vg_http_start("127.0.0.1:99999", st, NULL, &h, &err), VG_ECONFIG);
+    assert_int_equal(vg_http_start("127.0.0.1:99999", &test_limits, st, NULL, &h, &err),
+                     VG_ECONFIG);
     assert_non_null(strstr(err.msg, "127.0.0.1:99999"));
     assert_null(h);
     vg_store_destroy(st);
@@ -420,7 +444,7 @@ static void test_serves_on_ipv6_loopback(void **state)
         skip();
     }
     close(fd);
-    if (vg_http_start("[::1]:0", st, NULL, &h, &err) != VG_OK)
+    if (vg_http_start("[::1]:0", &test_limits, st, NULL, &h, &err) != VG_OK)
         fail_msg("start: %s", err.msg);
     snprintf(url, sizeof(url), "http://[::1]:%u/healthz", (unsigned)vg_http_port(h));
     c = curl_easy_init();
@@ -521,6 +545,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_healthz_follows_the_heartbeat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readyz_follows_ready, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_path_is_404, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_nul_in_the_path_is_400, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_methods_are_405_with_allow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scrapes_reuse_one_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_samples_show_on_the_next_scrape, setup, teardown),
