@@ -423,8 +423,9 @@ static int http_make_responses(struct vg_http *h)
     h->bad_request = http_static("bad request: the path holds a NUL\n");
     h->alive = http_static("ok\n");
     h->ready = http_static("ready\n");
-    h->not_ready = http_static("not ready: starting, stopping, or an output is stopped "
-                               "(see vigil_output_stopped)\n");
+    h->not_ready = http_static("not ready: starting, stopping, an output down or stopped (see "
+                               "vigil_output_up, vigil_output_stopped), or checkpoints failing "
+                               "(see vigil_checkpoint_errors_total)\n");
     if (h->not_found == NULL || h->not_allowed == NULL || h->bad_request == NULL ||
         h->alive == NULL || h->ready == NULL || h->not_ready == NULL)
         return VG_ENOMEM;
