@@ -133,18 +133,32 @@ void vg_collector_checkpoint_state(struct vg_collector *c, bool ok)
 }
 
 /* Ready: started, not stopping, every output up (none stopped, none
- * failing its sends), every checkpoint writable. */
-static bool engine_ready(const struct vg_engine *e)
+ * failing its sends), every checkpoint writable. Otherwise the reason. */
+static bool engine_ready(const struct vg_engine *e, enum vg_not_ready *why)
 {
     size_t i;
 
-    if (!e->started || e->stopping || vg_pipeline_outputs_stopped(e->pipeline) ||
-        vg_pipeline_outputs_down(e->pipeline))
+    *why = VG_NOT_READY_STARTING;
+    if (!e->started || e->stopping)
         return false;
+    *why = VG_NOT_READY_OUTPUT;
+    if (vg_pipeline_outputs_stopped(e->pipeline) || vg_pipeline_outputs_down(e->pipeline))
+        return false;
+    *why = VG_NOT_READY_CHECKPOINT;
     for (i = 0; i < e->n_collectors; i++)
         if (e->collectors[i].ckpt_failing)
             return false;
     return true;
+}
+
+/* Publishes readiness and its reason for /readyz. */
+static void engine_publish_ready(struct vg_engine *e)
+{
+    enum vg_not_ready why;
+    bool ready = engine_ready(e, &why);
+
+    atomic_store(&e->health.not_ready, (int)why);
+    atomic_store(&e->health.ready, ready);
 }
 
 static int engine_watch_fd(struct vg_engine *e, int fd, struct engine_watch *w)
@@ -341,7 +355,7 @@ static void engine_tick(struct vg_engine *e)
 
     atomic_store(&e->health.heartbeat_ns, vg_mono_ns());
     if (e->started && !e->stopping)
-        atomic_store(&e->health.ready, engine_ready(e));
+        engine_publish_ready(e);
     vg_self_collect(&emit);
     engine_emit_collector_metrics(e, &emit);
     vg_pipeline_emit_metrics(e->pipeline, &emit);
@@ -402,6 +416,7 @@ static int engine_shutdown(struct vg_engine *e)
 
     for (i = 0; i < e->n_collectors; i++)
         engine_disarm(e->collectors[i].timer_fd);
+    atomic_store(&e->health.not_ready, VG_NOT_READY_STARTING);
     atomic_store(&e->health.ready, false);
     rc = vg_pipeline_drain(e->pipeline, vg_add_sat(vg_mono_ns(), vg_ms_to_ns_sat(timeout_ms)));
     if (rc != VG_OK)

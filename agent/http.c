@@ -290,11 +290,24 @@ static enum MHD_Result http_healthz(struct vg_http *h, struct MHD_Connection *c)
     return http_queue_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, msg);
 }
 
+/* 503 with the reason, which is also how a caller tells "started, but an
+ * output is down" from "still starting". */
 static enum MHD_Result http_readyz(struct vg_http *h, struct MHD_Connection *c)
 {
+    static const char *const why[VG_NOT_READY_N] = {
+        [VG_NOT_READY_STARTING] = "not ready: starting or stopping\n",
+        [VG_NOT_READY_OUTPUT] = "not ready: an output is down or stopped (see vigil_output_up, "
+                                "vigil_output_stopped)\n",
+        [VG_NOT_READY_CHECKPOINT] = "not ready: checkpoints cannot be written (see "
+                                    "vigil_checkpoint_errors_total)\n",
+    };
+    int r;
+
     if (h->health == NULL || atomic_load(&h->health->ready))
         return MHD_queue_response(c, MHD_HTTP_OK, h->ready);
-    return MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, h->not_ready);
+    r = atomic_load(&h->health->not_ready);
+    return http_queue_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                           why[r >= 0 && r < VG_NOT_READY_N ? r : VG_NOT_READY_STARTING]);
 }
 
 static enum http_route http_route_of(const char *url)
@@ -401,8 +414,8 @@ static struct MHD_Response *http_static(const char *text)
  * the daemon, whose closing connections still reach the table) and frees. */
 static void http_free(struct vg_http *h)
 {
-    struct MHD_Response *const all[] = {h->not_found, h->not_allowed, h->bad_request,
-                                        h->alive,     h->ready,       h->not_ready};
+    struct MHD_Response *const all[] = {h->not_found, h->not_allowed, h->bad_request, h->alive,
+                                        h->ready};
     size_t i;
 
     vg_http_loop_stop(h);
@@ -423,11 +436,8 @@ static int http_make_responses(struct vg_http *h)
     h->bad_request = http_static("bad request: the path holds a NUL\n");
     h->alive = http_static("ok\n");
     h->ready = http_static("ready\n");
-    h->not_ready = http_static("not ready: starting, stopping, an output down or stopped (see "
-                               "vigil_output_up, vigil_output_stopped), or checkpoints failing "
-                               "(see vigil_checkpoint_errors_total)\n");
     if (h->not_found == NULL || h->not_allowed == NULL || h->bad_request == NULL ||
-        h->alive == NULL || h->ready == NULL || h->not_ready == NULL)
+        h->alive == NULL || h->ready == NULL)
         return VG_ENOMEM;
     if (MHD_add_response_header(h->not_allowed, MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES)
         return VG_ENOMEM;

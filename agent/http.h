@@ -15,6 +15,15 @@ struct vg_health {
     _Atomic int64_t heartbeat_ns; /* vg_mono_ns() of the engine loop's last turn */
     _Atomic int64_t stall_ns;     /* /healthz answers 503 once the heartbeat is older */
     atomic_bool ready;            /* /readyz: config loaded and collectors started */
+    _Atomic int not_ready;        /* why not, when !ready: enum vg_not_ready */
+};
+
+/* What /readyz's 503 says. */
+enum vg_not_ready {
+    VG_NOT_READY_STARTING,   /* starting or stopping */
+    VG_NOT_READY_OUTPUT,     /* an output is down or stopped */
+    VG_NOT_READY_CHECKPOINT, /* checkpoints cannot be written */
+    VG_NOT_READY_N
 };
 
 /* Splits "host:port", "[v6]:port" or ":port" (all addresses). */
