@@ -95,6 +95,9 @@ static void cfg_errors_push(struct vg_errors *e, const struct vg_config_node *at
     e->at[e->n++] = at;
 }
 
+static void cfg_format(char *msg, size_t size, const struct vg_config_node *at, const char *tag,
+                       const char *fmt, va_list ap) VG_PRINTF(5, 0);
+
 /* "FILE:LINE: " (when at is given), then the tag, then fmt. */
 static void cfg_format(char *msg, size_t size, const struct vg_config_node *at, const char *tag,
                        const char *fmt, va_list ap)
