@@ -57,16 +57,14 @@ static int jp_text(const struct vg_json_value *v, struct vg_buf *buf, const char
     return VG_OK;
 }
 
-/* True when a byte below 0x20 is in s[0..len). */
-static bool jp_has_control(const char *s, size_t len)
+/* How many bytes below 0x20 are in s[0..len). */
+static size_t jp_controls(const char *s, size_t len)
 {
-    size_t i;
+    size_t i, n = 0;
 
-    for (i = 0; i < len; i++) {
-        if ((unsigned char)s[i] < 0x20)
-            return true;
-    }
-    return false;
+    for (i = 0; i < len; i++)
+        n += (unsigned char)s[i] < 0x20 ? 1 : 0;
+    return n;
 }
 
 /* JSON text of an object or array that outputs can write as it is: a
@@ -76,15 +74,17 @@ static int jp_json_text(const struct vg_parser *p, const char *s, size_t len, st
                         const char **out, size_t *out_len)
 {
     bool in_str = false;
-    size_t i;
+    size_t i, n;
     char esc[6] = {'\\', 'u', '0', '0', 0, 0};
 
     *out = s;
     *out_len = len;
-    if (p->strict || !jp_has_control(s, len))
+    n = p->strict ? 0 : jp_controls(s, len);
+    if (n == 0)
         return VG_OK;
     vg_buf_reset(buf);
-    if (vg_buf_reserve(buf, len * 6) != VG_OK)
+    /* one reservation: each control byte grows by at most five */
+    if (vg_buf_reserve(buf, len + 5 * n) != VG_OK)
         return VG_ENOMEM;
     for (i = 0; i < len; i++) {
         unsigned char b = (unsigned char)s[i];

@@ -281,7 +281,7 @@ int vg_parser_run(struct vg_parser *p, const char *line, size_t len, int64_t now
     if (line == NULL && len > 0)
         return VG_EINVAL;
     rc = p->kind->run(&c, line != NULL ? line : "", len);
-    if (rc == VG_EPARSE)
+    if (rc == VG_EPARSE && !c.emit_error)
         res->flags |= VG_PARSE_NOMATCH;
     ps_count(&p->stats, res->flags);
     return rc;
@@ -305,7 +305,11 @@ void vg_parser_key_of(const struct vg_parser *p, const char *key, size_t key_len
 
 int vg_parser_put(struct vg_parse_ctx *c, const struct vg_parse_field *f)
 {
-    return c->fn(c->arg, f);
+    int rc = c->fn(c->arg, f);
+
+    if (rc != VG_OK)
+        c->emit_error = true;
+    return rc;
 }
 
 bool vg_parser_take_time(struct vg_parse_ctx *c, const char *val, size_t val_len)
@@ -479,5 +483,5 @@ int vg_parser_put_text(struct vg_parse_ctx *c, const char *key, size_t key_len, 
         if (!ps_convert(&f, k->type))
             c->res->flags |= VG_PARSE_BAD_TYPE;
     }
-    return c->fn(c->arg, &f);
+    return vg_parser_put(c, &f);
 }

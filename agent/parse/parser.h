@@ -166,9 +166,9 @@ struct vg_parse_result {
  *
  * VG_OK: the line matched (res may still flag BAD_TIME, BAD_TYPE, TOO_MANY).
  * VG_EPARSE: it did not (NOMATCH, and LIMIT when the match limit stopped
- * it); nothing was emitted. Anything else is what fn returned: the run
- * stopped there, some fields may have been emitted, and running the same
- * line again emits the same fields.
+ * it); nothing was emitted. Anything else, or a VG_EPARSE without NOMATCH,
+ * is what fn returned: the run stopped there, some fields may have been
+ * emitted, and running the same line again emits the same fields.
  */
 int vg_parser_run(struct vg_parser *p, const char *line, size_t len, int64_t now_ns,
                   vg_parse_emit_fn fn, void *arg, struct vg_parse_result *res);

@@ -87,7 +87,8 @@ struct vg_parse_ctx {
     vg_parse_emit_fn fn;
     void *arg;
     struct vg_parse_result *res;
-    size_t n_spans; /* spans used by this line */
+    size_t n_spans;  /* spans used by this line */
+    bool emit_error; /* fn failed: its code is the run's, whatever it is */
 };
 
 /* What p does with the text of key[0..key_len). */

@@ -29,7 +29,8 @@ struct pf_out {
     char text[PF_OUT_MAX];
     size_t len;
     size_t fields;
-    size_t stop_at; /* the emit callback fails with VG_ENOMEM at this field (0: never) */
+    size_t stop_at; /* the emit callback fails at this field (0: never) ... */
+    int stop_rc;    /* ... with this code (0: VG_ENOMEM) */
 };
 
 static inline void pf_append(struct pf_out *o, const char *s, size_t n)
@@ -48,7 +49,7 @@ static inline int pf_collect(void *arg, const struct vg_parse_field *f)
     int n = 0;
 
     if (o->stop_at > 0 && o->fields + 1 == o->stop_at)
-        return VG_ENOMEM;
+        return o->stop_rc != 0 ? o->stop_rc : VG_ENOMEM;
     if (o->fields++ > 0)
         pf_append(o, "|", 1);
     pf_append(o, f->key, f->key_len);

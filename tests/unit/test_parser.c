@@ -390,6 +390,9 @@ static void json_lenient_and_strict(void **state)
      * nested JSON text so that outputs write valid JSON */
     expect(p, "{\"msg\":\"a\tb\",\"o\":{\"s\":\"x\ny\"},\n\"n\":1}", VG_OK,
            "msg=s:a\tb|o=j:{\"s\":\"x\\u000ay\"}|n=i:1");
+    /* whitespace between members stays as it is; escapes are left alone */
+    expect(p, "{\"o\":[\"\\\"\x01\",\n\t{\"\x1f\":1}]}", VG_OK,
+           "o=j:[\"\\\"\\u0001\",\n\t{\"\\u001f\":1}]");
     vg_parser_destroy(p);
     s.strict = true;
     p = pf_make(&s);
@@ -554,6 +557,11 @@ static void emit_failure_stops_the_run(void **state)
     (void)state;
     assert_int_equal(pf_run(p, warm_lines[0], &o, &res), VG_ENOMEM);
     assert_int_equal(o.fields, 2);
+    assert_int_equal(res.flags & VG_PARSE_NOMATCH, 0);
+    /* even a callback's own VG_EPARSE is not taken for a mismatch */
+    o.stop_rc = VG_EPARSE;
+    assert_int_equal(pf_run(p, warm_lines[0], &o, &res), VG_EPARSE);
+    assert_int_equal(res.flags & VG_PARSE_NOMATCH, 0);
     o.stop_at = 0;
     assert_int_equal(pf_run(p, warm_lines[0], &o, &res), VG_OK);
     assert_int_equal(o.fields, 9);
