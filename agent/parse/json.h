@@ -1,12 +1,15 @@
 /*
- * json.h - a small JSON reader: Docker's config.v2.json, the "attrs" object
- * of Docker log lines, and the `json` log parser.
+ * json.h - a small JSON reader: Docker's config.v2.json, Docker log lines,
+ * and the `json` log parser.
  *
  * No tree is built. vg_json_parse validates a text once and hands back its
  * top value as a span of the caller's bytes; the walkers then step through
  * objects and arrays on those same bytes, and strings are unescaped only
- * when asked. Nothing allocates except vg_json_unescape, into the caller's
- * buffer. The caller keeps the text alive as long as it uses the values.
+ * when asked. vg_json_scan is the same pass with options: lenient about raw
+ * control bytes in strings (log lines), and handing over the top object's
+ * members as it reads them, so that a line is read once. Nothing allocates
+ * except vg_json_unescape, into the caller's buffer. The caller keeps the
+ * text alive as long as it uses the values.
  *
  * The walkers trust values that came from vg_json_parse (or from walking
  * one), but they never read outside a value's span even when handed one
