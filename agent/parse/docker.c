@@ -80,18 +80,28 @@ static int dk_time(struct dk_state *st, const struct vg_json_value *val)
     return VG_OK;
 }
 
+/* Whether the key (a string value, quotes included) is name[0..n): byte
+ * for byte when it has no escape, which is the rule; unescaped otherwise. */
+static bool dk_key_is(const struct vg_json_value *key, bool plain, const char *name, size_t n)
+{
+    if (plain)
+        return key->len == n + 2 && memcmp(key->ptr + 1, name, n) == 0;
+    return vg_json_string_is(key, name);
+}
+
 /* One member of the line's object, handed over by the scan. */
 static int dk_member(void *arg, const struct vg_json_value *key, const struct vg_json_value *val)
 {
     struct dk_state *st = arg;
+    bool plain = memchr(key->ptr, '\\', key->len) == NULL;
 
-    if (vg_json_string_is(key, "log"))
+    if (dk_key_is(key, plain, "log", 3))
         return dk_log(st, val);
-    if (vg_json_string_is(key, "stream"))
+    if (dk_key_is(key, plain, "stream", 6))
         return dk_stream(st, val);
-    if (vg_json_string_is(key, "time"))
+    if (dk_key_is(key, plain, "time", 4))
         return dk_time(st, val);
-    if (vg_json_string_is(key, "attrs")) {
+    if (dk_key_is(key, plain, "attrs", 5)) {
         /* the raw JSON text, whatever its type */
         st->attrs = val->ptr;
         st->attrs_len = val->len;

@@ -257,15 +257,36 @@ static int json_scan_word(const char *s, size_t len, size_t i, enum vg_json_kind
  * Validation.
  */
 
+/* json_str_stop for lenient strings, which stop only at '"' and '\\':
+ * memchr (vectorised in libc) finds the quote and a backslash before it.
+ * *q keeps the quote found, which may be an escaped one that a later call
+ * has passed; s + len stands for "none". */
+static size_t json_str_stop_lenient(const char *s, size_t len, size_t i, const char **q)
+{
+    const char *b;
+
+    if (*q == NULL || *q < s + i) {
+        *q = memchr(s + i, '"', len - i);
+        if (*q == NULL)
+            *q = s + len;
+    }
+    b = memchr(s + i, '\\', (size_t)(*q - (s + i)));
+    return (size_t)((b != NULL ? b : *q) - s);
+}
+
 /* A string at p->pos (on its opening quote); p->pos moves past it. */
 static int json_parse_string(struct json_parser *p)
 {
     size_t i = p->pos + 1;
+    const char *q = NULL;
     size_t n;
     char tmp[4];
 
     for (;;) {
-        i = json_str_stop(p->s, p->len, i);
+        if (p->lenient)
+            i = json_str_stop_lenient(p->s, p->len, i, &q);
+        else
+            i = json_str_stop(p->s, p->len, i);
         if (i >= p->len) {
             i = p->len;
             break;
@@ -274,14 +295,10 @@ static int json_parse_string(struct json_parser *p)
             p->pos = i + 1;
             return VG_OK;
         }
-        if (p->s[i] != '\\') {
-            /* a raw control character: refused unless lenient */
-            if (!p->lenient)
-                break;
-            i++;
-            continue;
-        }
-        /* a bad escape leaves i on its '\\' */
+        /* a raw control character (never lenient), or a bad escape, which
+         * leaves i on its '\\' */
+        if (p->s[i] != '\\')
+            break;
         if (json_decode_escape(p->s, p->len, &i, tmp, &n) != VG_OK)
             break;
     }
