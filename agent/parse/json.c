@@ -24,6 +24,10 @@ struct json_parser {
     size_t len;
     size_t pos;     /* next byte; on error, where the problem is */
     unsigned depth; /* arrays and objects open at pos */
+    bool lenient;   /* VG_JSON_LENIENT: raw control bytes inside strings pass */
+    vg_json_member_fn fn;
+    void *arg;
+    int stop_rc; /* what fn returned when it stopped the scan, else VG_OK */
 };
 
 static int json_parse_value(struct json_parser *p, struct vg_json_value *out);
@@ -253,15 +257,36 @@ static int json_scan_word(const char *s, size_t len, size_t i, enum vg_json_kind
  * Validation.
  */
 
+/* json_str_stop for lenient strings, which stop only at '"' and '\\':
+ * memchr (vectorised in libc) finds the quote and a backslash before it.
+ * *q keeps the quote found, which may be an escaped one that a later call
+ * has passed; s + len stands for "none". */
+static size_t json_str_stop_lenient(const char *s, size_t len, size_t i, const char **q)
+{
+    const char *b;
+
+    if (*q == NULL || *q < s + i) {
+        *q = memchr(s + i, '"', len - i);
+        if (*q == NULL)
+            *q = s + len;
+    }
+    b = memchr(s + i, '\\', (size_t)(*q - (s + i)));
+    return (size_t)((b != NULL ? b : *q) - s);
+}
+
 /* A string at p->pos (on its opening quote); p->pos moves past it. */
 static int json_parse_string(struct json_parser *p)
 {
     size_t i = p->pos + 1;
+    const char *q = NULL;
     size_t n;
     char tmp[4];
 
     for (;;) {
-        i = json_str_stop(p->s, p->len, i);
+        if (p->lenient)
+            i = json_str_stop_lenient(p->s, p->len, i, &q);
+        else
+            i = json_str_stop(p->s, p->len, i);
         if (i >= p->len) {
             i = p->len;
             break;
@@ -270,8 +295,11 @@ static int json_parse_string(struct json_parser *p)
             p->pos = i + 1;
             return VG_OK;
         }
-        /* a raw control character, or a bad escape (i stays on its '\\') */
-        if (p->s[i] != '\\' || json_decode_escape(p->s, p->len, &i, tmp, &n) != VG_OK)
+        /* a raw control character (never lenient), or a bad escape, which
+         * leaves i on its '\\' */
+        if (p->s[i] != '\\')
+            break;
+        if (json_decode_escape(p->s, p->len, &i, tmp, &n) != VG_OK)
             break;
     }
     p->pos = i;
@@ -319,16 +347,29 @@ static int json_parse_array(struct json_parser *p)
     return rc;
 }
 
-/* One "key": value member at p->pos (on the key's quote, or not). */
+/* One "key": value member at p->pos (on the key's quote, or not). A
+ * member of the top object goes to p->fn once it is read; what fn returns
+ * other than VG_OK stops the scan (kept in p->stop_rc). */
 static int json_parse_member(struct json_parser *p)
 {
+    struct vg_json_value key, val;
+    size_t start = p->pos;
+
     if (p->pos >= p->len || p->s[p->pos] != '"' || json_parse_string(p) != VG_OK)
         return VG_EPARSE;
+    key.kind = VG_JSON_STRING;
+    key.ptr = p->s + start;
+    key.len = p->pos - start;
     p->pos = json_ws(p->s, p->len, p->pos);
     if (p->pos >= p->len || p->s[p->pos] != ':')
         return VG_EPARSE;
     p->pos = json_ws(p->s, p->len, p->pos + 1);
-    return json_parse_value(p, NULL);
+    if (json_parse_value(p, &val) != VG_OK)
+        return VG_EPARSE;
+    if (p->fn == NULL || p->depth != 1)
+        return VG_OK;
+    p->stop_rc = p->fn(p->arg, &key, &val);
+    return p->stop_rc == VG_OK ? VG_OK : VG_EPARSE;
 }
 
 /* An object at p->pos (on its '{'). */
@@ -390,8 +431,18 @@ static int json_parse_value(struct json_parser *p, struct vg_json_value *out)
 
 int vg_json_parse(const char *s, size_t len, struct vg_json_value *out, size_t *err_off)
 {
+    return vg_json_scan(s, len, 0, NULL, NULL, out, err_off);
+}
+
+int vg_json_scan(const char *s, size_t len, unsigned flags, vg_json_member_fn fn, void *arg,
+                 struct vg_json_value *out, size_t *err_off)
+{
     struct json_parser p = {.s = s, .len = s != NULL ? len : 0};
     struct vg_json_value v;
+
+    p.lenient = (flags & VG_JSON_LENIENT) != 0;
+    p.fn = fn;
+    p.arg = arg;
 
     p.pos = json_ws(p.s, p.len, 0);
     if (json_parse_value(&p, &v) != VG_OK)
@@ -405,7 +456,7 @@ int vg_json_parse(const char *s, size_t len, struct vg_json_value *out, size_t *
 fail:
     if (err_off != NULL)
         *err_off = p.pos;
-    return VG_EPARSE;
+    return p.stop_rc != VG_OK ? p.stop_rc : VG_EPARSE;
 }
 
 /* ------------------------------------------------------------------------
@@ -585,42 +636,55 @@ static bool json_is_string(const struct vg_json_value *v)
            v->ptr[0] == '"' && v->ptr[v->len - 1] == '"';
 }
 
-int vg_json_unescape(const struct vg_json_value *str, struct vg_buf *out)
+/* Writes the unescaped content of a checked string value to dst, which has
+ * room for its escaped length (the unescaped text is never longer); *n is
+ * how many bytes. VG_OK or VG_EPARSE (a bad escape). */
+static int json_unescape_into(const struct vg_json_value *str, char *dst, size_t *n)
 {
-    const char *s, *bs;
-    size_t len, i = 0, stop, n, old;
-    char tmp[4];
-    int rc = VG_EPARSE;
+    const char *s = str->ptr + 1, *bs;
+    size_t len = str->len - 2, i = 0, o = 0, stop, k;
 
-    if (!json_is_string(str) || out == NULL)
-        return VG_EPARSE;
-    s = str->ptr + 1;
-    len = str->len - 2;
-    old = out->len;
-    /* unescaped text is never longer than escaped text: one reservation */
-    if (vg_buf_reserve(out, len) != VG_OK)
-        return VG_ENOMEM;
     while (i < len) {
         bs = memchr(s + i, '\\', len - i);
         stop = bs != NULL ? (size_t)(bs - s) : len;
-        rc = vg_buf_append(out, s + i, stop - i);
-        if (rc != VG_OK)
-            goto fail;
+        memcpy(dst + o, s + i, stop - i);
+        o += stop - i;
         i = stop;
         if (i == len)
             break;
-        rc = json_decode_escape(s, len, &i, tmp, &n);
-        if (rc == VG_OK)
-            rc = vg_buf_append(out, tmp, n);
-        if (rc != VG_OK)
-            goto fail;
+        if (json_decode_escape(s, len, &i, dst + o, &k) != VG_OK)
+            return VG_EPARSE;
+        o += k;
     }
+    *n = o;
+    return VG_OK;
+}
+
+int vg_json_unescape(const struct vg_json_value *str, struct vg_buf *out)
+{
+    size_t n;
+
+    if (!json_is_string(str) || out == NULL)
+        return VG_EPARSE;
+    /* unescaped text is never longer than escaped text: one reservation */
+    if (vg_buf_reserve(out, str->len - 2) != VG_OK)
+        return VG_ENOMEM;
+    if (json_unescape_into(str, out->data + out->len, &n) != VG_OK) {
+        out->data[out->len] = '\0';
+        return VG_EPARSE;
+    }
+    out->len += n;
     out->data[out->len] = '\0';
     return VG_OK;
-fail:
-    out->len = old;
-    out->data[old] = '\0';
-    return rc;
+}
+
+int vg_json_unescape_to(const struct vg_json_value *str, char *dst, size_t cap, size_t *n)
+{
+    if (!json_is_string(str) || dst == NULL || n == NULL)
+        return VG_EPARSE;
+    if (str->len - 2 > cap)
+        return VG_ENOMEM;
+    return json_unescape_into(str, dst, n);
 }
 
 /* Consumes b[0..k) from name[*at..nlen) when they are equal. */

@@ -1,12 +1,15 @@
 /*
- * json.h - a small JSON reader: Docker's config.v2.json, the "attrs" object
- * of Docker log lines, and the `json` log parser.
+ * json.h - a small JSON reader: Docker's config.v2.json, Docker log lines,
+ * and the `json` log parser.
  *
  * No tree is built. vg_json_parse validates a text once and hands back its
  * top value as a span of the caller's bytes; the walkers then step through
  * objects and arrays on those same bytes, and strings are unescaped only
- * when asked. Nothing allocates except vg_json_unescape, into the caller's
- * buffer. The caller keeps the text alive as long as it uses the values.
+ * when asked. vg_json_scan is the same pass with options: lenient about raw
+ * control bytes in strings (log lines), and handing over the top object's
+ * members as it reads them, so that a line is read once. Nothing allocates
+ * except vg_json_unescape, into the caller's buffer. The caller keeps the
+ * text alive as long as it uses the values.
  *
  * The walkers trust values that came from vg_json_parse (or from walking
  * one), but they never read outside a value's span even when handed one
@@ -53,6 +56,26 @@ struct vg_json_value {
  * problem (len when the text ends too soon). */
 int vg_json_parse(const char *s, size_t len, struct vg_json_value *out, size_t *err_off);
 
+/* vg_json_scan's flags. */
+#define VG_JSON_LENIENT 0x1u /* raw control bytes (0x00-0x1f) inside strings pass */
+
+/* Handed each member of the top object by vg_json_scan, in order, as soon
+ * as the member itself is read (what follows it is not yet): key is a
+ * VG_JSON_STRING, still escaped; both lie in the scanned text. VG_OK goes
+ * on; any other value stops the scan and becomes its result. */
+typedef int (*vg_json_member_fn)(void *arg, const struct vg_json_value *key,
+                                 const struct vg_json_value *val);
+
+/* vg_json_parse with options, in the same single pass: flags (0 or
+ * VG_JSON_LENIENT, for log lines whose writers leave tabs and other control
+ * bytes raw inside strings), and fn (NULL for none) called for each member
+ * of the top value when it is an object, so that a caller reads an object
+ * without walking it again. Whatever fn was handed stays valid; only a
+ * VG_OK result says that the whole text was valid. VG_OK, VG_EPARSE (with
+ * *err_off as vg_json_parse sets it), or what fn returned. */
+int vg_json_scan(const char *s, size_t len, unsigned flags, vg_json_member_fn fn, void *arg,
+                 struct vg_json_value *out, size_t *err_off);
+
 /* Iterates an object's members; *pos starts at 0 and is only moved by
  * these calls. Returns 1 with key (a VG_JSON_STRING, still escaped) and val
  * filled, 0 after the last member (and on every later call), or VG_EPARSE
@@ -74,6 +97,13 @@ int vg_json_get(const struct vg_json_value *obj, const char *name, struct vg_jso
  * VG_EPARSE (not a string, or a bad escape: out is then as it was), or
  * VG_ENOMEM (out as it was). */
 int vg_json_unescape(const struct vg_json_value *str, struct vg_buf *out);
+
+/* The same into a fixed buffer, not terminated: dst needs room for the
+ * string's escaped length (str->len - 2; the unescaped text is never
+ * longer), *n is the unescaped length. VG_OK, VG_EPARSE (not a string, or
+ * a bad escape), or VG_ENOMEM when cap is less than the escaped length
+ * (nothing written). */
+int vg_json_unescape_to(const struct vg_json_value *str, char *dst, size_t cap, size_t *n);
 
 /* True when str is a string whose unescaped text equals name (NUL-terminated),
  * without allocating. False for anything that is not a string. */

@@ -1,6 +1,7 @@
 /*
  * parse.h - decoders shared by collectors: container runtime log lines
- * (CRI, Docker json-file), timestamps and multiline grouping.
+ * (CRI, Docker json-file), timestamps and multiline grouping. The log
+ * parsers (regex, json, logfmt, klog, syslog) are in parser.h.
  *
  * Every function here is pure: it reads the bytes it is given and writes
  * only into what the caller passes, so each is tested on strings and fuzzed.
@@ -25,6 +26,76 @@
  * A lowercase 't' or 'z' is accepted. The whole of s[0..len) must be the
  * timestamp. Writes UNIX nanoseconds; VG_OK or VG_EPARSE. */
 int vg_time_parse_rfc3339(const char *s, size_t len, int64_t *out_ns);
+
+/* How vg_time_parse reads a time. */
+enum vg_time_mode {
+    VG_TIME_AUTO,     /* see vg_time_parse */
+    VG_TIME_STRPTIME, /* the format in fmt */
+    VG_TIME_EPOCH,    /* seconds since the epoch, an optional fraction */
+    VG_TIME_EPOCH_MS, /* milliseconds, ... */
+    VG_TIME_EPOCH_US,
+    VG_TIME_EPOCH_NS,
+};
+
+#define VG_TIME_FORMAT_MAX 128
+
+/* A checked time format; embedded, nothing to free. */
+struct vg_time_format {
+    enum vg_time_mode mode;
+    int32_t offset_s; /* the zone of times whose text gives none, seconds east
+                         of UTC (0, UTC, after init); never the host's zone */
+    char fmt[VG_TIME_FORMAT_MAX];
+};
+
+/*
+ * Checks fmt and fills f. NULL, "", "auto", "rfc3339" and "iso8601" are
+ * VG_TIME_AUTO; "epoch", "epoch_ms", "epoch_us" and "epoch_ns" the epoch
+ * modes; anything else a strptime format of these conversions:
+ *   %Y year (up to 4 digits)  %y 2 digits (69-99: 19xx)  %m month  %d %e day
+ *   %j day of year  %H %k hour  %I %l 12-hour hour, with %p AM/PM
+ *   %M minute  %S second (60: a leap second, the next minute's first)
+ *   %f %L %N a fraction of the second, 1 or more digits (9 are kept)
+ *   %b %h %B month name  %a %A weekday name (checked against the date)
+ *   %z Z, UTC, GMT, +hh, +hhmm or +hh:mm  %Z Z, UTC or GMT
+ *   %s seconds since the epoch  %T %H:%M:%S  %R %H:%M  %F %Y-%m-%d
+ *   %D %m/%d/%y  %n %t whitespace  %% a '%'
+ * Names are English, in any case; numbers take 1 up to their digits. A
+ * space in fmt takes any run of spaces and tabs, none included; other bytes
+ * must be there as they are, except that a '.' or ',' right before %f, %L
+ * or %N takes either mark and, with the fraction, may be absent (Go drops a
+ * zero fraction; Java and Python write a comma). VG_OK, or VG_ECONFIG (an
+ * unknown conversion, none at all, or longer than VG_TIME_FORMAT_MAX - 1).
+ */
+int vg_time_format_init(struct vg_time_format *f, const char *fmt, struct vg_error *err);
+
+/*
+ * Reads the time in s[0..len) (trailing spaces allowed) as f says, into
+ * UNIX nanoseconds; *out_ns is written only on success. A text without a
+ * zone is in f->offset_s. now_ns (CLOCK_REALTIME) stands in for what the
+ * text leaves out: without a year, the latest year that puts the time at
+ * most a day ahead of now (logs come from the past: "Dec 31" read on
+ * January 1 is last year's, "Jan 1" read late on December 31 next year's);
+ * without a date, whichever of yesterday, today and tomorrow is nearest.
+ *
+ * VG_TIME_AUTO takes, in that order: epoch numbers (up to 11 integer digits
+ * seconds, up to 14 milliseconds, up to 17 microseconds, more nanoseconds;
+ * a fraction allowed); RFC 3339 and the variants logs write ("2026-12-02",
+ * a space for the 'T', no seconds, a comma before the fraction, no zone,
+ * +hh or +hhmm, a space before the zone, "+0000 UTC"); the common log
+ * format "02/Dec/2026:14:05:06 +0000"; RFC 1123 "Wed, 02 Dec 2026 14:05:06
+ * GMT"; asctime "Wed Dec  2 14:05:06 2026"; syslog "Dec  2 14:05:06[.frac]";
+ * Go's log "2026/12/02 14:05:06[.frac]"; Tomcat "02-Dec-2026 14:05:06.123".
+ *
+ * Dates that do not exist (February 30, a weekday that is not the date's),
+ * out-of-range fields and instants outside int64 nanoseconds are refused.
+ * VG_OK or VG_EPARSE.
+ */
+int vg_time_parse(const struct vg_time_format *f, const char *s, size_t len, int64_t now_ns,
+                  int64_t *out_ns);
+
+/* A zone offset as %z reads it ("+01:00", "-0500", "Z", "UTC"), the whole
+ * string, into seconds east of UTC. VG_OK or VG_EPARSE. */
+int vg_time_offset_parse(const char *s, int32_t *out_s);
 
 /* ------------------------------------------------------------------------
  * Container runtime lines (cri.c, docker.c).

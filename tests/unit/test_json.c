@@ -425,6 +425,115 @@ static void n_string_raw_control_characters(void **state)
     assert_rejects_at("{\"a\nb\":1}", 9, 3);
 }
 
+/* Lenient scanning takes every raw control byte inside strings, keys
+ * included, and refuses everything else that strict parsing refuses. */
+static void lenient_takes_raw_control_bytes(void **state)
+{
+    char s[8];
+    struct vg_json_value v;
+    struct vg_buf b;
+    unsigned c;
+
+    (void)state;
+    vg_buf_init(&b);
+    for (c = 0; c < 0x20; c++) {
+        memcpy(s, "\"abc_\"", 7);
+        s[4] = (char)c;
+        assert_int_equal(vg_json_scan(s, 6, VG_JSON_LENIENT, NULL, NULL, &v, NULL), VG_OK);
+        assert_int_equal(v.len, 6);
+        vg_buf_reset(&b);
+        assert_int_equal(vg_json_unescape(&v, &b), VG_OK);
+        assert_int_equal(b.len, 4);
+        assert_int_equal(b.data[3], (char)c);
+    }
+    assert_int_equal(vg_json_scan("{\"a\nb\":\"\t\"}", 11, VG_JSON_LENIENT, NULL, NULL, &v, NULL),
+                     VG_OK);
+    /* outside strings a control byte is still an error, as are bad escapes */
+    assert_int_equal(vg_json_scan("[1,\x01 2]", 7, VG_JSON_LENIENT, NULL, NULL, &v, NULL),
+                     VG_EPARSE);
+    assert_int_equal(vg_json_scan("\"\x01\\x\"", 5, VG_JSON_LENIENT, NULL, NULL, &v, NULL),
+                     VG_EPARSE);
+    assert_int_equal(vg_json_scan("\"\x01", 2, VG_JSON_LENIENT, NULL, NULL, &v, NULL), VG_EPARSE);
+    vg_buf_free(&b);
+}
+
+struct scan_seen {
+    char keys[8][16];
+    char vals[8][32];
+    size_t n;
+    size_t stop_at; /* returns VG_ENOMEM at this member */
+};
+
+static int scan_member(void *arg, const struct vg_json_value *key, const struct vg_json_value *val)
+{
+    struct scan_seen *seen = arg;
+
+    if (seen->n == seen->stop_at)
+        return VG_ENOMEM;
+    assert_true(seen->n < 8);
+    assert_int_equal(key->kind, VG_JSON_STRING);
+    assert_true(key->len < 16 && val->len < 32);
+    memcpy(seen->keys[seen->n], key->ptr, key->len);
+    memcpy(seen->vals[seen->n], val->ptr, val->len);
+    seen->n++;
+    return VG_OK;
+}
+
+/* The scan hands over the top object's members, nested ones never, with
+ * values as vg_json_parse would give them; fn's error stops the scan. */
+static void scan_hands_over_top_members(void **state)
+{
+    const char *s = " {\"a\" : 1, \"b\\u0041\":{\"c\":[2]}, \"d\":\"x\\ty\" } ";
+    struct scan_seen seen = {.stop_at = 99};
+    struct vg_json_value v;
+    size_t off = 0;
+
+    (void)state;
+    assert_int_equal(vg_json_scan(s, strlen(s), 0, scan_member, &seen, &v, NULL), VG_OK);
+    assert_int_equal(v.kind, VG_JSON_OBJECT);
+    assert_int_equal(seen.n, 3);
+    assert_string_equal(seen.keys[0], "\"a\"");
+    assert_string_equal(seen.vals[0], "1");
+    assert_string_equal(seen.keys[1], "\"b\\u0041\"");
+    assert_string_equal(seen.vals[1], "{\"c\":[2]}");
+    assert_string_equal(seen.vals[2], "\"x\\ty\"");
+    memset(&seen, 0, sizeof(seen));
+    seen.stop_at = 1;
+    assert_int_equal(vg_json_scan(s, strlen(s), 0, scan_member, &seen, &v, &off), VG_ENOMEM);
+    assert_int_equal(seen.n, 1);
+    /* members before an error were handed over; the result says EPARSE */
+    memset(&seen, 0, sizeof(seen));
+    seen.stop_at = 99;
+    assert_int_equal(vg_json_scan("{\"a\":1,\"b\":2,}", 15, 0, scan_member, &seen, &v, &off),
+                     VG_EPARSE);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(off, 13);
+    /* a top value that is not an object has no members */
+    memset(&seen, 0, sizeof(seen));
+    seen.stop_at = 99;
+    assert_int_equal(vg_json_scan("[{\"a\":1}]", 9, 0, scan_member, &seen, &v, NULL), VG_OK);
+    assert_int_equal(seen.n, 0);
+}
+
+static void unescape_to_a_fixed_buffer(void **state)
+{
+    struct vg_json_value v = value_of("\"a\\u00e9\\n\"");
+    char buf[16];
+    size_t n = 99;
+
+    (void)state;
+    assert_int_equal(vg_json_unescape_to(&v, buf, sizeof(buf), &n), VG_OK);
+    assert_int_equal(n, 4);
+    assert_memory_equal(buf, "a\xc3\xa9\n", 4);
+    /* room for the escaped length is required, whatever the result */
+    assert_int_equal(vg_json_unescape_to(&v, buf, 8, &n), VG_ENOMEM);
+    assert_int_equal(vg_json_unescape_to(&v, buf, 9, &n), VG_OK);
+    v = value_of("1");
+    assert_int_equal(vg_json_unescape_to(&v, buf, sizeof(buf), &n), VG_EPARSE);
+    v = raw_value(VG_JSON_STRING, "\"\\q\"");
+    assert_int_equal(vg_json_unescape_to(&v, buf, sizeof(buf), &n), VG_EPARSE);
+}
+
 /* The string scanner works eight bytes at a time: a stop byte at every
  * position of a long string must still be seen. */
 static void strings_scanned_at_every_offset(void **state)
@@ -1017,6 +1126,9 @@ int main(void)
         cmocka_unit_test(y_string_bytes_above_ascii_pass_through),
         cmocka_unit_test(n_string_invalid_escapes),
         cmocka_unit_test(n_string_raw_control_characters),
+        cmocka_unit_test(lenient_takes_raw_control_bytes),
+        cmocka_unit_test(scan_hands_over_top_members),
+        cmocka_unit_test(unescape_to_a_fixed_buffer),
         cmocka_unit_test(strings_scanned_at_every_offset),
         cmocka_unit_test(unescape_appends_and_keeps_terminated),
         cmocka_unit_test(unescape_rejects_what_is_not_a_string),
