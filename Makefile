@@ -59,7 +59,7 @@ fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DVIGIL_FUZZ=ON -DVIGIL_WERROR=ON \
 		-DVIGIL_SANITIZE=address,undefined -DVIGIL_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CMAKE_ARGS)
 	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_all
-	ctest --test-dir $(FUZZ_BUILD) -L fuzz --output-on-failure
+	ctest --test-dir $(FUZZ_BUILD) -L fuzz --output-on-failure -j$(JOBS)
 
 test: build deps-test format-check
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) -L unit
