@@ -486,6 +486,22 @@ static int engine_setup_outputs(struct vg_engine *e, struct vg_error *err)
     return VG_OK;
 }
 
+/* Sends the collector's batches to the outputs whose `inputs` take it. */
+static int engine_route(struct vg_engine *e, struct engine_collector *ec)
+{
+    bool *takes = vg_calloc(e->plan->n_outputs + 1, sizeof(*takes));
+    size_t i;
+    int rc;
+
+    if (takes == NULL)
+        return VG_ENOMEM;
+    for (i = 0; i < e->plan->n_outputs; i++)
+        takes[i] = vg_output_takes(&e->plan->outputs[i].settings, ec->c.name);
+    rc = vg_sink_route(ec->sink, takes);
+    free(takes);
+    return rc;
+}
+
 static int engine_setup_collector(struct vg_engine *e, struct engine_collector *ec,
                                   struct vg_plan_collector *pc, struct vg_error *err)
 {
@@ -509,7 +525,7 @@ static int engine_setup_collector(struct vg_engine *e, struct engine_collector *
     ec->samples = vg_samples_create();
     ec->sink = vg_pipeline_sink(e->pipeline, &ec->c);
     ec->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (ec->samples == NULL || ec->sink == NULL || ec->timer_fd < 0)
+    if (ec->samples == NULL || ec->sink == NULL || ec->timer_fd < 0 || engine_route(e, ec) != VG_OK)
         return vg_error_set(err, VG_ENOMEM, "collector %s: cannot allocate its state", pc->name);
     if (pc->ops->init != NULL && pc->ops->init(&ec->c, pc->node, &perr) != VG_OK)
         return vg_error_set(err, VG_ECONFIG, "collector %s (%s): %s", pc->name, pc->ops->name,

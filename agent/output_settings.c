@@ -2,6 +2,7 @@
  * output_settings.c - the table of options every output takes (see
  * output_settings.h).
  */
+#include <fnmatch.h>
 #include <stddef.h>
 
 #include "output_settings.h"
@@ -27,8 +28,22 @@ const struct vg_option vg_output_common_options[] = {
      offsetof(struct vg_output_settings, dead_letter_max_bytes),
      "the dead-letter file is rotated to PATH.1 (replacing it) once it would pass this size", 0,
      NULL},
+    {"inputs", VG_OPT_STRLIST, NULL, offsetof(struct vg_output_settings, inputs),
+     "collectors whose records this output takes, by name or glob (logs-*); default: all", 0, NULL},
     {NULL, VG_OPT_STR, NULL, 0, NULL, 0, NULL},
 };
+
+bool vg_output_takes(const struct vg_output_settings *s, const char *collector)
+{
+    size_t i;
+
+    if (s->inputs.n == 0)
+        return true;
+    for (i = 0; i < s->inputs.n; i++)
+        if (fnmatch(s->inputs.v[i], collector, 0) == 0)
+            return true;
+    return false;
+}
 
 int vg_output_settings_check(const void *ctx, struct vg_check *chk)
 {

@@ -18,11 +18,16 @@ struct vg_output_settings {
     int64_t retry_backoff_max_ms;
     char *dead_letter_path;         /* NULL: <dead_letter_dir>/<output name>.ndjson */
     uint64_t dead_letter_max_bytes; /* rotated to PATH.1 beyond this */
+    struct vg_strlist inputs;       /* collectors it takes (names, globs); none: all */
 };
 extern const struct vg_option vg_output_common_options[];
 
 /* The check callback of the common options (ctx: struct vg_output_settings):
  * what the table cannot declare, such as retry_backoff <= retry_backoff_max. */
 int vg_output_settings_check(const void *ctx, struct vg_check *chk);
+
+/* True when an output with these settings takes the records of the
+ * collector named `collector` (its inputs, or every collector without). */
+bool vg_output_takes(const struct vg_output_settings *s, const char *collector);
 
 #endif

@@ -129,6 +129,8 @@ static struct vg_outq *pipeline_outq_new(struct vg_pipeline *p, struct vg_output
     q->o = o;
     q->s = *s;
     q->s.dead_letter_path = NULL;
+    q->s.inputs.v = NULL; /* the plan's: routes are set on the sinks (vg_sink_route) */
+    q->s.inputs.n = 0;
     q->dl_path = pipeline_dl_path(p, o, s);
     if (s->dead_letter_path != NULL)
         q->s.dead_letter_path = vg_strdup(s->dead_letter_path);
@@ -219,6 +221,30 @@ struct vg_sink *vg_pipeline_sink(struct vg_pipeline *p, struct vg_collector *c)
     return s;
 }
 
+int vg_sink_route(struct vg_sink *s, const bool *takes)
+{
+    struct vg_outq **outs = vg_calloc(s->p->n_outs + 1, sizeof(*outs));
+    size_t i, n = 0;
+
+    if (outs == NULL)
+        return VG_ENOMEM;
+    for (i = 0; i < s->p->n_outs; i++)
+        if (takes[i])
+            outs[n++] = s->p->outs[i];
+    free(s->outs);
+    s->outs = outs;
+    s->n_outs = n;
+    s->routed = true;
+    return VG_OK;
+}
+
+/* The outputs that take the sink's batches: its route, or every output. */
+static struct vg_outq *const *sink_outs(const struct vg_sink *s, size_t *n)
+{
+    *n = s->routed ? s->n_outs : s->p->n_outs;
+    return s->routed ? s->outs : s->p->outs;
+}
+
 static struct vg_batch *pipeline_batch_new(struct vg_sink *s)
 {
     struct vg_batch *b = vg_calloc(1, sizeof(*b));
@@ -289,18 +315,20 @@ static int pipeline_batch_sources(struct vg_batch *b)
 static void pipeline_route(struct vg_sink *s, struct vg_batch *b)
 {
     struct vg_pipeline *p = s->p;
-    size_t i;
+    struct vg_outq *const *outs;
+    size_t i, n;
 
     b->seq = s->next_seq++;
     b->mem = b->arena.total + b->cap_recs * sizeof(*b->recs) + sizeof(*b);
     s->live_mem += b->mem;
-    atomic_store(&b->refs, (unsigned)p->n_outs);
-    if (p->n_outs == 0) {
+    outs = sink_outs(s, &n);
+    atomic_store(&b->refs, (unsigned)n);
+    if (n == 0) {
         vg_batch_complete(p, b);
         return;
     }
-    for (i = 0; i < p->n_outs; i++)
-        vg_outq_push(p->outs[i], b);
+    for (i = 0; i < n; i++)
+        vg_outq_push(outs[i], b);
 }
 
 /*
@@ -313,14 +341,16 @@ static void pipeline_route(struct vg_sink *s, struct vg_batch *b)
 int vg_sink_flush(struct vg_sink *s)
 {
     struct vg_batch *b = s->open;
-    size_t i;
+    struct vg_outq *const *outs;
+    size_t i, n;
     int rc;
 
     if (b == NULL || b->n_recs == 0)
         return VG_OK;
     rc = pipeline_batch_sources(b);
-    for (i = 0; i < s->p->n_outs && rc == VG_OK; i++)
-        rc = vg_outq_reserve(s->p->outs[i]);
+    outs = sink_outs(s, &n);
+    for (i = 0; i < n && rc == VG_OK; i++)
+        rc = vg_outq_reserve(outs[i]);
     if (rc != VG_OK)
         return rc;
     s->open = NULL;
@@ -361,20 +391,20 @@ struct vg_batch *vg_sink_batch_for_record(struct vg_sink *s)
  * fills them returns, so queue_max_bytes alone did not bound what one
  * collect of very short lines could hold (a million records of "\n" in
  * one collect held a gigabyte). The bound is the largest queue_max_bytes
- * of the outputs (PIPELINE_LIVE_DEFAULT with none).
+ * of the outputs that take its records (PIPELINE_LIVE_DEFAULT with none).
  */
 bool vg_sink_paused(const struct vg_sink *s)
 {
-    struct vg_pipeline *p = s->p;
     uint64_t live = s->live_mem + (s->open != NULL ? s->open->arena.total : 0);
-    uint64_t max = p->n_outs == 0 ? PIPELINE_LIVE_DEFAULT : 0;
-    size_t i;
+    size_t i, n;
+    struct vg_outq *const *outs = sink_outs(s, &n);
+    uint64_t max = n == 0 ? PIPELINE_LIVE_DEFAULT : 0;
 
-    for (i = 0; i < p->n_outs; i++) {
-        if (vg_outq_full(p->outs[i]))
+    for (i = 0; i < n; i++) {
+        if (vg_outq_full(outs[i]))
             return true;
-        if (p->outs[i]->s.queue_max_bytes > max)
-            max = p->outs[i]->s.queue_max_bytes;
+        if (outs[i]->s.queue_max_bytes > max)
+            max = outs[i]->s.queue_max_bytes;
     }
     return live >= max;
 }
@@ -736,6 +766,7 @@ static void pipeline_sink_free(struct vg_sink *s)
         next = b->all_next;
         vg_batch_free(b);
     }
+    free(s->outs);
     free(s);
 }
 

@@ -50,6 +50,10 @@ int vg_pipeline_add_output(struct vg_pipeline *p, struct vg_output *o,
 int vg_pipeline_start(struct vg_pipeline *p, struct vg_error *err);
 /* The sink through which collector c emits records (created on first use). */
 struct vg_sink *vg_pipeline_sink(struct vg_pipeline *p, struct vg_collector *c);
+/* Routes a sink: its batches go to the outputs i (in the order they were
+ * added) for which takes[i] is true, and a batch no output takes is
+ * complete, so acknowledged, at once. A new sink goes to every output. */
+int vg_sink_route(struct vg_sink *s, const bool *takes); /* VG_OK or VG_ENOMEM */
 /* Seals the sink's open batch (if any records) and enqueues it to every output. */
 int vg_sink_flush(struct vg_sink *s);
 /* True while any output queue is at its limit: collectors should not read. */

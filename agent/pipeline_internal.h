@@ -55,6 +55,9 @@ struct vg_sink {
     uint64_t records_total, bytes_total, acked_total;
     uint64_t mark_bytes, mark_bytes_total; /* before the last record: its cancel */
     uint64_t live_mem;                     /* memory of its sealed batches not acknowledged yet */
+    bool routed;                           /* outs holds its route; else every output takes it */
+    struct vg_outq **outs;                 /* the outputs that take its records, when routed */
+    size_t n_outs;
     struct vg_sink *next;
 };
 

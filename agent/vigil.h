@@ -420,6 +420,7 @@ struct vg_collector_ops {
     const struct vg_option *options; /* terminated by { NULL } */
     size_t ctx_size;                 /* bytes of the context the options fill */
     int64_t default_interval_ms;     /* interval when `interval:` is not given */
+    bool records;                    /* it emits records (outputs take them through `inputs`) */
     /* Optional: checks what the option table cannot declare (relations
      * between options, patterns, URLs) once the options are applied, with no
      * side effect. Reports each problem with vg_check_error (which fails the

@@ -3,6 +3,7 @@
  * option table: the agent's settings and one entry per collector and output,
  * each with its context filled, ready for the engine.
  */
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -728,6 +729,77 @@ static int plan_check_agent(const struct vg_config_node *agent, struct vg_plan *
     return chk.rc;
 }
 
+/* The node of the j-th entry of an output's `inputs` list, or the output's. */
+static const struct vg_config_node *plan_input_node(const struct vg_plan_output *po, size_t j)
+{
+    const struct vg_config_node *seq = vg_node_get(po->node, "inputs"), *c;
+
+    if (seq == NULL || seq->kind != VG_NODE_SEQ)
+        return seq != NULL ? seq : po->node;
+    for (c = seq->children; c != NULL && j > 0; c = c->next)
+        j--;
+    return c != NULL ? c : seq;
+}
+
+/* One `inputs` entry of output i: it must take some collector. */
+static bool plan_check_input(const struct vg_plan *plan, size_t i, size_t j, const char **names,
+                             struct vg_errors *errs)
+{
+    const struct vg_plan_output *po = &plan->outputs[i];
+    const char *want = po->settings.inputs.v[j], *pick;
+    size_t k;
+
+    for (k = 0; k < plan->n_collectors; k++)
+        if (plan->collectors[k].name != NULL && fnmatch(want, plan->collectors[k].name, 0) == 0)
+            return true;
+    pick = vg_suggest(want, names, plan->n_collectors);
+    if (pick != NULL)
+        vg_errors_add(errs, plan_input_node(po, j),
+                      "outputs[%zu] (%s): option 'inputs': '%s' names no collector (did you mean "
+                      "'%s'?)",
+                      i, po->ops->name, want, pick);
+    else
+        vg_errors_add(errs, plan_input_node(po, j),
+                      "outputs[%zu] (%s): option 'inputs': '%s' names no collector", i,
+                      po->ops->name, want);
+    return false;
+}
+
+/* Routes: every `inputs` entry names a collector (an error otherwise), and
+ * a collector that emits records with no output taking them is a warning
+ * (its records are acknowledged at once and go nowhere). */
+static int plan_check_routes(const struct vg_plan *plan, struct vg_errors *errs)
+{
+    const char **names = vg_calloc(plan->n_collectors + 1, sizeof(*names));
+    int rc = VG_OK;
+    size_t i, j;
+
+    if (names == NULL)
+        return VG_ENOMEM;
+    for (i = 0; i < plan->n_collectors; i++)
+        names[i] = plan->collectors[i].name;
+    for (i = 0; i < plan->n_outputs; i++)
+        for (j = 0; j < plan->outputs[i].settings.inputs.n; j++)
+            if (!plan_check_input(plan, i, j, names, errs))
+                rc = VG_ECONFIG;
+    for (i = 0; rc == VG_OK && plan->n_outputs > 0 && i < plan->n_collectors; i++) {
+        const struct vg_plan_collector *pc = &plan->collectors[i];
+
+        if (pc->name == NULL || pc->ops == NULL)
+            continue;
+        for (j = 0; j < plan->n_outputs; j++)
+            if (vg_output_takes(&plan->outputs[j].settings, pc->name))
+                break;
+        if (pc->ops->records && j == plan->n_outputs)
+            vg_errors_warn(errs, pc->node,
+                           "collectors[%zu] ('%s'): no output takes its records (see the outputs' "
+                           "'inputs'): they are dropped",
+                           i, pc->name);
+    }
+    free(names);
+    return rc;
+}
+
 /* Warns when the configuration would do nothing useful. */
 static void plan_check_empty(const struct vg_config *cfg, const struct vg_plan *plan,
                              struct vg_errors *errs)
@@ -773,6 +845,8 @@ int vg_plan_build(const struct vg_config *cfg, struct vg_plan *plan, struct vg_e
     if (plan_section(&plan_collectors, vg_node_get(root, "collectors"), plan, errs) != VG_OK)
         rc = VG_ECONFIG;
     if (plan_section(&plan_outputs, vg_node_get(root, "outputs"), plan, errs) != VG_OK)
+        rc = VG_ECONFIG;
+    if (plan_check_routes(plan, errs) != VG_OK)
         rc = VG_ECONFIG;
     if (rc == VG_OK)
         plan_check_empty(cfg, plan, errs);

@@ -409,6 +409,7 @@ static void clog_destroy(struct vg_collector *c)
 const struct vg_collector_ops vg_collector_container_logs = {
     .name = "container_logs",
     .doc = "follows container log files (CRI, Docker json-file, plain) through rotations",
+    .records = true,
     .options = clog_options,
     .ctx_size = sizeof(struct clog_ctx),
     .default_interval_ms = 1000,

@@ -154,6 +154,7 @@ static void generator_ack(struct vg_collector *c, const struct vg_ack *ack)
 const struct vg_collector_ops vg_collector_generator = {
     .name = "generator",
     .doc = "emits synthetic records at a steady rate (tests, benchmarks)",
+    .records = true,
     .options = generator_options,
     .ctx_size = sizeof(struct generator_ctx),
     .default_interval_ms = 100,

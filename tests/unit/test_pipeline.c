@@ -483,6 +483,70 @@ static void zero_outputs_acknowledge_at_once(void **state)
     assert_int_equal(vg_sink_acked_total(f->e.sink), 3);
 }
 
+/* Emits n records of source 7 through sink s. */
+static void tp_emit_to(struct vg_sink *s, int n)
+{
+    struct vg_emit e = {.sink = s};
+    int i;
+
+    for (i = 0; i < n; i++) {
+        struct vg_record *r = vg_emit_record(&e, vg_now_ns(), "record", 6);
+
+        assert_non_null(r);
+        r->source_id = 7;
+        r->offset = (uint64_t)i + 1;
+    }
+    assert_int_equal(vg_sink_flush(s), VG_OK);
+}
+
+/* Routes: collector a goes to the first output only, b to the second (held
+ * shut), c to none. a is acknowledged without waiting for the second
+ * output, c at once, b only once its output delivers; each output saw only
+ * what it takes. */
+static void routes_acknowledge_each_collector_by_its_own_outputs(void **state)
+{
+    static const bool to_first[2] = {true, false}, to_second[2] = {false, true};
+    static const bool to_none[2] = {false, false};
+    struct tp *f = *state;
+    static struct tp_acks acks[2];
+    struct vg_collector cs[2] = {{.ops = &tp_collector_ops, .name = "b", .ctx = &acks[0]},
+                                 {.ops = &tp_collector_ops, .name = "c", .ctx = &acks[1]}};
+    struct scripted_out *first, *second;
+    struct vg_sink *b, *c;
+    int n;
+
+    tp_create(f, 4);
+    first = tp_add(f, "first", SCRIPTED_OK, 0);
+    second = tp_add(f, "second", SCRIPTED_GATED, 0);
+    b = vg_pipeline_sink(f->p, &cs[0]);
+    c = vg_pipeline_sink(f->p, &cs[1]);
+    assert_non_null(b);
+    assert_non_null(c);
+    assert_int_equal(vg_sink_route(f->e.sink, to_first), VG_OK);
+    assert_int_equal(vg_sink_route(b, to_second), VG_OK);
+    assert_int_equal(vg_sink_route(c, to_none), VG_OK);
+    tp_start(f);
+    tp_emit(f, 8);
+    vg_sink_flush(f->e.sink);
+    tp_emit_to(b, 4);
+    tp_emit_to(c, 4);
+    assert_int_equal(tp_wait_acked(f, 8, 5000), 8); /* not held by the second output */
+    tp_check_acks(f, 8, 4);
+    assert_int_equal(vg_sink_acked_total(c), 4);
+    assert_int_equal(vg_sink_acked_total(b), 0);
+    assert_int_equal(atomic_load(&first->records), 8);
+    scripted_open_gate(second);
+    vg_pipeline_process_acks(f->p);
+    tp_wait_sends(&second->sends, 1, 5000);
+    for (n = 0; n < 500 && vg_sink_acked_total(b) < 4; n++) {
+        usleep(1000);
+        vg_pipeline_process_acks(f->p);
+    }
+    assert_int_equal(vg_sink_acked_total(b), 4);
+    assert_int_equal(atomic_load(&second->records), 4);
+    assert_int_equal(atomic_load(&first->records), 8);
+}
+
 static void reopen_runs_before_the_next_send(void **state)
 {
     struct tp *f = *state;
@@ -911,6 +975,7 @@ int main(void)
         TP_TEST(drain_leaves_a_worker_whose_send_does_not_return),
         TP_TEST(dead_letters_that_cannot_be_written_stay_unacked),
         TP_TEST(zero_outputs_acknowledge_at_once),
+        TP_TEST(routes_acknowledge_each_collector_by_its_own_outputs),
         TP_TEST(reopen_runs_before_the_next_send),
         TP_TEST(invalid_settings_are_refused_naming_the_output),
         TP_TEST(a_million_records_reuse_a_bounded_set_of_batches),
