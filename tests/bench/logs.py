@@ -142,20 +142,6 @@ def scrape(port):
     return parse_metrics(body.decode())
 
 
-def proc_cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_status_kib(pid, key):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
-
-
 def wait_done(proc, t0, port, expected, timeout):
     """Polls /metrics until input and output counts reach `expected`.
 
@@ -216,8 +202,8 @@ def agent_row(vigil, fmt, path, output, expected, data_dir, timeout):
     try:
         status, wall, samples = wait_done(proc, t0, port, expected, timeout)
         if proc.poll() is None:
-            row["cpu"] = proc_cpu_seconds(proc.pid)
-            row["rss_mib"] = proc_status_kib(proc.pid, "VmHWM") / 1024.0
+            row["cpu"] = vt.cpu_seconds(proc.pid)
+            row["rss_mib"] = vt.proc_status(proc.pid, "VmHWM") / 1048576.0
         row["wall"] = wall
         row["status"] = status
         row["records"] = metric(samples, "vigil_input_records_total", collector="logs")

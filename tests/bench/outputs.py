@@ -50,7 +50,7 @@ BUILD = os.path.dirname(os.path.abspath(vt.BIN))
 
 def peer_cpu(pid):
     try:
-        return logs.proc_cpu_seconds(pid)
+        return vt.cpu_seconds(pid)
     except OSError:
         return None
 
@@ -86,7 +86,7 @@ class CpuWatch(threading.Thread):
             time.sleep(0.005)
         while not self.stop.is_set():
             try:
-                self.samples.append((time.monotonic(), logs.proc_cpu_seconds(pid)))
+                self.samples.append((time.monotonic(), vt.cpu_seconds(pid)))
             except (OSError, IndexError):
                 return
             time.sleep(0.01)

@@ -99,12 +99,6 @@ def node_exporter_reference(seconds):
         p.wait(10)
 
 
-def proc_cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def proc_rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -127,9 +121,9 @@ def idle_bench(seconds):
     try:
         vt.wait_for(lambda: vt.http_get("http://127.0.0.1:%d/readyz" % port)[0] == 200, 10)
         time.sleep(2)
-        cpu0, t0 = proc_cpu_seconds(p.pid), time.monotonic()
+        cpu0, t0 = vt.cpu_seconds(p.pid), time.monotonic()
         time.sleep(seconds)
-        cpu1, t1 = proc_cpu_seconds(p.pid), time.monotonic()
+        cpu1, t1 = vt.cpu_seconds(p.pid), time.monotonic()
         rss = proc_rss_kib(p.pid)
     finally:
         p.terminate()

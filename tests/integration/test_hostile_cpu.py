@@ -16,12 +16,6 @@ SECONDS = 4
 CPU_MAX = 0.15   # CPU-seconds per second of wall time (a core is 1.0)
 
 
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def switches(pid):
     total = 0
     for tid in os.listdir("/proc/%d/task" % pid):
@@ -76,9 +70,9 @@ def busy_cpu(a, busy, what):
         vt.wait_for(lambda: a.metric_value("vigil_log_files") == FOLLOWED, timeout=30,
                     what="%d files followed" % FOLLOWED)
         time.sleep(1)
-        c0, t0 = cpu_seconds(a.proc.pid), time.monotonic()
+        c0, t0 = vt.cpu_seconds(a.proc.pid), time.monotonic()
         n = append_for(busy, RATE, SECONDS)
-        cpu, wall = cpu_seconds(a.proc.pid) - c0, time.monotonic() - t0
+        cpu, wall = vt.cpu_seconds(a.proc.pid) - c0, time.monotonic() - t0
         print("   %s: %d appends in %.1f s; agent %.2f CPU-s (%.0f%% of a core; bound %.0f%%)"
               % (what, n, wall, cpu, 100 * cpu / wall, 100 * CPU_MAX))
         assert cpu / wall < CPU_MAX, "%.2f CPU-s in %.1f s" % (cpu, wall)

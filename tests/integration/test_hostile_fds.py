@@ -19,16 +19,6 @@ def limit_nofile():
     resource.setrlimit(resource.RLIMIT_NOFILE, (LIMIT, LIMIT))
 
 
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def open_fds(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
-
-
 def delivered(path):
     try:
         with open(path) as f:
@@ -64,8 +54,8 @@ outputs:
         got = vt.wait_for(lambda: len(delivered(out)) >= N_FILES and delivered(out),
                           timeout=60, what="%d records delivered" % N_FILES)
         took = time.monotonic() - t0
-        cpu = cpu_seconds(a.proc.pid)
-        fds = open_fds(a.proc.pid)
+        cpu = vt.cpu_seconds(a.proc.pid)
+        fds = vt.open_fds(a.proc.pid)
         log_bytes = len(a.stderr())
         print("   %d files, hard limit %d: %d records in %.1f s, %.2f CPU-s, %d fds open, "
               "%d bytes of log" % (N_FILES, LIMIT, len(got), took, cpu, fds, log_bytes))

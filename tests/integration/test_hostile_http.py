@@ -86,12 +86,6 @@ def close_all(socks):
             s.close()
 
 
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def stderr_bytes(agent):
     return os.path.getsize(agent.stderr_path)
 
@@ -99,9 +93,9 @@ def stderr_bytes(agent):
 def usage_over(agent, seconds):
     """Sleeps `seconds`; returns the agent's (CPU seconds, wall seconds, log
     bytes written) over that time."""
-    log0, cpu0, t0 = stderr_bytes(agent), cpu_seconds(agent.proc.pid), time.monotonic()
+    log0, cpu0, t0 = stderr_bytes(agent), vt.cpu_seconds(agent.proc.pid), time.monotonic()
     time.sleep(seconds)
-    return (cpu_seconds(agent.proc.pid) - cpu0, time.monotonic() - t0,
+    return (vt.cpu_seconds(agent.proc.pid) - cpu0, time.monotonic() - t0,
             stderr_bytes(agent) - log0)
 
 

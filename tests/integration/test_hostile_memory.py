@@ -13,14 +13,6 @@ PEAK_MAX_KB = 32 * 1024
 POD = "web-7d9f_default_app-" + "ab" * 32 + ".log"  # kubelet's name: pod, namespace, container
 
 
-def peak_rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmHWM")
-
-
 def run_case(what, line, count, kubernetes):
     a = vt.Agent("""agent:
   state_dir: {tmp}/state
@@ -40,7 +32,7 @@ outputs:
     try:
         vt.wait_for(lambda: a.metric_value("vigil_input_acked_records_total") == count,
                     timeout=120, step=0.2, what="%d records acknowledged" % count)
-        peak = peak_rss_kb(a.proc.pid)
+        peak = vt.proc_status(a.proc.pid, "VmHWM") // 1024
         print("   %-40s %d records, peak RSS %.1f MiB (bound %d MiB)"
               % (what, count, peak / 1024.0, PEAK_MAX_KB // 1024))
         assert peak < PEAK_MAX_KB, "peak RSS %d kB" % peak

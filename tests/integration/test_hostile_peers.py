@@ -41,22 +41,6 @@ IDLE_S = 20
 IDLE_GROWTH_KIB = 128
 
 
-def proc_status(pid, field):
-    """A field of /proc/PID/status in bytes (VmHWM, VmRSS), or None."""
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return None
-
-
-def cpu_seconds(pid):
-    """User plus system CPU seconds of the process so far."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def metric(agent, name, output):
     return agent.metric_value(name, {"output": output})
 
@@ -194,7 +178,7 @@ def es_huge_gzip_reply_is_cut_and_counted():
             seconds_until(lambda: metric(agent, "vigil_output_reply_truncated_total",
                                          "elasticsearch") == 3, 10)
             cut = metric(agent, "vigil_output_reply_truncated_total", "elasticsearch")
-            hwm = proc_status(agent.proc.pid, "VmHWM")
+            hwm = vt.proc_status(agent.proc.pid, "VmHWM")
             retries = metric(agent, "vigil_output_retries_total", "elasticsearch")
             why = log_lines(agent, "cut off at")
         finally:
@@ -230,9 +214,9 @@ def es_failing_curl_multi_perform_waits_instead_of_spinning():
             w.wait(30)
             time.sleep(1.0)  # the lines are read and a send is under way
             pid = agent.proc.pid
-            c0, t0 = cpu_seconds(pid), time.monotonic()
+            c0, t0 = vt.cpu_seconds(pid), time.monotonic()
             time.sleep(5.0)
-            cpu, took = cpu_seconds(pid) - c0, time.monotonic() - t0
+            cpu, took = vt.cpu_seconds(pid) - c0, time.monotonic() - t0
             up = metric(agent, "vigil_output_up", "elasticsearch")
             said = log_lines(agent, "curl_multi_perform failed")
             indexed_while_failing = recv.count()
@@ -262,9 +246,9 @@ def an_idle_kafka_output_does_not_grow():
         try:
             agent.start()
             time.sleep(5)  # connected, settled
-            rss0 = proc_status(agent.proc.pid, "VmRSS")
+            rss0 = vt.proc_status(agent.proc.pid, "VmRSS")
             time.sleep(IDLE_S)
-            rss1 = proc_status(agent.proc.pid, "VmRSS")
+            rss1 = vt.proc_status(agent.proc.pid, "VmRSS")
         finally:
             agent.kill()
     grew = (rss1 - rss0) / 1024.0

@@ -43,10 +43,6 @@ def append(path, data):
         os.close(fd)
 
 
-def open_fds(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
-
-
 def manifest(ids, last):
     return {wid: {"first_seq": 1, "last_seq": last, "line_len": 80} for wid in ids}
 
@@ -70,7 +66,7 @@ def five_thousand_files_discovered_and_delivered():
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not chk.complete():
             chk.update()
-            max_fds = max(max_fds, open_fds(agent.proc.pid))
+            max_fds = max(max_fds, vt.open_fds(agent.proc.pid))
             time.sleep(0.2)
         t_all = time.monotonic() - t0
         r = chk.result()
@@ -97,7 +93,7 @@ def five_thousand_files_discovered_and_delivered():
         r = chk.result()
         print("  " + chk.summary(r, "appended").splitlines()[0])
         print("  %d files appended to: lines delivered: %s after %.2fs; open fds now %d"
-              % (len(grown), done, t_grow, open_fds(agent.proc.pid)))
+              % (len(grown), done, t_grow, vt.open_fds(agent.proc.pid)))
         for ln in logcheck.agent_problems(agent.stderr()):
             print("  agent: " + ln)
         assert r["lost"] == 0, "%d appended lines lost" % r["lost"]

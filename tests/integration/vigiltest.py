@@ -191,6 +191,27 @@ def terminate(proc, timeout=10.0):
         proc.wait(5)
 
 
+def cpu_seconds(pid):
+    """User plus system CPU seconds of the process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_status(pid, field):
+    """A size field of /proc/PID/status in bytes (VmHWM, VmRSS), or None."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
+def open_fds(pid):
+    """Descriptors the process holds open."""
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
 def run_vigil(args, timeout=20.0, input_text=None):
     """Runs the agent binary to completion; returns CompletedProcess."""
     return subprocess.run([BIN] + args, capture_output=True, text=True, timeout=timeout,
