@@ -462,8 +462,6 @@ static int kafka_conf_build(struct kafka_ctx *ctx, struct vg_error *err)
     return VG_OK;
 }
 
-/* The check callback: the relations between sizes and durations that the
- * option table cannot declare, and the rdkafka map tried on librdkafka. */
 /* The topic: a template that parses, and when it is fixed, a name Kafka
  * takes. */
 static void kafka_check_topic(const char *topic, struct vg_check *chk)
@@ -481,6 +479,9 @@ static void kafka_check_topic(const char *topic, struct vg_check *chk)
     kafka_template_free(&tpl);
 }
 
+/* The check callback: the brokers, the topic, the relations between sizes
+ * and durations that the option table cannot declare, and the rdkafka map
+ * tried on librdkafka. */
 static int kafka_check(const void *c, struct vg_check *chk)
 {
     const struct kafka_ctx *ctx = c;
@@ -504,24 +505,14 @@ static int kafka_check(const void *c, struct vg_check *chk)
     return VG_OK; /* what it found is in chk */
 }
 
-/* Checks what librdkafka cannot: the brokers list and the topic template. */
-static int kafka_check_options(struct kafka_ctx *ctx, struct vg_error *err)
+/* Parses the topic template into ctx->tpl. The brokers, the topic's name
+ * and the compression were checked by the plan (kafka_check, the table). */
+static int kafka_topic_prepare(struct kafka_ctx *ctx, struct vg_error *err)
 {
     char why[VG_ERROR_MAX];
 
-    if (kafka_brokers_check(ctx->brokers, why, sizeof(why)) != VG_OK)
-        return vg_error_set(err, VG_ECONFIG, "%s", why);
-    if (ctx->topic == NULL ||
-        kafka_template_parse(&ctx->tpl, ctx->topic, why, sizeof(why)) != VG_OK)
-        return vg_error_set(err, VG_ECONFIG, "topic '%s': %s", ctx->topic != NULL ? ctx->topic : "",
-                            ctx->topic != NULL ? why : "required");
-    if (!ctx->tpl.has_fields &&
-        kafka_topic_check(ctx->topic, strlen(ctx->topic), why, sizeof(why)) != VG_OK)
-        return vg_error_set(err, VG_ECONFIG, "topic: %s", why);
-    if (kafka_compression_codec(ctx->compression) == NULL)
-        return vg_error_set(err, VG_ECONFIG, "compression '%s': one of none|gzip|snappy|lz4|zstd",
-                            ctx->compression != NULL ? ctx->compression : "");
-    /* ranges and relations between options: the table and kafka_check */
+    if (kafka_template_parse(&ctx->tpl, ctx->topic, why, sizeof(why)) != VG_OK)
+        return vg_error_set(err, VG_ECONFIG, "topic '%s': %s", ctx->topic, why);
     return VG_OK;
 }
 
@@ -849,7 +840,7 @@ static int kafka_init(struct vg_output *o, const struct vg_config_node *cfg, str
         ctx->key = strdup("");
     if (ctx->key == NULL)
         return vg_error_set(err, VG_ENOMEM, "out of memory");
-    rc = kafka_check_options(ctx, err);
+    rc = kafka_topic_prepare(ctx, err);
     if (rc == VG_OK)
         rc = kafka_conf_build(ctx, err);
     if (rc == VG_OK)
