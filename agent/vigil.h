@@ -285,6 +285,10 @@ void vg_check_warn(struct vg_check *chk, const char *option, const char *fmt, ..
 /* Warns (vg_check_warn) when path is not an existing folder; why says what
  * that means for the plugin ("no file matches until it does"). */
 void vg_check_folder(struct vg_check *chk, const char *option, const char *path, const char *why);
+/* vg_check_folder on the folder that path[0..len) lies in (its part up to
+ * the last '/'); nothing for a name without a '/'. */
+void vg_check_parent_folder(struct vg_check *chk, const char *option, const char *path, size_t len,
+                            const char *why);
 
 /* ------------------------------------------------------------------------
  * Metric types and labels.

@@ -95,48 +95,50 @@ static void cfg_errors_push(struct vg_errors *e, const struct vg_config_node *at
     e->at[e->n++] = at;
 }
 
-static void cfg_format(char *msg, size_t size, const struct vg_config_node *at, const char *tag,
-                       const char *fmt, va_list ap) VG_PRINTF(5, 0);
+static void cfg_add(struct vg_errors *e, const struct vg_config_node *at, bool warning,
+                    const char *fmt, va_list ap) VG_PRINTF(4, 0);
 
-/* "FILE:LINE: " (when at is given), then the tag, then fmt. */
-static void cfg_format(char *msg, size_t size, const struct vg_config_node *at, const char *tag,
-                       const char *fmt, va_list ap)
+/* Adds "FILE:LINE: " (when at is given), "warning: " for a warning, then
+ * fmt, to the errors or the warnings. Secrets in the message (a URL's
+ * credentials, a secret option's value) are masked before it is kept. */
+static void cfg_add(struct vg_errors *e, const struct vg_config_node *at, bool warning,
+                    const char *fmt, va_list ap)
 {
+    char msg[VG_ERROR_MAX * 2], masked[VG_ERROR_MAX * 2];
+    const char *tag = warning ? "warning: " : "", *text;
     size_t off = 0;
     int n;
 
     msg[0] = '\0';
-    n = at != NULL ? snprintf(msg, size, "%s:%d: %s", at->file != NULL ? at->file : "<config>",
-                              at->line, tag)
-                   : snprintf(msg, size, "%s", tag);
+    n = at != NULL ? snprintf(msg, sizeof(msg), "%s:%d: %s",
+                              at->file != NULL ? at->file : "<config>", at->line, tag)
+                   : snprintf(msg, sizeof(msg), "%s", tag);
     if (n > 0)
-        off = (size_t)n < size ? (size_t)n : size - 1;
-    vsnprintf(msg + off, size - off, fmt, ap);
+        off = (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
+    vsnprintf(msg + off, sizeof(msg) - off, fmt, ap);
+    text = vg_secret_mask(msg, NULL, masked, sizeof(masked));
+    if (!warning)
+        cfg_errors_push(e, at, text);
+    else if (cfg_strs_push(&e->warns, e->n_warns, text))
+        e->n_warns++;
 }
 
-/* Secrets in a message (a URL's credentials, a secret option's value) are
- * masked before it is kept, for errors and warnings alike. */
 void vg_errors_add(struct vg_errors *e, const struct vg_config_node *at, const char *fmt, ...)
 {
-    char msg[VG_ERROR_MAX * 2], masked[VG_ERROR_MAX * 2];
     va_list ap;
 
     va_start(ap, fmt);
-    cfg_format(msg, sizeof(msg), at, "", fmt, ap);
+    cfg_add(e, at, false, fmt, ap);
     va_end(ap);
-    cfg_errors_push(e, at, vg_secret_mask(msg, NULL, masked, sizeof(masked)));
 }
 
 void vg_errors_warn(struct vg_errors *e, const struct vg_config_node *at, const char *fmt, ...)
 {
-    char msg[VG_ERROR_MAX * 2], masked[VG_ERROR_MAX * 2];
     va_list ap;
 
     va_start(ap, fmt);
-    cfg_format(msg, sizeof(msg), at, "warning: ", fmt, ap);
+    cfg_add(e, at, true, fmt, ap);
     va_end(ap);
-    if (cfg_strs_push(&e->warns, e->n_warns, vg_secret_mask(msg, NULL, masked, sizeof(masked))))
-        e->n_warns++;
 }
 
 bool vg_errors_about(const struct vg_errors *e, size_t from, const struct vg_config_node *at)

@@ -666,30 +666,50 @@ void vg_check_folder(struct vg_check *chk, const char *option, const char *path,
         vg_check_warn(chk, option, "'%s' is not a folder: %s", path, why);
 }
 
+void vg_check_parent_folder(struct vg_check *chk, const char *option, const char *path, size_t len,
+                            const char *why)
+{
+    const char *slash = memrchr(path, '/', len);
+    char dir[PATH_MAX];
+
+    if (slash == NULL)
+        return; /* the working directory */
+    snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    vg_check_folder(chk, option, dir, why);
+}
+
 /* Warns when state_dir cannot be written, or created (its nearest existing
  * parent cannot be written), by this user. */
+/* Cuts path back to the nearest part of it that exists ("/" or "." at the
+ * end), with its stat in *st; false when even that one cannot be stat'ed. */
+static bool plan_nearest_existing(char *path, struct stat *st)
+{
+    char *slash;
+
+    while (stat(path, st) != 0) {
+        slash = strrchr(path, '/');
+        if (slash == NULL || slash == path) {
+            snprintf(path, 2, "%s", slash == NULL ? "." : "/");
+            return stat(path, st) == 0;
+        }
+        *slash = '\0';
+    }
+    return true;
+}
+
 static void plan_check_state_dir(struct vg_check *chk, const char *dir)
 {
     char path[PATH_MAX];
     struct stat st;
-    char *slash;
     bool exists;
 
     if (dir == NULL || dir[0] == '\0' || strlen(dir) >= sizeof(path))
         return;
     snprintf(path, sizeof(path), "%s", dir);
-    exists = stat(path, &st) == 0;
-    while (stat(path, &st) != 0) {
-        slash = strrchr(path, '/');
-        if (slash == NULL) {
-            snprintf(path, sizeof(path), ".");
-            break;
-        }
-        *(slash == path ? slash + 1 : slash) = '\0';
-        if (slash == path)
-            break;
-    }
-    if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+    if (!plan_nearest_existing(path, &st))
+        return;
+    exists = strcmp(path, dir) == 0;
+    if (!S_ISDIR(st.st_mode))
         vg_check_warn(chk, "state_dir", "state_dir '%s' cannot be created: '%s' is not a folder",
                       dir, path);
     else if (access(path, W_OK | X_OK) == 0)

@@ -111,18 +111,12 @@ static const char *clog_multiline_option(const struct clog_ctx *x, const char *m
  * first wildcard) does not exist. */
 static void clog_check_folder(struct vg_check *chk, const char *pattern)
 {
-    size_t wild = strcspn(pattern, "*?[");
-    char dir[PATH_MAX], why[PATH_MAX + 64];
-    const char *slash;
+    char why[PATH_MAX + 64];
 
-    if (pattern[0] != '/' || strlen(pattern) >= sizeof(dir))
+    if (pattern[0] != '/' || strlen(pattern) >= PATH_MAX)
         return;
-    memcpy(dir, pattern, wild);
-    dir[wild] = '\0';
-    slash = strrchr(dir, '/');
-    dir[slash == dir ? 1 : (size_t)(slash - dir)] = '\0';
     snprintf(why, sizeof(why), "nothing matches '%s' until it does", pattern);
-    vg_check_folder(chk, "paths", dir, why);
+    vg_check_parent_folder(chk, "paths", pattern, strcspn(pattern, "*?["), why);
 }
 
 /* The check callback: what the option table cannot declare (its ranges

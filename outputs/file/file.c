@@ -12,8 +12,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -55,19 +53,8 @@ static int file_parse_mode(const char *s, mode_t *out)
     return VG_OK;
 }
 
-/* Warns when the folder the file goes in is missing: it is not created. */
-static void file_check_folder(struct vg_check *chk, const char *path)
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-
-    if (slash == NULL)
-        return; /* the working directory */
-    snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    vg_check_folder(chk, "path", dir, "the file cannot be created until it does");
-}
-
-/* The check callback: a path to write to and a mode that parses. */
+/* The check callback: a path to write to, a mode that parses, and a warning
+ * when the folder the file goes in is missing (it is not created). */
 static int file_check(const void *c, struct vg_check *chk)
 {
     const struct file_ctx *ctx = c;
@@ -79,7 +66,8 @@ static int file_check(const void *c, struct vg_check *chk)
         vg_check_error(chk, "mode", "option 'mode': '%s' is not an octal file mode like 0640",
                        ctx->mode);
     if (ctx->path != NULL && ctx->path[0] != '\0')
-        file_check_folder(chk, ctx->path);
+        vg_check_parent_folder(chk, "path", ctx->path, strlen(ctx->path),
+                               "the file cannot be created until it does");
     return VG_OK; /* what it found is in chk */
 }
 
