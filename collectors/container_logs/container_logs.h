@@ -143,6 +143,10 @@ struct clog_ctx {
     /* state */
     int64_t (*mono)(void); /* clocks: vg_mono_ns and vg_now_ns, replaced by tests */
     int64_t (*real)(void);
+    /* tests: called once a folder's files are listed for recovery, before
+     * any is opened, to change the folder in between as a rotator would */
+    void (*listed)(void *arg, const char *dir);
+    void *listed_arg;
     uint64_t budget; /* bytes one collect reads at most (CLOG_BUDGET) */
     struct vg_collector *c;
     enum clog_format fmt;

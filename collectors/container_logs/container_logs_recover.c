@@ -274,7 +274,16 @@ static void clog_cands_add(struct clog_cands *cs, const char *dir, const char *n
     cs->n++;
 }
 
-/* The files of dir whose names begin with one of bases. */
+static bool clog_name_ends(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), k = strlen(suffix);
+
+    return n > k && strcmp(name + n - k, suffix) == 0;
+}
+
+/* The files of dir whose names begin with one of bases; a name ending in
+ * ".tmp" is a compression still being written (kubelet and the usual
+ * rotators write the .gz under a temporary name, then rename it). */
 static void clog_cands_list(struct clog_ctx *x, const char *dir, const char *const *bases,
                             size_t n_bases, struct clog_cands *cs)
 {
@@ -285,7 +294,8 @@ static void clog_cands_list(struct clog_ctx *x, const char *dir, const char *con
     if (d == NULL)
         return;
     for (de = readdir(d); de != NULL && cs->examined < CLOG_CANDS_MAX; de = readdir(d))
-        if (de->d_name[0] != '.' && clog_cand_named(de->d_name, bases, n_bases))
+        if (de->d_name[0] != '.' && clog_cand_named(de->d_name, bases, n_bases) &&
+            !clog_name_ends(de->d_name, ".tmp"))
             clog_cands_add(cs, dir, de->d_name);
     if (de != NULL)
         vg_complain(&x->scan_complain, VG_LOG_WARN, CLOG_PLUGIN, x->c->name,
@@ -347,6 +357,8 @@ static struct clog_file *clog_recover_add(struct clog_ctx *x, const char *path, 
     x->recovered[c->gz ? 1 : 0]++;
     return f;
 }
+
+static bool clog_cand_known(struct clog_ctx *x, const struct clog_cand *c);
 
 /* What could not be found: one warning with the bytes, and the counter. */
 static void clog_recover_lost(struct clog_ctx *x, const char *path, const char *real,
@@ -471,6 +483,35 @@ static int clog_pick_cmp(const void *a, const void *b)
     return tx < ty ? -1 : tx > ty;
 }
 
+/*
+ * A plain file picked from a listing was gone when it was opened: a
+ * rotator compressed it in between (the .gz renamed into place, then the
+ * plain file deleted). Its compressed copy is read in its place, where it
+ * was picked, not later as a file nobody has seen.
+ */
+static struct clog_file *clog_recover_compressed(struct clog_ctx *x, struct clog_pick *p,
+                                                 uint64_t start, int64_t now_ns)
+{
+    const char *slash = strrchr(p->c->path, '/');
+    struct clog_file *f = NULL;
+    struct clog_cands cs;
+    struct vg_buf dir, name;
+
+    memset(&cs, 0, sizeof(cs));
+    vg_buf_init(&dir);
+    vg_buf_init(&name);
+    if (vg_buf_printf(&dir, "%.*s", (int)(slash - p->c->path), p->c->path) == VG_OK &&
+        vg_buf_printf(&name, "%s.gz", slash + 1) == VG_OK)
+        clog_cands_add(&cs, dir.data, name.data);
+    if (cs.n == 1 && cs.v[0].gz && clog_cand_fp(&cs.v[0], p->id.fp_len, p->id.fp_hash) &&
+        !clog_cand_known(x, &cs.v[0]))
+        f = clog_recover_add(x, p->path, &cs.v[0], &p->id, p->base, start, now_ns);
+    clog_cands_free(&cs);
+    vg_buf_free(&dir);
+    vg_buf_free(&name);
+    return f;
+}
+
 /* Follows what was picked, oldest first, read right after `after` (the
  * file they were rotated after), or before everything (at start: they are
  * older than what the patterns lead to now). */
@@ -485,8 +526,11 @@ static void clog_picks_follow(struct clog_ctx *x, struct clog_picks *ps, struct 
     for (i = 0; i < ps->n; i++) {
         struct clog_pick *p = &ps->v[i];
 
-        f = clog_recover_add(x, p->path, p->c, &p->id, p->base, p->e != NULL ? p->e->offset : 0,
-                             now_ns);
+        uint64_t start = p->e != NULL ? p->e->offset : 0;
+
+        f = clog_recover_add(x, p->path, p->c, &p->id, p->base, start, now_ns);
+        if (f == NULL && errno == ENOENT && !p->c->gz)
+            f = clog_recover_compressed(x, p, start, now_ns);
         if (f == NULL) {
             if (p->e != NULL)
                 clog_recover_keep(x, p->e, now_ns);
@@ -497,7 +541,7 @@ static void clog_picks_follow(struct clog_ctx *x, struct clog_picks *ps, struct 
         vg_log(VG_LOG_INFO, CLOG_PLUGIN, x->c->name,
                p->e != NULL ? "%s was rotated away unread: reading %s from offset %llu"
                             : "%s: %s was written and rotated away unseen: reading it from %llu",
-               p->path, p->c->path, (unsigned long long)(p->e != NULL ? p->e->offset : 0));
+               p->path, f->real, (unsigned long long)start);
     }
     free(ps->v);
     memset(ps, 0, sizeof(*ps));
@@ -579,14 +623,21 @@ static void clog_recover_unseen(struct clog_ctx *x, struct clog_cands *cs, const
                                 struct clog_picks *ps)
 {
     struct clog_ckpt_entry id;
-    size_t i, o;
+    size_t i, k, o;
 
-    for (i = 0; i < cs->n; i++) {
-        struct clog_cand *c = &cs->v[i];
+    /* plain files first: a .gz of one of them (listed while it was being
+     * compressed) is the same content, read once, from the plain file */
+    for (i = 0; i < 2 * cs->n; i++) {
+        struct clog_cand *c = &cs->v[i % cs->n];
         int64_t mtime = (int64_t)c->st.st_mtim.tv_sec * VG_NS_PER_SEC + c->st.st_mtim.tv_nsec;
 
-        if (c->taken || mtime <= since_ns - CLOG_MTIME_SLACK_NS || clog_cand_live(c, bases, n_b) ||
-            clog_cand_known(x, c))
+        if (c->gz != (i >= cs->n) || c->taken || mtime <= since_ns - CLOG_MTIME_SLACK_NS ||
+            clog_cand_live(c, bases, n_b) || clog_cand_known(x, c))
+            continue;
+        for (k = 0; c->gz && k < ps->n; k++)
+            if (clog_cand_fp(c, ps->v[k].id.fp_len, ps->v[k].id.fp_hash))
+                break;
+        if (c->gz && k < ps->n)
             continue;
         memset(&id, 0, sizeof(id));
         id.dev = (uint64_t)c->st.st_dev;
@@ -634,6 +685,8 @@ static void clog_recover_dir(struct clog_ctx *x, const char *dir, bool *done, in
         return; /* out of memory: the checkpoints are counted lost below */
     }
     clog_cands_list(x, dir, bases, n, &cs);
+    if (x->listed != NULL)
+        x->listed(x->listed_arg, dir);
     for (i = 0; i < x->n_ckpts; i++) {
         if (done[i] || !clog_dirname(x->ckpts[i].real, d, sizeof(d)) || strcmp(d, dir) != 0)
             continue;

@@ -893,6 +893,27 @@ static void crash_across_rename_repeats_only_what_was_not_checkpointed(void **st
     assert_int_equal(t->n_recs, 250);
 }
 
+/* Read "a" 0-99, stopped; then, while down: "a" up to a_end, rotated to
+ * 0.log.20261202-100000; "b" 0 to b_end, rotated to ...-100001; the older
+ * one gzipped; "c" 0-9 in the live file. */
+static void cl_down_two_rotations(struct cl *t, int a_end, int b_end)
+{
+    cl_kubelet(t);
+    cl_lines(t, CL_POD "/0.log", "cri", "a", 0, 100);
+    cl_start(t);
+    cl_drain(t, 3);
+    cl_stop(t, true);
+    cl_lines(t, CL_POD "/0.log", "cri", "a", 100, a_end);
+    cl_tick(1000);
+    cl_rename(t, CL_POD "/0.log", CL_POD "/0.log.20261202-100000");
+    cl_lines(t, CL_POD "/0.log", "cri", "b", 0, b_end);
+    cl_tick(1000);
+    cl_rename(t, CL_POD "/0.log", CL_POD "/0.log.20261202-100001");
+    cl_gzip(t, CL_POD "/0.log.20261202-100000");
+    cl_lines(t, CL_POD "/0.log", "cri", "c", 0, 10);
+    cl_tick(1000);
+}
+
 /* Down while kubelet rotated twice and gzipped the older file: the file
  * of the checkpoint is read on from the .gz, the one written and rotated
  * while nobody looked is read whole, in order. */
@@ -900,20 +921,7 @@ static void restart_reads_gzipped_and_unseen_rotated_files(void **state)
 {
     struct cl *t = *state;
 
-    cl_kubelet(t);
-    cl_lines(t, CL_POD "/0.log", "cri", "a", 0, 100);
-    cl_start(t);
-    cl_drain(t, 3);
-    cl_stop(t, true);
-    cl_lines(t, CL_POD "/0.log", "cri", "a", 100, 5000);
-    cl_tick(1000);
-    cl_rename(t, CL_POD "/0.log", CL_POD "/0.log.20261202-100000");
-    cl_lines(t, CL_POD "/0.log", "cri", "b", 0, 300);
-    cl_tick(1000);
-    cl_rename(t, CL_POD "/0.log", CL_POD "/0.log.20261202-100001");
-    cl_gzip(t, CL_POD "/0.log.20261202-100000");
-    cl_lines(t, CL_POD "/0.log", "cri", "c", 0, 10);
-    cl_tick(1000);
+    cl_down_two_rotations(t, 5000, 300);
     cl_start(t);
     cl_drain(t, 10);
     cl_expect(t, "a", 0, 5000);
@@ -925,6 +933,49 @@ static void restart_reads_gzipped_and_unseen_rotated_files(void **state)
     assert_int_equal(t->n_recs, 5310);
     assert_int_equal(t->x->recovered[1], 1);
     assert_int_equal(t->x->recovered[0], 1);
+    assert_int_equal(t->x->lost_rotated_bytes, 0);
+}
+
+/* The rotated file to compress while the collector lists its folder. */
+static const char *cl_gzip_when_listed;
+
+static void cl_listed(void *arg, const char *dir)
+{
+    (void)dir;
+    if (cl_gzip_when_listed != NULL)
+        cl_gzip(arg, cl_gzip_when_listed);
+    cl_gzip_when_listed = NULL;
+}
+
+/* The newest rotated file is compressed just after the folder was listed
+ * at start (the .gz renamed into place, the plain file deleted): its
+ * compressed copy is read in its place, before what came after it, and
+ * not later as a file nobody had seen. */
+static void rotated_file_compressed_while_listed_is_read_in_its_place(void **state)
+{
+    struct cl *t = *state;
+
+    cl_down_two_rotations(t, 2000, 3000);
+    cl_start(t);
+    cl_gzip_when_listed = CL_POD "/0.log.20261202-100001";
+    t->x->listed = cl_listed;
+    t->x->listed_arg = t;
+    cl_drain(t, 3);
+    /* the live file rotates too: nothing found then may come before it */
+    cl_rename(t, CL_POD "/0.log", CL_POD "/0.log.20261202-100002");
+    cl_lines(t, CL_POD "/0.log", "cri", "d", 0, 10);
+    cl_tick(1000);
+    cl_drain(t, 5);
+    assert_null(cl_gzip_when_listed);
+    cl_expect(t, "a", 0, 2000);
+    cl_expect(t, "b", 0, 3000);
+    cl_expect(t, "c", 0, 10);
+    cl_expect(t, "d", 0, 10);
+    cl_before(t, "a 1999", "b 0");
+    cl_before(t, "b 2999", "c 0");
+    cl_before(t, "c 9", "d 0");
+    assert_int_equal(t->n_recs, 5020);
+    assert_int_equal(t->x->recovered[1], 2);
     assert_int_equal(t->x->lost_rotated_bytes, 0);
 }
 
@@ -1276,6 +1327,8 @@ int main(void)
                                         cl_teardown),
         cmocka_unit_test_setup_teardown(restart_across_docker_max_file_rotation, cl_setup,
                                         cl_teardown),
+        cmocka_unit_test_setup_teardown(rotated_file_compressed_while_listed_is_read_in_its_place,
+                                        cl_setup, cl_teardown),
         cmocka_unit_test_setup_teardown(gzipped_files_waiting_their_turn_are_read_in_order,
                                         cl_setup, cl_teardown),
         cmocka_unit_test_setup_teardown(found_rotated_file_is_read_before_the_live_one_rotates,
