@@ -1,0 +1,105 @@
+/*
+ * process.h - the processing stage: a record collector's `processors:`
+ * list (parsers and filters, in order), run on the engine thread on each
+ * record once its collector has finished it, before it is sealed into a
+ * batch. What a step may do to a record, and what a filter type provides.
+ *
+ * A record being processed is the last one of its sink's open batch: its
+ * fields and strings live in that batch's arena, and every change below
+ * copies into that arena (nothing to free). The fields the collector set
+ * (namespace, pod, stream, file, ...) come first in the list; `mark` is
+ * the last of them, so that a parser cannot overwrite where a line came
+ * from (a line of one pod claiming another pod's name).
+ */
+#ifndef VG_PROCESS_H
+#define VG_PROCESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil.h"
+
+struct vg_arena;
+
+/* A record in the open batch, as a step sees it. */
+struct vg_prec {
+    struct vg_record *r;
+    struct vg_arena *arena; /* the open batch's */
+    uint64_t *bytes;        /* the batch's byte count (what batch_max_bytes bounds) */
+    struct vg_field *mark;  /* the collector's last field (NULL: it set none) */
+    int64_t now_ns;         /* CLOCK_REALTIME when the record was finished */
+    bool parse_error;       /* set by a step: the record gets parse_error=true */
+};
+
+/* The field named key[0..key_len), or NULL. */
+struct vg_field *vg_prec_find(const struct vg_prec *pr, const char *key, size_t key_len);
+
+/* True when f is one of the fields the collector set. */
+bool vg_prec_is_source_field(const struct vg_prec *pr, const struct vg_field *f);
+
+/*
+ * Sets a field: replaces the value of the field of that key, or appends a
+ * new field. Strings are copied (they may hold NUL). VG_OK or VG_ENOMEM
+ * (the record is unchanged then). JSON text must be valid JSON.
+ */
+int vg_prec_set_str(struct vg_prec *pr, const char *key, size_t key_len, const char *v, size_t len);
+int vg_prec_set_json(struct vg_prec *pr, const char *key, size_t key_len, const char *v,
+                     size_t len);
+int vg_prec_set_int(struct vg_prec *pr, const char *key, size_t key_len, int64_t v);
+int vg_prec_set_double(struct vg_prec *pr, const char *key, size_t key_len, double v);
+int vg_prec_set_bool(struct vg_prec *pr, const char *key, size_t key_len, bool v);
+/* Sets a field to a copy of f's value (any type). */
+int vg_prec_set_copy(struct vg_prec *pr, const char *key, size_t key_len, const struct vg_field *f);
+
+/* Takes the field of that key out of the record; false when there was none. */
+bool vg_prec_remove(struct vg_prec *pr, const char *key, size_t key_len);
+
+/* Renames a field (a field already named `to` is removed first). VG_OK,
+ * VG_ENOENT (no field `from`) or VG_ENOMEM. */
+int vg_prec_rename(struct vg_prec *pr, const char *from, size_t from_len, const char *to,
+                   size_t to_len);
+
+/* Replaces the body with a copy of v[0..len). VG_OK or VG_ENOMEM. */
+int vg_prec_set_body(struct vg_prec *pr, const char *v, size_t len);
+
+/* Copies len bytes into the arena (NUL-terminated), counting them in the
+ * batch's bytes; NULL on out of memory. For a step that builds a value in
+ * place before setting it. */
+char *vg_prec_alloc(struct vg_prec *pr, size_t len);
+
+/* ------------------------------------------------------------------------
+ * Filters (agent/filter/): each type is a table of options, a build step
+ * that checks and compiles them, and run on each record.
+ */
+
+/* What run returns. */
+#define VG_FILTER_KEEP 0 /* the record goes on to the next step */
+#define VG_FILTER_DROP 1 /* the record is dropped (counted, and acknowledged) */
+
+struct vg_filter_ops {
+    const char *name;                /* the `type:` in the config */
+    const char *doc;                 /* one line for --list-options */
+    const struct vg_option *options; /* terminated by { NULL } */
+    size_t ctx_size;                 /* bytes of the context the options fill */
+    /* Checks and compiles the options (regexes, presets, maps read from
+     * VG_OPT_NODE options) into the context, reporting each problem with
+     * vg_check_error against its option; VG_OK or an error code. Called
+     * at --check-config and at start alike; destroy undoes it, even after
+     * a failed build. `name` is the step's name for metrics and messages. */
+    int (*build)(void *ctx, const char *name, struct vg_check *chk);
+    /* One record: VG_FILTER_KEEP, VG_FILTER_DROP, or VG_ENOMEM (the record
+     * goes on unchanged by this step and the failure is counted). */
+    int (*run)(void *ctx, struct vg_prec *pr);
+    /* Optional: the step's own metrics (labels: collector and step name),
+     * on the engine thread. */
+    void (*metrics)(void *ctx, struct vg_emit *e, const char *collector, const char *step);
+    /* Frees what build made; the options are freed by the caller. */
+    void (*destroy)(void *ctx);
+};
+
+/* The filter types, NULL-terminated (agent/filter/registry.c). */
+extern const struct vg_filter_ops *const vg_filter_registry[];
+const struct vg_filter_ops *vg_filter_find(const char *name);
+
+#endif
