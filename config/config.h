@@ -115,6 +115,17 @@ extern const struct vg_option vg_collector_common_options[];
 int vg_plan_build(const struct vg_config *cfg, struct vg_plan *plan, struct vg_errors *errs);
 /* Frees what is left in the plan (a ctx taken by the engine is set to NULL). */
 void vg_plan_free(struct vg_plan *plan);
+/*
+ * One processing step of a filter type: its options applied to a new
+ * context (ignoring `type` and `name`), then its build. Errors, as
+ * "WHERE: ..." at their file and line, go to errs. On VG_OK *ctx_out owns
+ * the built context (vg_filter_free); on error it is NULL.
+ */
+struct vg_filter_ops;
+int vg_filter_plan(const struct vg_filter_ops *ops, const struct vg_config_node *entry,
+                   const char *where, const char *name, void **ctx_out, struct vg_errors *errs);
+void vg_filter_free(const struct vg_filter_ops *ops, void *ctx);
+
 /* --list-options: every table, agent first, then collectors and outputs. */
 void vg_plan_list_options(FILE *f);
 

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "core.h"
 #include "http.h"
+#include "process.h"
 
 #define PLAN_MAX_NAME  64
 #define PLAN_LIMIT_MAX 4096 /* highest max_collectors and max_outputs */
@@ -413,6 +414,41 @@ static int plan_run_check(int (*check)(const void *, struct vg_check *), const v
     if (check(ctx, &chk) != VG_OK && chk.rc == VG_OK)
         vg_check_error(&chk, NULL, "invalid configuration");
     return chk.rc;
+}
+
+int vg_filter_plan(const struct vg_filter_ops *ops, const struct vg_config_node *entry,
+                   const char *where, const char *name, void **ctx_out, struct vg_errors *errs)
+{
+    static const char *const ignore[] = {"type", "name", NULL};
+    const struct vg_option *tables[1] = {ops->options};
+    void *ctx = vg_calloc(1, ops->ctx_size > 0 ? ops->ctx_size : 1);
+    struct vg_check chk = {errs, entry, where, VG_OK, errs->n};
+    void *ctxs[1] = {ctx};
+    int rc;
+
+    *ctx_out = NULL;
+    if (ctx == NULL)
+        return VG_ENOMEM;
+    rc = vg_options_apply(tables, ctxs, 1, entry, where, ignore, errs);
+    if (ops->build(ctx, name, &chk) != VG_OK && chk.rc == VG_OK)
+        vg_check_error(&chk, NULL, "invalid configuration");
+    if (rc == VG_OK)
+        rc = chk.rc;
+    if (rc != VG_OK) {
+        vg_filter_free(ops, ctx);
+        return rc;
+    }
+    *ctx_out = ctx;
+    return VG_OK;
+}
+
+void vg_filter_free(const struct vg_filter_ops *ops, void *ctx)
+{
+    if (ctx == NULL)
+        return;
+    ops->destroy(ctx);
+    vg_options_free(ops->options, ctx);
+    free(ctx);
 }
 
 /*
