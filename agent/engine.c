@@ -524,6 +524,10 @@ static int engine_setup_collector(struct vg_engine *e, struct engine_collector *
     snprintf(ec->owner, sizeof(ec->owner), "collector:%s", pc->name);
     ec->samples = vg_samples_create();
     ec->sink = vg_pipeline_sink(e->pipeline, &ec->c);
+    if (ec->sink != NULL && pc->process != NULL) {
+        vg_sink_set_process(ec->sink, pc->process);
+        pc->process = NULL; /* the sink owns it now */
+    }
     ec->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (ec->samples == NULL || ec->sink == NULL || ec->timer_fd < 0 || engine_route(e, ec) != VG_OK)
         return vg_error_set(err, VG_ENOMEM, "collector %s: cannot allocate its state", pc->name);

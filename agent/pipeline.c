@@ -18,6 +18,7 @@
 #include "alloc.h"
 #include "core.h"
 #include "pipeline_internal.h"
+#include "process.h"
 
 #define PIPELINE_DEFAULT_RECORDS 1000u
 #define PIPELINE_DEFAULT_BYTES   (1024u * 1024u)
@@ -238,6 +239,22 @@ int vg_sink_route(struct vg_sink *s, const bool *takes)
     return VG_OK;
 }
 
+void vg_sink_set_process(struct vg_sink *s, struct vg_process *proc)
+{
+    vg_process_destroy(s->proc);
+    s->proc = proc;
+}
+
+uint64_t vg_sink_dropped_total(const struct vg_sink *s)
+{
+    return s->dropped_total;
+}
+
+struct vg_process *vg_sink_process(const struct vg_sink *s)
+{
+    return s->proc;
+}
+
 /* The outputs that take the sink's batches: its route, or every output. */
 static struct vg_outq *const *sink_outs(const struct vg_sink *s, size_t *n)
 {
@@ -273,41 +290,45 @@ static void pipeline_batch_drop(struct vg_sink *s, struct vg_batch *b)
     vg_batch_free(b);
 }
 
-/* Records the highest offset and the record count per source of b. */
+int vg_batch_source_note(struct vg_batch_source **v, size_t *n, size_t *cap, uint64_t source_id,
+                         uint64_t offset, uint64_t count)
+{
+    size_t j;
+
+    /* records of one source come in runs: try the last one first */
+    j = *n > 0 && (*v)[*n - 1].source_id == source_id ? *n - 1 : 0;
+    for (; j < *n; j++)
+        if ((*v)[j].source_id == source_id)
+            break;
+    if (j == *n) {
+        if (vg_grow((void **)v, cap, *n + 1, sizeof(**v)) != VG_OK)
+            return VG_ENOMEM;
+        (*v)[j].source_id = source_id;
+        (*v)[j].offset = offset;
+        (*v)[j].records = 0;
+        (*n)++;
+    }
+    if (offset > (*v)[j].offset)
+        (*v)[j].offset = offset;
+    (*v)[j].records += count;
+    return VG_OK;
+}
+
+/* Records the highest offset and the record count per source of b, the
+ * positions of the records its filters dropped included. */
 static int pipeline_batch_sources(struct vg_batch *b)
 {
-    size_t i, j = 0;
+    size_t i;
+    int rc = VG_OK;
 
     b->n_sources = 0;
-    for (i = 0; i < b->n_recs; i++) {
-        const struct vg_record *r = b->recs[i];
-
-        /* records of one source come in runs: try the last one first */
-        if (b->n_sources == 0 || b->sources[j].source_id != r->source_id) {
-            for (j = 0; j < b->n_sources; j++)
-                if (b->sources[j].source_id == r->source_id)
-                    break;
-            if (j == b->n_sources) {
-                if (b->n_sources == b->cap_sources) {
-                    size_t cap = b->cap_sources ? b->cap_sources * 2 : 4;
-                    struct vg_batch_source *v = vg_realloc(b->sources, cap * sizeof(*v));
-
-                    if (v == NULL)
-                        return VG_ENOMEM;
-                    b->sources = v;
-                    b->cap_sources = cap;
-                }
-                b->sources[j].source_id = r->source_id;
-                b->sources[j].offset = r->offset;
-                b->sources[j].records = 0;
-                b->n_sources++;
-            }
-        }
-        if (r->offset > b->sources[j].offset)
-            b->sources[j].offset = r->offset;
-        b->sources[j].records++;
-    }
-    return VG_OK;
+    for (i = 0; i < b->n_recs && rc == VG_OK; i++)
+        rc = vg_batch_source_note(&b->sources, &b->n_sources, &b->cap_sources,
+                                  b->recs[i]->source_id, b->recs[i]->offset, 1);
+    for (i = 0; i < b->n_drops && rc == VG_OK; i++)
+        rc = vg_batch_source_note(&b->sources, &b->n_sources, &b->cap_sources,
+                                  b->drops[i].source_id, b->drops[i].offset, 0);
+    return rc;
 }
 
 /* Hands a sealed batch to every output, whose rings have room for it;
@@ -322,6 +343,8 @@ static void pipeline_route(struct vg_sink *s, struct vg_batch *b)
     b->mem = b->arena.total + b->cap_recs * sizeof(*b->recs) + sizeof(*b);
     s->live_mem += b->mem;
     outs = sink_outs(s, &n);
+    if (b->n_recs == 0)
+        n = 0; /* every record was dropped: only their positions to acknowledge */
     atomic_store(&b->refs, (unsigned)n);
     if (n == 0) {
         vg_batch_complete(p, b);
@@ -345,7 +368,8 @@ int vg_sink_flush(struct vg_sink *s)
     size_t i, n;
     int rc;
 
-    if (b == NULL || b->n_recs == 0)
+    vg_sink_finish_record(s);
+    if (b == NULL || (b->n_recs == 0 && b->n_drops == 0))
         return VG_OK;
     rc = pipeline_batch_sources(b);
     outs = sink_outs(s, &n);
@@ -766,6 +790,7 @@ static void pipeline_sink_free(struct vg_sink *s)
         next = b->all_next;
         vg_batch_free(b);
     }
+    vg_process_destroy(s->proc);
     free(s->outs);
     free(s);
 }

@@ -54,6 +54,13 @@ struct vg_sink *vg_pipeline_sink(struct vg_pipeline *p, struct vg_collector *c);
  * added) for which takes[i] is true, and a batch no output takes is
  * complete, so acknowledged, at once. A new sink goes to every output. */
 int vg_sink_route(struct vg_sink *s, const bool *takes); /* VG_OK or VG_ENOMEM */
+/* Gives the sink its processing steps (process.h), run on each record
+ * before it is sealed; the sink owns proc (and frees one it had). */
+struct vg_process;
+void vg_sink_set_process(struct vg_sink *s, struct vg_process *proc);
+struct vg_process *vg_sink_process(const struct vg_sink *s);
+/* Records its filters dropped (acknowledged with their batch all the same). */
+uint64_t vg_sink_dropped_total(const struct vg_sink *s);
 /* Seals the sink's open batch (if any records) and enqueues it to every output. */
 int vg_sink_flush(struct vg_sink *s);
 /* True while any output queue is at its limit: collectors should not read. */

@@ -34,6 +34,8 @@ struct vg_batch {
     uint64_t seq;                    /* per sink, from 0, assigned when sealed */
     struct vg_batch_source *sources; /* filled when sealed */
     size_t n_sources, cap_sources;
+    struct vg_batch_source *drops; /* positions of records a filter dropped */
+    size_t n_drops, cap_drops;
     atomic_uint refs; /* outputs that have not released it */
     struct vg_sink *sink;
     struct vg_batch *next;                /* completion, pending or free list */
@@ -55,6 +57,9 @@ struct vg_sink {
     uint64_t records_total, bytes_total, acked_total;
     uint64_t mark_bytes, mark_bytes_total; /* before the last record: its cancel */
     uint64_t live_mem;                     /* memory of its sealed batches not acknowledged yet */
+    struct vg_process *proc;               /* its processing steps, or NULL */
+    bool unfinished;                       /* the open batch's last record awaits its steps */
+    uint64_t dropped_total;                /* records its filters dropped */
     bool routed;                           /* outs holds its route; else every output takes it */
     struct vg_outq **outs;                 /* the outputs that take its records, when routed */
     size_t n_outs;
@@ -156,6 +161,13 @@ size_t vg_sink_batches_live(const struct vg_sink *s);
 
 /* record.c */
 void vg_batch_reset(struct vg_batch *b);
+/* Runs the processing steps on the open batch's last record, once, if it
+ * has not been through them yet (before the next record or the seal). */
+void vg_sink_finish_record(struct vg_sink *s);
+/* pipeline.c: adds a position to a batch's table of sources (count
+ * records). VG_OK or VG_ENOMEM. */
+int vg_batch_source_note(struct vg_batch_source **v, size_t *n, size_t *cap, uint64_t source_id,
+                         uint64_t offset, uint64_t count);
 void vg_batch_free(struct vg_batch *b);
 
 /* pipeline.c */

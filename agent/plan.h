@@ -34,6 +34,7 @@ struct vg_plan_collector {
     void *ctx;                         /* ops->ctx_size bytes, options applied */
     int64_t interval_ms;               /* resolved */
     const struct vg_config_node *node; /* its map in the config */
+    struct vg_process *process;        /* its processing steps (process.h), or NULL */
 };
 
 struct vg_plan_output {

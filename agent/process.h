@@ -69,6 +69,55 @@ int vg_prec_set_body(struct vg_prec *pr, const char *v, size_t len);
 char *vg_prec_alloc(struct vg_prec *pr, size_t len);
 
 /* ------------------------------------------------------------------------
+ * The stage of one collector (process.c): built by the plan from its
+ * `parser_rules:`, `parser:` and `processors:`, run by its sink on each
+ * record, engine thread only.
+ */
+struct vg_parser;
+struct vg_process;
+struct vg_filter_ops;
+
+/* How a parser step uses its parser. */
+struct vg_process_parser_opts {
+    const char *field;       /* the field whose text is parsed; NULL: the body */
+    bool keep_body;          /* false: the body becomes message_key's field */
+    const char *message_key; /* NULL: the first of message, msg, log */
+};
+
+/* A rule of parser_rules: globs on the record's fields (NULL: any). */
+struct vg_process_rule {
+    const char *namespace_, *pod, *container, *image;
+};
+
+struct vg_process *vg_process_new(void);
+/* Appends a parser step; takes the parser, even on error. VG_OK or VG_ENOMEM. */
+int vg_process_add_parser(struct vg_process *p, const char *name, struct vg_parser *parser,
+                          const struct vg_process_parser_opts *o);
+/* Adds a parser to the last step (a parser step): tried when the ones
+ * before it do not match (Fluent Bit's parser filter with several
+ * parsers). Takes the parser. VG_OK, VG_EINVAL (no parser step last) or
+ * VG_ENOMEM. */
+int vg_process_add_alternative(struct vg_process *p, const char *name, struct vg_parser *parser,
+                               const struct vg_process_parser_opts *o);
+/* Appends a filter step; takes ctx (built, options applied), even on error. */
+int vg_process_add_filter(struct vg_process *p, const char *name, const struct vg_filter_ops *ops,
+                          void *ctx);
+/* Adds a rule to the parser_rules step (made first, before every other
+ * step, on the first call); takes the parser, even on error. */
+int vg_process_add_rule(struct vg_process *p, const struct vg_process_rule *rule,
+                        const char *parser_name, struct vg_parser *parser,
+                        const struct vg_process_parser_opts *o);
+/* Steps in it. */
+size_t vg_process_steps(const struct vg_process *p);
+/* Runs every step on one record: VG_FILTER_KEEP or VG_FILTER_DROP. Marks
+ * parse_error=true on a record a parser did not match (or matched with
+ * an error). */
+int vg_process_run(struct vg_process *p, struct vg_prec *pr);
+/* vigil_parse_* and vigil_filter_* of the collector's steps. */
+void vg_process_emit_metrics(struct vg_process *p, struct vg_emit *e, const char *collector);
+void vg_process_destroy(struct vg_process *p);
+
+/* ------------------------------------------------------------------------
  * Filters (agent/filter/): each type is a table of options, a build step
  * that checks and compiles them, and run on each record.
  */

@@ -11,6 +11,7 @@
 #include "alloc.h"
 #include "core.h"
 #include "pipeline_internal.h"
+#include "process.h"
 
 /* What a numeric or boolean value counts for in batch_max_bytes. */
 #define RECORD_SCALAR_BYTES 8u
@@ -63,6 +64,7 @@ struct vg_record *vg_emit_record(struct vg_emit *e, int64_t time_ns, const char 
 
     if (e == NULL || e->sink == NULL || (body == NULL && body_len > 0))
         return NULL;
+    vg_sink_finish_record(e->sink);
     b = vg_sink_batch_for_record(e->sink);
     if (b == NULL)
         return NULL;
@@ -80,6 +82,7 @@ struct vg_record *vg_emit_record(struct vg_emit *e, int64_t time_ns, const char 
     e->sink->mark_bytes_total = e->sink->bytes_total;
     r->body_len = body_len;
     b->bytes += body_len;
+    e->sink->unfinished = e->sink->proc != NULL;
     e->sink->records_total++;
     e->sink->bytes_total += body_len;
     return r;
@@ -102,6 +105,7 @@ int vg_emit_record_cancel(struct vg_emit *e, struct vg_record *r)
     if (b == NULL || b->n_recs == 0 || b->recs[b->n_recs - 1] != r)
         return VG_EINVAL;
     b->n_recs--;
+    e->sink->unfinished = false;
     b->bytes = e->sink->mark_bytes;
     e->sink->bytes_total = e->sink->mark_bytes_total;
     e->sink->records_total--;
@@ -224,6 +228,40 @@ int vg_record_set_bool(struct vg_emit *e, struct vg_record *r, const char *key, 
     if (rc == VG_OK)
         f->v.b = v;
     return rc;
+}
+
+/* Drops the open batch's last record r, keeping its position so that
+ * the batch still acknowledges it; false when that position cannot be
+ * kept (out of memory): the record stays then. */
+static bool record_drop(struct vg_sink *s, struct vg_batch *b, const struct vg_record *r)
+{
+    if (vg_batch_source_note(&b->drops, &b->n_drops, &b->cap_drops, r->source_id, r->offset, 0) !=
+        VG_OK)
+        return false;
+    b->n_recs--;
+    b->bytes = s->mark_bytes;
+    s->dropped_total++;
+    return true;
+}
+
+void vg_sink_finish_record(struct vg_sink *s)
+{
+    struct vg_batch *b = s->open;
+    struct vg_prec pr;
+
+    if (!s->unfinished)
+        return;
+    s->unfinished = false;
+    if (b == NULL || b->n_recs == 0 || s->proc == NULL)
+        return;
+    memset(&pr, 0, sizeof(pr));
+    pr.r = b->recs[b->n_recs - 1];
+    pr.arena = &b->arena;
+    pr.bytes = &b->bytes;
+    pr.mark = pr.r->fields_tail;
+    pr.now_ns = vg_now_ns();
+    if (vg_process_run(s->proc, &pr) == VG_FILTER_DROP)
+        record_drop(s, b, pr.r);
 }
 
 bool vg_emit_paused(const struct vg_emit *e)
@@ -379,6 +417,7 @@ void vg_batch_reset(struct vg_batch *b)
     b->n_recs = 0;
     b->bytes = 0;
     b->n_sources = 0;
+    b->n_drops = 0;
     b->seq = 0;
     b->next = NULL;
     atomic_store(&b->refs, 0);
@@ -391,5 +430,6 @@ void vg_batch_free(struct vg_batch *b)
     vg_arena_free(&b->arena);
     free(b->recs);
     free(b->sources);
+    free(b->drops);
     free(b);
 }

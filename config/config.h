@@ -105,7 +105,9 @@ extern const struct vg_option vg_agent_options[];
 /* Options every collector takes besides its own: name, interval. */
 struct vg_collector_settings {
     char *name;
-    int64_t interval_ms; /* 0: the plugin's default */
+    int64_t interval_ms;                /* 0: the plugin's default */
+    const struct vg_config_node *steps; /* processors/parser/parser_rules: read by
+                                           vg_plan_processes from the collector's map */
 };
 extern const struct vg_option vg_collector_common_options[];
 
@@ -125,6 +127,15 @@ struct vg_filter_ops;
 int vg_filter_plan(const struct vg_filter_ops *ops, const struct vg_config_node *entry,
                    const char *where, const char *name, void **ctx_out, struct vg_errors *errs);
 void vg_filter_free(const struct vg_filter_ops *ops, void *ctx);
+
+/* The processing steps of every record collector (process_plan.c), from
+ * the parsers: and filters: sections and each collector's parser_rules:,
+ * parser: and processors:, into plan->collectors[i].process. */
+int vg_plan_processes(const struct vg_config_node *root, struct vg_plan *plan,
+                      struct vg_errors *errs);
+
+/* --list-options' part for parsers, parser_rules and filter types. */
+void vg_plan_list_steps(FILE *f);
 
 /* --list-options: every table, agent first, then collectors and outputs. */
 void vg_plan_list_options(FILE *f);

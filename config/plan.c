@@ -112,6 +112,16 @@ const struct vg_option vg_collector_common_options[] = {
      NULL},
     {"interval", VG_OPT_DURATION, "0", offsetof(struct vg_collector_settings, interval_ms),
      "time between collections; 0: the collector's default", 0, NULL},
+    {"processors", VG_OPT_NODE, NULL, offsetof(struct vg_collector_settings, steps),
+     "record collectors: parsers and filters run on each record, in order (names declared "
+     "under parsers:/filters:, built-in parsers, or inline maps with a type)",
+     0, NULL},
+    {"parser", VG_OPT_NODE, NULL, offsetof(struct vg_collector_settings, steps),
+     "record collectors: one parser step (shorthand for processors: [NAME])", 0, NULL},
+    {"parser_rules", VG_OPT_NODE, NULL, offsetof(struct vg_collector_settings, steps),
+     "record collectors: [{namespace, pod, container, image: globs, parser: NAME}]: the first "
+     "rule that matches a record picks its parser, before processors",
+     0, NULL},
     {NULL, 0, NULL, 0, NULL, 0, NULL},
 };
 
@@ -123,9 +133,9 @@ static const struct vg_option plan_output_name_options[] = {
     {NULL, 0, NULL, 0, NULL, 0, NULL},
 };
 
-static const char *const plan_sections[] = {"agent", "collectors", "outputs"};
+static const char *const plan_sections[] = {"agent", "collectors", "outputs", "parsers", "filters"};
 /* Sections of the design that this version does not implement yet. */
-static const char *const plan_unsupported[] = {"parsers", "filters", "alerts", "notifiers"};
+static const char *const plan_unsupported[] = {"alerts", "notifiers"};
 static const char *const plan_ignore[] = {"type", NULL};
 
 /* What differs between the collectors and outputs sections. */
@@ -676,7 +686,7 @@ static int plan_top_level(const struct vg_config_node *root, struct vg_errors *e
         if (later)
             vg_errors_add(errs, c,
                           "unknown top-level section '%s': not supported by this version "
-                          "(sections: agent, collectors, outputs)",
+                          "(sections: agent, collectors, outputs, parsers, filters)",
                           c->key);
         else if (pick != NULL)
             vg_errors_add(errs, c, "unknown top-level section '%s' (did you mean '%s'?)", c->key,
@@ -684,7 +694,7 @@ static int plan_top_level(const struct vg_config_node *root, struct vg_errors *e
         else
             vg_errors_add(errs, c,
                           "unknown top-level section '%s' (sections: agent, collectors, "
-                          "outputs)",
+                          "outputs, parsers, filters)",
                           c->key);
     }
     return rc;
@@ -904,6 +914,8 @@ int vg_plan_build(const struct vg_config *cfg, struct vg_plan *plan, struct vg_e
         rc = VG_ECONFIG;
     if (plan_check_routes(plan, errs) != VG_OK)
         rc = VG_ECONFIG;
+    if (root != NULL && vg_plan_processes(root, plan, errs) != VG_OK)
+        rc = VG_ECONFIG;
     if (rc == VG_OK)
         plan_check_empty(cfg, plan, errs);
     return rc;
@@ -922,6 +934,7 @@ void vg_plan_free(struct vg_plan *plan)
             vg_options_free(pc->ops->options, pc->ctx);
             free(pc->ctx);
         }
+        vg_process_destroy(pc->process);
         free(pc->name);
     }
     for (i = 0; plan->outputs != NULL && i < plan->n_outputs; i++) {
@@ -986,4 +999,5 @@ void vg_plan_list_options(FILE *f)
             fprintf(f, "  (no options of its own)\n");
         vg_options_print(ops->options, "  ", f);
     }
+    vg_plan_list_steps(f);
 }

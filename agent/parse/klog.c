@@ -17,8 +17,8 @@
 
 enum { KL_TIME, KL_LEVEL, KL_THREAD, KL_FILE, KL_LINE, KL_MESSAGE, KL_NKEYS };
 
-static const char *const kl_names[KL_NKEYS] = {"time", "level", "thread",
-                                               "file", "line",  "message"};
+static const char *const kl_names[KL_NKEYS] = {"time",        "level",       "thread",
+                                               "source_file", "source_line", "message"};
 
 /* One line's header, pointing into the line. */
 struct kl_line {

@@ -47,18 +47,19 @@ static void klog_headers(void **state)
     (void)state;
     expect_at(p, "I1202 14:05:06.123456       1 controller.go:123] \"Starting workers\" count=4",
               PF_NOW, VG_OK,
-              "level=s:info|thread=i:1|file=s:controller.go|line=i:123|"
+              "level=s:info|thread=i:1|source_file=s:controller.go|source_line=i:123|"
               "message=s:\"Starting workers\" count=4",
               PF_T1NS + 123456000);
     expect(p, "W1202 14:05:06.000001 4021 pkg/a/b.go:7] disk 91% full", VG_OK,
-           "level=s:warn|thread=i:4021|file=s:pkg/a/b.go|line=i:7|message=s:disk 91% full");
+           "level=s:warn|thread=i:4021|source_file=s:pkg/a/b.go|source_line=i:7|message=s:disk 91% "
+           "full");
     expect(p, "E1202 14:05:06.000000 7 c:\\x\\y.go:12] ", VG_OK,
-           "level=s:error|thread=i:7|file=s:c:\\x\\y.go|line=i:12|message=s:");
+           "level=s:error|thread=i:7|source_file=s:c:\\x\\y.go|source_line=i:12|message=s:");
     expect(p, "F1202 14:05:06 7 f.go:1]", VG_OK,
-           "level=s:fatal|thread=i:7|file=s:f.go|line=i:1|message=s:");
+           "level=s:fatal|thread=i:7|source_file=s:f.go|source_line=i:1|message=s:");
     /* January's line read in December is this year's, not next year's */
     expect_at(p, "I0102 15:04:05.000000 1 f.go:1] m", PF_NOW, VG_OK,
-              "level=s:info|thread=i:1|file=s:f.go|line=i:1|message=s:m",
+              "level=s:info|thread=i:1|source_file=s:f.go|source_line=i:1|message=s:m",
               INT64_C(1767366245) * VG_NS_PER_SEC);
     vg_parser_destroy(p);
 }
@@ -75,11 +76,11 @@ static void klog_year_boundary_and_bad_times(void **state)
     (void)state;
     p = pf_builtin("klog");
     expect_at(p, "W1231 23:59:59.000000 42 a.go:9] late", dec31 + 2 * VG_NS_PER_SEC, VG_OK,
-              "level=s:warn|thread=i:42|file=s:a.go|line=i:9|message=s:late", dec31);
+              "level=s:warn|thread=i:42|source_file=s:a.go|source_line=i:9|message=s:late", dec31);
     /* month 13: the header is there, the time is not: kept, flagged */
     assert_int_equal(pf_run(p, "I1302 14:05:06.000000 1 f.go:1] m", &o, &res), VG_OK);
     assert_string_equal(o.text, "time=s:1302 14:05:06.000000|level=s:info|thread=i:1|"
-                                "file=s:f.go|line=i:1|message=s:m");
+                                "source_file=s:f.go|source_line=i:1|message=s:m");
     assert_int_equal(res.flags, VG_PARSE_BAD_TIME);
     vg_parser_destroy(p);
     /* time_keep */
@@ -87,7 +88,8 @@ static void klog_year_boundary_and_bad_times(void **state)
     s.time_keep = true;
     p = pf_make(&s);
     expect(p, "I1202 14:05:06.5 1 f.go:1] m", VG_OK,
-           "time=s:1202 14:05:06.5|level=s:info|thread=i:1|file=s:f.go|line=i:1|message=s:m");
+           "time=s:1202 "
+           "14:05:06.5|level=s:info|thread=i:1|source_file=s:f.go|source_line=i:1|message=s:m");
     vg_parser_destroy(p);
 }
 

@@ -23,6 +23,7 @@
 
 #include "core.h"
 #include "pipeline_internal.h"
+#include "process.h"
 #include "scripted_output.h"
 #include "torture.h"
 
@@ -547,6 +548,116 @@ static void routes_acknowledge_each_collector_by_its_own_outputs(void **state)
     assert_int_equal(atomic_load(&first->records), 8);
 }
 
+/* A filter of the tests: drops records whose body is "drop". */
+static int tp_drop_run(void *ctx, struct vg_prec *pr)
+{
+    (void)ctx;
+    return pr->r->body_len == 4 && memcmp(pr->r->body, "drop", 4) == 0 ? VG_FILTER_DROP
+                                                                       : VG_FILTER_KEEP;
+}
+
+static void tp_drop_destroy(void *ctx)
+{
+    (void)ctx;
+}
+
+static const struct vg_option tp_no_options[] = {{NULL, 0, NULL, 0, NULL, 0, NULL}};
+static const struct vg_filter_ops tp_drop_ops = {.name = "dropper",
+                                                 .options = tp_no_options,
+                                                 .ctx_size = 1,
+                                                 .run = tp_drop_run,
+                                                 .destroy = tp_drop_destroy};
+
+/* A pipeline of batches of up to batch_records, one output, and a test
+ * sink whose process drops "drop" records; started. */
+static struct scripted_out *tp_dropping(struct tp *f, uint64_t batch_records, const char *name,
+                                        enum scripted_mode mode)
+{
+    struct vg_process *p = vg_process_new();
+    struct scripted_out *t;
+
+    assert_non_null(p);
+    tp_create(f, batch_records);
+    t = tp_add(f, name, mode, 0);
+    assert_int_equal(vg_process_add_filter(p, "dropper", &tp_drop_ops, calloc(1, 1)), VG_OK);
+    vg_sink_set_process(f->e.sink, p);
+    tp_start(f);
+    return t;
+}
+
+/* Emits bodies[i] at offsets from next_n + 1 on, source 7. */
+static void tp_emit_bodies(struct tp *f, const char *const *bodies, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        struct vg_record *r = vg_emit_record(&f->e, vg_now_ns(), bodies[i], strlen(bodies[i]));
+
+        assert_non_null(r);
+        r->source_id = 7;
+        r->offset = (uint64_t)++f->next_n;
+    }
+}
+
+/* Records a filter drops never reach an output, and their positions are
+ * acknowledged with their batch: the last record dropped, the collector
+ * still hears of its offset. */
+static void dropped_records_are_acknowledged_with_their_batch(void **state)
+{
+    static const char *const bodies[] = {"keep", "drop", "keep", "drop", "drop",
+                                         "keep", "keep", "drop", "drop", "drop"};
+    struct tp *f = *state;
+    struct scripted_out *t;
+
+    t = tp_dropping(f, 4, "ok", SCRIPTED_OK);
+    tp_emit_bodies(f, bodies, 10);
+    assert_int_equal(vg_sink_flush(f->e.sink), VG_OK);
+    assert_int_equal(tp_wait_acked(f, 4, 5000), 4);
+    for (int i = 0; i < 500 && (f->acks.n == 0 || f->acks.v[f->acks.n - 1].offset < 10); i++) {
+        usleep(1000);
+        vg_pipeline_process_acks(f->p);
+    }
+    assert_true(f->acks.n > 0);
+    assert_int_equal(f->acks.v[f->acks.n - 1].offset, 10);
+    assert_int_equal(atomic_load(&t->records), 4);
+    assert_int_equal(vg_sink_dropped_total(f->e.sink), 6);
+}
+
+/* A batch whose records were all dropped goes to no output: it is
+ * acknowledged at once, though the only output is shut, and after the
+ * batch before it (which that output holds). */
+static void a_batch_of_dropped_records_waits_only_for_the_batches_before_it(void **state)
+{
+    static const char *const kept[] = {"keep"};
+    static const char *const dropped[] = {"drop", "drop", "drop"};
+    struct tp *f = *state;
+    struct scripted_out *t;
+
+    t = tp_dropping(f, 100, "shut", SCRIPTED_GATED);
+    tp_emit_bodies(f, dropped, 3);
+    assert_int_equal(vg_sink_flush(f->e.sink), VG_OK);
+    vg_pipeline_process_acks(f->p);
+    assert_int_equal(f->acks.n, 1);
+    assert_int_equal(f->acks.v[0].offset, 3);
+    assert_int_equal(f->acks.v[0].records, 0);
+    tp_emit_bodies(f, kept, 1);
+    assert_int_equal(vg_sink_flush(f->e.sink), VG_OK);
+    tp_emit_bodies(f, dropped, 3);
+    assert_int_equal(vg_sink_flush(f->e.sink), VG_OK);
+    usleep(20000);
+    vg_pipeline_process_acks(f->p);
+    assert_int_equal(f->acks.n, 1); /* held behind the kept record */
+    scripted_open_gate(t);
+    for (int i = 0; i < 500 && f->acks.n < 3; i++) {
+        usleep(1000);
+        vg_pipeline_process_acks(f->p);
+    }
+    assert_int_equal(f->acks.n, 3);
+    assert_int_equal(f->acks.v[1].offset, 4);
+    assert_int_equal(f->acks.v[2].offset, 7);
+    assert_int_equal(atomic_load(&t->records), 1);
+}
+
 static void reopen_runs_before_the_next_send(void **state)
 {
     struct tp *f = *state;
@@ -976,6 +1087,8 @@ int main(void)
         TP_TEST(dead_letters_that_cannot_be_written_stay_unacked),
         TP_TEST(zero_outputs_acknowledge_at_once),
         TP_TEST(routes_acknowledge_each_collector_by_its_own_outputs),
+        TP_TEST(dropped_records_are_acknowledged_with_their_batch),
+        TP_TEST(a_batch_of_dropped_records_waits_only_for_the_batches_before_it),
         TP_TEST(reopen_runs_before_the_next_send),
         TP_TEST(invalid_settings_are_refused_naming_the_output),
         TP_TEST(a_million_records_reuse_a_bounded_set_of_batches),
