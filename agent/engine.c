@@ -22,6 +22,7 @@
 #include "alloc.h"
 #include "core.h"
 #include "engine.h"
+#include "process.h"
 
 #define ENGINE_TICK_MS           1000 /* heartbeat and self metrics */
 #define ENGINE_BACKOFF_MAX_SHIFT 5    /* a failing collector waits up to 32 intervals */
@@ -337,6 +338,13 @@ static void engine_emit_collector_metrics(struct vg_engine *e, struct vg_emit *e
         vg_emit_counter(emit, "vigil_input_acked_records_total",
                         "Records of a collector delivered by every output they were routed to.",
                         (double)vg_sink_acked_total(ec->sink), "collector", name, NULL);
+        if (vg_sink_process(ec->sink) != NULL) {
+            vg_process_emit_metrics(vg_sink_process(ec->sink), emit, name);
+            vg_emit_counter(emit, "vigil_input_dropped_total",
+                            "Records of a collector that its filters dropped (acknowledged, "
+                            "sent nowhere).",
+                            (double)vg_sink_dropped_total(ec->sink), "collector", name, NULL);
+        }
         vg_emit_gauge(emit, "vigil_input_paused",
                       "Whether a collector is held back because its outputs are full.",
                       vg_sink_paused(ec->sink) ? 1 : 0, "collector", name, NULL);

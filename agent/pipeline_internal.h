@@ -60,6 +60,8 @@ struct vg_sink {
     struct vg_process *proc;               /* its processing steps, or NULL */
     bool unfinished;                       /* the open batch's last record awaits its steps */
     uint64_t dropped_total;                /* records its filters dropped */
+    uint64_t finished;                     /* records through its steps */
+    int64_t now_ns;                        /* the wall clock, read every 64 of them */
     bool routed;                           /* outs holds its route; else every output takes it */
     struct vg_outq **outs;                 /* the outputs that take its records, when routed */
     size_t n_outs;
@@ -159,7 +161,21 @@ int vg_pipeline_output_stats(struct vg_pipeline *p, const char *name, struct vg_
 /* Batches the sink holds in any state (bounded by recycling). */
 size_t vg_sink_batches_live(const struct vg_sink *s);
 
+/* The bit of a key in vg_record.key_bits. */
+static inline uint64_t vg_key_bit(const char *key, size_t len)
+{
+    return UINT64_C(1) << ((len * 7u + (unsigned char)key[0] * 3u +
+                            (unsigned char)key[len > 0 ? len - 1 : 0]) &
+                           63u);
+}
+
 /* record.c */
+/* A new field of key[0..klen) in the arena, with room for `text` bytes
+ * (a value and its NUL) after its key, at (char *)f->key + klen + 1; not
+ * linked into any record. NULL on out of memory. */
+struct vg_field *vg_field_new(struct vg_arena *a, const char *key, size_t klen, size_t text);
+/* Links f at the end of r's fields. */
+void vg_record_link(struct vg_record *r, struct vg_field *f, size_t klen);
 void vg_batch_reset(struct vg_batch *b);
 /* Runs the processing steps on the open batch's last record, once, if it
  * has not been through them yet (before the next record or the seal). */

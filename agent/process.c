@@ -235,16 +235,10 @@ static int proc_set_field(void *arg, const struct vg_parse_field *f)
 {
     struct proc_emit *a = arg;
     struct vg_prec *pr = a->pr;
-    const struct vg_field *old;
     int rc = VG_OK;
 
     if (f->key_len == 0 || memchr(f->key, '\0', f->key_len) != NULL)
         return VG_OK; /* no key a record could carry */
-    old = vg_prec_find(pr, f->key, f->key_len);
-    if (old != NULL && vg_prec_is_source_field(pr, old)) {
-        a->pp->conflicts++;
-        return VG_OK;
-    }
     switch (f->type) {
     case VG_FIELD_STR:
         rc = vg_prec_set_str(pr, f->key, f->key_len, f->v.s.ptr, f->v.s.len);
@@ -262,7 +256,9 @@ static int proc_set_field(void *arg, const struct vg_parse_field *f)
         rc = vg_prec_set_bool(pr, f->key, f->key_len, f->v.b);
         break;
     }
-    if (rc != VG_OK)
+    if (rc == VG_EBUSY)
+        a->pp->conflicts++; /* a field the collector set: it keeps its value */
+    else if (rc != VG_OK)
         a->pp->nomem++; /* the field is left out; the record goes on */
     return VG_OK;
 }
@@ -308,7 +304,9 @@ static int proc_parse(struct proc_parser *pp, struct vg_prec *pr)
         text = src->v.s.ptr;
         len = src->v.s.len;
     }
+    pr->protect = true;
     rc = vg_parser_run(pp->parser, text, len, pr->now_ns, proc_set_field, &a, &res);
+    pr->protect = false;
     if (rc != VG_OK)
         return VG_EPARSE; /* no match: kept whole */
     if (res.flags & VG_PARSE_ERRORS)

@@ -28,8 +28,12 @@ struct vg_prec {
     struct vg_arena *arena; /* the open batch's */
     uint64_t *bytes;        /* the batch's byte count (what batch_max_bytes bounds) */
     struct vg_field *mark;  /* the collector's last field (NULL: it set none) */
-    int64_t now_ns;         /* CLOCK_REALTIME when the record was finished */
+    int64_t now_ns;         /* CLOCK_REALTIME about when the record was finished */
     bool parse_error;       /* set by a step: the record gets parse_error=true */
+    bool keys_ready;        /* r->key_bits checked (a record made by hand has none) */
+    /* set while a parser's fields go in: a set of a key the collector set
+     * is refused (VG_EBUSY) and the field keeps its value */
+    bool protect;
 };
 
 /* The field named key[0..key_len), or NULL. */
@@ -40,8 +44,9 @@ bool vg_prec_is_source_field(const struct vg_prec *pr, const struct vg_field *f)
 
 /*
  * Sets a field: replaces the value of the field of that key, or appends a
- * new field. Strings are copied (they may hold NUL). VG_OK or VG_ENOMEM
- * (the record is unchanged then). JSON text must be valid JSON.
+ * new field. Strings are copied (they may hold NUL). VG_OK, VG_ENOMEM
+ * (the record is unchanged then), or VG_EBUSY (protect is set and the key
+ * is a field the collector set). JSON text must be valid JSON.
  */
 int vg_prec_set_str(struct vg_prec *pr, const char *key, size_t key_len, const char *v, size_t len);
 int vg_prec_set_json(struct vg_prec *pr, const char *key, size_t key_len, const char *v,

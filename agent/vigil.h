@@ -339,6 +339,8 @@ struct vg_record {
     uint64_t position;  /* collector-defined unique position of this record in its source
                            (a file: the end of its last line); with the node and source_id
                            it names the record across retries and restarts */
+    uint64_t key_bits;  /* set by the core: one bit per key present (a small hash), so that
+                           a key that is not there is known without a walk */
 };
 
 struct vg_batch; /* a sealed group of records handed to outputs; see pipeline.h */

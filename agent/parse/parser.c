@@ -34,7 +34,7 @@ static const struct vg_parser_kind *const ps_kinds[] = {
  */
 #define PS_QUOTED "[^\"\\\\]*+(?:\\\\.[^\"\\\\]*+)*+"
 static const char ps_combined[] =
-    "^(?<remote_addr>\\S+) \\S+ (?<remote_user>\\S+) \\[(?<time>[^\\]]+)\\] "
+    "^(?<remote_addr>\\S++) \\S++ (?<remote_user>\\S++) \\[(?<time>[^\\]]++)\\] "
     "\"(?:(?<method>[A-Za-z]+) (?<path>[^ \"]++)(?: (?<protocol>HTTP/[0-9.]+))?"
     "|(?<request>" PS_QUOTED "))\" "
     "(?<status>\\d{3}) (?<body_bytes>\\d+|-)"

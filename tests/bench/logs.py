@@ -61,9 +61,9 @@ collectors:
     paths: ["{path}"]
     format: {fmt}
     read_from: head
-outputs:
+{collector_extra}outputs:
 {output}
-"""
+{sections}"""
 OUTPUTS = {
     "discard": "  - { type: discard, name: out }",
     "file": "  - { type: file, name: out, path: /dev/null, fsync: false }",
@@ -184,14 +184,19 @@ def stderr_tail(path, n=3):
     return " / ".join(lines[-n:])
 
 
-def agent_row(vigil, fmt, path, output, expected, data_dir, timeout):
-    """Runs the agent over one file into one output; returns a table row."""
+def agent_row(vigil, fmt, path, output, expected, data_dir, timeout, extra=None, tag=""):
+    """Runs the agent over one file into one output; returns a table row.
+
+    extra: {"collector": lines added to the collector's map, "sections":
+    top-level sections added}; tag: part of the config's file name."""
+    extra = extra or {}
     tmp = tempfile.mkdtemp(prefix="vigil-bench-logs-")
     port = vt.free_port()
-    cfg = os.path.join(data_dir, "%s-%s.yaml" % (fmt, output))
+    cfg = os.path.join(data_dir, "%s-%s%s.yaml" % (fmt, output, tag))
     with open(cfg, "w") as f:
         f.write(CONFIG.format(state=os.path.join(tmp, "state"), port=port, path=path, fmt=fmt,
-                              output=OUTPUTS[output]))
+                              output=OUTPUTS[output], collector_extra=extra.get("collector", ""),
+                              sections=extra.get("sections", "")))
     row = {"cmd": "%s --config %s" % (vigil, cfg.replace(data_dir, "$D")), "cpu": None, "wall": None,
            "rss_mib": None, "note": ""}
     err_path = os.path.join(tmp, "agent.stderr")
@@ -210,6 +215,7 @@ def agent_row(vigil, fmt, path, output, expected, data_dir, timeout):
         row["sent"] = metric(samples, "vigil_output_records_total", output="out", result="sent")
         row["decode_errors"] = metric(samples, "vigil_log_decode_errors_total",
                                       collector="logs") or 0
+        row["samples"] = samples
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
