@@ -45,25 +45,31 @@ static size_t json_ws(const char *s, size_t len, size_t i)
 }
 
 /* Index of the first byte at or after s[i] that ends a run of plain string
- * bytes ('"', '\\' or a control character), or a value >= len when none
- * does. Eight bytes at a time, as memchr does: the tests on the word are
- * exact about whether it holds such a byte, and the byte loop finds it. */
-static size_t json_str_stop(const char *s, size_t len, size_t i)
+ * bytes ('"', '\\' or, unless lenient, a control character), or a value
+ * >= len when none does. Eight bytes at a time, as memchr does, without a
+ * call for each short string: the tests on the word are exact about
+ * whether it holds such a byte, and the byte loop finds it. */
+static size_t json_str_stop_any(const char *s, size_t len, size_t i, bool lenient)
 {
-    uint64_t w, q, b, hit;
+    uint64_t w, q, b, hit, ctl = lenient ? 0 : JSON_ONES * 0x20;
 
     while (i < len && len - i >= 8) {
         memcpy(&w, s + i, 8);
         q = w ^ (JSON_ONES * '"');
         b = w ^ (JSON_ONES * '\\');
-        hit = ((q - JSON_ONES) & ~q) | ((b - JSON_ONES) & ~b) | ((w - JSON_ONES * 0x20) & ~w);
+        hit = ((q - JSON_ONES) & ~q) | ((b - JSON_ONES) & ~b) | ((w - ctl) & ~w & -(ctl != 0));
         if (hit & JSON_HIGHS)
             break;
         i += 8;
     }
-    while (i < len && s[i] != '"' && s[i] != '\\' && (unsigned char)s[i] >= 0x20)
+    while (i < len && s[i] != '"' && s[i] != '\\' && (lenient || (unsigned char)s[i] >= 0x20))
         i++;
     return i;
+}
+
+static size_t json_str_stop(const char *s, size_t len, size_t i)
+{
+    return json_str_stop_any(s, len, i, false);
 }
 
 /* Reads four hex digits at s[at..at+4) into *cp. VG_OK or VG_EPARSE. */
@@ -257,36 +263,15 @@ static int json_scan_word(const char *s, size_t len, size_t i, enum vg_json_kind
  * Validation.
  */
 
-/* json_str_stop for lenient strings, which stop only at '"' and '\\':
- * memchr (vectorised in libc) finds the quote and a backslash before it.
- * *q keeps the quote found, which may be an escaped one that a later call
- * has passed; s + len stands for "none". */
-static size_t json_str_stop_lenient(const char *s, size_t len, size_t i, const char **q)
-{
-    const char *b;
-
-    if (*q == NULL || *q < s + i) {
-        *q = memchr(s + i, '"', len - i);
-        if (*q == NULL)
-            *q = s + len;
-    }
-    b = memchr(s + i, '\\', (size_t)(*q - (s + i)));
-    return (size_t)((b != NULL ? b : *q) - s);
-}
-
 /* A string at p->pos (on its opening quote); p->pos moves past it. */
 static int json_parse_string(struct json_parser *p)
 {
     size_t i = p->pos + 1;
-    const char *q = NULL;
     size_t n;
     char tmp[4];
 
     for (;;) {
-        if (p->lenient)
-            i = json_str_stop_lenient(p->s, p->len, i, &q);
-        else
-            i = json_str_stop(p->s, p->len, i);
+        i = json_str_stop_any(p->s, p->len, i, p->lenient);
         if (i >= p->len) {
             i = p->len;
             break;
