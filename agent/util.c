@@ -160,8 +160,7 @@ int vg_buf_put_double(struct vg_buf *b, double v)
     return vg_buf_puts(b, tmp);
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t util_utf8_seq(const unsigned char *s, size_t n)
+size_t vg_utf8_seq(const unsigned char *s, size_t n)
 {
     uint32_t cp;
     size_t len, i;
@@ -216,7 +215,7 @@ static size_t util_json_escape(struct vg_buf *b, const unsigned char *p, size_t 
 
         return (s != NULL ? vg_buf_puts(b, s) : vg_buf_append(b, esc, 6)) == VG_OK ? 1 : 0;
     }
-    len = util_utf8_seq(p, n);
+    len = vg_utf8_seq(p, n);
     if (len == 0) /* not UTF-8: U+FFFD */
         return vg_buf_puts(b, "\xef\xbf\xbd") == VG_OK ? 1 : 0;
     return vg_buf_append(b, p, len) == VG_OK ? len : 0;

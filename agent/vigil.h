@@ -70,6 +70,9 @@ int vg_buf_put_double(struct vg_buf *b, double v);
 /* Appends s[0..n) as a quoted JSON string: control bytes and NUL escaped,
  * invalid UTF-8 replaced by U+FFFD. */
 int vg_buf_json_string(struct vg_buf *b, const char *s, size_t n);
+/* Length of the valid UTF-8 sequence at s[0..n) (n >= 1): 1 to 4, or 0
+ * when s does not start one (overlong forms and surrogates included). */
+size_t vg_utf8_seq(const unsigned char *s, size_t n);
 
 /* Grows the array *arr of elements of `size` bytes so that it holds at least
  * `need` (capacity doubles, from 16); *arr and *cap are updated. VG_OK or

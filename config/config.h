@@ -137,6 +137,23 @@ int vg_plan_processes(const struct vg_config_node *root, struct vg_plan *plan,
 /* --list-options' part for parsers, parser_rules and filter types. */
 void vg_plan_list_steps(FILE *f);
 
+/*
+ * The `log_metrics:` section (config/log_metrics_plan.c): metrics counted
+ * from log records (agent/log_metrics.h). section is the section's node,
+ * or NULL when the file has none (then only the always-on counters);
+ * collectors names the collectors that emit records (their instance
+ * names), which `source` may name or match with globs. Every problem goes
+ * to errs as "FILE:LINE: log_metrics[I] (NAME): ..."; a glob that matches
+ * no collector is a warning. Returns VG_OK with *out owning the result
+ * (vg_log_metrics_destroy), VG_ECONFIG, or VG_ENOMEM; *out is NULL on
+ * error. No side effect: --check-config may call it.
+ */
+struct vg_log_metrics;
+int vg_log_metrics_plan(const struct vg_config_node *section, const char *const *collectors,
+                        size_t n_collectors, struct vg_log_metrics **out, struct vg_errors *errs);
+/* The option table of one `log_metrics:` entry, for --list-options. */
+extern const struct vg_option vg_log_metrics_options[];
+
 /* --list-options: every table, agent first, then collectors and outputs. */
 void vg_plan_list_options(FILE *f);
 

@@ -63,6 +63,36 @@ enum vg_level vg_level_from_syslog(int severity);
 int vg_level_detect(const char *line, size_t len, enum vg_level *out);
 
 /* ------------------------------------------------------------------------
+ * Compiled patterns (regex.c): a PCRE2 pattern compiled once the way the
+ * regex parser compiles its own (bytes, not UTF-8; ANYCRLF newlines; JIT
+ * where the platform has it), with match data, a match limit and a bounded
+ * JIT stack made once, so that a match allocates nothing. One thread at a
+ * time.
+ */
+struct vg_regex;
+
+/* Compiles pattern; match_limit 0 is VG_PARSER_MATCH_LIMIT. On VG_OK *out
+ * owns the pattern (vg_regex_destroy). VG_ECONFIG: why holds PCRE2's
+ * message and offset ("missing closing parenthesis at offset 5");
+ * VG_ENOMEM: why says "out of memory". *out is NULL on error. */
+int vg_regex_create(const char *pattern, uint32_t match_limit, struct vg_regex **out, char *why,
+                    size_t why_size);
+void vg_regex_destroy(struct vg_regex *re);
+/* Matches s[0..len) (need not be NUL-terminated). Returns the count of
+ * group pairs set (> 0) on a match, else VG_EPARSE with *limit true when a
+ * limit stopped it rather than a mismatch. */
+int vg_regex_match(struct vg_regex *re, const char *s, size_t len, bool *limit);
+/* Where group `number` of the last match lies in its subject: false when
+ * the group took no part in it. pairs: what vg_regex_match returned. */
+bool vg_regex_span(const struct vg_regex *re, int pairs, uint32_t number, size_t *start,
+                   size_t *len);
+/* Named groups: how many, the name of entry i (in name order) with its
+ * number, and the number of a name (-1 when the pattern has none such). */
+size_t vg_regex_name_count(const struct vg_regex *re);
+const char *vg_regex_name(const struct vg_regex *re, size_t i, uint32_t *number);
+int vg_regex_group(const struct vg_regex *re, const char *name);
+
+/* ------------------------------------------------------------------------
  * Parsers (parser.c and one file per type).
  */
 
