@@ -531,6 +531,9 @@ struct vg_output {
     const struct vg_output_ops *ops;
     char *name;
     void *ctx;
+    /* the common option record_schema, set before init; what the output
+     * writes records in (vg_record_encode) */
+    enum vg_record_schema record_schema;
     void *priv; /* the engine's own */
 };
 
@@ -608,7 +611,7 @@ enum vg_ostream_kind vg_ostream_attach(struct vg_ostream *s, int fd, bool shared
 void vg_ostream_detach(struct vg_ostream *s);
 void vg_ostream_free(struct vg_ostream *s);
 /* Writes the rest of a cut line, then the pending records of b as one JSON
- * line each (vg_record_to_json), counting the bytes written
+ * line each (vg_record_encode in o->record_schema), counting the bytes written
  * (vg_output_count_bytes). VG_OK when everything is written; otherwise
  * what was written is kept (see above) and the answer says why it stopped:
  * VG_EAGAIN (a stall: no progress for VG_OSTREAM_STALL_MS), VG_ESTOP (the
