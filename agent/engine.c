@@ -478,6 +478,7 @@ static int engine_setup_outputs(struct vg_engine *e, struct vg_error *err)
         }
         o->ctx = po->ctx;
         po->ctx = NULL; /* the pipeline destroys it with the output */
+        o->record_schema = vg_record_schema_parse(po->settings.record_schema);
         if (o->ops->init != NULL && o->ops->init(o, po->node, &perr) != VG_OK) {
             vg_error_set(err, VG_ECONFIG, "output %s (%s): %s", o->name, o->ops->name, perr.msg);
             if (o->ops->destroy != NULL)

@@ -220,7 +220,7 @@ static int ostream_format(struct vg_ostream *s, struct vg_output *o, struct vg_b
     for (i = 0; i < n; i++) {
         if (!vg_output_pending(o, b, i))
             continue;
-        if (vg_record_to_json(vg_batch_record(b, i), &s->lines) != VG_OK ||
+        if (vg_record_encode(vg_batch_record(b, i), o->record_schema, &s->lines) != VG_OK ||
             vg_buf_putc(&s->lines, '\n') != VG_OK)
             return VG_ENOMEM;
     }

@@ -30,6 +30,11 @@ const struct vg_option vg_output_common_options[] = {
      NULL},
     {"inputs", VG_OPT_STRLIST, NULL, offsetof(struct vg_output_settings, inputs),
      "collectors whose records this output takes, by name or glob (logs-*); default: all", 0, NULL},
+    {"record_schema", VG_OPT_ENUM, NULL, offsetof(struct vg_output_settings, record_schema),
+     "shape of each record: flat {time,body,fields}, ecs (Elastic Common Schema) or otel "
+     "(OpenTelemetry log data model); default: flat, and elasticsearch's own "
+     "{@timestamp,message,fields} there",
+     0, "flat|ecs|otel"},
     {NULL, VG_OPT_STR, NULL, 0, NULL, 0, NULL},
 };
 

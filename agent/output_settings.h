@@ -1,8 +1,9 @@
 /*
  * output_settings.h - the options every output takes besides its own: its
- * queue limits, retry policy and dead-letter file. The engine owns them
- * (outputs report, the engine decides); config/ applies their table to each
- * outputs[i] map, the pipeline enforces them.
+ * queue limits, retry policy, dead-letter file and routes, which the engine
+ * owns (outputs report, the engine decides), and the shape of the records
+ * it writes, which the engine hands to the output. config/ applies their
+ * table to each outputs[i] map, the pipeline enforces them.
  */
 #ifndef VG_OUTPUT_SETTINGS_H
 #define VG_OUTPUT_SETTINGS_H
@@ -19,6 +20,8 @@ struct vg_output_settings {
     char *dead_letter_path;         /* NULL: <dead_letter_dir>/<output name>.ndjson */
     uint64_t dead_letter_max_bytes; /* rotated to PATH.1 beyond this */
     struct vg_strlist inputs;       /* collectors it takes (names, globs); none: all */
+    char *record_schema;            /* flat, ecs, otel; NULL: the output's own (the engine
+                                       hands it over as vg_output.record_schema) */
 };
 extern const struct vg_option vg_output_common_options[];
 

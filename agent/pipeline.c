@@ -132,6 +132,7 @@ static struct vg_outq *pipeline_outq_new(struct vg_pipeline *p, struct vg_output
     q->s.dead_letter_path = NULL;
     q->s.inputs.v = NULL; /* the plan's: routes are set on the sinks (vg_sink_route) */
     q->s.inputs.n = 0;
+    q->s.record_schema = NULL; /* the plan's: the output has it as o->record_schema */
     q->dl_path = pipeline_dl_path(p, o, s);
     if (s->dead_letter_path != NULL)
         q->s.dead_letter_path = vg_strdup(s->dead_letter_path);

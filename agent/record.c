@@ -1,6 +1,7 @@
 /*
  * record.c - records and their fields in a batch's arena, read access for
- * outputs, and the JSON form of a record.
+ * outputs, and the JSON form of their times and values (record_schema.c
+ * writes whole records).
  */
 #include <math.h>
 #include <stdio.h>
@@ -392,48 +393,6 @@ int vg_field_to_json(const struct vg_field *f, struct vg_buf *out)
         return vg_buf_puts(out, f->v.b ? "true" : "false");
     }
     return VG_EINVAL;
-}
-
-/*
- * Appends {"time":...,"body":...,<fields in insertion order>}. A field
- * named "time" or "body" is written as well, after the record's own: the
- * object then has a duplicate key, which most readers resolve to the last
- * one. Returns VG_OK or VG_ENOMEM (out then holds a partial object).
- */
-int vg_record_to_json(const struct vg_record *r, struct vg_buf *out)
-{
-    static const char head[] = "{\"time\":\"", mid[] = "\",\"body\":";
-    const struct vg_field *f;
-    int rc;
-
-    /* head, the 30-byte time and mid written in place */
-    if (vg_buf_reserve(out, sizeof(head) + 32 + sizeof(mid)) != VG_OK)
-        return VG_ENOMEM;
-    memcpy(out->data + out->len, head, sizeof(head) - 1);
-    out->len += sizeof(head) - 1;
-    vg_record_format_time(r->time_ns, out->data + out->len, 32);
-    out->len += strlen(out->data + out->len);
-    memcpy(out->data + out->len, mid, sizeof(mid));
-    out->len += sizeof(mid) - 1;
-    rc = vg_buf_json_string(out, r->body != NULL ? r->body : "", r->body_len);
-    for (f = r->fields; f != NULL && rc == VG_OK; f = f->next) {
-        size_t klen = strlen(f->key);
-
-        rc = vg_buf_reserve(out, 1);
-        if (rc != VG_OK)
-            break;
-        out->data[out->len++] = ',';
-        rc = vg_buf_json_string(out, f->key, klen);
-        if (rc == VG_OK)
-            rc = vg_buf_reserve(out, 1);
-        if (rc != VG_OK)
-            break;
-        out->data[out->len++] = ':';
-        rc = vg_field_to_json(f, out);
-    }
-    if (rc == VG_OK)
-        rc = vg_buf_putc(out, '}');
-    return rc;
 }
 
 /* Empties b for reuse; its arrays and one arena chunk are kept. */

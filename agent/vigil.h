@@ -356,6 +356,25 @@ const struct vg_field *vg_record_field(const struct vg_record *r, const char *ke
 /* Appends the record as one JSON object (no newline):
  * {"time":"<RFC3339Nano>","body":"...",<fields>} */
 int vg_record_to_json(const struct vg_record *r, struct vg_buf *out);
+
+/* The shape records are written in: an output's `record_schema`
+ * (record_schema.c describes each one). */
+enum vg_record_schema {
+    VG_RECORD_SCHEMA_DEFAULT = 0, /* not configured: the output's own, flat for all but
+                                     elasticsearch (VG_RECORD_SCHEMA_ES) */
+    VG_RECORD_SCHEMA_FLAT,        /* vg_record_to_json */
+    VG_RECORD_SCHEMA_ECS,         /* Elastic Common Schema, nested objects */
+    VG_RECORD_SCHEMA_OTEL,        /* OpenTelemetry log data model */
+    VG_RECORD_SCHEMA_ES,          /* {"@timestamp":...,"message":...,<fields>} */
+};
+/* The schema a `record_schema` value names (flat, ecs, otel); NULL or any
+ * other word: VG_RECORD_SCHEMA_DEFAULT. */
+enum vg_record_schema vg_record_schema_parse(const char *name);
+/* Appends r as one JSON object (no newline) in schema, DEFAULT as FLAT.
+ * Every key appears once in an object, except in FLAT (as
+ * vg_record_to_json says). Returns VG_OK or VG_ENOMEM (out then holds a
+ * partial object). */
+int vg_record_encode(const struct vg_record *r, enum vg_record_schema schema, struct vg_buf *out);
 /* Appends a field's value as JSON (NaN and infinities as null). */
 int vg_field_to_json(const struct vg_field *f, struct vg_buf *out);
 /* RFC 3339 UTC with nanoseconds, 30 bytes: 2026-11-24T10:00:00.123456789Z
@@ -517,6 +536,9 @@ struct vg_output {
     const struct vg_output_ops *ops;
     char *name;
     void *ctx;
+    /* the common option record_schema, set before init; what the output
+     * writes records in (vg_record_encode) */
+    enum vg_record_schema record_schema;
     void *priv; /* the engine's own */
 };
 
@@ -594,7 +616,7 @@ enum vg_ostream_kind vg_ostream_attach(struct vg_ostream *s, int fd, bool shared
 void vg_ostream_detach(struct vg_ostream *s);
 void vg_ostream_free(struct vg_ostream *s);
 /* Writes the rest of a cut line, then the pending records of b as one JSON
- * line each (vg_record_to_json), counting the bytes written
+ * line each (vg_record_encode in o->record_schema), counting the bytes written
  * (vg_output_count_bytes). VG_OK when everything is written; otherwise
  * what was written is kept (see above) and the answer says why it stopped:
  * VG_EAGAIN (a stall: no progress for VG_OSTREAM_STALL_MS), VG_ESTOP (the

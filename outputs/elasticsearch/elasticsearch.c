@@ -407,6 +407,7 @@ static void es_encoder_setup(struct es_ctx *ctx)
     ctx->enc.data_stream = ds;
     ctx->enc.id_auto = ctx->id == NULL || strcmp(ctx->id, "none") != 0;
     ctx->enc.node = vg_node_name();
+    ctx->enc.schema = ctx->o->record_schema;
     es_encoder_reset(&ctx->enc);
 }
 

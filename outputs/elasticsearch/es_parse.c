@@ -379,56 +379,14 @@ static int es_encode_action(struct es_encoder *e, const struct vg_record *r, str
     return rc;
 }
 
-/* Appends the record time, quoted: "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ". */
-static int es_put_time(int64_t time_ns, struct vg_buf *out)
-{
-    char ts[34];
-
-    ts[0] = '"';
-    vg_record_format_time(time_ns, ts + 1, sizeof(ts) - 2);
-    return vg_buf_printf(out, "%s\"", ts);
-}
-
-/* True when f is written into the source: not a key the object already
- * has (Elasticsearch refuses duplicate keys), not empty. */
-static bool es_field_wanted(const struct vg_record *r, const struct vg_field *f)
-{
-    const struct vg_field *g;
-
-    if (f->key[0] == '\0' || strcmp(f->key, "@timestamp") == 0 || strcmp(f->key, "message") == 0)
-        return false;
-    for (g = r->fields; g != NULL && g != f; g = g->next)
-        if (strcmp(g->key, f->key) == 0)
-            return false;
-    return true;
-}
-
-/* Appends the source line of r. */
+/* Appends the source line of r, in the encoder's schema. */
 static int es_encode_source(struct es_encoder *e, const struct vg_record *r, struct vg_buf *out)
 {
-    const struct vg_field *msg = vg_record_field(r, "message"), *f;
-    int rc = vg_buf_puts(out, "{\"@timestamp\":");
+    int rc = vg_record_encode(
+        r, e->schema != VG_RECORD_SCHEMA_DEFAULT ? e->schema : VG_RECORD_SCHEMA_ES, out);
 
     if (rc == VG_OK)
-        rc = es_put_time(r->time_ns, out);
-    if (rc == VG_OK)
-        rc = vg_buf_puts(out, ",\"message\":");
-    if (rc == VG_OK)
-        rc = msg != NULL ? vg_field_to_json(msg, out)
-                         : vg_buf_json_string(out, r->body != NULL ? r->body : "", r->body_len);
-    for (f = r->fields; f != NULL && rc == VG_OK; f = f->next) {
-        if (!es_field_wanted(r, f))
-            continue;
-        rc = vg_buf_putc(out, ',');
-        if (rc == VG_OK)
-            rc = vg_buf_json_string(out, f->key, strlen(f->key));
-        if (rc == VG_OK)
-            rc = vg_buf_putc(out, ':');
-        if (rc == VG_OK)
-            rc = vg_field_to_json(f, out);
-    }
-    if (rc == VG_OK)
-        rc = vg_buf_puts(out, "}\n");
+        rc = vg_buf_putc(out, '\n');
     return rc;
 }
 

@@ -74,6 +74,8 @@ struct es_encoder {
     bool data_stream;    /* op_type create always, index is a data stream */
     bool id_auto;        /* _id from (node, source_id, position) */
     const char *node;    /* the node name ids are made of */
+    /* the shape of the documents; VG_RECORD_SCHEMA_DEFAULT: VG_RECORD_SCHEMA_ES */
+    enum vg_record_schema schema;
     /* caches */
     bool index_fixed;  /* the index template has no {field} */
     int64_t index_sec; /* second the cached index name is for */
@@ -88,11 +90,13 @@ void es_encoder_reset(struct es_encoder *e);
 /*
  * Appends record r's two lines to out:
  *   {"create"|"index":{"_index":"...","_id":"...","routing":"..."}}\n
- *   {"@timestamp":"<RFC 3339, ns, UTC>","message":"<body>",<fields>}\n
+ *   <the record in e->schema (vg_record_encode)>\n
  * _id only with id_auto and a source_id other than 0 (op create); without
- * an _id the op is index, except for a data stream (create always). A field
- * named "message" replaces the body; fields named "@timestamp" or "" and
- * repeats of a key are left out, so the object never has duplicate keys.
+ * an _id the op is index, except for a data stream (create always). By
+ * default the document is {"@timestamp":"<RFC 3339, ns, UTC>",
+ * "message":"<body>",<fields>} (VG_RECORD_SCHEMA_ES): a field named
+ * "message" replaces the body; fields named "@timestamp" or "" and repeats
+ * of a key are left out, so the object never has duplicate keys.
  * VG_OK; VG_EINVAL (the index name cannot be made: why says so) or
  * VG_ENOMEM, and then out is as it was.
  */

@@ -94,13 +94,13 @@ static void file_close(struct file_ctx *ctx)
     ctx->fd = -1;
 }
 
-static int file_format(struct file_ctx *ctx, struct vg_batch *b)
+static int file_format(struct vg_output *o, struct file_ctx *ctx, struct vg_batch *b)
 {
     size_t i, n = vg_batch_count(b);
 
     vg_buf_reset(&ctx->buf);
     for (i = 0; i < n; i++) {
-        if (vg_record_to_json(vg_batch_record(b, i), &ctx->buf) != VG_OK ||
+        if (vg_record_encode(vg_batch_record(b, i), o->record_schema, &ctx->buf) != VG_OK ||
             vg_buf_putc(&ctx->buf, '\n') != VG_OK)
             return VG_ENOMEM;
     }
@@ -182,7 +182,7 @@ static enum vg_send_result file_send(struct vg_output *o, struct vg_batch *b)
         return VG_SEND_RETRY;
     if (!ctx->regular)
         return file_send_stream(o, ctx, b);
-    if (file_format(ctx, b) != VG_OK) {
+    if (file_format(o, ctx, b) != VG_OK) {
         vg_output_fail(o, "out of memory formatting %zu records", vg_batch_count(b));
         return VG_SEND_RETRY;
     }

@@ -581,7 +581,7 @@ static int kafka_encode(struct kafka_ctx *ctx, const struct vg_record *r, bool *
 
     vg_buf_reset(&ctx->value);
     vg_buf_reset(&ctx->keybuf);
-    if (vg_record_to_json(r, &ctx->value) != VG_OK)
+    if (vg_record_encode(r, ctx->o->record_schema, &ctx->value) != VG_OK)
         return VG_ENOMEM;
     if (ctx->key[0] != '\0')
         f = vg_record_field(r, ctx->key);

@@ -259,6 +259,19 @@ def id_none_lets_the_server_choose_and_plain_bodies():
 
 
 @vt.case
+def record_schema_ecs_indexes_ecs_documents():
+    """record_schema: ecs: the receiver (which refuses a key twice) takes
+    every document, each with the fields in their ECS places."""
+    r, docs, st = index_lines({"flavour": "es8"}, 300, record_schema="ecs")
+    for d in docs:
+        src = d["source"]
+        assert sorted(src) == ["@timestamp", "host", "log", "message", "stream"], src
+        assert src["host"] == {"name": "test-node"} and src["stream"] == "stdout", src
+        assert src["log"]["file"]["path"].endswith(".log"), src
+    exactly_once(r, 300)
+
+
+@vt.case
 def requests_go_out_concurrently_up_to_workers():
     """Full batches cut at 16 KiB into many requests, a receiver that takes
     0.2 s per request: three workers keep three requests in flight."""

@@ -32,12 +32,20 @@ outputs:
 """
 
 
-def records(agent):
-    path = os.path.join(agent.tmp, "out.ndjson")
+def unique_keys(pairs):
+    """object_pairs_hook refusing a key twice in one object."""
+    keys = [k for k, _ in pairs]
+    assert len(keys) == len(set(keys)), "a key twice: %s" % keys
+    return dict(pairs)
+
+
+def records(agent, name="out.ndjson"):
+    path = os.path.join(agent.tmp, name)
     if not os.path.exists(path):
         return []
     with open(path, "rb") as f:
-        return [json.loads(line) for line in f.read().splitlines() if line.endswith(b"}")]
+        return [json.loads(line, object_pairs_hook=unique_keys)
+                for line in f.read().splitlines() if line.endswith(b"}")]
 
 
 def wait_records(agent, pred, what, timeout=10.0):
@@ -77,6 +85,42 @@ def kubernetes_metadata_from_symlinks_and_every_byte_kept():
         assert r0["body"] == "caf\u00e9 \ufffd\ufffd bad\x00nul", repr(r0["body"])
         assert r1["stream"] == "stderr" and r1["body"] == "second", r1
         assert len(got) == 2
+        assert agent.stop()[0] == 0
+
+
+@vt.case
+def record_schemas_ecs_and_otel_in_file_outputs():
+    """The same two records in two files, one per record_schema: the
+    well-known fields in their places, each record whole and in order."""
+    agent = vt.Agent((CONFIG % "").replace(
+        '  - { type: file, path: "{tmp}/out.ndjson" }\n',
+        '  - { type: file, name: ecs, path: "{tmp}/ecs.ndjson", record_schema: ecs }\n'
+        '  - { type: file, name: otel, path: "{tmp}/otel.ndjson", record_schema: otel }\n'))
+    kubelet_layout(agent.tmp, b"2026-11-24T10:00:00.5Z stdout F caf\xc3\xa9 \xff\n"
+                              b"2026-11-24T10:00:01Z stderr F second\n")
+    path = os.path.join(agent.tmp, "containers", "web-1_shop_nginx-%s.log" % ID64)
+    with agent:
+        vt.wait_for(lambda: len(records(agent, "ecs.ndjson")) >= 2 and
+                    len(records(agent, "otel.ndjson")) >= 2, 10, what="two records in each file")
+        ecs, otel = records(agent, "ecs.ndjson"), records(agent, "otel.ndjson")
+        assert len(ecs) == 2 and len(otel) == 2, (ecs, otel)
+        kube = {"namespace": "shop", "pod": {"name": "web-1", "uid": UID},
+                "container": {"name": "nginx"}}
+        resource = {"k8s.namespace.name": "shop", "k8s.pod.name": "web-1", "k8s.pod.uid": UID,
+                    "k8s.container.name": "nginx", "k8s.container.restart_count": 2,
+                    "container.id": ID64, "host.name": "node-a"}
+        for r, (ts, body, stream) in zip(ecs, [("2026-11-24T10:00:00.500000000Z",
+                                                "caf\u00e9 \ufffd", "stdout"),
+                                               ("2026-11-24T10:00:01.000000000Z", "second",
+                                                "stderr")]):
+            assert r == {"@timestamp": ts, "message": body, "stream": stream,
+                         "log": {"file": {"path": path}}, "kubernetes": kube,
+                         "container": {"id": ID64}, "host": {"name": "node-a"},
+                         "restart_count": 2}, r
+        for r, e in zip(otel, ecs):
+            assert r == {"timestamp": e["@timestamp"], "body": e["message"],
+                         "attributes": {"log.iostream": e["stream"], "log.file.path": path},
+                         "resource": resource}, r
         assert agent.stop()[0] == 0
 
 

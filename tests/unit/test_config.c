@@ -393,7 +393,8 @@ static void plan_builds_agent_collectors_and_outputs(void **state)
                                     "  - { type: generator }\n"
                                     "outputs:\n"
                                     "  - { type: stdout, retry_backoff: 50ms }\n"
-                                    "  - { type: file, path: /tmp/x.ndjson, fsync: yes }\n");
+                                    "  - { type: file, path: /tmp/x.ndjson, fsync: yes,\n"
+                                    "      record_schema: ecs }\n");
     struct vg_errors errs;
     struct vg_plan plan;
 
@@ -424,6 +425,12 @@ static void plan_builds_agent_collectors_and_outputs(void **state)
     assert_string_equal(plan.outputs[0].name, "stdout");
     assert_int_equal(plan.outputs[0].settings.retry_backoff_ms, 50);
     assert_string_equal(plan.outputs[1].name, "file");
+    assert_null(plan.outputs[0].settings.record_schema);
+    assert_string_equal(plan.outputs[1].settings.record_schema, "ecs");
+    assert_int_equal(vg_record_schema_parse(plan.outputs[0].settings.record_schema),
+                     VG_RECORD_SCHEMA_DEFAULT);
+    assert_int_equal(vg_record_schema_parse(plan.outputs[1].settings.record_schema),
+                     VG_RECORD_SCHEMA_ECS);
     vg_plan_free(&plan);
     assert_int_equal(plan.n_collectors, 0);
     vg_plan_free(&plan);
@@ -780,6 +787,17 @@ static void bad_unset_variable(void **state)
                   "${VIGIL_TEST_STATE:-default} to give a default)");
 }
 
+static void bad_record_schema_names_the_known_ones(void **state)
+{
+    EXPECT_ERRORS("outputs:\n"
+                  "  - { type: stdout, record_schema: foo }\n"
+                  "  - { type: file, path: /tmp/x, record_schema: ECS }\n",
+                  "t.yaml:2: outputs[0] (stdout): option 'record_schema': invalid value 'foo' "
+                  "(one of: flat, ecs, otel)",
+                  "t.yaml:3: outputs[1] (file): option 'record_schema': invalid value 'ECS' "
+                  "(one of: flat, ecs, otel)");
+}
+
 static void bad_several_errors_all_reported(void **state)
 {
     EXPECT_ERRORS("agent:\n"
@@ -1014,6 +1032,7 @@ int main(void)
         cmocka_unit_test(bad_values_a_check_callback_refuses),
         cmocka_unit_test(bad_yaml_syntax),
         cmocka_unit_test(bad_unset_variable),
+        cmocka_unit_test(bad_record_schema_names_the_known_ones),
         cmocka_unit_test(bad_several_errors_all_reported),
         cmocka_unit_test(bad_secret_file_missing),
         cmocka_unit_test(bad_secret_given_both_ways),

@@ -350,6 +350,14 @@ static void encode_routing_from_a_field_or_none(void **state)
     assert_string_equal(first_line(f), "{\"index\":{\"_index\":\"vigil-2026.11.24\"}}");
 }
 
+/* The source line es_encode writes for t (f->out reset first). */
+static const char *source_line(struct es_fix *f, struct es_rec *t)
+{
+    vg_buf_reset(&f->out);
+    assert_int_equal(es_encode(&f->e, &t->r, &f->out, &f->why), VG_OK);
+    return strchr(f->out.data, '\n') + 1;
+}
+
 static void encode_source_line_has_timestamp_message_and_fields(void **state)
 {
     struct es_fix *f = *state;
@@ -358,8 +366,7 @@ static void encode_source_line_has_timestamp_message_and_fields(void **state)
     rec_init(&t, ES_T0 + 5, "a \"quoted\" line");
     rec_str(&t, "pod", "web");
     rec_int(&t, "code", 500);
-    assert_int_equal(es_encode(&f->e, &t.r, &f->out, &f->why), VG_OK);
-    assert_string_equal(strchr(f->out.data, '\n') + 1,
+    assert_string_equal(source_line(f, &t),
                         "{\"@timestamp\":\"2026-11-24T10:00:00.000000005Z\","
                         "\"message\":\"a \\\"quoted\\\" line\",\"pod\":\"web\",\"code\":500}\n");
 }
@@ -374,10 +381,31 @@ static void encode_never_writes_duplicate_keys(void **state)
     rec_str(&t, "@timestamp", "yesterday");
     rec_str(&t, "k", "first");
     rec_str(&t, "k", "second");
-    assert_int_equal(es_encode(&f->e, &t.r, &f->out, &f->why), VG_OK);
-    assert_string_equal(strchr(f->out.data, '\n') + 1,
+    assert_string_equal(source_line(f, &t), "{\"@timestamp\":\"2026-11-24T10:00:00.000000000Z\","
+                                            "\"message\":\"parsed message\",\"k\":\"first\"}\n");
+}
+
+/* record_schema: the document in the schema asked for, after the same
+ * action line; a repeated message goes under labels rather than away. */
+static void encode_writes_the_record_schema_asked_for(void **state)
+{
+    struct es_fix *f = *state;
+    struct es_rec t;
+
+    rec_init(&t, ES_T0, "raw body");
+    rec_str(&t, "pod", "web");
+    rec_str(&t, "message", "parsed message");
+    f->e.schema = VG_RECORD_SCHEMA_ECS;
+    assert_string_equal(source_line(f, &t),
                         "{\"@timestamp\":\"2026-11-24T10:00:00.000000000Z\","
-                        "\"message\":\"parsed message\",\"k\":\"first\"}\n");
+                        "\"message\":\"raw body\",\"kubernetes\":{\"pod\":{\"name\":\"web\"}},"
+                        "\"labels\":{\"message\":\"parsed message\"}}\n");
+    assert_non_null(strstr(first_line(f), "{\"create\":{\"_index\":\"vigil-2026.11.24\""));
+    f->e.schema = VG_RECORD_SCHEMA_OTEL;
+    assert_string_equal(source_line(f, &t),
+                        "{\"timestamp\":\"2026-11-24T10:00:00.000000000Z\",\"body\":\"raw body\","
+                        "\"attributes\":{\"message\":\"parsed message\"},"
+                        "\"resource\":{\"k8s.pod.name\":\"web\"}}\n");
 }
 
 static void encode_body_is_ndjson_without_type(void **state)
@@ -837,6 +865,7 @@ int main(void)
         ENC(encode_routing_from_a_field_or_none),
         ENC(encode_source_line_has_timestamp_message_and_fields),
         ENC(encode_never_writes_duplicate_keys),
+        ENC(encode_writes_the_record_schema_asked_for),
         ENC(encode_body_is_ndjson_without_type),
         ENC(encode_refuses_a_record_without_index_name),
         ENC(encode_index_follows_the_record_day),

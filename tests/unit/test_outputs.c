@@ -22,6 +22,7 @@
 #include "config.h"
 #include "core.h"
 #include "pipeline_internal.h"
+#include "read_file.h"
 #include "scripted_output.h"
 
 #ifndef VG_SOURCE_DIR
@@ -97,6 +98,7 @@ struct to {
     struct vg_collector c;
     struct vg_emit e;
     struct vg_output_settings os;
+    enum vg_record_schema schema; /* of the outputs to_add_output makes */
     int64_t next_n;
 };
 
@@ -158,6 +160,7 @@ static void to_add_output(struct to *f, const struct vg_output_ops *ops, void *c
     o->ops = ops;
     o->name = strdup(name);
     o->ctx = ctx;
+    o->record_schema = f->schema;
     if (ops->init != NULL)
         assert_int_equal(ops->init(o, NULL, &err), VG_OK);
     assert_int_equal(vg_pipeline_add_output(f->p, o, &f->os, &err), VG_OK);
@@ -244,6 +247,27 @@ static void file_writes_one_json_line_per_record(void **state)
     assert_int_equal(st.st_mode & 0777, 0640 & ~mask);
 }
 
+/* record_schema: the lines are the records in the schema asked for. */
+static void file_writes_the_record_schema_asked_for(void **state)
+{
+    struct to *f = *state;
+    char path[128], *got;
+
+    snprintf(path, sizeof(path), "%s/out.ndjson", f->dir);
+    f->schema = VG_RECORD_SCHEMA_ECS;
+    to_pipeline(f, 4);
+    to_add_output(f, &vg_output_file, to_file_ctx(path), "file");
+    to_start(f);
+    to_emit(f, 2);
+    assert_int_equal(to_wait_acked(f, 2, 5000), 2);
+    got = test_read_file(path, NULL);
+    assert_string_equal(got, "{\"@timestamp\":\"1970-01-01T00:00:00.000000000Z\","
+                             "\"message\":\"line\",\"n\":1}\n"
+                             "{\"@timestamp\":\"1970-01-01T00:00:00.000000000Z\","
+                             "\"message\":\"line\",\"n\":2}\n");
+    free(got);
+}
+
 static void file_missing_folder_is_retried_until_it_appears(void **state)
 {
     struct to *f = *state;
@@ -310,12 +334,13 @@ static void file_refuses_a_bad_mode(void **state)
 
 /* ---- stdout ---- */
 
-static void stdout_writes_the_batch_to_fd_1(void **state)
+/* What the stdout output writes of two records "a" and "b" in schema,
+ * into got (size bytes, NUL-terminated). */
+static void to_stdout_send(struct to *f, enum vg_record_schema schema, char *got, size_t size)
 {
-    struct to *f = *state;
-    struct vg_output o = {.ops = &vg_output_stdout, .name = "stdout"};
+    struct vg_output o = {.ops = &vg_output_stdout, .name = "stdout", .record_schema = schema};
     struct vg_error err = {0};
-    char path[128], got[512] = {0};
+    char path[128];
     int fd, saved;
     ssize_t n;
 
@@ -334,14 +359,31 @@ static void stdout_writes_the_batch_to_fd_1(void **state)
     assert_int_equal(vg_output_stdout.send(&o, f->e.sink->open), VG_SEND_OK);
     dup2(saved, STDOUT_FILENO);
     close(saved);
-    n = pread(fd, got, sizeof(got) - 1, 0);
+    memset(got, 0, size);
+    n = pread(fd, got, size - 1, 0);
     close(fd);
     assert_true(n > 0);
-    assert_string_equal(got, "{\"time\":\"1970-01-01T00:00:00.000000000Z\",\"body\":\"a\"}\n"
-                             "{\"time\":\"1970-01-01T00:00:00.000000000Z\",\"body\":\"b\"}\n");
     vg_output_stdout.destroy(&o);
     vg_options_free(vg_output_stdout.options, o.ctx);
     free(o.ctx);
+}
+
+static void stdout_writes_the_batch_to_fd_1(void **state)
+{
+    char got[512];
+
+    to_stdout_send(*state, VG_RECORD_SCHEMA_DEFAULT, got, sizeof(got));
+    assert_string_equal(got, "{\"time\":\"1970-01-01T00:00:00.000000000Z\",\"body\":\"a\"}\n"
+                             "{\"time\":\"1970-01-01T00:00:00.000000000Z\",\"body\":\"b\"}\n");
+}
+
+static void stdout_writes_the_record_schema_asked_for(void **state)
+{
+    char got[512];
+
+    to_stdout_send(*state, VG_RECORD_SCHEMA_OTEL, got, sizeof(got));
+    assert_string_equal(got, "{\"timestamp\":\"1970-01-01T00:00:00.000000000Z\",\"body\":\"a\"}\n"
+                             "{\"timestamp\":\"1970-01-01T00:00:00.000000000Z\",\"body\":\"b\"}\n");
 }
 
 /* ---- line streams ---- */
@@ -615,10 +657,12 @@ int main(void)
 #define TO_TEST(name) cmocka_unit_test_setup_teardown(name, to_setup, to_teardown)
     const struct CMUnitTest tests[] = {
         TO_TEST(file_writes_one_json_line_per_record),
+        TO_TEST(file_writes_the_record_schema_asked_for),
         TO_TEST(file_missing_folder_is_retried_until_it_appears),
         TO_TEST(file_reopens_after_rename),
         cmocka_unit_test(file_refuses_a_bad_mode),
         TO_TEST(stdout_writes_the_batch_to_fd_1),
+        TO_TEST(stdout_writes_the_record_schema_asked_for),
         TO_TEST(ostream_gives_up_on_a_stalled_pipe_after_a_second),
         TO_TEST(ostream_finishes_a_cut_line_first),
         TO_TEST(discard_fail_first_exercises_the_retry_path),
