@@ -22,6 +22,7 @@
 #include "alloc.h"
 #include "core.h"
 #include "engine.h"
+#include "log_metrics.h"
 #include "process.h"
 
 #define ENGINE_TICK_MS           1000 /* heartbeat and self metrics */
@@ -368,6 +369,8 @@ static void engine_tick(struct vg_engine *e)
     engine_emit_collector_metrics(e, &emit);
     vg_pipeline_emit_metrics(e->pipeline, &emit);
     vg_http_emit_metrics(e->http, &emit);
+    if (e->plan->log_metrics != NULL)
+        vg_log_metrics_emit(e->plan->log_metrics, &emit, vg_mono_ns());
     vg_store_commit(e->store, ENGINE_SELF_OWNER, e->self_samples);
 }
 
@@ -533,6 +536,8 @@ static int engine_setup_collector(struct vg_engine *e, struct engine_collector *
     snprintf(ec->owner, sizeof(ec->owner), "collector:%s", pc->name);
     ec->samples = vg_samples_create();
     ec->sink = vg_pipeline_sink(e->pipeline, &ec->c);
+    if (ec->sink != NULL && pc->ops->records && e->plan->log_metrics != NULL)
+        vg_sink_set_log_metrics(ec->sink, e->plan->log_metrics);
     if (ec->sink != NULL && pc->process != NULL) {
         vg_sink_set_process(ec->sink, pc->process);
         pc->process = NULL; /* the sink owns it now */

@@ -240,6 +240,11 @@ int vg_sink_route(struct vg_sink *s, const bool *takes)
     return VG_OK;
 }
 
+void vg_sink_set_log_metrics(struct vg_sink *s, struct vg_log_metrics *m)
+{
+    s->logm = m;
+}
+
 void vg_sink_set_process(struct vg_sink *s, struct vg_process *proc)
 {
     vg_process_destroy(s->proc);

@@ -58,6 +58,10 @@ int vg_sink_route(struct vg_sink *s, const bool *takes); /* VG_OK or VG_ENOMEM *
  * before it is sealed; the sink owns proc (and frees one it had). */
 struct vg_process;
 void vg_sink_set_process(struct vg_sink *s, struct vg_process *proc);
+/* Counts the sink's records, once processed, in m (log_metrics.h); m is
+ * shared by every sink and outlives them. */
+struct vg_log_metrics;
+void vg_sink_set_log_metrics(struct vg_sink *s, struct vg_log_metrics *m);
 struct vg_process *vg_sink_process(const struct vg_sink *s);
 /* Records its filters dropped (acknowledged with their batch all the same). */
 uint64_t vg_sink_dropped_total(const struct vg_sink *s);

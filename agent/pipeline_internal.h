@@ -58,10 +58,11 @@ struct vg_sink {
     uint64_t mark_bytes, mark_bytes_total; /* before the last record: its cancel */
     uint64_t live_mem;                     /* memory of its sealed batches not acknowledged yet */
     struct vg_process *proc;               /* its processing steps, or NULL */
+    struct vg_log_metrics *logm;           /* counts records once processed, or NULL (shared) */
     bool unfinished;                       /* the open batch's last record awaits its steps */
     uint64_t dropped_total;                /* records its filters dropped */
     uint64_t finished;                     /* records through its steps */
-    int64_t now_ns;                        /* the wall clock, read every 64 of them */
+    int64_t now_ns, mono_ns;               /* the clocks, read every 64 of them */
     bool routed;                           /* outs holds its route; else every output takes it */
     struct vg_outq **outs;                 /* the outputs that take its records, when routed */
     size_t n_outs;

@@ -45,8 +45,11 @@ struct vg_plan_output {
     const struct vg_config_node *node;
 };
 
+struct vg_log_metrics;
+
 struct vg_plan {
     struct vg_agent_settings agent;
+    struct vg_log_metrics *log_metrics; /* counts from records (log_metrics.h); always made */
     struct vg_plan_collector *collectors;
     size_t n_collectors;
     struct vg_plan_output *outputs;

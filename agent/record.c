@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "core.h"
+#include "log_metrics.h"
 #include "pipeline_internal.h"
 #include "process.h"
 
@@ -83,7 +84,7 @@ struct vg_record *vg_emit_record(struct vg_emit *e, int64_t time_ns, const char 
     e->sink->mark_bytes_total = e->sink->bytes_total;
     r->body_len = body_len;
     b->bytes += body_len;
-    e->sink->unfinished = e->sink->proc != NULL;
+    e->sink->unfinished = e->sink->proc != NULL || e->sink->logm != NULL;
     e->sink->records_total++;
     e->sink->bytes_total += body_len;
     return r;
@@ -277,18 +278,23 @@ void vg_sink_finish_record(struct vg_sink *s)
     if (!s->unfinished)
         return;
     s->unfinished = false;
-    if (b == NULL || b->n_recs == 0 || s->proc == NULL)
+    if (b == NULL || b->n_recs == 0)
         return;
     memset(&pr, 0, sizeof(pr));
     pr.r = b->recs[b->n_recs - 1];
     pr.arena = &b->arena;
     pr.bytes = &b->bytes;
     pr.mark = pr.r->fields_tail;
-    if ((s->finished++ & 63u) == 0)
+    if ((s->finished++ & 63u) == 0) {
         s->now_ns = vg_now_ns(); /* a year for times that give none: coarse is enough */
+        s->mono_ns = vg_mono_ns();
+    }
     pr.now_ns = s->now_ns;
-    if (vg_process_run(s->proc, &pr) == VG_FILTER_DROP)
-        record_drop(s, b, pr.r);
+    if (s->proc != NULL && vg_process_run(s->proc, &pr) == VG_FILTER_DROP &&
+        record_drop(s, b, pr.r))
+        return;
+    if (s->logm != NULL)
+        vg_log_metrics_record(s->logm, s->c != NULL ? s->c->name : "", pr.r, s->mono_ns);
 }
 
 bool vg_emit_paused(const struct vg_emit *e)

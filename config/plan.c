@@ -17,6 +17,7 @@
 #include "config.h"
 #include "core.h"
 #include "http.h"
+#include "log_metrics.h"
 #include "process.h"
 
 #define PLAN_MAX_NAME  64
@@ -133,7 +134,8 @@ static const struct vg_option plan_output_name_options[] = {
     {NULL, 0, NULL, 0, NULL, 0, NULL},
 };
 
-static const char *const plan_sections[] = {"agent", "collectors", "outputs", "parsers", "filters"};
+static const char *const plan_sections[] = {"agent",   "collectors", "outputs",
+                                            "parsers", "filters",    "log_metrics"};
 /* Sections of the design that this version does not implement yet. */
 static const char *const plan_unsupported[] = {"alerts", "notifiers"};
 static const char *const plan_ignore[] = {"type", NULL};
@@ -686,7 +688,7 @@ static int plan_top_level(const struct vg_config_node *root, struct vg_errors *e
         if (later)
             vg_errors_add(errs, c,
                           "unknown top-level section '%s': not supported by this version "
-                          "(sections: agent, collectors, outputs, parsers, filters)",
+                          "(sections: agent, collectors, outputs, parsers, filters, log_metrics)",
                           c->key);
         else if (pick != NULL)
             vg_errors_add(errs, c, "unknown top-level section '%s' (did you mean '%s'?)", c->key,
@@ -694,7 +696,7 @@ static int plan_top_level(const struct vg_config_node *root, struct vg_errors *e
         else
             vg_errors_add(errs, c,
                           "unknown top-level section '%s' (sections: agent, collectors, "
-                          "outputs, parsers, filters)",
+                          "outputs, parsers, filters, log_metrics)",
                           c->key);
     }
     return rc;
@@ -866,6 +868,26 @@ static int plan_check_routes(const struct vg_plan *plan, struct vg_errors *errs)
     return rc;
 }
 
+/* The log_metrics: section, with the names of the collectors that emit
+ * records for its `source` globs. */
+static int plan_log_metrics(const struct vg_config_node *sec, struct vg_plan *plan,
+                            struct vg_errors *errs)
+{
+    const char **names = vg_calloc(plan->n_collectors + 1, sizeof(*names));
+    size_t i, n = 0;
+    int rc;
+
+    if (names == NULL)
+        return VG_ENOMEM;
+    for (i = 0; i < plan->n_collectors; i++)
+        if (plan->collectors[i].ops != NULL && plan->collectors[i].ops->records &&
+            plan->collectors[i].name != NULL)
+            names[n++] = plan->collectors[i].name;
+    rc = vg_log_metrics_plan(plan_is_null(sec) ? NULL : sec, names, n, &plan->log_metrics, errs);
+    free(names);
+    return rc;
+}
+
 /* Warns when the configuration would do nothing useful. */
 static void plan_check_empty(const struct vg_config *cfg, const struct vg_plan *plan,
                              struct vg_errors *errs)
@@ -916,6 +938,8 @@ int vg_plan_build(const struct vg_config *cfg, struct vg_plan *plan, struct vg_e
         rc = VG_ECONFIG;
     if (root != NULL && vg_plan_processes(root, plan, errs) != VG_OK)
         rc = VG_ECONFIG;
+    if (plan_log_metrics(vg_node_get(root, "log_metrics"), plan, errs) != VG_OK)
+        rc = VG_ECONFIG;
     if (rc == VG_OK)
         plan_check_empty(cfg, plan, errs);
     return rc;
@@ -949,6 +973,7 @@ void vg_plan_free(struct vg_plan *plan)
     }
     free(plan->collectors);
     free(plan->outputs);
+    vg_log_metrics_destroy(plan->log_metrics);
     vg_options_free(vg_agent_options, &plan->agent);
     memset(plan, 0, sizeof(*plan));
 }

@@ -620,6 +620,8 @@ void vg_plan_list_steps(FILE *f)
     vg_options_print(pp_options, "  ", f);
     fprintf(f, "\nparser_rules entries (under a collector's parser_rules:, with parser: NAME):\n");
     vg_options_print(pp_rule_options, "  ", f);
+    fprintf(f, "\nlog_metrics entries (- name: NAME under 'log_metrics:'):\n");
+    vg_options_print(vg_log_metrics_options, "  ", f);
     for (i = 0; vg_filter_registry[i] != NULL; i++) {
         const struct vg_filter_ops *ops = vg_filter_registry[i];
 
