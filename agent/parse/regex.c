@@ -1,27 +1,17 @@
 /*
  * regex.c - the regex parser: a PCRE2 pattern whose named groups become
- * fields. The pattern is compiled once, with the JIT where the platform has
- * it; a line is matched with pcre2_jit_match (no option checks on the hot
- * path) into match data made once from the pattern, so that a match
- * allocates nothing. A match limit, and a bounded JIT stack, stop a
- * pathological pattern on a hostile line: the line is then not matched
- * (VG_PARSE_LIMIT), kept whole by the caller, and counted.
- *
- * Patterns are compiled with PCRE2_NEVER_UTF (lines may be invalid UTF-8;
- * bytes are matched as bytes) and the ANYCRLF newline convention, as the
- * multiline rules are.
+ * fields. The pattern is compiled once (pattern.h: JIT where the platform
+ * has it, match data made once, so that a match allocates nothing). A
+ * match limit, and a bounded JIT stack, stop a pathological pattern on a
+ * hostile line: the line is then not matched (VG_PARSE_LIMIT), kept whole
+ * by the caller, and counted.
  */
-#define PCRE2_CODE_UNIT_WIDTH 8
-
-#include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "parser_internal.h"
-
-#define RX_JIT_STACK_START (32 * 1024)
-#define RX_JIT_STACK_MAX   (1024 * 1024)
+#include "pattern.h"
 
 /* One named group, in the order of the pattern. */
 struct rx_group {
@@ -33,30 +23,12 @@ struct rx_group {
 };
 
 struct rx_state {
-    pcre2_general_context *gctx;
-    pcre2_code *code;
-    pcre2_match_data *md;
-    pcre2_match_context *mctx;
-    pcre2_jit_stack *jit_stack;
-    bool jit;
+    struct vg_pattern pt;
     bool dup_names;
     struct rx_group *groups;
     size_t n_groups;
     unsigned char *emitted; /* per group, for repeated names: one field per name */
 };
-
-/* PCRE2 allocates through the core's allocator, so that tests can fail it. */
-static void *rx_malloc(size_t size, void *data)
-{
-    (void)data;
-    return vg_malloc(size);
-}
-
-static void rx_free(void *p, void *data)
-{
-    (void)data;
-    free(p);
-}
 
 static int rx_by_number(const void *a, const void *b)
 {
@@ -72,9 +44,9 @@ static int rx_groups(struct vg_parser *p, struct rx_state *rx, struct vg_error *
     uint32_t count = 0, entry = 0, i, k;
     PCRE2_SPTR table = NULL;
 
-    pcre2_pattern_info(rx->code, PCRE2_INFO_NAMECOUNT, &count);
-    pcre2_pattern_info(rx->code, PCRE2_INFO_NAMEENTRYSIZE, &entry);
-    pcre2_pattern_info(rx->code, PCRE2_INFO_NAMETABLE, &table);
+    pcre2_pattern_info(rx->pt.code, PCRE2_INFO_NAMECOUNT, &count);
+    pcre2_pattern_info(rx->pt.code, PCRE2_INFO_NAMEENTRYSIZE, &entry);
+    pcre2_pattern_info(rx->pt.code, PCRE2_INFO_NAMETABLE, &table);
     if (count == 0)
         return vg_error_set(err, VG_ECONFIG, "parser '%s': the pattern has no named group",
                             vg_parser_name(p));
@@ -132,48 +104,18 @@ static int rx_check_keys(const struct vg_parser *p, const struct rx_state *rx, s
     return VG_OK;
 }
 
-/* Compiles the pattern (JIT when possible). VG_OK, VG_ECONFIG, VG_ENOMEM. */
+/* Compiles the pattern with its match data. VG_OK, VG_ECONFIG, VG_ENOMEM. */
 static int rx_compile(struct vg_parser *p, struct rx_state *rx, const char *pattern,
                       struct vg_error *err)
 {
-    pcre2_compile_context *cctx = pcre2_compile_context_create(rx->gctx);
-    PCRE2_UCHAR msg[256];
-    PCRE2_SIZE off = 0;
-    int ecode = 0;
+    char why[VG_PATTERN_WHY_MAX];
+    int rc = vg_pattern_compile(&rx->pt, pattern, p->match_limit, why, sizeof(why));
 
-    if (cctx == NULL)
+    if (rc == VG_ENOMEM)
         return vg_error_set(err, VG_ENOMEM, "parser '%s': out of memory", vg_parser_name(p));
-    pcre2_set_newline(cctx, PCRE2_NEWLINE_ANYCRLF);
-    rx->code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF, &ecode,
-                             &off, cctx);
-    pcre2_compile_context_free(cctx);
-    if (rx->code == NULL) {
-        if (ecode == PCRE2_ERROR_NOMEMORY || ecode == PCRE2_ERROR_HEAP_FAILED)
-            return vg_error_set(err, VG_ENOMEM, "parser '%s': out of memory", vg_parser_name(p));
-        pcre2_get_error_message(ecode, msg, sizeof(msg));
-        return vg_error_set(err, VG_ECONFIG, "parser '%s': pattern '%s': %s at offset %zu",
-                            vg_parser_name(p), pattern, (const char *)msg, (size_t)off);
-    }
-    /* without the JIT (a platform or pattern it does not cover) the
-     * interpreter runs, slower, under the same limits */
-    rx->jit = pcre2_jit_compile(rx->code, PCRE2_JIT_COMPLETE) == 0;
-    return VG_OK;
-}
-
-/* Match data, match context, limit and JIT stack, made once. */
-static int rx_match_setup(struct vg_parser *p, struct rx_state *rx, struct vg_error *err)
-{
-    rx->md = pcre2_match_data_create_from_pattern(rx->code, rx->gctx);
-    rx->mctx = pcre2_match_context_create(rx->gctx);
-    if (rx->md == NULL || rx->mctx == NULL)
-        return vg_error_set(err, VG_ENOMEM, "parser '%s': out of memory", vg_parser_name(p));
-    pcre2_set_match_limit(rx->mctx, p->match_limit);
-    if (!rx->jit)
-        return VG_OK;
-    rx->jit_stack = pcre2_jit_stack_create(RX_JIT_STACK_START, RX_JIT_STACK_MAX, rx->gctx);
-    if (rx->jit_stack == NULL)
-        return vg_error_set(err, VG_ENOMEM, "parser '%s': out of memory", vg_parser_name(p));
-    pcre2_jit_stack_assign(rx->mctx, NULL, rx->jit_stack);
+    if (rc != VG_OK)
+        return vg_error_set(err, VG_ECONFIG, "parser '%s': pattern '%s': %s", vg_parser_name(p),
+                            pattern, why);
     return VG_OK;
 }
 
@@ -189,16 +131,11 @@ static int rx_init(struct vg_parser *p, const struct vg_parser_settings *s, stru
     if (rx == NULL)
         return vg_error_set(err, VG_ENOMEM, "parser '%s': out of memory", vg_parser_name(p));
     p->impl = rx;
-    rx->gctx = pcre2_general_context_create(rx_malloc, rx_free, NULL);
-    if (rx->gctx == NULL)
-        return vg_error_set(err, VG_ENOMEM, "parser '%s': out of memory", vg_parser_name(p));
     rc = rx_compile(p, rx, s->pattern, err);
     if (rc == VG_OK)
         rc = rx_groups(p, rx, err);
     if (rc == VG_OK)
         rc = rx_check_keys(p, rx, err);
-    if (rc == VG_OK)
-        rc = rx_match_setup(p, rx, err);
     return rc;
 }
 
@@ -208,29 +145,17 @@ static void rx_fini(struct vg_parser *p)
 
     if (rx == NULL)
         return;
-    pcre2_jit_stack_free(rx->jit_stack);
-    pcre2_match_context_free(rx->mctx);
-    pcre2_match_data_free(rx->md);
-    pcre2_code_free(rx->code);
-    pcre2_general_context_free(rx->gctx);
+    vg_pattern_free(&rx->pt);
     free(rx->groups);
     free(rx->emitted);
     free(rx);
     p->impl = NULL;
 }
 
-/* The errors that mean "a limit stopped the match", not "no match". */
-static bool rx_is_limit(int rc)
-{
-    return rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
-           rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT ||
-           rc == PCRE2_ERROR_NOMEMORY;
-}
-
 /* Emits every set group of a successful match with rc pairs. */
 static int rx_emit(struct vg_parse_ctx *c, struct rx_state *rx, const char *line, int rc)
 {
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(rx->md);
+    const PCRE2_SIZE *ov = vg_pattern_ovector(&rx->pt);
     const struct rx_group *g;
     PCRE2_SIZE s, e;
     size_t i;
@@ -259,12 +184,9 @@ static int rx_run(struct vg_parse_ctx *c, const char *line, size_t len)
     struct rx_state *rx = c->p->impl;
     int rc;
 
-    if (rx->jit)
-        rc = pcre2_jit_match(rx->code, (PCRE2_SPTR)line, len, 0, 0, rx->md, rx->mctx);
-    else
-        rc = pcre2_match(rx->code, (PCRE2_SPTR)line, len, 0, 0, rx->md, rx->mctx);
+    rc = vg_pattern_match(&rx->pt, line, len, 0);
     if (rc < 0) {
-        if (rx_is_limit(rc))
+        if (vg_pattern_is_limit(rc))
             c->res->flags |= VG_PARSE_LIMIT;
         return VG_EPARSE;
     }
