@@ -14,14 +14,12 @@
  * UTF-8) and the ANYCRLF newline convention, so that `$` also matches before
  * the '\r' of a CRLF line.
  */
-#define PCRE2_CODE_UNIT_WIDTH 8
-
-#include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "parse.h"
+#include "pattern.h"
 
 #define ML_MAX_PATS  16
 #define ML_MAX_RULES 16
@@ -163,24 +161,14 @@ static const struct ml_preset ml_presets[] = {
 static int ml_add_pattern(struct vg_multiline_rules *r, const char *what, const char *re,
                           struct vg_error *err)
 {
-    pcre2_compile_context *cctx = pcre2_compile_context_create(NULL);
-    PCRE2_UCHAR msg[256];
-    PCRE2_SIZE off = 0;
+    char why[VG_PATTERN_WHY_MAX];
     pcre2_code *code;
-    int ecode = 0;
+    int rc = vg_pattern_code(re, NULL, &code, why, sizeof(why));
 
-    if (cctx == NULL)
+    if (rc == VG_ENOMEM)
         return vg_error_set(err, VG_ENOMEM, "multiline: out of memory");
-    pcre2_set_newline(cctx, PCRE2_NEWLINE_ANYCRLF);
-    code =
-        pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF, &ecode, &off, cctx);
-    pcre2_compile_context_free(cctx);
-    if (code == NULL) {
-        pcre2_get_error_message(ecode, msg, sizeof(msg));
-        return vg_error_set(err, VG_ECONFIG, "multiline %s pattern '%s': %s at offset %zu", what,
-                            re, (const char *)msg, (size_t)off);
-    }
-    (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+    if (rc != VG_OK)
+        return vg_error_set(err, VG_ECONFIG, "multiline %s pattern '%s': %s", what, re, why);
     r->pats[r->n_pats++] = code;
     return VG_OK;
 }
