@@ -10,6 +10,7 @@ Run alone: VIGIL_BIN=build/vigil /usr/bin/python3 tests/integration/test_process
 import calendar
 import json
 import os
+import subprocess
 import time
 
 import es_receiver
@@ -36,6 +37,18 @@ collectors:
     interval: 100ms
     checkpoint_interval: 300ms
     processors: [[json, nginx], scrub, no_health]
+log_metrics:
+  - name: http_requests_total
+    help: "Access lines by method and status."
+    source: [logs]
+    match: '"(?<method>[A-Z]+) \\S+ HTTP/[0-9.]+" (?<status>\\d{3})'
+    labels: [method, status]
+  - name: order_latency_seconds
+    type: histogram
+    scope: { container: "ngin*" }
+    field: lat
+    value: lat
+    buckets: [1, 10, 50]
 outputs:
   - { type: file, name: flat, path: "{tmp}/out.ndjson" }
   - { type: elasticsearch, name: es, url: ["@URL@"], record_schema: ecs,
@@ -130,6 +143,42 @@ def check_ecs(docs, want):
             assert s["log"]["level"] in ("error", "info"), s
 
 
+def check_log_metrics(a, want):
+    """Counts per container and level, and the configured metrics, as
+    /metrics shows them (the agent refreshes them once a second); the text
+    passes promtool."""
+    pod = {"collector": "logs", "namespace": NS, "pod": POD, "container": CONTAINER}
+    vt.wait_for(lambda: a.metric_value("vigil_log_records_total",
+                                       dict(pod, stream="stdout")) == len(want),
+                timeout=5, what="vigil_log_records_total of the container")
+    n_json = sum(1 for w in want if w["kind"] == "json")
+    errors = a.metric_value("vigil_log_level_total", dict(pod, level="error"))
+    infos = a.metric_value("vigil_log_level_total", dict(pod, level="info"))
+    assert errors == n_json / 2 and infos == n_json / 2, (errors, infos)
+    by_status = {}
+    for w in want:
+        if w["kind"] == "nginx":
+            by_status[w["status"]] = by_status.get(w["status"], 0) + 1
+    for status, n in by_status.items():
+        got = a.metric_value("http_requests_total", {"collector": "logs", "method": "GET",
+                                                     "status": str(status)})
+        assert got == n, (status, got, n)
+    lat = [w["lat"] for w in want if w["kind"] == "json"]
+    assert a.metric_value("order_latency_seconds_count", {"collector": "logs"}) == len(lat)
+    assert a.metric_value("order_latency_seconds_bucket", {"le": "10"}) == \
+        sum(1 for v in lat if v <= 10)
+    assert abs(a.metric_value("order_latency_seconds_sum", {"collector": "logs"}) - sum(lat)) \
+        < 1e-6
+    text = a.metrics()
+    p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True, timeout=30)
+    problems = [ln for ln in (p.stdout + p.stderr).splitlines() if ln.strip()]
+    assert not problems, "promtool: %s" % "\n".join(problems[:20])
+    print("   /metrics: %d records of the container, %d error and %d info lines, requests by "
+          "status %s, %d latencies; promtool passes" % (len(want), errors, infos,
+                                                         sorted(by_status.items()), len(lat)))
+
+
 @vt.case
 def nginx_and_json_lines_arrive_parsed_and_without_secrets():
     text, want = lines()
@@ -167,6 +216,7 @@ def nginx_and_json_lines_arrive_parsed_and_without_secrets():
                                                {"collector": "logs"}) == len(want),
                         timeout=10, what="every kept record acknowledged")
             print("   file of %d bytes, %d records acknowledged" % (size, len(want)))
+            check_log_metrics(a, want)
         finally:
             a.stop()
 
@@ -181,7 +231,7 @@ def bad_steps_are_refused_with_their_line():
     print("   " + "\n   ".join(got))
     assert p.returncode != 0
     assert any(":6: filters[0] (scrub)" in ln and "baerer" in ln for ln in got), got
-    assert any(":17: collectors[0] (container_logs): processors[0][1]: unknown parser 'ngnix' "
+    assert any(":16: collectors[0] (container_logs): processors[0][1]: unknown parser 'ngnix' "
                "(did you mean 'nginx'?)" in ln for ln in got), got
 
 
