@@ -239,6 +239,10 @@ static int proc_set_field(void *arg, const struct vg_parse_field *f)
 
     if (f->key_len == 0 || memchr(f->key, '\0', f->key_len) != NULL)
         return VG_OK; /* no key a record could carry */
+    pr->value_in_body =
+        a->pp->field == NULL && !pr->body_replaced && f->type == VG_FIELD_STR &&
+        (uintptr_t)f->v.s.ptr >= (uintptr_t)pr->r->body &&
+        f->v.s.len <= pr->r->body_len - ((uintptr_t)f->v.s.ptr - (uintptr_t)pr->r->body);
     switch (f->type) {
     case VG_FIELD_STR:
         rc = vg_prec_set_str(pr, f->key, f->key_len, f->v.s.ptr, f->v.s.len);
@@ -256,6 +260,7 @@ static int proc_set_field(void *arg, const struct vg_parse_field *f)
         rc = vg_prec_set_bool(pr, f->key, f->key_len, f->v.b);
         break;
     }
+    pr->value_in_body = false;
     if (rc == VG_EBUSY)
         a->pp->conflicts++; /* a field the collector set: it keeps its value */
     else if (rc != VG_OK)

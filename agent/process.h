@@ -34,6 +34,12 @@ struct vg_prec {
     /* set while a parser's fields go in: a set of a key the collector set
      * is refused (VG_EBUSY) and the field keeps its value */
     bool protect;
+    /* set by the stage while a parser's field whose value lies in the body
+     * goes in: the field is marked in_body (a text without a literal has
+     * no substring with it, so redaction can skip such a field when the
+     * body has none) */
+    bool value_in_body;
+    bool body_replaced; /* vg_prec_set_body was called: in_body marks no longer hold */
 };
 
 /* The field named key[0..key_len), or NULL. */

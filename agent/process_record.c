@@ -118,6 +118,7 @@ static int prec_set_text(struct vg_prec *pr, const char *key, size_t key_len,
         memcpy(copy, v, len);
     copy[len] = '\0';
     f->type = type;
+    f->in_body = pr->value_in_body;
     f->v.s.ptr = copy;
     f->v.s.len = v != NULL ? len : 0;
     return VG_OK;
@@ -145,6 +146,7 @@ static int prec_set_scalar(struct vg_prec *pr, const char *key, size_t key_len,
     if (f == NULL || f == &prec_kept)
         return f == NULL ? VG_ENOMEM : VG_EBUSY;
     f->type = val->type;
+    f->in_body = false;
     f->v = val->v;
     *pr->bytes += PREC_SCALAR_BYTES;
     return VG_OK;
@@ -226,5 +228,6 @@ int vg_prec_set_body(struct vg_prec *pr, const char *v, size_t len)
         return VG_ENOMEM;
     pr->r->body = copy;
     pr->r->body_len = v != NULL ? len : 0;
+    pr->body_replaced = true;
     return VG_OK;
 }

@@ -319,6 +319,7 @@ struct vg_field {
     struct vg_field *next;
     const char *key; /* NUL-terminated */
     enum vg_field_type type;
+    bool in_body; /* set by the core: the value is bytes of the body as a parser read it */
     union {
         struct {
             const char *ptr; /* may hold NUL and invalid UTF-8 */

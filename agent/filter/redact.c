@@ -42,7 +42,10 @@ struct rd_def {
     enum rd_slot slot;
     const char *pattern;
     const char *replace; /* $1 is the first group */
-    const char *need[2]; /* a text without either literal cannot match (NULL: none) */
+    struct rd_lit {
+        const char *s;
+        size_t n;
+    } need[2]; /* a text without either literal cannot match (s NULL: none) */
     bool (*maybe)(const char *s, size_t len); /* a finer prefilter, or NULL */
     bool (*valid)(const char *s, size_t len); /* false: leave this match alone */
 };
@@ -66,9 +69,47 @@ struct rd_rule {
  * Presets: prefilters, checks and patterns.
  */
 
-static bool rd_has(const char *s, size_t len, const char *lit)
+#define RD_ONES  UINT64_C(0x0101010101010101)
+#define RD_HIGHS UINT64_C(0x8080808080808080)
+
+/* Whether lit occurs at s[i], in any case when lit is in lower case. */
+static bool rd_at(const char *s, size_t i, const struct rd_lit *lit)
 {
-    return lit != NULL && memmem(s, len, lit, strlen(lit)) != NULL;
+    size_t k;
+
+    for (k = 0; k < lit->n && ((unsigned char)s[i + k] | 0x20) == (unsigned char)lit->s[k]; k++)
+        ;
+    return k == lit->n;
+}
+
+/* Whether lit occurs in s[0..len), in any case when lit is in lower case
+ * (the patterns take "Bearer", "bearer" and "BEARER" alike). The texts
+ * are mostly short (a field, a line): eight bytes at a time, looking for
+ * the literal's first byte, costs less there than memmem's setup. */
+static bool rd_has(const char *s, size_t len, const struct rd_lit *lit)
+{
+    uint64_t w, v, c0;
+    size_t i = 0, end, k;
+
+    if (lit->s == NULL || len < lit->n)
+        return false;
+    if (lit->n == 1)
+        return memchr(s, lit->s[0], len) != NULL;
+    c0 = RD_ONES * (unsigned char)lit->s[0];
+    end = len - lit->n + 1; /* the last place it may start, plus one */
+    for (; i + 8 <= end; i += 8) {
+        memcpy(&w, s + i, 8);
+        v = (w | RD_ONES * 0x20) ^ c0;
+        if (((v - RD_ONES) & ~v & RD_HIGHS) == 0)
+            continue; /* no byte of the word is the first byte, in any case */
+        for (k = 0; k < 8; k++)
+            if (rd_at(s, i + k, lit))
+                return true;
+    }
+    for (; i < end; i++)
+        if (rd_at(s, i, lit))
+            return true;
+    return false;
 }
 
 /* A run of 13 digits, single spaces or dashes between them allowed: what
@@ -154,26 +195,35 @@ static bool rd_valid_basic(const char *s, size_t len)
     return false;
 }
 
+#define RD_LIT(x)                                                                                  \
+    {                                                                                              \
+        x, sizeof(x) - 1                                                                           \
+    }
+#define RD_NONE                                                                                    \
+    {                                                                                              \
+        NULL, 0                                                                                    \
+    }
+
 /* The presets' rules, in the order a preset's rules run. */
 // clang-format off
 static const struct rd_def rd_defs[] = {
     {RD_BEARER, "\\b((?:[Bb]earer|BEARER)\\s+)[A-Za-z0-9._~+/=-]{8,}",
-     "$1" RD_MASK, {"earer", "EARER"}, NULL, NULL},
+     "$1" RD_MASK, {RD_LIT("bearer"), RD_NONE}, NULL, NULL},
     {RD_BASIC, "\\b((?:[Bb]asic|BASIC)\\s+)[A-Za-z0-9+/]{4,}={0,2}",
-     "$1" RD_MASK, {"asic", "ASIC"}, NULL, rd_valid_basic},
+     "$1" RD_MASK, {RD_LIT("basic"), RD_NONE}, NULL, rd_valid_basic},
     {RD_BASIC, "\\b([A-Za-z][A-Za-z0-9+.-]{0,31}://[^\\s:@/?#\\[\\]]*:)[^\\s@/?#\\[\\]]+@",
-     "$1" RD_MASK "@", {"://", NULL}, NULL, NULL},
+     "$1" RD_MASK "@", {RD_LIT("://"), RD_NONE}, NULL, NULL},
     {RD_AWS, "\\b(?:AKIA|ASIA)[A-Z0-9]{16}\\b",
-     RD_MASK, {"AKIA", "ASIA"}, NULL, NULL},
+     RD_MASK, {RD_LIT("akia"), RD_LIT("asia")}, NULL, NULL},
     {RD_AWS, "((?:[Ss]ecret|SECRET)[_-]?(?i:access[_-]?key)[\"']?\\s*[:=]\\s*[\"']?)"
              "[A-Za-z0-9/+=]{16,}",
-     "$1" RD_MASK, {"ecret", "ECRET"}, NULL, NULL},
+     "$1" RD_MASK, {RD_LIT("secret"), RD_NONE}, NULL, NULL},
     {RD_JWT, "\\beyJ[A-Za-z0-9_-]{2,}\\.[A-Za-z0-9_-]{2,}\\.[A-Za-z0-9_-]*",
-     RD_MASK, {"eyJ", NULL}, NULL, NULL},
+     RD_MASK, {RD_LIT("eyj"), RD_NONE}, NULL, NULL},
     {RD_EMAIL, "(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\\.)+[A-Za-z]{2,}",
-     RD_MASK, {"@", NULL}, NULL, NULL},
+     RD_MASK, {RD_LIT("@"), RD_NONE}, NULL, NULL},
     {RD_CARD, "(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])",
-     RD_MASK, {NULL, NULL}, rd_maybe_card, rd_valid_card},
+     RD_MASK, {RD_NONE, RD_NONE}, rd_maybe_card, rd_valid_card},
 };
 // clang-format on
 
@@ -423,7 +473,7 @@ static int rd_expand(const struct rd_rule *rule, const char *s, const PCRE2_SIZE
 /* False when the prefilters of d show that s[0..len) cannot match. */
 static bool rd_maybe(const struct rd_def *d, const char *s, size_t len)
 {
-    if (d->need[0] != NULL && !rd_has(s, len, d->need[0]) && !rd_has(s, len, d->need[1]))
+    if (d->need[0].s != NULL && !rd_has(s, len, &d->need[0]) && !rd_has(s, len, &d->need[1]))
         return false;
     return d->maybe == NULL || d->maybe(s, len);
 }
@@ -466,12 +516,13 @@ static int64_t rd_apply(struct redact_ctx *x, struct rd_rule *rule, const char *
 }
 
 /*
- * Runs every rule over s[0..len). 1 with the result in *out, *out_len (in
+ * Runs the rules of `only` (bit i: rule i) over s[0..len); *maybe gets the
+ * rules whose prefilter passed. 1 with the result in *out, *out_len (in
  * one of x->buf) when something was replaced, 0 when nothing was, or
  * VG_ENOMEM.
  */
-static int rd_text(struct redact_ctx *x, const char *s, size_t len, const char **out,
-                   size_t *out_len)
+static int rd_text(struct redact_ctx *x, const char *s, size_t len, uint32_t only, uint32_t *maybe,
+                   const char **out, size_t *out_len)
 {
     struct rd_rule *rule;
     size_t i, k = 0;
@@ -479,10 +530,12 @@ static int rd_text(struct redact_ctx *x, const char *s, size_t len, const char *
 
     *out = s;
     *out_len = len;
+    *maybe = 0;
     for (i = 0; i < x->n_rules; i++) {
         rule = &x->rules[i];
-        if (!rd_maybe(rule->def, *out, *out_len))
+        if (!(only & (UINT32_C(1) << i)) || !rd_maybe(rule->def, *out, *out_len))
             continue;
+        *maybe |= UINT32_C(1) << i;
         n = rd_apply(x, rule, *out, *out_len, &x->buf[k]);
         if (n < 0)
             return VG_ENOMEM;
@@ -529,17 +582,39 @@ static int rd_set_field(struct vg_prec *pr, struct vg_field *f, const char *s, s
     return VG_OK;
 }
 
+/* The rules whose prefilter s[0..len) passes (bit i: rule i). */
+static uint32_t rd_maybe_mask(const struct redact_ctx *x, const char *s, size_t len)
+{
+    uint32_t m = 0;
+    size_t i;
+
+    for (i = 0; i < x->n_rules; i++)
+        if (rd_maybe(x->rules[i].def, s, len))
+            m |= UINT32_C(1) << i;
+    return m;
+}
+
+/*
+ * The body first, then the string fields. A field a parser read from the
+ * body as it still is (in_body) holds bytes of it: a literal a prefilter
+ * looks for cannot be in it when it is not in the body, so such a field
+ * is only tried with the rules whose prefilter the body passed.
+ */
 static int redact_run(void *ctx, struct vg_prec *pr)
 {
     struct redact_ctx *x = ctx;
     struct vg_field *f;
-    bool changed = false, own = pr->mark != NULL;
+    bool changed = false, own = pr->mark != NULL, same_body = x->body && !pr->body_replaced;
+    uint32_t all = (UINT32_C(1) << x->n_rules) - 1, in_body = all, maybe;
     const char *s;
     size_t len;
     int rc;
 
     if (x->body) {
-        rc = rd_text(x, pr->r->body != NULL ? pr->r->body : "", pr->r->body_len, &s, &len);
+        /* taken on the body as the parser read it, before a rule changes it */
+        in_body = rd_maybe_mask(x, pr->r->body != NULL ? pr->r->body : "", pr->r->body_len);
+        rc = rd_text(x, pr->r->body != NULL ? pr->r->body : "", pr->r->body_len, in_body, &maybe,
+                     &s, &len);
         if (rc == 1)
             rc = vg_prec_set_body(pr, s, len) == VG_OK ? 1 : VG_ENOMEM;
         if (rc < 0)
@@ -547,9 +622,10 @@ static int redact_run(void *ctx, struct vg_prec *pr)
         changed = rc == 1;
     }
     for (f = pr->r->fields; f != NULL; own = own && f != pr->mark, f = f->next) {
-        if (!rd_wants(x, f, own))
+        if (!rd_wants(x, f, own) || (same_body && f->in_body && in_body == 0))
             continue;
-        rc = rd_text(x, f->v.s.ptr != NULL ? f->v.s.ptr : "", f->v.s.len, &s, &len);
+        rc = rd_text(x, f->v.s.ptr != NULL ? f->v.s.ptr : "", f->v.s.len,
+                     same_body && f->in_body ? in_body : all, &maybe, &s, &len);
         if (rc == 1)
             rc = rd_set_field(pr, f, s, len) == VG_OK ? 1 : VG_ENOMEM;
         if (rc < 0)

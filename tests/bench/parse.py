@@ -9,10 +9,10 @@ JSON application lines and plain text), the agent reads from the head into
 `discard`:
 
 1. with no processors (CRI decode only: the baseline);
-2. with `processors: [[nginx, json], scrub]`: the built-in nginx parser,
-   else the json parser (the first that matches wins; plain text lines are
+2. with `processors: [[json, nginx], scrub]`: the json parser, else the
+   built-in nginx parser (the first that matches wins; plain text lines are
    kept whole with parse_error=true), then a redact filter with the bearer
-   and email presets.
+   and email presets over the body and every parsed string field.
 
 Beside them, `grep -cP` with the nginx parser's own pattern on the same
 file, in the same run (the page cache warmed by a cat first): the ratio
@@ -48,7 +48,7 @@ NGINX = (r'^(?<remote_addr>\S++) \S++ (?<remote_user>\S++) \[(?<time>[^\]]++)\] 
          r'(?: "(?<referer>' + QUOTED + r')" "(?<user_agent>' + QUOTED + r')")?')
 
 PROCESSORS = {
-    "collector": "    processors: [[nginx, json], scrub]\n",
+    "collector": "    processors: [[json, nginx], scrub]\n",
     "sections": "filters:\n  - { name: scrub, type: redact, presets: [bearer, email] }\n",
 }
 
@@ -75,7 +75,7 @@ def agent_row(vigil, path, meta, data_dir, timeout, steps):
     r = logs.agent_row(vigil, "cri", path, "discard", meta["records"], data_dir, timeout,
                        extra=extra, tag="-parse" if steps else "")
     samples = r.pop("samples", {}) or {}
-    r.update(reader="vigil", steps="[nginx, json], redact" if steps else "none",
+    r.update(reader="vigil", steps="[json, nginx], redact" if steps else "none",
              lines=meta["records"], bytes=meta["bytes"])
     if steps:
         ran = logs.metric(samples, "vigil_parse_records_total", parser="nginx") or 0
@@ -85,8 +85,7 @@ def agent_row(vigil, path, meta, data_dir, timeout, steps):
         r["json"] = int((logs.metric(samples, "vigil_parse_records_total", parser="json") or 0) -
                         (logs.metric(samples, "vigil_parse_errors_total", parser="json",
                                      reason="no_match") or 0))
-        r["redacted"] = logs.metric(samples, "vigil_redact_records_total") or \
-            logs.metric(samples, "vigil_filter_redacted_total")
+        r["redacted"] = logs.metric(samples, "vigil_filter_changed_total", step="scrub")
     return r
 
 

@@ -231,6 +231,38 @@ static void a_list_of_parsers_takes_the_first_that_matches(void **state)
     assert_non_null(vg_record_field(r, "parse_error"));
 }
 
+/* Redaction skips a field read from the body only when the body cannot
+ * hold what it looks for: a field the parser unescaped (not bytes of the
+ * body) is still redacted, and so is a field of a body that holds one. */
+static void redaction_reaches_parsed_fields(void **state)
+{
+    struct tpr *t = *state;
+    const struct vg_record *r;
+    const struct vg_field *f;
+
+    assert_int_equal(tpr_build(t,
+                               "collectors:\n"
+                               "  - processors: [json, {type: redact, presets: [email, bearer]}]\n"
+                               "  - processors: [{type: regex, pattern: '^(?<all>.*)$'},\n"
+                               "                 {type: redact, presets: [bearer]}]\n"),
+                     VG_OK);
+    r = tpr_run(t, "{\"who\":\"ann\\u0040example.com\",\"note\":\"x\"}");
+    f = vg_record_field(r, "who");
+    assert_non_null(f);
+    assert_null(memmem(f->v.s.ptr, f->v.s.len, "example", 7));
+    assert_null(memmem(f->v.s.ptr, f->v.s.len, "ann@", 4));
+    sink_fixture_close(&t->sf);
+    sink_fixture_open(&t->sf, 1000);
+    t->plan.collectors[0].process = t->plan.collectors[1].process;
+    t->plan.collectors[1].process = NULL;
+    r = tpr_run(t, "Authorization: Bearer abcdefghijkl0123");
+    assert_null(memmem(r->body, r->body_len, "abcdefgh", 8));
+    f = vg_record_field(r, "all");
+    assert_non_null(f);
+    assert_true(f->in_body);
+    assert_null(memmem(f->v.s.ptr, f->v.s.len, "abcdefgh", 8));
+}
+
 static void configuration_errors_name_their_line(void **state)
 {
     struct tpr *t = *state;
@@ -279,6 +311,7 @@ int main(void)
                                         tpr_teardown),
         cmocka_unit_test_setup_teardown(a_list_of_parsers_takes_the_first_that_matches, tpr_setup,
                                         tpr_teardown),
+        cmocka_unit_test_setup_teardown(redaction_reaches_parsed_fields, tpr_setup, tpr_teardown),
         cmocka_unit_test_setup_teardown(configuration_errors_name_their_line, tpr_setup,
                                         tpr_teardown),
     };
