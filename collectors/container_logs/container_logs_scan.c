@@ -19,6 +19,7 @@
 
 #include "alloc.h"
 #include "container_logs.h"
+#include "meta.h"
 
 #define CLOG_DIR_EVENTS                                                                            \
     (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF)
@@ -243,6 +244,8 @@ static const struct clog_meta *clog_docker_meta(struct clog_ctx *x, const char *
     return d->ok ? &d->meta : NULL;
 }
 
+static void clog_meta_share(const struct clog_meta *m);
+
 /* Fills the metadata that the paths (and Docker's config) say. */
 static void clog_file_meta(struct clog_ctx *x, struct clog_file *f)
 {
@@ -261,6 +264,26 @@ static void clog_file_meta(struct clog_ctx *x, struct clog_file *f)
     }
     f->has_meta = clog_meta_from_container_link(f->path, &f->meta) || f->has_meta;
     f->has_meta = clog_meta_from_pod_file(f->real, &f->meta) || f->has_meta;
+    if (f->has_meta)
+        clog_meta_share(&f->meta);
+}
+
+/* Tells the core (meta.h) the names of the container, for the collectors
+ * that know it by id only (cgroup, GPU, kernel log). */
+static void clog_meta_share(const struct clog_meta *m)
+{
+    struct vg_meta v;
+
+    if (m->container_id[0] == '\0')
+        return;
+    memset(&v, 0, sizeof(v));
+    snprintf(v.namespace_, sizeof(v.namespace_), "%s", m->namespace_);
+    snprintf(v.pod, sizeof(v.pod), "%s", m->pod);
+    snprintf(v.container, sizeof(v.container), "%s",
+             m->container[0] != '\0' ? m->container : m->container_name);
+    snprintf(v.image, sizeof(v.image), "%s", m->image);
+    snprintf(v.pod_uid, sizeof(v.pod_uid), "%s", m->pod_uid);
+    vg_meta_put(m->container_id, &v);
 }
 
 static struct clog_file *clog_file_alloc(struct clog_ctx *x, const char *path, const char *real,
