@@ -23,6 +23,17 @@ struct meta_entry {
 static pthread_mutex_t meta_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct meta_entry *meta_table[META_BUCKETS];
 
+#define META_GPUS 64
+
+struct meta_gpu {
+    char bus[16];
+    int index;
+    char uuid[96];
+};
+
+static struct meta_gpu meta_gpus[META_GPUS];
+static size_t meta_n_gpus;
+
 static unsigned meta_hash(const char *id)
 {
     uint32_t h = 2166136261u;
@@ -118,6 +129,76 @@ void vg_meta_expire(int64_t ttl_s)
 void vg_meta_reset(void)
 {
     meta_drop(INT64_MAX);
+    pthread_mutex_lock(&meta_mu);
+    meta_n_gpus = 0;
+    pthread_mutex_unlock(&meta_mu);
+}
+
+/* ---- GPUs ------------------------------------------------------------------- */
+
+bool vg_gpu_bus_id(const char *bus_id, char *out, size_t size)
+{
+    unsigned long dom, bus, dev;
+    char *end;
+    const char *p = bus_id;
+
+    if (p == NULL || size < 11)
+        return false;
+    if (strncmp(p, "PCI:", 4) == 0)
+        p += 4;
+    dom = strtoul(p, &end, 16);
+    if (end == p || *end != ':')
+        return false;
+    p = end + 1;
+    bus = strtoul(p, &end, 16);
+    if (end == p || *end != ':')
+        return false;
+    p = end + 1;
+    dev = strtoul(p, &end, 16);
+    if (end == p || dom > 0xffffffffUL || bus > 0xff || dev > 0x1f)
+        return false;
+    snprintf(out, size, "%04lx:%02lx:%02lx", dom & 0xffffUL, bus, dev);
+    return true;
+}
+
+void vg_gpu_put(const char *bus_id, int index, const char *uuid)
+{
+    char bus[16];
+    size_t i;
+
+    if (!vg_gpu_bus_id(bus_id, bus, sizeof(bus)))
+        return;
+    pthread_mutex_lock(&meta_mu);
+    for (i = 0; i < meta_n_gpus && strcmp(meta_gpus[i].bus, bus) != 0; i++)
+        ;
+    if (i < META_GPUS) {
+        snprintf(meta_gpus[i].bus, sizeof(meta_gpus[i].bus), "%s", bus);
+        meta_gpus[i].index = index;
+        snprintf(meta_gpus[i].uuid, sizeof(meta_gpus[i].uuid), "%s", uuid != NULL ? uuid : "");
+        if (i == meta_n_gpus)
+            meta_n_gpus++;
+    }
+    pthread_mutex_unlock(&meta_mu);
+}
+
+bool vg_gpu_get(const char *bus_id, int *index, char *uuid, size_t uuid_size)
+{
+    char bus[16];
+    size_t i;
+    bool found = false;
+
+    if (!vg_gpu_bus_id(bus_id, bus, sizeof(bus)))
+        return false;
+    pthread_mutex_lock(&meta_mu);
+    for (i = 0; i < meta_n_gpus && !found; i++) {
+        if (strcmp(meta_gpus[i].bus, bus) != 0)
+            continue;
+        *index = meta_gpus[i].index;
+        snprintf(uuid, uuid_size, "%s", meta_gpus[i].uuid);
+        found = true;
+    }
+    pthread_mutex_unlock(&meta_mu);
+    return found;
 }
 
 /* ---- cgroup paths ----------------------------------------------------------- */

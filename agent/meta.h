@@ -41,6 +41,15 @@ void vg_meta_expire(int64_t ttl_s);
 /* Forgets everything (tests). */
 void vg_meta_reset(void);
 
+/* GPUs by PCI bus id: the GPU collector puts what NVML says; the kernel
+ * log collector maps an Xid line's bus id to the GPU's index and UUID.
+ * Bus ids are compared as "dddd:bb:dd" (domain, bus, device; lower case):
+ * NVML's "00000000:3B:00.0" and the kernel's "0000:3b:00" are the same. */
+void vg_gpu_put(const char *bus_id, int index, const char *uuid);
+bool vg_gpu_get(const char *bus_id, int *index, char *uuid, size_t uuid_size);
+/* The normal form of a bus id into out[16]; false when it is none. */
+bool vg_gpu_bus_id(const char *bus_id, char *out, size_t size);
+
 /* What a cgroup path says about the container it holds. */
 struct vg_cgroup_ids {
     char id[VG_META_ID_MAX]; /* the container id, "" for a pod-level or other cgroup */

@@ -104,12 +104,30 @@ static void names_are_kept_by_id_and_short_id(void **state)
     assert_false(vg_meta_get(ID, &got));
 }
 
+static void gpus_are_found_by_either_form_of_their_bus_id(void **state)
+{
+    char uuid[96], bus[16];
+    int index = -1;
+
+    (void)state;
+    vg_meta_reset();
+    vg_gpu_put("00000000:3B:00.0", 1, "GPU-5e8d8a14-0000-1111-2222-333344445555");
+    assert_true(vg_gpu_get("PCI:0000:3b:00", &index, uuid, sizeof(uuid)));
+    assert_int_equal(index, 1);
+    assert_string_equal(uuid, "GPU-5e8d8a14-0000-1111-2222-333344445555");
+    assert_false(vg_gpu_get("0000:3c:00", &index, uuid, sizeof(uuid)));
+    assert_true(vg_gpu_bus_id("0000:AF:00.0", bus, sizeof(bus)));
+    assert_string_equal(bus, "0000:af:00");
+    assert_false(vg_gpu_bus_id("garbage", bus, sizeof(bus)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cgroup_paths_of_every_driver_and_runtime),
         cmocka_unit_test(a_process_is_found_by_its_cgroup_file),
         cmocka_unit_test(names_are_kept_by_id_and_short_id),
+        cmocka_unit_test(gpus_are_found_by_either_form_of_their_bus_id),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
