@@ -204,13 +204,15 @@ static const unsigned char lm_view_first[256] = {
 static void lm_view_of(const struct vg_record *r, struct lm_view *v)
 {
     const struct vg_field *f;
-    unsigned slot;
+    unsigned slot, found = 0;
 
     memset(v, 0, sizeof(*v));
-    for (f = r->fields; f != NULL; f = f->next) {
+    for (f = r->fields; f != NULL && found < LM_VIEW_FIELDS; f = f->next) {
         slot = lm_view_first[(unsigned char)f->key[0]];
-        if (slot != 0 && v->f[slot - 1] == NULL && lm_key_is(f->key, lm_view_keys[slot - 1]))
+        if (slot != 0 && v->f[slot - 1] == NULL && lm_key_is(f->key, lm_view_keys[slot - 1])) {
             v->f[slot - 1] = f;
+            found++;
+        }
     }
 }
 

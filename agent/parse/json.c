@@ -812,12 +812,52 @@ static void json_number_normalize(const char *s, size_t len, char *buf)
     buf[o] = '\0';
 }
 
+/*
+ * The common short decimal ("45.888", "-0.25", "1200"): at most 15
+ * significant digits and a fraction of at most 22 digits, no exponent. Its
+ * digits as an integer and the power of ten are both exact doubles, and
+ * one IEEE division rounds correctly, so the result is strtod's, without
+ * its cost (Clinger's fast path). False for anything else.
+ */
+static bool json_double_fast(const char *s, size_t len, double *out)
+{
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    uint64_t m = 0;
+    size_t i = 0, digits = 0, frac = 0;
+    bool neg = false, dot = false;
+
+    if (len > 0 && s[0] == '-') {
+        neg = true;
+        i = 1;
+    }
+    for (; i < len; i++) {
+        if (s[i] == '.' && !dot) {
+            dot = true;
+            continue;
+        }
+        if (s[i] < '0' || s[i] > '9' || ++digits > 15)
+            return false;
+        m = m * 10 + (uint64_t)(s[i] - '0');
+        frac += dot;
+    }
+    if (digits == 0 || frac >= VG_ARRAY_LEN(pow10))
+        return false;
+    *out = (double)m / pow10[frac];
+    if (neg)
+        *out = -*out;
+    return true;
+}
+
 int vg_json_double(const struct vg_json_value *num, double *out)
 {
     char buf[JSON_DBL_BUF];
 
     if (!json_is_number(num) || out == NULL)
         return VG_EPARSE;
+    if (json_double_fast(num->ptr, num->len, out))
+        return VG_OK;
     /* strtod needs a terminated copy; the span is not terminated */
     if (num->len < 64) {
         memcpy(buf, num->ptr, num->len);

@@ -1100,9 +1100,43 @@ static void docker_config_v2_truncated(void **state)
     free(s);
 }
 
+/* The short-decimal fast path gives strtod's double, bit for bit, on
+ * random decimals of every length it takes and just past it. */
+static void short_decimals_convert_exactly_as_strtod(void **state)
+{
+    struct vg_json_value v;
+    uint64_t seed = 88172645463325252u;
+    char text[64];
+    double d, want;
+    int i, n, k, dot;
+
+    (void)state;
+    for (i = 0; i < 200000; i++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        n = 1 + (int)(seed % 17);                     /* digits */
+        dot = (int)((seed >> 8) % (unsigned)(n + 1)); /* where the point goes; n: none */
+        k = 0;
+        if ((seed >> 20) & 1)
+            text[k++] = '-';
+        for (int j = 0; j < n; j++) {
+            if (j == dot && dot > 0)
+                text[k++] = '.';
+            text[k++] = (char)('0' + (j == 0 && dot != 1 && n > 1 ? 1 + (seed >> (24 + j)) % 9
+                                                                  : (seed >> (24 + j)) % 10));
+        }
+        text[k] = '\0';
+        assert_int_equal(vg_json_parse(text, (size_t)k, &v, NULL), VG_OK);
+        assert_int_equal(vg_json_double(&v, &d), VG_OK);
+        want = strtod(text, NULL);
+        if (memcmp(&d, &want, sizeof(d)) != 0)
+            fail_msg("%s: %.17g, strtod %.17g", text, d, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(short_decimals_convert_exactly_as_strtod),
         cmocka_unit_test(y_literals),
         cmocka_unit_test(y_numbers),
         cmocka_unit_test(n_number_leading_zeros),
