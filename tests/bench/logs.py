@@ -67,6 +67,7 @@ collectors:
 OUTPUTS = {
     "discard": "  - { type: discard, name: out }",
     "file": "  - { type: file, name: out, path: /dev/null, fsync: false }",
+    "discard-lean": "  - { type: discard, name: out, queue_max_bytes: 2MiB }",
 }
 
 
