@@ -63,7 +63,7 @@ fuzz: deps
 
 test: build deps-test format-check
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) -L unit
-	ctest --test-dir $(BUILD) --output-on-failure -L integration
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) -L integration
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory test-asan
 
