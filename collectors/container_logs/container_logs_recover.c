@@ -567,18 +567,35 @@ static void clog_recover_entry(struct clog_ctx *x, struct clog_ckpt_entry *e, st
     clog_picks_add(ps, c, e, e, e->path, strrchr(e->real, '/') + 1);
 }
 
-/* True when the candidate's content is known already: a followed file, a
- * gone one, or a checkpoint (a copy or a compressed copy included). */
+/* True when f, followed but not identified yet (too short when it was
+ * found, and not read since: the reader was busy with older files),
+ * begins with the candidate's head, whole: the candidate is f's rotated
+ * or compressed copy. */
+static bool clog_cand_unidentified(struct clog_ctx *x, struct clog_file *f,
+                                   const struct clog_cand *c)
+{
+    char head[CLOG_FP_MAX];
+    ssize_t n;
+
+    if (f->fp_len != 0 || f->fd < 0 || f->gz != NULL || c->head_len == 0)
+        return false;
+    n = clog_pread(x, f, head, sizeof(head), 0);
+    return n > 0 && (size_t)n == c->head_len && memcmp(head, c->head, c->head_len) == 0;
+}
+
+/* True when the candidate's content is known already: a followed file
+ * (identified or not), a gone one, or a checkpoint (a copy or a compressed
+ * copy included). */
 static bool clog_cand_known(struct clog_ctx *x, const struct clog_cand *c)
 {
-    const struct clog_file *f;
+    struct clog_file *f;
     const struct clog_gone *g;
     size_t i;
 
     if (!c->gz && clog_find_ino(x, (uint64_t)c->st.st_dev, (uint64_t)c->st.st_ino) != NULL)
         return true;
     for (f = x->files; f != NULL; f = f->next)
-        if (clog_cand_fp(c, f->fp_len, f->fp_hash))
+        if (clog_cand_fp(c, f->fp_len, f->fp_hash) || clog_cand_unidentified(x, f, c))
             return true;
     for (g = x->gone; g != NULL; g = g->next)
         if (clog_cand_fp(c, g->e.fp_len, g->e.fp_hash))

@@ -1106,6 +1106,43 @@ static void found_rotated_file_is_read_before_the_live_one_rotates(void **state)
     cl_before(t, "b 99", "c 0");
 }
 
+/* A live file found empty (so not identified yet) while the reader is busy
+ * with older files, then written, rotated and compressed before the reader
+ * reaches it: its .gz is its own copy, not a file nobody has seen, and it
+ * is read once. */
+static void unread_live_file_compressed_is_not_read_twice(void **state)
+{
+    struct cl *t = *state;
+    int i;
+
+    cl_kubelet(t);
+    cl_lines(t, CL_POD "/0.log", "cri", "a", 0, 10);
+    cl_start(t);
+    cl_drain(t, 3);
+    cl_stop(t, true);
+    cl_lines(t, CL_POD "/0.log", "cri", "a", 10, 20000); /* about 1 MiB left to read */
+    cl_rename(t, CL_POD "/0.log", CL_POD "/0.log.20261202-100000");
+    cl_lines(t, CL_POD "/0.log", "cri", "b", 0, 0); /* the new live file, empty */
+    cl_start(t);
+    t->x->budget = 1;
+    cl_collect(t, true);
+    cl_lines(t, CL_POD "/0.log", "cri", "b", 0, 3000);
+    cl_tick(1000);
+    cl_rename(t, CL_POD "/0.log", CL_POD "/0.log.20261202-100001");
+    cl_gzip(t, CL_POD "/0.log.20261202-100001");
+    cl_lines(t, CL_POD "/0.log", "cri", "c", 0, 10);
+    for (i = 0; i < 12; i++) {
+        cl_collect(t, true);
+        cl_tick(100);
+    }
+    cl_drain(t, 5);
+    cl_expect(t, "a", 0, 20000);
+    cl_expect(t, "b", 0, 3000);
+    cl_expect(t, "c", 0, 10);
+    cl_before(t, "b 2999", "c 0");
+    assert_int_equal(t->n_recs, 20000 + 3000 + 10);
+}
+
 /* Two rotations between two scans (a burst larger than one poll): the
  * file that was created and rotated away unseen is found in the folder
  * and read, in order, between the old file and the new one. */
@@ -1333,6 +1370,8 @@ int main(void)
                                         cl_setup, cl_teardown),
         cmocka_unit_test_setup_teardown(found_rotated_file_is_read_before_the_live_one_rotates,
                                         cl_setup, cl_teardown),
+        cmocka_unit_test_setup_teardown(unread_live_file_compressed_is_not_read_twice, cl_setup,
+                                        cl_teardown),
         cmocka_unit_test_setup_teardown(file_rotated_away_between_two_scans_is_read, cl_setup,
                                         cl_teardown),
         cmocka_unit_test_setup_teardown(closed_file_rotated_away_is_found_again, cl_setup,
