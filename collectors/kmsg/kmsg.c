@@ -158,7 +158,29 @@ static int kmsg_dict_fields(struct vg_emit *e, struct vg_record *r, const struct
     return rc;
 }
 
-/* Emits kernel record k as a log record. */
+/* The fields of kernel record k and of its event on r. */
+static int kmsg_record_fields(struct vg_emit *e, struct vg_record *r, const struct kmsg_rec *k,
+                              const struct kmsg_event *ev)
+{
+    const char *fac = kmsg_facility_name(k->facility);
+    int rc;
+
+    r->source_id = KMSG_SOURCE;
+    r->offset = k->seq + 1;
+    r->position = k->seq + 1;
+    rc = vg_record_set_int(e, r, "priority", k->priority);
+    if (rc == VG_OK)
+        rc = vg_record_set_str(e, r, "facility", fac, strlen(fac));
+    if (rc == VG_OK)
+        rc = vg_record_set_int(e, r, "sequence", (int64_t)(k->seq & INT64_MAX));
+    if (rc == VG_OK)
+        rc = kmsg_dict_fields(e, r, k);
+    if (rc == VG_OK)
+        rc = kmsg_event_fields(e, r, ev);
+    return rc;
+}
+
+/* Emits kernel record k as a log record, whole or not at all. */
 static int kmsg_ship(struct kmsg_ctx *x, struct vg_emit *e, const struct kmsg_rec *k,
                      const struct kmsg_event *ev)
 {
@@ -169,19 +191,9 @@ static int kmsg_ship(struct kmsg_ctx *x, struct vg_emit *e, const struct kmsg_re
 
     if (r == NULL)
         return VG_ENOMEM;
-    r->source_id = KMSG_SOURCE;
-    r->offset = k->seq + 1;
-    r->position = k->seq + 1;
-    rc = vg_record_set_int(e, r, "priority", k->priority);
-    if (rc == VG_OK)
-        rc = vg_record_set_str(e, r, "facility", kmsg_facility_name(k->facility),
-                               strlen(kmsg_facility_name(k->facility)));
-    if (rc == VG_OK)
-        rc = vg_record_set_int(e, r, "sequence", (int64_t)(k->seq & INT64_MAX));
-    if (rc == VG_OK)
-        rc = kmsg_dict_fields(e, r, k);
-    if (rc == VG_OK)
-        rc = kmsg_event_fields(e, r, ev);
+    rc = kmsg_record_fields(e, r, k, ev);
+    if (rc != VG_OK)
+        vg_emit_record_cancel(e, r); /* it is tried again at the next collect */
     return rc;
 }
 
@@ -191,6 +203,7 @@ static int kmsg_handle(struct kmsg_ctx *x, struct vg_emit *e, const char *s, siz
 {
     struct kmsg_event ev;
     struct kmsg_rec k;
+    int rc;
 
     if (kmsg_parse_record(s, n, &k) != VG_OK || k.seq == UINT64_MAX) {
         x->parse_errors++;
@@ -198,14 +211,20 @@ static int kmsg_handle(struct kmsg_ctx *x, struct vg_emit *e, const char *s, siz
                     "%s: a record that is not in the kernel log format, skipped", x->path);
         return VG_OK;
     }
+    kmsg_event_read(x, k.msg, k.msg_len, &ev);
+    if (kmsg_event_reserve(x, &ev) != VG_OK)
+        return VG_ENOMEM;
+    if (k.seq >= x->ship_from) {
+        rc = kmsg_ship(x, e, &k, &ev);
+        if (rc != VG_OK)
+            return rc; /* neither taken nor counted: the same record comes again */
+    }
     x->records++;
     if (!x->seen_any || k.seq > x->max_seq)
         x->max_seq = k.seq;
     x->seen_any = true;
-    kmsg_event_read(x, k.msg, k.msg_len, &ev);
-    if (k.seq < x->ship_from)
-        return VG_OK;
-    return kmsg_ship(x, e, &k, &ev);
+    kmsg_event_count(x, &ev);
+    return VG_OK;
 }
 
 /* The end of the record starting at p: its header line and the
@@ -239,7 +258,8 @@ static size_t kmsg_split(struct kmsg_ctx *x, struct vg_emit *e, bool eof, int *r
             break;
         if (r - p > 1 || *p != '\n')
             *rc = kmsg_handle(x, e, p, (size_t)(r - p));
-        p = r;
+        if (*rc == VG_OK)
+            p = r; /* else the record is handled again next time */
     }
     return (size_t)(p - x->buf);
 }
@@ -277,13 +297,21 @@ static int kmsg_read_file(struct kmsg_ctx *x, struct vg_emit *e, bool *dry)
     return rc;
 }
 
-/* Reads the device: one record a read, until it would block. *dry: it did. */
+/* Reads the device: one record a read, until it would block (*dry). A
+ * record that could not be taken (out of memory) stays in buf, first in
+ * line at the next collect. */
 static int kmsg_read_device(struct kmsg_ctx *x, struct vg_emit *e, bool *dry)
 {
     ssize_t n;
     int rc = VG_OK;
 
     while (rc == VG_OK && !vg_emit_paused(e)) {
+        if (x->buf_len > 0) {
+            rc = kmsg_handle(x, e, x->buf, x->buf_len);
+            if (rc == VG_OK)
+                x->buf_len = 0;
+            continue;
+        }
         n = read(x->fd, x->buf, KMSG_REC_MAX);
         if (n < 0 && errno == EINTR)
             continue;
@@ -300,7 +328,7 @@ static int kmsg_read_device(struct kmsg_ctx *x, struct vg_emit *e, bool *dry)
                               n == 0 ? "end of file" : vg_errno_str(errno));
             return VG_EIO;
         }
-        rc = kmsg_handle(x, e, x->buf, (size_t)n);
+        x->buf_len = (size_t)n;
     }
     return rc;
 }
@@ -341,6 +369,8 @@ static int kmsg_collect(struct vg_collector *c, struct vg_emit *e)
     if (x->device && !x->watched && !vg_emit_paused(e) && vg_collector_watch_fd(c, x->fd) == VG_OK)
         x->watched = true;
     rc = x->device ? kmsg_read_device(x, e, &dry) : kmsg_read_file(x, e, &dry);
+    if (rc == VG_ENOMEM)
+        vg_collector_fail(c, "out of memory: the record is taken at the next collection");
     if (x->device && x->watched && vg_emit_paused(e)) {
         /* level-triggered: stop watching what we cannot drain now */
         vg_collector_unwatch_fd(c, x->fd);

@@ -69,7 +69,8 @@ struct kmsg_ctx {
     int fd;
     bool device;  /* a character device (/dev/kmsg): one record a read */
     bool watched; /* fd is watched by the engine */
-    char *buf;    /* KMSG_BUF_CAP bytes; a plain file's bytes not yet used */
+    char *buf;    /* KMSG_BUF_CAP bytes: a plain file's bytes not yet used, or the
+                     device's record that could not be taken yet */
     size_t buf_len;
     int64_t boot_ns; /* UNIX ns of the boot: a record's time is this plus its usec */
     char boot_id[64];
@@ -93,9 +94,16 @@ struct kmsg_ctx {
 };
 
 /* kmsg_events.c */
-/* Reads what msg says (Xid, GPU-at, OOM), resolves GPU and container, and
- * counts it in the metrics; ev->kind is KMSG_EV_NONE for any other text. */
+/* Reads what msg says (Xid, GPU-at, OOM) and resolves GPU and container
+ * (a GPU-at line is remembered); ev->kind is KMSG_EV_NONE for any other
+ * text. */
 void kmsg_event_read(struct kmsg_ctx *x, const char *msg, size_t len, struct kmsg_event *ev);
+/* Makes room for a new series of the event: VG_OK or VG_ENOMEM (the
+ * record is then tried again later, so that no event goes uncounted). */
+int kmsg_event_reserve(struct kmsg_ctx *x, const struct kmsg_event *ev);
+/* Counts the event in the metrics (once the record is taken; after
+ * kmsg_event_reserve, it cannot fail). */
+void kmsg_event_count(struct kmsg_ctx *x, const struct kmsg_event *ev);
 /* Adds the event's fields to record r. VG_OK or VG_ENOMEM. */
 int kmsg_event_fields(struct vg_emit *e, struct vg_record *r, const struct kmsg_event *ev);
 /* Emits every counter of the collector. */

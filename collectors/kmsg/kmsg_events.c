@@ -69,8 +69,7 @@ static void kmsg_count_xid(struct kmsg_ctx *x, const struct kmsg_event *ev)
             return;
         }
     }
-    if (x->n_xids == KMSG_MAX_SERIES ||
-        vg_grow((void **)&x->xids, &x->cap_xids, x->n_xids + 1, sizeof(*x->xids)) != VG_OK) {
+    if (x->n_xids == KMSG_MAX_SERIES || x->n_xids == x->cap_xids) {
         kmsg_series_full(x);
         return;
     }
@@ -94,8 +93,7 @@ static void kmsg_count_oom(struct kmsg_ctx *x, const struct kmsg_event *ev)
             return;
         }
     }
-    if (x->n_ooms == KMSG_MAX_SERIES ||
-        vg_grow((void **)&x->ooms, &x->cap_ooms, x->n_ooms + 1, sizeof(*x->ooms)) != VG_OK) {
+    if (x->n_ooms == KMSG_MAX_SERIES || x->n_ooms == x->cap_ooms) {
         kmsg_series_full(x);
         return;
     }
@@ -125,7 +123,6 @@ static void kmsg_read_xid(struct kmsg_ctx *x, struct kmsg_event *ev)
             snprintf(ev->uuid, sizeof(ev->uuid), "%s", uuid);
     }
     kmsg_pid_container(x, ev->pid, ev);
-    kmsg_count_xid(x, ev);
 }
 
 void kmsg_event_read(struct kmsg_ctx *x, const char *msg, size_t len, struct kmsg_event *ev)
@@ -143,16 +140,32 @@ void kmsg_event_read(struct kmsg_ctx *x, const char *msg, size_t len, struct kms
     } else if (kmsg_parse_oom_kill(msg, len, &ev->kill)) {
         ev->kind = KMSG_EV_OOM_KILL;
         ev->pid = ev->kill.pid;
-        x->oom_kills++;
     } else if (kmsg_parse_oom_summary(msg, len, &ev->oom)) {
         ev->kind = KMSG_EV_OOM;
         ev->pid = ev->oom.pid;
         ev->has_ids = vg_cgroup_ids_of_path(ev->oom.task_memcg, &ev->ids) && ev->ids.id[0] != '\0';
-        if (ev->has_ids) {
+        if (ev->has_ids)
             ev->has_meta = vg_meta_get(ev->ids.id, &ev->meta);
-            kmsg_count_oom(x, ev);
-        }
     }
+}
+
+int kmsg_event_reserve(struct kmsg_ctx *x, const struct kmsg_event *ev)
+{
+    if (ev->kind == KMSG_EV_XID && x->n_xids < KMSG_MAX_SERIES)
+        return vg_grow((void **)&x->xids, &x->cap_xids, x->n_xids + 1, sizeof(*x->xids));
+    if (ev->kind == KMSG_EV_OOM && ev->has_ids && x->n_ooms < KMSG_MAX_SERIES)
+        return vg_grow((void **)&x->ooms, &x->cap_ooms, x->n_ooms + 1, sizeof(*x->ooms));
+    return VG_OK;
+}
+
+void kmsg_event_count(struct kmsg_ctx *x, const struct kmsg_event *ev)
+{
+    if (ev->kind == KMSG_EV_XID)
+        kmsg_count_xid(x, ev);
+    else if (ev->kind == KMSG_EV_OOM_KILL)
+        x->oom_kills++;
+    else if (ev->kind == KMSG_EV_OOM && ev->has_ids)
+        kmsg_count_oom(x, ev);
 }
 
 static int kmsg_set_s(struct vg_emit *e, struct vg_record *r, const char *key, const char *v)

@@ -57,6 +57,20 @@ static const char *kp_until(const char *p, const char *end, const char *stops)
     return p;
 }
 
+/* True when every byte of s[0..n) is one of set (n may be 0). */
+static bool kp_all_in(const char *s, size_t n, const char *set)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (s[i] == '\0' || strchr(set, s[i]) == NULL)
+            return false;
+    return true;
+}
+
+#define KP_BUS_CHARS  "0123456789abcdefABCDEF:."
+#define KP_UUID_CHARS "0123456789abcdefABCDEFGPU-"
+
 int kmsg_parse_record(const char *s, size_t n, struct kmsg_rec *out)
 {
     const char *p = s, *end = s + n, *semi, *nl;
@@ -159,7 +173,8 @@ bool kmsg_parse_xid(const char *msg, size_t n, struct kmsg_xid *out)
     bus_end = kp_until(p, end, ")");
     p = bus_end;
     if (bus_end == bus || (size_t)(bus_end - bus) >= sizeof(out->bus_id) ||
-        !kp_eat(&p, end, "): ") || !kp_u64(&p, end, 65535, &xid))
+        !kp_all_in(bus, (size_t)(bus_end - bus), KP_BUS_CHARS) || !kp_eat(&p, end, "): ") ||
+        !kp_u64(&p, end, 65535, &xid))
         return false;
     kp_copy(out->bus_id, sizeof(out->bus_id), bus, (size_t)(bus_end - bus));
     out->xid = (int)xid;
@@ -178,12 +193,14 @@ bool kmsg_parse_gpu_at(const char *msg, size_t n, char bus_id[KMSG_BUS_MAX],
     /* the bus id holds colons itself: it ends at ": GPU-" */
     for (t = p; t + 6 <= end && memcmp(t, ": GPU-", 6) != 0; t++)
         ;
-    if (t + 6 > end || t == bus || (size_t)(t - bus) >= KMSG_BUS_MAX)
+    if (t + 6 > end || t == bus || (size_t)(t - bus) >= KMSG_BUS_MAX ||
+        !kp_all_in(bus, (size_t)(t - bus), KP_BUS_CHARS))
         return false;
     kp_copy(bus_id, KMSG_BUS_MAX, bus, (size_t)(t - bus));
     p = t + 2;
     t = kp_until(p, end, " \t");
-    if ((size_t)(t - p) >= KMSG_UUID_MAX || t - p <= 4)
+    if ((size_t)(t - p) >= KMSG_UUID_MAX || t - p <= 4 ||
+        !kp_all_in(p, (size_t)(t - p), KP_UUID_CHARS))
         return false;
     kp_copy(uuid, KMSG_UUID_MAX, p, (size_t)(t - p));
     return true;

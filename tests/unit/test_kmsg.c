@@ -29,6 +29,7 @@
 #include "core.h"
 #include "meta.h"
 #include "pipeline_internal.h"
+#include "torture.h"
 
 extern const struct vg_collector_ops vg_collector_kmsg;
 
@@ -171,6 +172,7 @@ static void xid_hostile_lines_are_refused(void **state)
         "NVRM: Xid (PCI:00000000000000000000000000000000000000000000:3b:00): 13",
         "nvrm: xid (PCI:0000:3b:00): 13",
         "something NVRM: Xid (PCI:0000:3b:00): 13",
+        "NVRM: Xid (PCI:zz;3b'00): 13, a bus id of other characters",
     };
     char huge[600];
     struct kmsg_xid x;
@@ -201,6 +203,8 @@ static void gpu_at_and_oom_lines(void **state)
     s = "NVRM: GPU at PCI:0000:3b:00: GPU-";
     assert_false(kmsg_parse_gpu_at(s, strlen(s), bus, uuid));
     s = "NVRM: GPU at PCI:0000:3b:00 GPU-123";
+    assert_false(kmsg_parse_gpu_at(s, strlen(s), bus, uuid));
+    s = "NVRM: GPU at PCI:0000:3b:00: GPU-\x1b[2J";
     assert_false(kmsg_parse_gpu_at(s, strlen(s), bus, uuid));
     s = "Memory cgroup out of memory: Killed process 4242 (python) total-vm:3245676kB, "
         "anon-rss:1kB";
@@ -262,7 +266,9 @@ static void km_copy(const char *from, const char *to)
     assert_int_equal(system(cmd), 0);
 }
 
-static void km_start(struct km *t)
+/* Starts the collector on the fixture paths; false (everything undone)
+ * when it refuses to, as it may when memory runs out. */
+static bool km_try_start(struct km *t)
 {
     const struct vg_collector_ops *ops = &vg_collector_kmsg;
     const struct vg_option *tables[1] = {ops->options};
@@ -274,6 +280,7 @@ static void km_start(struct km *t)
     struct vg_errors errs;
     struct vg_error err = {0};
     void *ctxs[1];
+    int rc;
 
     t->x = calloc(1, ops->ctx_size);
     assert_non_null(t->x);
@@ -281,8 +288,10 @@ static void km_start(struct km *t)
     snprintf(opts, sizeof(opts), "path: %s\nboot_id_path: %s\nproc_root: %s\n", t->path, t->boot,
              t->proc);
     vg_errors_init(&errs);
-    assert_int_equal(vg_config_load_string(opts, strlen(opts), "t.yaml", &t->cfg, &errs), VG_OK);
-    assert_int_equal(vg_options_apply(tables, ctxs, 1, t->cfg->root, "t", ignore, &errs), VG_OK);
+    t->cfg = NULL;
+    rc = vg_config_load_string(opts, strlen(opts), "t.yaml", &t->cfg, &errs);
+    if (rc == VG_OK)
+        rc = vg_options_apply(tables, ctxs, 1, t->cfg->root, "t", ignore, &errs);
     vg_errors_free(&errs);
     memset(&t->c, 0, sizeof(t->c));
     t->c.ops = ops;
@@ -290,13 +299,28 @@ static void km_start(struct km *t)
     t->c.ctx = t->x;
     t->c.node_name = "node-1";
     t->c.state_dir = t->state;
-    t->p = vg_pipeline_create(&s);
-    assert_non_null(t->p);
-    t->e.sink = vg_pipeline_sink(t->p, &t->c);
-    assert_non_null(t->e.sink);
-    if (ops->init(&t->c, t->cfg->root, &err) != VG_OK)
-        fail_msg("init: %s", err.msg);
+    t->p = rc == VG_OK ? vg_pipeline_create(&s) : NULL;
+    t->e.sink = t->p != NULL ? vg_pipeline_sink(t->p, &t->c) : NULL;
+    rc = t->e.sink != NULL ? ops->init(&t->c, t->cfg->root, &err) : VG_ENOMEM;
+    if (rc != VG_OK) {
+        if (getenv("KM_DEBUG") != NULL)
+            fprintf(stderr, "init: %s\n", err.msg);
+        ops->destroy(&t->c);
+        vg_options_free(ops->options, t->x);
+        free(t->x);
+        t->x = NULL;
+        vg_pipeline_destroy(t->p);
+        vg_config_free(t->cfg);
+        return false;
+    }
     t->x->boot_ns = 1000 * VG_NS_PER_SEC;
+    return true;
+}
+
+static void km_start(struct km *t)
+{
+    if (!km_try_start(t))
+        fail_msg("the collector did not start");
 }
 
 /* Stops the collector: graceful writes its checkpoint, a crash does not. */
@@ -369,6 +393,7 @@ static int km_teardown(void **state)
     char cmd[200];
     size_t i;
 
+    vg_alloc_reset(); /* a torture run that failed an assertion left it armed */
     if (t->x != NULL)
         km_stop(t, true);
     for (i = 0; i < t->n; i++)
@@ -679,6 +704,76 @@ static void checkpoint_write_failure_is_reported(void **state)
     vg_checkpoint_close(&ck, false);
 }
 
+/* ---- allocation failures ------------------------------------------------------- */
+
+/* Whatever allocation fails, the collector starts or says why, and once
+ * memory is back every record arrives once, in order. */
+static void km_torture_body(struct torture *tt, void *arg)
+{
+    struct km *t = arg;
+    struct vg_batch *b;
+    char ck[300];
+    size_t i;
+    int tries;
+
+    snprintf(ck, sizeof(ck), "%s/checkpoints/kmsg", t->state);
+    unlink(ck); /* each run starts from nothing */
+    if (!km_try_start(t))
+        return;
+    t->c.ops->collect(&t->c, &t->e);
+    torture_disarm(tt);
+    for (tries = 0; tries < 3; tries++)
+        assert_int_equal(t->c.ops->collect(&t->c, &t->e), VG_OK);
+    b = t->e.sink->open;
+    assert_non_null(b);
+    assert_int_equal(b->n_recs, 13);
+    for (i = 0; i < b->n_recs; i++)
+        assert_int_equal(vg_record_field(b->recs[i], "sequence")->v.i, (int64_t)i);
+    assert_int_equal(t->x->records, 13);
+    assert_int_equal(t->x->xids[0].n, 2);
+    km_stop(t, true);
+}
+
+static void collector_survives_every_allocation_failure(void **state)
+{
+    struct km *t = *state;
+
+    km_copy(FIX "gpu.kmsg", t->path);
+    torture_run(km_torture_body, t, 0);
+}
+
+static void ckpt_torture_body(struct torture *tt, void *arg)
+{
+    struct km *t = arg;
+    struct vg_checkpoint ck;
+    struct vg_error err = {0};
+    char p[300];
+    uint64_t v;
+
+    snprintf(p, sizeof(p), "%s/checkpoints/t", t->state);
+    unlink(p);
+    if (vg_checkpoint_open(&ck, NULL, t->state, "t", 1000, &err) != VG_OK)
+        return;
+    if (vg_checkpoint_set_u64(&ck, "sequence", 7) != VG_OK ||
+        vg_checkpoint_set(&ck, "boot_id", "b") != VG_OK || vg_checkpoint_save(&ck) != VG_OK) {
+        torture_disarm(tt);
+        assert_int_equal(vg_checkpoint_set_u64(&ck, "sequence", 7), VG_OK);
+        assert_int_equal(vg_checkpoint_set(&ck, "boot_id", "b"), VG_OK);
+    }
+    torture_disarm(tt);
+    vg_checkpoint_close(&ck, true);
+    assert_int_equal(vg_checkpoint_open(&ck, NULL, t->state, "t", 1000, &err), VG_OK);
+    assert_true(vg_checkpoint_get_u64(&ck, "sequence", &v));
+    assert_int_equal(v, 7);
+    assert_string_equal(vg_checkpoint_get(&ck, "boot_id"), "b");
+    vg_checkpoint_close(&ck, false);
+}
+
+static void checkpoint_survives_every_allocation_failure(void **state)
+{
+    torture_run(ckpt_torture_body, *state, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -705,6 +800,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(checkpoint_write_is_atomic_under_sigkill, km_setup,
                                         km_teardown),
         cmocka_unit_test_setup_teardown(checkpoint_write_failure_is_reported, km_setup,
+                                        km_teardown),
+        cmocka_unit_test_setup_teardown(collector_survives_every_allocation_failure, km_setup,
+                                        km_teardown),
+        cmocka_unit_test_setup_teardown(checkpoint_survives_every_allocation_failure, km_setup,
                                         km_teardown),
     };
 
