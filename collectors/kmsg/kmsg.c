@@ -302,10 +302,14 @@ static int kmsg_read_file(struct kmsg_ctx *x, struct vg_emit *e, bool *dry)
  * line at the next collect. */
 static int kmsg_read_device(struct kmsg_ctx *x, struct vg_emit *e, bool *dry)
 {
+    int budget = KMSG_READS_MAX, rc = VG_OK;
     ssize_t n;
-    int rc = VG_OK;
 
     while (rc == VG_OK && !vg_emit_paused(e)) {
+        if (budget-- == 0) {
+            vg_collector_wake(x->c, 0); /* a full ring: let the loop breathe, then go on */
+            break;
+        }
         if (x->buf_len > 0) {
             rc = kmsg_handle(x, e, x->buf, x->buf_len);
             if (rc == VG_OK)

@@ -18,6 +18,7 @@
 #define KMSG_SOURCE     1
 #define KMSG_REC_MAX    8192        /* the most one read of /dev/kmsg returns */
 #define KMSG_BUF_CAP    (64 * 1024) /* a plain file is read in pieces this large */
+#define KMSG_READS_MAX  4096        /* most device reads in one collect */
 #define KMSG_MAX_GPUS   64          /* GPU-at lines remembered */
 #define KMSG_MAX_SERIES 256         /* per family; more are not counted (logged once) */
 
