@@ -9,6 +9,7 @@ extern const struct vg_collector_ops vg_collector_container_logs;
 extern const struct vg_collector_ops vg_collector_node;
 extern const struct vg_collector_ops vg_collector_textfile;
 extern const struct vg_collector_ops vg_collector_generator;
+extern const struct vg_collector_ops vg_collector_kmsg;
 extern const struct vg_output_ops vg_output_discard;
 extern const struct vg_output_ops vg_output_elasticsearch;
 extern const struct vg_output_ops vg_output_file;
@@ -16,11 +17,8 @@ extern const struct vg_output_ops vg_output_kafka;
 extern const struct vg_output_ops vg_output_stdout;
 
 const struct vg_collector_ops *const vg_collector_registry[] = {
-    &vg_collector_container_logs,
-    &vg_collector_generator,
-    &vg_collector_node,
-    &vg_collector_textfile,
-    NULL,
+    &vg_collector_container_logs, &vg_collector_generator, &vg_collector_kmsg,
+    &vg_collector_node,           &vg_collector_textfile,  NULL,
 };
 
 /* one plugin per line, sorted: adding one is a one-line change */

@@ -1,8 +1,9 @@
 /*
  * container_logs_ckpt.c - checkpoints: per file identity, the position up
  * to which every output has acknowledged its records. Written atomically
- * (temporary file, fsync, rename, fsync of the folder) every
- * checkpoint_interval and at shutdown to <state_dir>/checkpoints/<name>;
+ * by the core's vg_checkpoint_write_atomic (temporary file, fsync, rename,
+ * fsync of the folder) every checkpoint_interval and at shutdown to
+ * <state_dir>/checkpoints/<name>;
  * read once at start. The format is in README.md.
  */
 #include <errno.h>
@@ -14,58 +15,10 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "checkpoint.h"
 #include "container_logs.h"
 
 #define CLOG_CKPT_MAX_FILE (64 * 1024 * 1024)
-
-static int clog_ckpt_paths(struct clog_ctx *x, struct vg_error *err)
-{
-    struct vg_buf b;
-
-    vg_buf_init(&b);
-    if (vg_buf_printf(&b, "%s/checkpoints", x->c->state_dir) != VG_OK)
-        return vg_error_set(err, VG_ENOMEM, "out of memory");
-    if (mkdir(b.data, 0750) != 0 && errno != EEXIST) {
-        vg_error_set(err, VG_EIO, "cannot create %s: %s", b.data, vg_errno_str(errno));
-        vg_buf_free(&b);
-        return VG_EIO;
-    }
-    if (vg_buf_printf(&b, "/%s", x->c->name) != VG_OK) {
-        vg_buf_free(&b);
-        return vg_error_set(err, VG_ENOMEM, "out of memory");
-    }
-    x->ckpt_path = b.data; /* ours now */
-    return VG_OK;
-}
-
-/* Reads the whole checkpoint file into out; VG_ENOENT when there is none. */
-static int clog_ckpt_slurp(const char *path, struct vg_buf *out, struct vg_error *err)
-{
-    char chunk[65536];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n;
-    int rc = VG_OK;
-
-    if (fd < 0 && errno == ENOENT)
-        return VG_ENOENT;
-    if (fd < 0)
-        return vg_error_set(err, VG_EIO, "cannot open %s: %s", path, vg_errno_str(errno));
-    while (rc == VG_OK) {
-        n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            rc = vg_error_set(err, VG_EIO, "cannot read %s: %s", path, vg_errno_str(errno));
-        else if (n == 0)
-            break;
-        else if (out->len + (size_t)n > CLOG_CKPT_MAX_FILE)
-            rc = vg_error_set(err, VG_EPARSE, "%s is larger than 64 MiB", path);
-        else if (vg_buf_append(out, chunk, (size_t)n) != VG_OK)
-            rc = vg_error_set(err, VG_ENOMEM, "out of memory");
-    }
-    close(fd);
-    return rc;
-}
 
 /* Parses the lines of text; a bad line is reported and skipped, so that
  * one damaged entry never stops the agent or loses the others. */
@@ -101,27 +54,22 @@ static int clog_ckpt_parse_all(struct clog_ctx *x, const char *text, size_t len)
     return x->ckpt_used != NULL ? VG_OK : VG_ENOMEM;
 }
 
+static int clog_ckpt_parse_cb(void *arg, const char *text, size_t len)
+{
+    struct clog_ctx *x = arg;
+    int rc = clog_ckpt_parse_all(x, text, len);
+
+    if (rc == VG_OK)
+        vg_log(VG_LOG_INFO, CLOG_PLUGIN, x->c->name, "%zu checkpoints read from %s", x->n_ckpts,
+               x->ckpt_path);
+    return rc;
+}
+
 int clog_ckpt_load(struct clog_ctx *x, struct vg_error *err)
 {
-    struct vg_buf text;
-    int rc;
+    int rc = vg_checkpoint_load_file(x->c->state_dir, x->c->name, CLOG_CKPT_MAX_FILE, &x->ckpt_path,
+                                     clog_ckpt_parse_cb, x, err);
 
-    rc = clog_ckpt_paths(x, err);
-    if (rc != VG_OK)
-        return rc;
-    vg_buf_init(&text);
-    rc = clog_ckpt_slurp(x->ckpt_path, &text, err);
-    if (rc == VG_OK) {
-        rc = clog_ckpt_parse_all(x, text.data != NULL ? text.data : "", text.len);
-        if (rc != VG_OK)
-            vg_error_set(err, rc, "out of memory reading %s", x->ckpt_path);
-        else
-            vg_log(VG_LOG_INFO, CLOG_PLUGIN, x->c->name, "%zu checkpoints read from %s", x->n_ckpts,
-                   x->ckpt_path);
-    } else if (rc == VG_ENOENT) {
-        rc = VG_OK;
-    }
-    vg_buf_free(&text);
     if (rc == VG_OK) {
         x->ckpt_loaded = true;
         vg_collector_checkpoint_state(x->c, true);
@@ -242,44 +190,6 @@ static int clog_ckpt_text(struct clog_ctx *x, struct vg_buf *b)
     return rc;
 }
 
-/* Writes text to path atomically: temporary file, fsync, rename, fsync of
- * the folder. */
-static int clog_write_atomic(const char *path, const struct vg_buf *text)
-{
-    char tmp[4200];
-    int fd, rc;
-    char *slash;
-
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return VG_EIO;
-    rc = vg_write_all(fd, text->data, text->len);
-    if (rc == VG_OK && fsync(fd) != 0)
-        rc = VG_EIO;
-    if (close(fd) != 0 && rc == VG_OK)
-        rc = VG_EIO;
-    if (rc == VG_OK && rename(tmp, path) != 0)
-        rc = VG_EIO;
-    if (rc != VG_OK) {
-        int saved = errno; /* the caller's message names the first failure */
-
-        unlink(tmp);
-        errno = saved;
-        return rc;
-    }
-    slash = strrchr(tmp, '/');
-    if (slash != NULL) {
-        *slash = '\0';
-        fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd >= 0) {
-            fsync(fd);
-            close(fd);
-        }
-    }
-    return VG_OK;
-}
-
 void clog_ckpt_write(struct clog_ctx *x)
 {
     struct vg_buf text;
@@ -290,7 +200,7 @@ void clog_ckpt_write(struct clog_ctx *x)
     vg_buf_init(&text);
     rc = clog_ckpt_text(x, &text);
     if (rc == VG_OK)
-        rc = clog_write_atomic(x->ckpt_path, &text);
+        rc = vg_checkpoint_write_atomic(x->ckpt_path, text.data, text.len);
     vg_buf_free(&text);
     if (rc != VG_OK) {
         vg_complain(&x->ckpt_complain, VG_LOG_ERROR, CLOG_PLUGIN, x->c->name,
