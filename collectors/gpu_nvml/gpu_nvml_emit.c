@@ -121,8 +121,7 @@ static int gn_emit_info(struct vg_emit *e, struct gn_labels *L, const struct gn_
     return rc;
 }
 
-/* proc_root/<pid>/cgroup names a container: its id. */
-static bool gn_container_of(void *arg, uint32_t pid, char *id, size_t size)
+bool gn_container_of(void *arg, uint32_t pid, char *id, size_t size)
 {
     struct vg_cgroup_ids ids;
 

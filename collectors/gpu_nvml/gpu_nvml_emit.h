@@ -14,6 +14,11 @@ struct gn_emit_opts {
     const char *proc_root; /* where /proc/<pid>/cgroup of GPU processes is read */
 };
 
+/* The container id of pid from arg/<pid>/cgroup (arg: the proc root, a
+ * const char *), for gn_group_procs; false for a process in no container
+ * or one that is gone. */
+bool gn_container_of(void *arg, uint32_t pid, char *id, size_t size);
+
 /* Emits every GPU of snap and vigil_gpu_backend_up. VG_OK or the first
  * emit error. */
 int gn_emit_snapshot(struct vg_emit *e, const struct gn_snapshot *snap,
