@@ -18,6 +18,10 @@
  *   unsupported FN             FN answers NOT_SUPPORTED (FN: a word above, or procs)
  *   lost                       every call on this GPU answers GPU_IS_LOST
  *   hang FN SECONDS            FN sleeps that long before it answers
+ *
+ * Built twice: as NVML since 11.x (nvmlDeviceGetComputeRunningProcesses_v3)
+ * and, with FAKE_NVML_V1, as an older library that has only the first
+ * version of that call, whose process struct is smaller.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,8 +205,6 @@ gn_ret_t nvmlDeviceGetRemappedRows(gn_device_t d, unsigned *c, unsigned *u, unsi
                                    unsigned *f);
 gn_ret_t nvmlDeviceGetPcieThroughput(gn_device_t d, unsigned counter, unsigned *v);
 gn_ret_t nvmlDeviceGetFanSpeed(gn_device_t d, unsigned *v);
-gn_ret_t nvmlDeviceGetComputeRunningProcesses_v3(gn_device_t d, unsigned *n, gn_process_v3_t *p);
-
 gn_ret_t nvmlInit_v2(void)
 {
     fake_load();
@@ -391,8 +393,9 @@ gn_ret_t nvmlDeviceGetFanSpeed(gn_device_t d, unsigned *v)
 }
 
 /* Count then fill, as NVML does: too small a buffer gets INSUFFICIENT_SIZE
- * and the count. */
-gn_ret_t nvmlDeviceGetComputeRunningProcesses_v3(gn_device_t d, unsigned *n, gn_process_v3_t *p)
+ * and the count; a filled entry is a pid and its memory. */
+static gn_ret_t fake_procs(gn_device_t d, unsigned *n, unsigned *pids, unsigned long long *used,
+                           size_t stride)
 {
     unsigned i;
 
@@ -402,10 +405,29 @@ gn_ret_t nvmlDeviceGetComputeRunningProcesses_v3(gn_device_t d, unsigned *n, gn_
         return GN_NVML_INSUFFICIENT_SIZE;
     }
     for (i = 0; i < g->n_procs; i++) {
-        memset(&p[i], 0, sizeof(p[i]));
-        p[i].pid = g->pids[i];
-        p[i].used_gpu_memory = g->used[i];
+        *(unsigned *)((char *)pids + i * stride) = g->pids[i];
+        *(unsigned long long *)((char *)used + i * stride) = g->used[i];
     }
     *n = g->n_procs;
     return rc;
 }
+
+#ifdef FAKE_NVML_V1
+gn_ret_t nvmlDeviceGetComputeRunningProcesses(gn_device_t d, unsigned *n, gn_process_v1_t *p);
+
+gn_ret_t nvmlDeviceGetComputeRunningProcesses(gn_device_t d, unsigned *n, gn_process_v1_t *p)
+{
+    return fake_procs(d, n, p != NULL ? &p->pid : NULL, p != NULL ? &p->used_gpu_memory : NULL,
+                      sizeof(*p));
+}
+#else
+gn_ret_t nvmlDeviceGetComputeRunningProcesses_v3(gn_device_t d, unsigned *n, gn_process_v3_t *p);
+
+gn_ret_t nvmlDeviceGetComputeRunningProcesses_v3(gn_device_t d, unsigned *n, gn_process_v3_t *p)
+{
+    if (p != NULL)
+        memset(p, 0xff, sizeof(*p) * *n); /* instance ids we do not read */
+    return fake_procs(d, n, p != NULL ? &p->pid : NULL, p != NULL ? &p->used_gpu_memory : NULL,
+                      sizeof(*p));
+}
+#endif

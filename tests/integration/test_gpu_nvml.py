@@ -13,6 +13,8 @@ import time
 import vigiltest as vt
 
 FAKE = os.environ.get("VIGIL_FAKE_NVML") or os.path.join(vt.SRC, "build", "libfake_nvml.so")
+FAKE_V1 = os.environ.get("VIGIL_FAKE_NVML_V1") or os.path.join(vt.SRC, "build",
+                                                                "libfake_nvml_v1.so")
 PROC = os.path.join(vt.SRC, "tests", "fixtures", "gpu_nvml", "proc")
 IDS = {"a": "aaaa" + "0" * 59 + "1", "b": "bbbb" + "0" * 59 + "2", "c": "cccc" + "0" * 59 + "3"}
 
@@ -171,6 +173,17 @@ def gpu_processes_map_to_pods():
     lines = [l for l in agent.metrics().splitlines() if l.startswith("gpu_utilization_ratio{")]
     g1 = [l for l in lines if 'gpu="1"' in l]
     assert len(g1) == 1 and "pod=" not in g1[0], g1
+
+
+@vt.case
+def an_older_library_lists_processes_with_the_first_struct():
+    # no nvmlDeviceGetComputeRunningProcesses_v3: the first call, 16-byte entries
+    with gpu_agent(lib=FAKE_V1) as a:
+        want = [("train-0", "0", 1073741824), ("infer-0", "1", 536870912),
+                ("infer-1", "1", 268435456)]
+        for pod, gpu, used in want:
+            wait_value(a, "container_gpu_memory_used_bytes", used, pod=pod, gpu=gpu)
+        assert value(a, "gpu_utilization_ratio", gpu="0", pod="train-0") == 0.45
 
 
 @vt.case
