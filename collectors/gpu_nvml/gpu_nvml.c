@@ -5,9 +5,9 @@
  * An NVML call can hang for good when a GPU falls off the bus, so every
  * call runs on the collector's own worker thread. collect() (engine
  * thread) asks the worker for a snapshot and waits at most `timeout`; a
- * collection that misses it fails (vigil_collector_success 0, one log line
- * a minute), and while the worker is still stuck later collections fail at
- * once instead of waiting again. Neither the engine loop nor any other
+ * collection that misses it fails (vigil_collector_success 0; the engine
+ * logs it, rate-limited, and backs the interval off), and while the worker is still stuck later
+ * collections fail at once instead of waiting again. Neither the engine loop nor any other
  * collector ever waits on NVML. At shutdown a stuck worker is left behind
  * after a short grace, as the pipeline leaves a stuck output.
  */
@@ -65,7 +65,6 @@ struct gn_ctx {
     struct gn_job *job;
     struct gn_snapshot *snap;
     struct gn_ident ident[GN_GPU_MAX];
-    struct vg_complain complain;
 };
 
 static const struct vg_option gn_options[] = {
@@ -270,7 +269,8 @@ static void gn_job_stop(struct gn_job *job)
 /*
  * Asks the worker for a snapshot and waits at most the timeout; on success
  * ctx->snap holds it. VG_EAGAIN while an earlier request is still stuck,
- * VG_EIO when this one missed the deadline (the collection fails).
+ * VG_EIO when this one missed the deadline; either says why through
+ * vg_collector_fail, and the engine logs it.
  */
 static int gn_ask(struct vg_collector *c, struct gn_ctx *ctx)
 {
@@ -283,8 +283,6 @@ static int gn_ask(struct vg_collector *c, struct gn_ctx *ctx)
         stuck_s = (double)(vg_mono_ns() - job->asked_ns) / 1e9;
         pthread_mutex_unlock(&job->mu);
         vg_collector_fail(c, "NVML has not answered for %.1fs (a GPU off the bus?)", stuck_s);
-        vg_complain(&ctx->complain, VG_LOG_WARN, GN_PLUGIN, c->name,
-                    "NVML has not answered for %.1fs (a GPU off the bus?)", stuck_s);
         return VG_EAGAIN;
     }
     job->pending = true;
@@ -305,8 +303,6 @@ static int gn_ask(struct vg_collector *c, struct gn_ctx *ctx)
     if (stuck_s == 0)
         return VG_OK;
     vg_collector_fail(c, "NVML did not answer within %.1fs", stuck_s);
-    vg_complain(&ctx->complain, VG_LOG_WARN, GN_PLUGIN, c->name,
-                "NVML did not answer within %.1fs; collection failed", stuck_s);
     return VG_EIO;
 }
 
@@ -345,7 +341,6 @@ static int gn_collect(struct vg_collector *c, struct vg_emit *emit)
 
     if (rc != VG_OK)
         return rc;
-    vg_complain_clear(&ctx->complain, GN_PLUGIN, c->name, "NVML");
     gn_identify(ctx);
     o.naming = strcmp(ctx->naming, "dcgm") == 0 ? GN_NAMING_DCGM : GN_NAMING_PROMETHEUS;
     o.node = c->node_name != NULL ? c->node_name : "";
