@@ -15,7 +15,7 @@
 #include "meta.h"
 #include "vigil.h"
 
-#define GN_GPU_MAX  32 /* GPUs reported; more are left out, with a warning */
+#define GN_GPU_MAX  32 /* GPUs reported; more are left out */
 #define GN_PROC_MAX 64 /* processes per GPU */
 #define GN_TEXT_MAX 96
 
