@@ -14,6 +14,7 @@
 #define GN_NVML_NOT_FOUND         6
 #define GN_NVML_INSUFFICIENT_SIZE 7
 #define GN_NVML_DRIVER_NOT_LOADED 9
+#define GN_NVML_TIMEOUT           10
 #define GN_NVML_GPU_IS_LOST       15
 
 /* enum values of the arguments we pass */
@@ -28,13 +29,15 @@
 #define GN_NVML_PCIE_TX           0 /* nvmlPcieUtilCounter_t */
 #define GN_NVML_PCIE_RX           1
 #define GN_NVML_VALUE_UNAVAILABLE (~0ULL) /* usedGpuMemory when not known */
+#define GN_NVML_EVENT_XID         0x8ULL  /* nvmlEventTypeXidCriticalError */
 
 #define GN_NVML_NAME_SIZE   96
 #define GN_NVML_UUID_SIZE   96
 #define GN_NVML_DRIVER_SIZE 80
 
 typedef unsigned int gn_ret_t;
-typedef struct gn_nvml_device *gn_device_t; /* nvmlDevice_t: opaque */
+typedef struct gn_nvml_device *gn_device_t;       /* nvmlDevice_t: opaque */
+typedef struct gn_nvml_event_set *gn_event_set_t; /* nvmlEventSet_t: opaque */
 
 typedef struct {
     unsigned int gpu;    /* percent of time a kernel ran */
@@ -69,6 +72,14 @@ typedef struct { /* nvmlProcessInfo_t of the _v2 and _v3 calls */
     unsigned int compute_instance_id;
 } gn_process_v3_t;
 
+typedef struct { /* nvmlEventData_t */
+    gn_device_t device;
+    unsigned long long event_type;
+    unsigned long long event_data; /* the Xid, for GN_NVML_EVENT_XID */
+    unsigned int gpu_instance_id;
+    unsigned int compute_instance_id;
+} gn_event_data_t;
+
 typedef gn_ret_t (*gn_init_fn)(void);
 typedef gn_ret_t (*gn_shutdown_fn)(void);
 typedef const char *(*gn_error_string_fn)(gn_ret_t);
@@ -89,6 +100,10 @@ typedef gn_ret_t (*gn_dev_retired_fn)(gn_device_t, unsigned int, unsigned int *,
 typedef gn_ret_t (*gn_dev_remapped_fn)(gn_device_t, unsigned int *, unsigned int *, unsigned int *,
                                        unsigned int *);
 typedef gn_ret_t (*gn_dev_procs_v1_fn)(gn_device_t, unsigned int *, gn_process_v1_t *);
+typedef gn_ret_t (*gn_event_create_fn)(gn_event_set_t *);
+typedef gn_ret_t (*gn_event_free_fn)(gn_event_set_t);
+typedef gn_ret_t (*gn_event_register_fn)(gn_device_t, unsigned long long, gn_event_set_t);
+typedef gn_ret_t (*gn_event_wait_fn)(gn_event_set_t, gn_event_data_t *, unsigned int);
 typedef gn_ret_t (*gn_dev_procs_v3_fn)(gn_device_t, unsigned int *, gn_process_v3_t *);
 
 #endif

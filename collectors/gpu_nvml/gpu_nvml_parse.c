@@ -50,6 +50,10 @@ static const struct gn_name gn_prom[GN_F_COUNT] = {
                       GN_G, 1024, "direction", "rx"},
     [GN_F_FAN] = {"gpu_fan_speed_ratio", "Fan speed, as a fraction of its maximum.", GN_G, 0.01,
                   NULL, NULL},
+    [GN_F_XID_TOTAL] = {"gpu_xid_errors_total", "Xid errors NVML reported since it was loaded.",
+                        GN_C, 1, NULL, NULL},
+    [GN_F_XID_LAST] = {"gpu_xid_last_code", "The last Xid error NVML reported (0: none yet).", GN_G,
+                       1, NULL, NULL},
 };
 
 /* dcgm-exporter's names and units (percent, MiB, MHz, mJ, KB/s). */
@@ -91,6 +95,9 @@ static const struct gn_name gn_dcgm[GN_F_COUNT] = {
     [GN_F_PCIE_RX] = {"DCGM_FI_DEV_PCIE_RX_THROUGHPUT", "PCIe RX throughput (in KB/s).", GN_G, 1,
                       NULL, NULL},
     [GN_F_FAN] = {"DCGM_FI_DEV_FAN_SPEED", "Fan speed (in %).", GN_G, 1, NULL, NULL},
+    [GN_F_XID_TOTAL] = {NULL, NULL, GN_C, 1, NULL, NULL}, /* dcgm-exporter has no count */
+    [GN_F_XID_LAST] = {"DCGM_FI_DEV_XID_ERRORS", "Value of the last XID error encountered.", GN_G,
+                       1, NULL, NULL},
 };
 
 const struct gn_reason gn_reasons[] = {

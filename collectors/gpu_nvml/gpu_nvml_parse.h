@@ -42,6 +42,8 @@ enum gn_field {
     GN_F_PCIE_TX,      /* KB/s */
     GN_F_PCIE_RX,      /* KB/s */
     GN_F_FAN,          /* percent */
+    GN_F_XID_TOTAL,    /* Xid events seen since NVML was loaded */
+    GN_F_XID_LAST,     /* the last Xid seen, 0 for none */
     GN_F_COUNT,
 };
 

@@ -48,6 +48,10 @@ static const struct gn_sym gn_syms[] = {
     GN_SYM("nvmlDeviceGetFanSpeed", fan, false),
     GN_SYM("nvmlDeviceGetComputeRunningProcesses_v3", procs_v3, false),
     GN_SYM("nvmlDeviceGetComputeRunningProcesses", procs_v1, false),
+    GN_SYM("nvmlEventSetCreate", event_create, false),
+    GN_SYM("nvmlEventSetFree", event_free, false),
+    GN_SYM("nvmlDeviceRegisterEvents", event_register, false),
+    GN_SYM("nvmlEventSetWait_v2", event_wait, false),
 };
 
 static const char *gn_errstr(const struct gn_lib *lib, gn_ret_t rc)
@@ -59,6 +63,8 @@ static const char *gn_errstr(const struct gn_lib *lib, gn_ret_t rc)
 
 void gn_lib_close(struct gn_lib *lib)
 {
+    if (lib->events != NULL && lib->event_free != NULL)
+        lib->event_free(lib->events);
     if (lib->up && lib->shutdown != NULL)
         lib->shutdown();
     if (lib->dl != NULL)
@@ -279,6 +285,55 @@ static void gn_read_procs(struct gn_lib *lib, gn_device_t d, struct gn_gpu *g)
             gn_add_proc(g, lib->buf1[i].pid, lib->buf1[i].used_gpu_memory);
 }
 
+/*
+ * Registers every GPU of this first read for Xid events (once: a GPU that
+ * cannot be, such as one that does not support them, reports no Xid
+ * series). The set stays until NVML is unloaded.
+ */
+static void gn_xid_register(struct gn_lib *lib, size_t n)
+{
+    size_t i;
+
+    if (lib->registered)
+        return;
+    lib->registered = true;
+    if (lib->event_create == NULL || lib->event_register == NULL || lib->event_wait == NULL ||
+        lib->event_create(&lib->events) != GN_NVML_SUCCESS)
+        return;
+    for (i = 0; i < n; i++)
+        lib->xid_on[i] =
+            lib->devs[i] != NULL &&
+            lib->event_register(lib->devs[i], GN_NVML_EVENT_XID, lib->events) == GN_NVML_SUCCESS;
+}
+
+/* Takes every Xid event waiting (without waiting for more) into the
+ * per-GPU counts, then puts them into the snapshot's GPUs. */
+static void gn_xid_drain(struct gn_lib *lib, struct gn_snapshot *snap)
+{
+    gn_event_data_t ev;
+    size_t i, k;
+
+    gn_xid_register(lib, snap->n_gpus);
+    for (k = 0; lib->events != NULL && k < 1024; k++) {
+        memset(&ev, 0, sizeof(ev));
+        if (lib->event_wait(lib->events, &ev, 0) != GN_NVML_SUCCESS)
+            break;
+        for (i = 0; i < snap->n_gpus; i++)
+            if (lib->devs[i] == ev.device && (ev.event_type & GN_NVML_EVENT_XID) != 0) {
+                lib->xid_total[i]++;
+                lib->xid_last[i] = (unsigned)ev.event_data;
+            }
+    }
+    for (i = 0; i < snap->n_gpus; i++) {
+        struct gn_gpu *g = &snap->gpus[i];
+
+        if (!lib->xid_on[i] || !g->up)
+            continue;
+        gn_note(g, GN_F_XID_TOTAL, GN_NVML_SUCCESS, (double)lib->xid_total[i]);
+        gn_note(g, GN_F_XID_LAST, GN_NVML_SUCCESS, lib->xid_last[i]);
+    }
+}
+
 /* The driver and CUDA versions. */
 static void gn_read_system(struct gn_lib *lib, struct gn_snapshot *snap)
 {
@@ -312,6 +367,7 @@ int gn_lib_read(struct gn_lib *lib, struct gn_snapshot *snap, char *why, size_t 
         g->index = (int)i;
         g->up = true;
         rc = lib->handle(i, &d);
+        lib->devs[i] = rc == GN_NVML_SUCCESS ? d : NULL;
         if (rc != GN_NVML_SUCCESS) {
             g->up = false;
             continue;
@@ -322,5 +378,6 @@ int gn_lib_read(struct gn_lib *lib, struct gn_snapshot *snap, char *why, size_t 
         gn_read_health(lib, d, g);
         gn_read_procs(lib, d, g);
     }
+    gn_xid_drain(lib, snap);
     return VG_OK;
 }

@@ -41,6 +41,18 @@ struct gn_lib {
     gn_dev_uint_fn fan;
     gn_dev_procs_v3_fn procs_v3;
     gn_dev_procs_v1_fn procs_v1;
+    gn_event_create_fn event_create;
+    gn_event_free_fn event_free;
+    gn_event_register_fn event_register;
+    gn_event_wait_fn event_wait;
+    /* Xid events: the set, whether each GPU is registered in it, and what
+     * each GPU reported since NVML was loaded */
+    gn_event_set_t events;
+    bool registered; /* registration was tried, at the first read */
+    bool xid_on[GN_GPU_MAX];
+    uint64_t xid_total[GN_GPU_MAX];
+    unsigned xid_last[GN_GPU_MAX];
+    gn_device_t devs[GN_GPU_MAX];      /* handles of the current read */
     gn_process_v3_t buf3[GN_PROC_BUF]; /* room for the process lists */
     gn_process_v1_t buf1[GN_PROC_BUF];
 };

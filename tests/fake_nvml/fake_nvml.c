@@ -18,6 +18,8 @@
  *   unsupported FN             FN answers NOT_SUPPORTED (FN: a word above, or procs)
  *   lost                       every call on this GPU answers GPU_IS_LOST
  *   hang FN SECONDS            FN sleeps that long before it answers
+ *   xid N                      an Xid event (up to 8), delivered once
+ *                              (FN "events": registering for events)
  *
  * Built twice: as NVML since 11.x (nvmlDeviceGetComputeRunningProcesses_v3)
  * and, with FAKE_NVML_V1, as an older library that has only the first
@@ -44,7 +46,11 @@ struct fake_gpu {
     char hang_fn[32];
     unsigned hang_s;
     int lost;
+    unsigned xids[8], n_xids;
 };
+
+/* Xid events delivered so far per GPU, kept when the scenario is read again. */
+static unsigned fake_xids_delivered[FAKE_GPUS];
 
 static struct {
     int init_fail;
@@ -103,6 +109,9 @@ static void fake_gpu_line(struct fake_gpu *g, const char *key, const char *rest)
                  sizeof(g->unsupported) - strlen(g->unsupported), " %s ", rest);
     else if (strcmp(key, "lost") == 0)
         g->lost = 1;
+    else if (strcmp(key, "xid") == 0 && g->n_xids < 8 &&
+             sscanf(rest, "%u", &g->xids[g->n_xids]) == 1)
+        g->n_xids++;
     else if (strcmp(key, "hang") == 0)
         sscanf(rest, "%31s %u", g->hang_fn, &g->hang_s);
 }
@@ -390,6 +399,45 @@ gn_ret_t nvmlDeviceGetFanSpeed(gn_device_t d, unsigned *v)
     FAKE_ENTER("fan");
     *v = g->fan;
     return rc;
+}
+
+gn_ret_t nvmlEventSetCreate(gn_event_set_t *set);
+gn_ret_t nvmlEventSetFree(gn_event_set_t set);
+gn_ret_t nvmlDeviceRegisterEvents(gn_device_t d, unsigned long long types, gn_event_set_t set);
+gn_ret_t nvmlEventSetWait_v2(gn_event_set_t set, gn_event_data_t *data, unsigned timeout_ms);
+
+gn_ret_t nvmlEventSetCreate(gn_event_set_t *set)
+{
+    *set = (gn_event_set_t)fake_xids_delivered;
+    return GN_NVML_SUCCESS;
+}
+
+gn_ret_t nvmlEventSetFree(gn_event_set_t set)
+{
+    return GN_NVML_SUCCESS;
+}
+
+gn_ret_t nvmlDeviceRegisterEvents(gn_device_t d, unsigned long long types, gn_event_set_t set)
+{
+    FAKE_ENTER("events");
+    return types == GN_NVML_EVENT_XID ? rc : 2;
+}
+
+/* The next Xid of the scenario not delivered yet; TIMEOUT when none. */
+gn_ret_t nvmlEventSetWait_v2(gn_event_set_t set, gn_event_data_t *data, unsigned timeout_ms)
+{
+    unsigned i;
+
+    for (i = 0; i < fake.n; i++) {
+        if (fake_xids_delivered[i] >= fake.gpus[i].n_xids)
+            continue;
+        memset(data, 0, sizeof(*data));
+        data->device = (gn_device_t)&fake.gpus[i];
+        data->event_type = GN_NVML_EVENT_XID;
+        data->event_data = fake.gpus[i].xids[fake_xids_delivered[i]++];
+        return GN_NVML_SUCCESS;
+    }
+    return GN_NVML_TIMEOUT;
 }
 
 /* Count then fill, as NVML does: too small a buffer gets INSUFFICIENT_SIZE

@@ -212,6 +212,20 @@ def a_lost_gpu_shows_gpu_up_0():
 
 
 @vt.case
+def xid_events_are_counted():
+    assert value(agent, "gpu_xid_errors_total", gpu="1") == 0
+    assert value(agent, "gpu_xid_last_code", gpu="1") == 0
+    write_scenario(agent, SCENARIO + "xid 79\nxid 48\n")  # two on GPU 1, delivered once
+    wait_value(agent, "gpu_xid_errors_total", 2, gpu="1",
+               uuid="GPU-22222222-aaaa-bbbb-cccc-000000000000")
+    assert value(agent, "gpu_xid_last_code", gpu="1") == 48
+    assert value(agent, "gpu_xid_errors_total", gpu="0") == 0
+    time.sleep(1.5)
+    assert value(agent, "gpu_xid_errors_total", gpu="1") == 2
+    write_scenario(agent, SCENARIO)
+
+
+@vt.case
 def dcgm_naming():
     with gpu_agent("dcgm") as a:
         labels = {"gpu": "1", "UUID": "GPU-22222222-aaaa-bbbb-cccc-000000000000",
@@ -237,6 +251,10 @@ def dcgm_naming():
         wait_value(a, "DCGM_FI_DEV_GPU_UTIL", 45, gpu="0", pod="train-0", namespace="ml",
                    container="trainer")
         assert value(a, "DCGM_FI_DEV_FAN_SPEED", gpu="1") is None
+        assert value(a, "DCGM_FI_DEV_XID_ERRORS", gpu="1") == 0
+        write_scenario(a, SCENARIO + "xid 79\n")
+        wait_value(a, "DCGM_FI_DEV_XID_ERRORS", 79, gpu="1", device="nvidia3")
+        assert "gpu_xid_errors_total" not in a.metrics()
 
 
 @vt.case
