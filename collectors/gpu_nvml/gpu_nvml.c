@@ -277,6 +277,7 @@ static int gn_ask(struct vg_collector *c, struct gn_ctx *ctx)
     struct gn_job *job = ctx->job;
     struct timespec ts;
     double stuck_s;
+    bool answered;
 
     pthread_mutex_lock(&job->mu);
     if (job->pending) {
@@ -292,17 +293,17 @@ static int gn_ask(struct vg_collector *c, struct gn_ctx *ctx)
     while (job->pending)
         if (pthread_cond_timedwait(&job->cv, &job->mu, &ts) == ETIMEDOUT)
             break;
-    if (!job->pending) {
+    answered = !job->pending;
+    if (answered) {
         struct gn_snapshot *t = ctx->snap;
 
         ctx->snap = job->ready;
         job->ready = t;
     }
-    stuck_s = job->pending ? (double)ctx->timeout_ms / 1000.0 : 0;
     pthread_mutex_unlock(&job->mu);
-    if (stuck_s == 0)
+    if (answered)
         return VG_OK;
-    vg_collector_fail(c, "NVML did not answer within %.1fs", stuck_s);
+    vg_collector_fail(c, "NVML did not answer within %.1fs", (double)ctx->timeout_ms / 1000.0);
     return VG_EIO;
 }
 
