@@ -6,6 +6,7 @@
 #include "core.h"
 
 extern const struct vg_collector_ops vg_collector_container_logs;
+extern const struct vg_collector_ops vg_collector_gpu_nvml;
 extern const struct vg_collector_ops vg_collector_node;
 extern const struct vg_collector_ops vg_collector_textfile;
 extern const struct vg_collector_ops vg_collector_generator;
@@ -16,10 +17,18 @@ extern const struct vg_output_ops vg_output_file;
 extern const struct vg_output_ops vg_output_kafka;
 extern const struct vg_output_ops vg_output_stdout;
 
+/* one plugin per line, sorted: adding one is a one-line change */
+// clang-format off
 const struct vg_collector_ops *const vg_collector_registry[] = {
-    &vg_collector_container_logs, &vg_collector_generator, &vg_collector_kmsg,
-    &vg_collector_node,           &vg_collector_textfile,  NULL,
+    &vg_collector_container_logs,
+    &vg_collector_generator,
+    &vg_collector_gpu_nvml,
+    &vg_collector_kmsg,
+    &vg_collector_node,
+    &vg_collector_textfile,
+    NULL,
 };
+// clang-format on
 
 /* one plugin per line, sorted: adding one is a one-line change */
 // clang-format off
