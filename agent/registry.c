@@ -5,6 +5,7 @@
 
 #include "core.h"
 
+extern const struct vg_collector_ops vg_collector_cgroup;
 extern const struct vg_collector_ops vg_collector_container_logs;
 extern const struct vg_collector_ops vg_collector_node;
 extern const struct vg_collector_ops vg_collector_textfile;
@@ -16,11 +17,8 @@ extern const struct vg_output_ops vg_output_kafka;
 extern const struct vg_output_ops vg_output_stdout;
 
 const struct vg_collector_ops *const vg_collector_registry[] = {
-    &vg_collector_container_logs,
-    &vg_collector_generator,
-    &vg_collector_node,
-    &vg_collector_textfile,
-    NULL,
+    &vg_collector_cgroup, &vg_collector_container_logs, &vg_collector_generator,
+    &vg_collector_node,   &vg_collector_textfile,       NULL,
 };
 
 /* one plugin per line, sorted: adding one is a one-line change */
