@@ -154,6 +154,12 @@ struct cgroup_walk {
     bool root; /* the cgroup read now is the root: missing files are fine */
     char rel[PATH_MAX];
     size_t rel_len;
+    const char *cur_dir, *cur_file; /* the file read last, for messages */
+    struct {
+        const char *name; /* "", a controller, "unified" (static) */
+        int fd, err;
+    } dirs[8]; /* the current cgroup's folders (cgroup_dirfd) */
+    size_t n_dirs;
 };
 
 static const struct vg_option cgroup_options[] = {
@@ -172,47 +178,103 @@ static void cgroup_set(struct cgroup_values *vals, enum cgroup_metric m, double 
     vals->have |= UINT32_C(1) << m;
 }
 
-/* Counts and complains about ctx->path: why says what went wrong. */
+/* Sets ctx->path to root/dir<rel>/file (file "" for the folder); false
+ * when it does not fit. */
+static bool cgroup_path(struct cgroup_walk *w, const char *dir, const char *file)
+{
+    const char *parts[] = {w->ctx->root, dir[0] ? "/" : "", dir, w->rel, file[0] ? "/" : "", file};
+    char *out = w->ctx->path;
+    size_t i, len = 0;
+
+    for (i = 0; i < VG_ARRAY_LEN(parts); i++) {
+        size_t n = strlen(parts[i]);
+
+        if (len + n >= sizeof(w->ctx->path)) {
+            out[len] = '\0';
+            return false;
+        }
+        memcpy(out + len, parts[i], n);
+        len += n;
+    }
+    out[len] = '\0';
+    return true;
+}
+
+/* Counts and complains about the file read last: why says what went wrong. */
 static void cgroup_bad(struct cgroup_walk *w, const char *why)
 {
     w->ctx->read_errors++;
+    cgroup_path(w, w->cur_dir, w->cur_file);
     vg_complain(&w->ctx->complain, VG_LOG_WARN, CGROUP_PLUGIN, w->c->name, "%s: %s", w->ctx->path,
                 why);
 }
 
-/* Reads ctx->path whole into ctx->buf (NUL-terminated). VG_OK, VG_ENOENT,
- * or VG_EIO with errno set (EFBIG for a file larger than the buffer). */
-static int cgroup_read_path(struct cgroup_ctx *ctx)
+/*
+ * The folder of the current cgroup in hierarchy dir ("" on v2, a v1
+ * controller, "unified"), opened once per cgroup (O_PATH) so that each file
+ * is opened relative to it without walking the whole path again. -1 with
+ * errno set when it cannot be opened.
+ */
+static int cgroup_dirfd(struct cgroup_walk *w, const char *dir)
 {
-    int fd = open(ctx->path, O_RDONLY | O_CLOEXEC);
-    int rc = VG_OK, saved = 0;
+    size_t i;
+
+    for (i = 0; i < w->n_dirs; i++)
+        if (strcmp(w->dirs[i].name, dir) == 0) {
+            errno = w->dirs[i].err;
+            return w->dirs[i].fd;
+        }
+    if (w->n_dirs == VG_ARRAY_LEN(w->dirs)) {
+        errno = EMFILE;
+        return -1;
+    }
+    w->dirs[i].name = dir;
+    w->dirs[i].fd = -1;
+    w->dirs[i].err = ENAMETOOLONG;
+    if (cgroup_path(w, dir, "")) {
+        w->dirs[i].fd = open(w->ctx->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        w->dirs[i].err = w->dirs[i].fd < 0 ? errno : 0;
+    }
+    w->n_dirs++;
+    errno = w->dirs[i].err;
+    return w->dirs[i].fd;
+}
+
+/* Closes the folders cgroup_dirfd opened for the current cgroup. */
+static void cgroup_dirs_close(struct cgroup_walk *w)
+{
+    size_t i;
+
+    for (i = 0; i < w->n_dirs; i++)
+        if (w->dirs[i].fd >= 0)
+            close(w->dirs[i].fd);
+    w->n_dirs = 0;
+}
+
+/* Reads fd whole into ctx->buf (NUL-terminated). A short read is the end:
+ * cgroup files are made whole at the first read. VG_OK, or VG_EIO with
+ * errno set (EFBIG for a file larger than the buffer; a removed cgroup's
+ * files answer ENODEV, which is ENOENT here). */
+static int cgroup_read_fd(struct cgroup_ctx *ctx, int fd)
+{
+    size_t room = sizeof(ctx->buf) - 1;
+    ssize_t n;
 
     ctx->len = 0;
-    if (fd < 0)
-        return errno == ENOENT || errno == ENOTDIR ? VG_ENOENT : VG_EIO;
     for (;;) {
-        ssize_t n = read(fd, ctx->buf + ctx->len, sizeof(ctx->buf) - 1 - ctx->len);
-
+        n = read(fd, ctx->buf + ctx->len, room - ctx->len);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            saved = errno == ENODEV ? ENOENT : errno; /* a removed cgroup's files answer ENODEV */
-            rc = saved == ENOENT ? VG_ENOENT : VG_EIO;
-            break;
-        }
-        if (n == 0)
-            break;
+        if (n < 0)
+            return errno == ENODEV || errno == ENOENT ? VG_ENOENT : VG_EIO;
         ctx->len += (size_t)n;
-        if (ctx->len == sizeof(ctx->buf) - 1) {
-            saved = EFBIG;
-            rc = VG_EIO;
+        if (n == 0 || ctx->len < room)
             break;
-        }
+        errno = EFBIG;
+        return VG_EIO;
     }
     ctx->buf[ctx->len] = '\0';
-    close(fd);
-    errno = saved;
-    return rc;
+    return VG_OK;
 }
 
 /*
@@ -223,16 +285,17 @@ static int cgroup_read_path(struct cgroup_ctx *ctx)
  */
 static int cgroup_load(struct cgroup_walk *w, const char *dir, const char *file, bool optional)
 {
-    struct cgroup_ctx *ctx = w->ctx;
-    int n, rc;
+    int dfd = cgroup_dirfd(w, dir), fd, rc;
 
-    n = snprintf(ctx->path, sizeof(ctx->path), "%s%s%s%s/%s", ctx->root, dir[0] ? "/" : "", dir,
-                 w->rel, file);
-    if (n < 0 || (size_t)n >= sizeof(ctx->path)) {
-        cgroup_bad(w, "path too long");
-        return VG_EINVAL;
+    w->cur_dir = dir;
+    w->cur_file = file;
+    fd = dfd >= 0 ? openat(dfd, file, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd >= 0) {
+        rc = cgroup_read_fd(w->ctx, fd);
+        close(fd);
+    } else {
+        rc = errno == ENOENT || errno == ENOTDIR ? VG_ENOENT : VG_EIO;
     }
-    rc = cgroup_read_path(ctx);
     if (rc == VG_ENOENT && !optional && !w->root)
         cgroup_bad(w, "no such file (the cgroup went away?)");
     else if (rc != VG_OK && rc != VG_ENOENT)
@@ -490,6 +553,7 @@ static int cgroup_emit(struct cgroup_walk *w, const char *pod_uid, const struct 
     int rc = VG_OK;
 
     cgroup_read_all(w, &vals);
+    cgroup_dirs_close(w);
     for (i = 0; i < CM_N && rc == VG_OK; i++)
         if (vals.have & (UINT32_C(1) << i))
             rc = vg_emit_series(w->emit, cgroup_families[i].name, cgroup_families[i].type,
@@ -681,11 +745,16 @@ static int cgroup_init(struct vg_collector *c, const struct vg_config_node *cfg,
 static int cgroup_collect(struct vg_collector *c, struct vg_emit *emit)
 {
     struct cgroup_ctx *ctx = c->ctx;
-    struct cgroup_walk w = {c, ctx, emit, true, "", 0};
+    struct cgroup_walk w;
     struct vg_meta none;
     uint64_t errors = ctx->read_errors;
     int rc;
 
+    memset(&w, 0, sizeof(w));
+    w.c = c;
+    w.ctx = ctx;
+    w.emit = emit;
+    w.root = true;
     cgroup_detect(ctx);
     if (ctx->layout == CGROUP_NONE) {
         vg_collector_fail(c, "no cgroup filesystem under %s", ctx->root);
