@@ -25,6 +25,7 @@
 #include "core.h"
 #include "meta.h"
 #include "metrics.h"
+#include "read_file.h"
 #include "vigil.h"
 
 #ifndef VG_SOURCE_DIR
@@ -238,25 +239,6 @@ static char *excerpt(const char *text)
     return out;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 /* Compares the excerpt of a collection over tree with tree.metrics. */
 static void check_golden(const char *tree)
 {
@@ -276,8 +258,7 @@ static void check_golden(const char *tree)
         fputs(got, f);
         fclose(f);
     }
-    want = slurp(golden);
-    assert_non_null(want);
+    want = test_read_file(golden, NULL);
     if (strcmp(got, want) != 0)
         fail_msg("%s differs from the collection:\n%s", golden, got);
     /* a second collection gives the same series */
@@ -339,18 +320,6 @@ static void no_cgroup_filesystem_fails_the_collection(void **state)
  * A container that exits.
  */
 
-static void put_file(const char *dir, const char *name, const char *text)
-{
-    char path[1024];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static void rm_tree_files(const char *dir, const char *const *names, size_t n)
 {
     char path[1024];
@@ -370,7 +339,7 @@ static void an_exited_container_leaves_metrics(void **state)
     struct run *r;
 
     assert_non_null(mkdtemp(root));
-    put_file(root, "cgroup.controllers", "cpu memory\n");
+    test_write_file(root, "cgroup.controllers", "cpu memory\n");
     snprintf(dot, sizeof(dot), "%s/kubepods", root);
     assert_int_equal(mkdir(dot, 0755), 0);
     snprintf(pod, sizeof(pod), "%s/kubepods/pod11111111-2222-4333-8444-555555555555", root);
@@ -378,8 +347,8 @@ static void an_exited_container_leaves_metrics(void **state)
     snprintf(ctr, sizeof(ctr), "%s/%s", pod,
              "e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5");
     assert_int_equal(mkdir(ctr, 0755), 0);
-    put_file(ctr, "cpu.stat", "usage_usec 3000000\n");
-    put_file(ctr, "memory.current", "4096\n");
+    test_write_file(ctr, "cpu.stat", "usage_usec 3000000\n");
+    test_write_file(ctr, "memory.current", "4096\n");
     vg_meta_reset();
     r = run_create(root);
     assert_int_equal(run_collect(r), VG_OK);
@@ -392,7 +361,7 @@ static void an_exited_container_leaves_metrics(void **state)
     assert_null(strstr(r->text, "e5e5e5e5"));
     /* a file that vanishes mid-collection is counted, not fatal */
     assert_int_equal(mkdir(ctr, 0755), 0);
-    put_file(ctr, "cpu.stat", "usage_usec 3000000\n");
+    test_write_file(ctr, "cpu.stat", "usage_usec 3000000\n");
     assert_int_equal(run_collect(r), VG_OK);
     assert_non_null(
         strstr(r->text, "container_cpu_usage_seconds_total{container=\"\",id=\"/kubepods"));
