@@ -574,6 +574,17 @@ static int cgroup_emit(struct cgroup_walk *w, const char *pod_uid, const struct 
 
 static int cgroup_walk_dir(struct cgroup_walk *w, unsigned depth, struct vg_meta *pod_names);
 
+/* True when the last part of rel names the pod itself ("pod<uid>",
+ * "kubepods-<qos>-pod<uid_>.slice"), not a cgroup inside a pod that holds
+ * no container (CRI-O's crio-conmon-<id>.scope). */
+static bool cgroup_is_pod(const char *rel)
+{
+    const char *last = strrchr(rel, '/');
+
+    last = last != NULL ? last + 1 : rel;
+    return strncmp(last, "pod", 3) == 0 || strstr(last, "-pod") != NULL;
+}
+
 /*
  * Reports the cgroup w->rel when it is a pod's or a container's, else
  * walks below it. A container's names go up into *pod_names (the pod
@@ -586,7 +597,7 @@ static int cgroup_visit(struct cgroup_walk *w, unsigned depth, struct vg_meta *p
     struct vg_meta m;
     int rc;
 
-    if (!vg_cgroup_ids_of_path(w->rel, &ids))
+    if (!vg_cgroup_ids_of_path(w->rel, &ids) || (ids.id[0] == '\0' && !cgroup_is_pod(w->rel)))
         return depth < CGROUP_DEPTH_MAX ? cgroup_walk_dir(w, depth + 1, pod_names) : VG_OK;
     memset(&m, 0, sizeof(m));
     if (ids.id[0] != '\0') {
