@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cgroup_parse.h"
+#include "cgroup_spec.h"
 #include "meta.h"
 #include "vigil.h"
 
@@ -139,6 +140,8 @@ struct cgroup_ctx {
     const char *walk_dir; /* the hierarchy walked, under root */
     double user_hz;
     uint64_t read_errors;
+    struct cgroup_spec_cache *specs; /* limits, read again every CGROUP_SPEC_EVERY */
+    uint64_t gen;                    /* collections so far */
     struct vg_complain complain;
     char path[PATH_MAX]; /* the file being read, for messages */
     char buf[CGROUP_BUF_MAX];
@@ -151,7 +154,8 @@ struct cgroup_walk {
     struct vg_collector *c;
     struct cgroup_ctx *ctx;
     struct vg_emit *emit;
-    bool root; /* the cgroup read now is the root: missing files are fine */
+    bool root;      /* the cgroup read now is the root: missing files are fine */
+    bool read_spec; /* read its limits' files now (else they come from specs) */
     char rel[PATH_MAX];
     size_t rel_len;
     const char *cur_dir, *cur_file; /* the file read last, for messages */
@@ -160,6 +164,8 @@ struct cgroup_walk {
         int fd, err;
     } dirs[8]; /* the current cgroup's folders (cgroup_dirfd) */
     size_t n_dirs;
+    int parent_fd;    /* the folder holding the current cgroup in the walk, or -1 */
+    const char *leaf; /* the current cgroup's name in parent_fd */
 };
 
 static const struct vg_option cgroup_options[] = {
@@ -231,7 +237,11 @@ static int cgroup_dirfd(struct cgroup_walk *w, const char *dir)
     w->dirs[i].name = dir;
     w->dirs[i].fd = -1;
     w->dirs[i].err = ENAMETOOLONG;
-    if (cgroup_path(w, dir, "")) {
+    if (w->parent_fd >= 0 && strcmp(dir, w->ctx->walk_dir) == 0) {
+        /* the hierarchy being walked: one step from the parent's folder */
+        w->dirs[i].fd = openat(w->parent_fd, w->leaf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        w->dirs[i].err = w->dirs[i].fd < 0 ? errno : 0;
+    } else if (cgroup_path(w, dir, "")) {
         w->dirs[i].fd = open(w->ctx->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         w->dirs[i].err = w->dirs[i].fd < 0 ? errno : 0;
     }
@@ -374,7 +384,8 @@ static void cgroup_pressure(struct cgroup_walk *w, const char *dir, bool optiona
 static void cgroup_pids(struct cgroup_walk *w, const char *dir, struct cgroup_values *vals)
 {
     cgroup_one(w, dir, "pids.current", false, 1, vals, CM_THREADS);
-    cgroup_one(w, dir, "pids.max", true, 1, vals, CM_THREADS_MAX);
+    if (w->read_spec)
+        cgroup_one(w, dir, "pids.max", true, 1, vals, CM_THREADS_MAX);
 }
 
 /* Working set as cAdvisor computes it: usage less inactive file pages, not below 0. */
@@ -404,7 +415,7 @@ static void cgroup_v2_cpu(struct cgroup_walk *w, struct cgroup_values *vals)
     if (cgroup_kv(w, "", "cpu.stat", false, keys, VG_ARRAY_LEN(keys)))
         for (i = 0; i < VG_ARRAY_LEN(keys); i++)
             cgroup_kv_set(&keys[i], &ms[i], 1, scale[i], vals);
-    if (cgroup_load(w, "", "cpu.max", false) != VG_OK)
+    if (!w->read_spec || cgroup_load(w, "", "cpu.max", false) != VG_OK)
         return;
     if (cgroup_parse_cpu_max(w->ctx->buf, w->ctx->len, &quota, &period) != VG_OK) {
         cgroup_bad(w, "expected QUOTA PERIOD");
@@ -429,7 +440,8 @@ static void cgroup_v2_memory(struct cgroup_walk *w, struct cgroup_values *vals)
         cgroup_kv_set(keys, ms, VG_ARRAY_LEN(ms), 1, vals);
         cgroup_working_set(vals, &keys[3]);
     }
-    cgroup_one(w, "", "memory.max", true, 1, vals, CM_SPEC_MEM_LIMIT);
+    if (w->read_spec)
+        cgroup_one(w, "", "memory.max", true, 1, vals, CM_SPEC_MEM_LIMIT);
     if (cgroup_load(w, "", "memory.swap.current", true) == VG_OK) {
         uint64_t v;
 
@@ -477,6 +489,8 @@ static void cgroup_v1_cpu(struct cgroup_walk *w, struct cgroup_values *vals)
         cgroup_kv_set(cfs, cfs_ms, 2, 1, vals);
         cgroup_kv_set(&cfs[2], &cfs_ms[2], 1, 1e-9, vals);
     }
+    if (!w->read_spec)
+        return;
     cgroup_one(w, "cpu", "cpu.cfs_quota_us", true, 1, vals, CM_SPEC_CPU_QUOTA);
     cgroup_one(w, "cpu", "cpu.cfs_period_us", false, 1, vals, CM_SPEC_CPU_PERIOD);
 }
@@ -499,7 +513,8 @@ static void cgroup_v1_memory(struct cgroup_walk *w, struct cgroup_values *vals)
         cgroup_kv_set(keys, ms, VG_ARRAY_LEN(ms), 1, vals);
         cgroup_working_set(vals, &keys[4]);
     }
-    cgroup_one(w, "memory", "memory.limit_in_bytes", false, 1, vals, CM_SPEC_MEM_LIMIT);
+    if (w->read_spec)
+        cgroup_one(w, "memory", "memory.limit_in_bytes", false, 1, vals, CM_SPEC_MEM_LIMIT);
     if (vals->v[CM_SPEC_MEM_LIMIT] >= (double)CGROUP_V1_UNLIMITED)
         vals->v[CM_SPEC_MEM_LIMIT] = 0;
     cgroup_one(w, "memory", "memory.failcnt", false, 1, vals, CM_MEM_FAILCNT);
@@ -507,13 +522,11 @@ static void cgroup_v1_memory(struct cgroup_walk *w, struct cgroup_values *vals)
         cgroup_set(vals, CM_OOM, (double)oom[0].value);
 }
 
-/* Everything one cgroup (w->rel) gives, by layout. */
-static void cgroup_read_all(struct cgroup_walk *w, struct cgroup_values *vals)
+/* What the layout's files give of one cgroup (w->rel). */
+static void cgroup_read_layout(struct cgroup_walk *w, struct cgroup_values *vals)
 {
     struct cgroup_ctx *ctx = w->ctx;
 
-    memset(vals, 0, offsetof(struct cgroup_values, io));
-    vals->io.n = 0;
     if (ctx->layout == CGROUP_V2) {
         cgroup_v2_cpu(w, vals);
         cgroup_v2_memory(w, vals);
@@ -531,6 +544,44 @@ static void cgroup_read_all(struct cgroup_walk *w, struct cgroup_values *vals)
         cgroup_pids(w, "pids", vals);
     if (ctx->layout == CGROUP_HYBRID)
         cgroup_pressure(w, "unified", true, vals);
+}
+
+/* The limits just read go into spec (fresh), or come from it. */
+static void cgroup_spec_keep(struct cgroup_spec *spec, bool fresh, struct cgroup_values *vals)
+{
+    static const enum cgroup_metric ms[CGROUP_SPEC_N] = {CM_SPEC_CPU_QUOTA, CM_SPEC_CPU_PERIOD,
+                                                         CM_SPEC_MEM_LIMIT, CM_THREADS_MAX};
+    size_t k;
+
+    if (spec == NULL)
+        return;
+    if (fresh)
+        spec->have = 0;
+    for (k = 0; k < CGROUP_SPEC_N; k++) {
+        uint32_t bit = UINT32_C(1) << ms[k];
+
+        if (fresh && (vals->have & bit)) {
+            spec->v[k] = vals->v[ms[k]];
+            spec->have |= UINT32_C(1) << k;
+        } else if (!fresh && (spec->have & (UINT32_C(1) << k))) {
+            cgroup_set(vals, ms[k], spec->v[k]);
+        }
+    }
+}
+
+/* Everything one cgroup (w->rel) gives, by layout. */
+static void cgroup_read_all(struct cgroup_walk *w, struct cgroup_values *vals)
+{
+    struct cgroup_ctx *ctx = w->ctx;
+    struct cgroup_spec *spec;
+    bool stale = true;
+
+    memset(vals, 0, offsetof(struct cgroup_values, io));
+    vals->io.n = 0;
+    spec = cgroup_spec_get(ctx->specs, w->rel_len > 0 ? w->rel : "/", ctx->gen, &stale);
+    w->read_spec = spec == NULL || stale;
+    cgroup_read_layout(w, vals);
+    cgroup_spec_keep(spec, w->read_spec, vals);
 }
 
 /* ------------------------------------------------------------------------
@@ -632,16 +683,25 @@ static int cgroup_walk_dir(struct cgroup_walk *w, unsigned depth, struct vg_meta
 {
     struct cgroup_ctx *ctx = w->ctx;
     size_t keep = w->rel_len;
+    int parent_fd = w->parent_fd, fd = -1, rc = VG_OK;
+    const char *leaf = w->leaf;
     char dir[PATH_MAX];
     DIR *d;
-    int n, rc = VG_OK;
 
-    n = snprintf(dir, sizeof(dir), "%s/%s%s", ctx->root, ctx->walk_dir, w->rel);
-    if (n < 0 || (size_t)n >= sizeof(dir))
+    if (parent_fd >= 0) {
+        fd = openat(parent_fd, leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    } else {
+        int n = snprintf(dir, sizeof(dir), "%s/%s%s", ctx->root, ctx->walk_dir, w->rel);
+
+        if (n > 0 && (size_t)n < sizeof(dir))
+            fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL) {
+        if (fd >= 0)
+            close(fd);
         return VG_OK;
-    d = opendir(dir);
-    if (d == NULL)
-        return VG_OK;
+    }
     while (rc == VG_OK) {
         struct dirent *de = readdir(d);
         size_t nl;
@@ -656,11 +716,15 @@ static int cgroup_walk_dir(struct cgroup_walk *w, unsigned depth, struct vg_meta
         w->rel[keep] = '/';
         memcpy(w->rel + keep + 1, de->d_name, nl + 1);
         w->rel_len = keep + 1 + nl;
+        w->parent_fd = dirfd(d);
+        w->leaf = de->d_name;
         rc = cgroup_visit(w, depth, pod_names);
         w->rel[keep] = '\0';
         w->rel_len = keep;
     }
     closedir(d);
+    w->parent_fd = parent_fd;
+    w->leaf = leaf;
     return rc;
 }
 
@@ -741,11 +805,24 @@ static int cgroup_init(struct vg_collector *c, const struct vg_config_node *cfg,
     while (rl > 1 && ctx->root[rl - 1] == '/')
         ctx->root[--rl] = '\0';
     ctx->user_hz = hz > 0 ? (double)hz : 100.0;
+    ctx->specs = cgroup_spec_cache_create();
+    if (ctx->specs == NULL)
+        return vg_error_set(err, VG_ENOMEM, "out of memory");
     cgroup_detect(ctx);
     vg_duration_text(c->interval_ms, every, sizeof(every));
     vg_log(VG_LOG_INFO, CGROUP_PLUGIN, c->name, "collecting containers from %s (%s) every %s",
            ctx->root, cgroup_layout_name(ctx->layout), every);
     return VG_OK;
+}
+
+static void cgroup_destroy(struct vg_collector *c)
+{
+    struct cgroup_ctx *ctx = c->ctx;
+
+    if (ctx == NULL)
+        return;
+    cgroup_spec_cache_destroy(ctx->specs);
+    ctx->specs = NULL;
 }
 
 /*
@@ -766,6 +843,8 @@ static int cgroup_collect(struct vg_collector *c, struct vg_emit *emit)
     w.ctx = ctx;
     w.emit = emit;
     w.root = true;
+    w.parent_fd = -1;
+    ctx->gen++;
     cgroup_detect(ctx);
     if (ctx->layout == CGROUP_NONE) {
         vg_collector_fail(c, "no cgroup filesystem under %s", ctx->root);
@@ -776,6 +855,7 @@ static int cgroup_collect(struct vg_collector *c, struct vg_emit *emit)
         w.root = false;
         if (rc == VG_OK)
             rc = cgroup_walk_dir(&w, 0, NULL);
+        cgroup_spec_sweep(ctx->specs, ctx->gen);
     }
     if (ctx->read_errors == errors && rc == VG_OK)
         vg_complain_clear(&ctx->complain, CGROUP_PLUGIN, c->name, "every cgroup file");
@@ -795,4 +875,5 @@ const struct vg_collector_ops vg_collector_cgroup = {
     .check = cgroup_check,
     .init = cgroup_init,
     .collect = cgroup_collect,
+    .destroy = cgroup_destroy,
 };

@@ -149,6 +149,7 @@ int main(int argc, char **argv)
     }
     printf("collections=%ld series=%zu cpu_ms_per_collection=%.3f wall_ms_per_collection=%.3f\n", n,
            vg_store_series_count(store), (t1 - t0) * 1e3 / (double)n, (w1 - w0) * 1e3 / (double)n);
+    vg_collector_cgroup.destroy(&c);
     vg_options_free(vg_collector_cgroup.options, c.ctx);
     free(c.ctx);
     vg_samples_destroy(samples);

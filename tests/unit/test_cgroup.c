@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "../../collectors/cgroup/cgroup_parse.h"
+#include "../../collectors/cgroup/cgroup_spec.h"
 #include "collector_fixture.h"
 #include "config.h"
 #include "core.h"
@@ -177,6 +178,59 @@ static void pressure(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * The limits kept between collections.
+ */
+
+static void spec_cache_reads_new_cgroups_then_in_turn(void **state)
+{
+    struct cgroup_spec_cache *c = cgroup_spec_cache_create();
+    struct cgroup_spec *s;
+    char rel[64];
+    bool stale;
+    unsigned i, turns = 0;
+    uint64_t gen;
+
+    assert_non_null(c);
+    s = cgroup_spec_get(c, "/kubepods/pod1", 1, &stale);
+    assert_non_null(s);
+    assert_true(stale);
+    s->have = 1;
+    s->v[0] = 50000;
+    for (gen = 2; gen < 2 + CGROUP_SPEC_EVERY; gen++) {
+        s = cgroup_spec_get(c, "/kubepods/pod1", gen, &stale);
+        assert_true(s->have == 1 && s->v[0] == 50000);
+        turns += stale;
+        cgroup_spec_sweep(c, gen);
+    }
+    assert_int_equal(turns, 1); /* once in every CGROUP_SPEC_EVERY collections */
+    /* many cgroups: all found again; those not seen are forgotten */
+    for (i = 0; i < 1000; i++) {
+        snprintf(rel, sizeof(rel), "/docker/%u", i);
+        s = cgroup_spec_get(c, rel, gen, &stale);
+        assert_true(stale);
+        s->v[1] = i;
+    }
+    cgroup_spec_sweep(c, gen);
+    assert_int_equal(cgroup_spec_count(c), 1000); /* pod1 was not got in gen */
+    gen++;
+    for (i = 0; i < 1000; i += 2) {
+        snprintf(rel, sizeof(rel), "/docker/%u", i);
+        s = cgroup_spec_get(c, rel, gen, &stale);
+        assert_true(s->v[1] == i);
+    }
+    cgroup_spec_sweep(c, gen);
+    assert_int_equal(cgroup_spec_count(c), 500);
+    for (i = 0; i < 1000; i += 2) {
+        snprintf(rel, sizeof(rel), "/docker/%u", i);
+        assert_true(cgroup_spec_get(c, rel, gen, &stale)->v[1] == i);
+    }
+    snprintf(rel, sizeof(rel), "/docker/%u", 1);
+    assert_true(cgroup_spec_get(c, rel, gen, &stale)->v[1] == 0);
+    assert_true(stale);
+    cgroup_spec_cache_destroy(c);
+}
+
+/* ------------------------------------------------------------------------
  * Whole collections.
  */
 
@@ -239,12 +293,27 @@ static char *excerpt(const char *text)
     return out;
 }
 
+/* Cuts the vigil_cgroup_read_errors_total sample line out of text. */
+static void drop_errors_line(char *text)
+{
+    char *p = strstr(text, "\nvigil_cgroup_read_errors_total ");
+    char *end;
+
+    if (p == NULL)
+        return;
+    p++;
+    end = strchr(p, '\n');
+    end = end != NULL ? end + 1 : p + strlen(p);
+    memmove(p, end, strlen(end) + 1);
+}
+
 /* Compares the excerpt of a collection over tree with tree.metrics. */
 static void check_golden(const char *tree)
 {
     char root[512], golden[512];
     struct run *r;
     char *got, *want;
+    int i;
 
     snprintf(root, sizeof(root), "%s/%s", FIXTURES, tree);
     snprintf(golden, sizeof(golden), "%s/%s.metrics", FIXTURES, tree);
@@ -261,11 +330,19 @@ static void check_golden(const char *tree)
     want = test_read_file(golden, NULL);
     if (strcmp(got, want) != 0)
         fail_msg("%s differs from the collection:\n%s", golden, got);
-    /* a second collection gives the same series */
-    assert_int_equal(run_collect(r), VG_OK);
-    free(got);
-    got = excerpt(r->text);
-    assert_non_null(strstr(got, "container_cpu_usage_seconds_total{"));
+    /* later collections give the same series, the limits kept or read
+     * again in turn; only the count of read errors grows */
+    for (i = 0; i < CGROUP_SPEC_EVERY + 2; i++) {
+        char *again;
+
+        assert_int_equal(run_collect(r), VG_OK);
+        again = excerpt(r->text);
+        drop_errors_line(again);
+        drop_errors_line(got);
+        if (strcmp(got, again) != 0)
+            fail_msg("collection %d of %s differs:\n%s", i + 2, tree, again);
+        free(again);
+    }
     free(got);
     free(want);
     run_destroy(r);
@@ -384,6 +461,7 @@ int main(void)
         cmocka_unit_test(io_stat_and_blkio),
         cmocka_unit_test(io_devices_past_the_limit_are_left_out),
         cmocka_unit_test(pressure),
+        cmocka_unit_test(spec_cache_reads_new_cgroups_then_in_turn),
         cmocka_unit_test(fixture_v1_cgroupfs),
         cmocka_unit_test(fixture_v2_systemd),
         cmocka_unit_test(fixture_hybrid),
