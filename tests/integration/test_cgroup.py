@@ -1,8 +1,9 @@
 """The cgroup collector in the running agent: on this machine's own cgroup
 filesystem (whatever its layout) every file is read without error and the
 values are sane; on a copy of the v2 fixture tree every family is there
-with cAdvisor's labels, a container that goes away leaves /metrics, and
-promtool accepts both expositions."""
+with cAdvisor's labels, names shared by the container log collector reach
+the series, a container that goes away leaves /metrics, and promtool
+accepts both expositions."""
 
 import math
 import os
@@ -141,11 +142,27 @@ def real_root_passes_promtool():
 
 real.kill()
 
-# A copy, so that a container can be taken away while the agent runs.
-fixture_agent = vt.Agent("")
-tree = os.path.join(fixture_agent.tmp, "cgroup")
+# A copy, so that a container can be taken away while the agent runs; and
+# the cart container's log under kubelet's name, from which the container
+# log collector shares its names through the core.
+FIXTURE_CONFIG = """
+agent:
+  state_dir: {tmp}/state
+  http: { listen: "127.0.0.1:{port}" }
+collectors:
+  - { type: cgroup, interval: 1s, root: "%s" }
+  - { type: container_logs, paths: ["%s/*.log"] }
+outputs:
+  - { type: discard }
+"""
+scratch = vt.Agent("").tmp
+tree = os.path.join(scratch, "cgroup")
 shutil.copytree(FIXTURE, tree)
-fixture_agent = vt.Agent(CONFIG % tree).start()
+logs = os.path.join(scratch, "containers")
+os.makedirs(logs)
+with open(os.path.join(logs, "cart-7d4b9c_shop_cart-%s.log" % CART), "w") as f:
+    f.write("2026-12-02T10:00:00.000000000Z stdout F hello\n")
+fixture_agent = vt.Agent(FIXTURE_CONFIG % (tree, logs)).start()
 
 
 def fixture_metrics():
@@ -183,10 +200,30 @@ def fixture_has_every_family_with_labels():
     lab, v = cpu[0]
     assert v == 5.0, v
     assert lab["pod_uid"] == "11111111-2222-4333-8444-555555555555", lab
-    assert lab["container"] == "" and lab["namespace"] == "", lab  # no logs: names unknown
     # the fixture holds a garbage cpu.max and a missing io.stat
     assert value(text, "vigil_cgroup_read_errors_total") >= 2
     assert "cpu.max" in fixture_agent.stderr(), fixture_agent.stderr()[-2000:]
+
+
+@vt.case
+def names_come_from_the_container_logs():
+    def cart():
+        return [lab for n, lab, _ in samples(fixture_agent.metrics())
+                if n == "container_memory_usage_bytes" and lab["pod_uid"].startswith("1111")]
+    vt.wait_for(lambda: any(lab["container"] == "cart" for lab in cart()), 10,
+                what="the cart container's names")
+    by_id = {lab["id"].rsplit("/", 1)[-1]: lab for lab in cart()}
+    ctr = by_id["cri-containerd-%s.scope" % CART]
+    assert (ctr["namespace"], ctr["pod"], ctr["container"]) == ("shop", "cart-7d4b9c", "cart"), ctr
+    pod = [lab for key, lab in by_id.items() if key.endswith("pod11111111_2222_4333_8444"
+                                                             "_555555555555.slice")]
+    assert len(pod) == 1, by_id.keys()
+    assert (pod[0]["namespace"], pod[0]["pod"], pod[0]["container"]) == \
+        ("shop", "cart-7d4b9c", ""), pod[0]
+    # a container whose logs the agent does not read has empty names
+    other = [lab for n, lab, _ in samples(fixture_agent.metrics())
+             if n == "container_memory_usage_bytes" and "crio-" in lab["id"]]
+    assert other and other[0]["namespace"] == "" and other[0]["container"] == "", other
 
 
 @vt.case
