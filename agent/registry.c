@@ -5,6 +5,7 @@
 
 #include "core.h"
 
+extern const struct vg_collector_ops vg_collector_cgroup;
 extern const struct vg_collector_ops vg_collector_container_logs;
 extern const struct vg_collector_ops vg_collector_gpu_nvml;
 extern const struct vg_collector_ops vg_collector_node;
@@ -20,6 +21,7 @@ extern const struct vg_output_ops vg_output_stdout;
 /* one plugin per line, sorted: adding one is a one-line change */
 // clang-format off
 const struct vg_collector_ops *const vg_collector_registry[] = {
+    &vg_collector_cgroup,
     &vg_collector_container_logs,
     &vg_collector_generator,
     &vg_collector_gpu_nvml,
@@ -30,7 +32,6 @@ const struct vg_collector_ops *const vg_collector_registry[] = {
 };
 // clang-format on
 
-/* one plugin per line, sorted: adding one is a one-line change */
 // clang-format off
 const struct vg_output_ops *const vg_output_registry[] = {
     &vg_output_discard,

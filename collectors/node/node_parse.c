@@ -17,11 +17,6 @@
 #define NODE_MAX_FIELDS 24
 #define NODE_NUM_MAX    64
 
-struct node_span {
-    const char *p;
-    size_t n;
-};
-
 struct node_lines {
     const char *p;
     const char *end;
@@ -89,15 +84,14 @@ static size_t node_split(const char *s, size_t n, struct node_span *f, size_t ma
     return count;
 }
 
-static bool node_span_eq(const struct node_span *s, const char *lit)
+bool node_span_eq(const struct node_span *s, const char *lit)
 {
     size_t n = strlen(lit);
 
     return s->n == n && memcmp(s->p, lit, n) == 0;
 }
 
-/* Decimal digits only, no sign, no overflow. */
-static bool node_span_u64(const struct node_span *s, uint64_t *out)
+bool node_span_u64(const struct node_span *s, uint64_t *out)
 {
     uint64_t v = 0;
     size_t i;

@@ -22,6 +22,18 @@ struct node_perr {
     const char *what;
 };
 
+/* A piece of the text being parsed (not NUL-terminated). */
+struct node_span {
+    const char *p;
+    size_t n;
+};
+
+/* True when s is exactly the string lit. */
+bool node_span_eq(const struct node_span *s, const char *lit);
+/* Decimal digits only, no sign, no overflow; false otherwise. The cgroup
+ * collector's parsers use these too. */
+bool node_span_u64(const struct node_span *s, uint64_t *out);
+
 /* ---- /proc/stat ---------------------------------------------------------- */
 
 /* The columns of a cpuN line, in the kernel's order. */

@@ -23,6 +23,7 @@
 #include <pcre2.h>
 
 #include "../../collectors/node/node_parse.h"
+#include "collector_fixture.h"
 #include "config.h"
 #include "core.h"
 #include "metrics.h"
@@ -695,25 +696,13 @@ static void option_set_list(void *ctx, const char *name, const char *csv)
 static struct run *run_create(const char *dir, const char *subs)
 {
     struct run *r = calloc(1, sizeof(*r));
-    struct vg_errors errs;
 
     assert_non_null(r);
-    r->c.ops = &vg_collector_node;
-    r->c.name = "node";
-    r->c.interval_ms = 15000;
-    r->c.ctx = calloc(1, vg_collector_node.ctx_size);
-    assert_non_null(r->c.ctx);
-    vg_errors_init(&errs);
-    assert_int_equal(vg_options_defaults(vg_collector_node.options, r->c.ctx, &errs), VG_OK);
-    vg_errors_free(&errs);
+    collector_fixture_open(&r->c, &vg_collector_node, "node", &r->samples, &r->store);
     option_set_str(r->c.ctx, "proc_root", dir);
     option_set_str(r->c.ctx, "rootfs", dir);
     if (subs != NULL)
         option_set_list(r->c.ctx, "collectors", subs);
-    r->samples = vg_samples_create();
-    r->store = vg_store_create();
-    assert_non_null(r->samples);
-    assert_non_null(r->store);
     return r;
 }
 
@@ -726,28 +715,12 @@ static int run_init(struct run *r)
 /* One collection, committed and rendered into r->text; returns collect's rc. */
 static int run_collect(struct run *r)
 {
-    struct vg_emit emit = {r->samples, NULL};
-    struct vg_rendered *out;
-    int rc = vg_collector_node.collect(&r->c, &emit);
-
-    assert_int_equal(vg_store_commit(r->store, "collector:node", r->samples), VG_OK);
-    out = vg_store_render(r->store, VG_EXPO_TEXT, false);
-    assert_non_null(out);
-    free(r->text);
-    r->text = strndup(vg_rendered_data(out), vg_rendered_len(out));
-    assert_non_null(r->text);
-    vg_rendered_release(out);
-    return rc;
+    return collector_fixture_collect(&r->c, r->samples, r->store, &r->text);
 }
 
 static void run_destroy(struct run *r)
 {
-    vg_collector_node.destroy(&r->c);
-    vg_options_free(vg_collector_node.options, r->c.ctx);
-    free(r->c.ctx);
-    vg_samples_destroy(r->samples);
-    vg_store_destroy(r->store);
-    free(r->text);
+    collector_fixture_free(&r->c, r->samples, r->store, r->text);
     free(r);
 }
 

@@ -23,6 +23,7 @@
 #include "../../collectors/textfile/textfile_parse.h"
 #include "config.h"
 #include "core.h"
+#include "read_file.h"
 
 #ifndef VG_SOURCE_DIR
 #define VG_SOURCE_DIR "."
@@ -563,18 +564,6 @@ static char *tmp_dir(void)
     return strdup(d);
 }
 
-static void write_file(const char *dir, const char *name, const char *text)
-{
-    char path[512];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
-}
-
 static void remove_file(const char *dir, const char *name)
 {
     char path[512];
@@ -653,7 +642,7 @@ static void test_collect_mtime_value(void **state)
     int rc;
     struct tf *t;
 
-    write_file(dir, "a.prom", "a 1\n");
+    test_write_file(dir, "a.prom", "a 1\n");
     snprintf(path, sizeof(path), "%s/a.prom", dir);
     assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
     t = tf_new(dir, 1024, &rc);
@@ -697,12 +686,12 @@ static void test_collect_update_and_removal(void **state)
     int rc;
     struct tf *t = tf_new(dir, 1024, &rc);
 
-    write_file(dir, "a.prom", "# TYPE job_value gauge\njob_value 1\n");
-    write_file(dir, "b.prom", "other_value 2\n");
+    test_write_file(dir, "a.prom", "# TYPE job_value gauge\njob_value 1\n");
+    test_write_file(dir, "b.prom", "other_value 2\n");
     tf_collect(t);
     expect_line(t, "job_value 1");
     expect_line(t, "other_value 2");
-    write_file(dir, "a.prom", "# TYPE job_value gauge\njob_value 5\n");
+    test_write_file(dir, "a.prom", "# TYPE job_value gauge\njob_value 5\n");
     tf_collect(t);
     expect_line(t, "job_value 5");
     expect_absent(t, "job_value 1");
@@ -721,16 +710,16 @@ static void test_collect_file_becomes_malformed(void **state)
     int rc;
     struct tf *t = tf_new(dir, 1024, &rc);
 
-    write_file(dir, "a.prom", "a_metric 1\n");
-    write_file(dir, "b.prom", "b_metric 1\n");
+    test_write_file(dir, "a.prom", "a_metric 1\n");
+    test_write_file(dir, "b.prom", "b_metric 1\n");
     tf_collect(t);
     expect_line(t, "node_textfile_scrape_error 0");
-    write_file(dir, "a.prom", "a_metric 1\na_metric{x=\"1\"} 2 12345\n");
+    test_write_file(dir, "a.prom", "a_metric 1\na_metric{x=\"1\"} 2 12345\n");
     tf_collect(t);
     expect_absent(t, "a_metric");
     expect_line(t, "b_metric 1");
     expect_line(t, "node_textfile_scrape_error 1");
-    write_file(dir, "a.prom", "a_metric 3\n");
+    test_write_file(dir, "a.prom", "a_metric 3\n");
     tf_collect(t);
     expect_line(t, "a_metric 3");
     expect_line(t, "node_textfile_scrape_error 0");
@@ -744,16 +733,16 @@ static void test_collect_conflicts_across_files(void **state)
     int rc;
     struct tf *t = tf_new(dir, 1024, &rc);
 
-    write_file(dir, "1.prom",
-               "# HELP shared Shared.\n# TYPE shared gauge\nshared{f=\"1\"} 1\n"
-               "dup{x=\"1\"} 1\n");
-    write_file(dir, "2.prom", "# TYPE shared gauge\nshared{f=\"2\"} 2\n");
-    write_file(dir, "3.prom", "# TYPE shared counter\nshared{f=\"3\"} 3\nthree 3\n");
-    write_file(dir, "4.prom",
-               "# HELP shared Other help.\n# TYPE shared gauge\nshared{f=\"4\"} 4\n"
-               "four 4\n");
-    write_file(dir, "5.prom", "five 5\ndup{x=\"1\"} 5\n");
-    write_file(dir, "6.prom", "node_textfile_scrape_error 0\n");
+    test_write_file(dir, "1.prom",
+                    "# HELP shared Shared.\n# TYPE shared gauge\nshared{f=\"1\"} 1\n"
+                    "dup{x=\"1\"} 1\n");
+    test_write_file(dir, "2.prom", "# TYPE shared gauge\nshared{f=\"2\"} 2\n");
+    test_write_file(dir, "3.prom", "# TYPE shared counter\nshared{f=\"3\"} 3\nthree 3\n");
+    test_write_file(dir, "4.prom",
+                    "# HELP shared Other help.\n# TYPE shared gauge\nshared{f=\"4\"} 4\n"
+                    "four 4\n");
+    test_write_file(dir, "5.prom", "five 5\ndup{x=\"1\"} 5\n");
+    test_write_file(dir, "6.prom", "node_textfile_scrape_error 0\n");
     tf_collect(t);
     expect_line(t, "shared{f=\"1\"} 1");
     expect_line(t, "shared{f=\"2\"} 2");
@@ -783,8 +772,8 @@ static void test_collect_skips_file_over_max_size(void **state)
     memcpy(big, "big 1\n#", 7);
     big[sizeof(big) - 2] = '\n';
     big[sizeof(big) - 1] = '\0';
-    write_file(dir, "big.prom", big);
-    write_file(dir, "small.prom", "small 1\n");
+    test_write_file(dir, "big.prom", big);
+    test_write_file(dir, "small.prom", "small 1\n");
     tf_collect(t);
     expect_absent(t, "big 1");
     expect_line(t, "small 1");
@@ -806,9 +795,9 @@ static void test_collect_ignores_non_files(void **state)
     assert_int_equal(mkfifo(path, 0600), 0);
     snprintf(path, sizeof(path), "%s/link.prom", dir);
     assert_int_equal(symlink("real.txt", path), 0);
-    write_file(dir, "real.txt", "linked 1\n");
-    write_file(dir, ".prom", "dot 1\n");
-    write_file(dir, "x.prom.tmp", "tmp 1\n");
+    test_write_file(dir, "real.txt", "linked 1\n");
+    test_write_file(dir, ".prom", "dot 1\n");
+    test_write_file(dir, "x.prom.tmp", "tmp 1\n");
     assert_int_equal(tf_collect(t), 3);
     expect_line(t, "linked 1");
     assert_non_null(strstr(t->text, "file=\"link.prom\""));
@@ -825,7 +814,7 @@ static void test_collect_trailing_slash_in_directory(void **state)
     struct tf *t;
 
     snprintf(with_slash, sizeof(with_slash), "%s//", dir);
-    write_file(dir, "a.prom", "a 1\n");
+    test_write_file(dir, "a.prom", "a 1\n");
     t = tf_new(with_slash, 1024, &rc);
     tf_collect(t);
     snprintf(with_slash, sizeof(with_slash), "# HELP a Metric read from %s/a.prom", dir);
@@ -841,10 +830,10 @@ static void test_collect_empty_help_gets_generated_help(void **state)
     int rc;
     struct tf *t = tf_new(dir, 1024, &rc);
 
-    write_file(dir, "e.prom", "# HELP e_metric\n# TYPE e_metric gauge\ne_metric 1\n");
-    write_file(dir, "f.prom",
-               "# HELP e_metric Later help.\n# TYPE e_metric gauge\n"
-               "e_metric{x=\"1\"} 2\n");
+    test_write_file(dir, "e.prom", "# HELP e_metric\n# TYPE e_metric gauge\ne_metric 1\n");
+    test_write_file(dir, "f.prom",
+                    "# HELP e_metric Later help.\n# TYPE e_metric gauge\n"
+                    "e_metric{x=\"1\"} 2\n");
     tf_collect(t);
     snprintf(want, sizeof(want), "# HELP e_metric Metric read from %s/e.prom", dir);
     expect_line(t, want);
@@ -880,8 +869,8 @@ static void test_collect_logs_file_line_and_reason(void **state)
     int rc;
     struct tf *t = tf_new(dir, 1024, &rc);
 
-    write_file(dir, "a.prom", "ok 1\n");
-    write_file(dir, "b.prom", "# TYPE b gauge\nb 1\nb{x=\"y\"} 2 1700000000000\n");
+    test_write_file(dir, "a.prom", "ok 1\n");
+    test_write_file(dir, "b.prom", "# TYPE b gauge\nb 1\nb{x=\"y\"} 2 1700000000000\n");
     collect_capturing_log(t, log, sizeof(log));
     snprintf(want, sizeof(want), "skipped 1 of 2 files: %s/b.prom:3: sample has a timestamp", dir);
     if (strstr(log, want) == NULL)
@@ -915,7 +904,7 @@ static void test_collect_10000_series(void **state)
                 vg_buf_printf(&b, "bench_metric_%d{series=\"%d\",node=\"n1\"} %d\n", f, i, i),
                 VG_OK);
         snprintf(name, sizeof(name), "bench_%02d.prom", f);
-        write_file(dir, name, b.data);
+        test_write_file(dir, name, b.data);
     }
     assert_int_equal(tf_collect(t), 10000 + 10 + 1);
     expect_line(t, "bench_metric_7{node=\"n1\",series=\"999\"} 999");
