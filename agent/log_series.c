@@ -223,7 +223,7 @@ static int ls_add(struct vg_log_series *s, uint64_t h, const struct vg_log_key *
 int vg_log_series_get(struct vg_log_series *s, const struct vg_log_key *k, int64_t now_ns,
                       size_t *index)
 {
-    uint64_t h = vg_fnv1a(k->buf.data, k->buf.len);
+    uint64_t h = vg_hash_bytes(k->buf.data, k->buf.len);
     size_t at = ls_probe(s, h, k->buf.data, k->buf.len);
 
     if (s->slots[at] != 0) {

@@ -306,7 +306,7 @@ static int samples_insert(struct vg_samples *s, uint32_t key_off, uint32_t famil
                           double value)
 {
     size_t len = s->arena.len - key_off;
-    uint64_t h = vg_fnv1a(s->arena.data + key_off, len);
+    uint64_t h = vg_hash_bytes(s->arena.data + key_off, len);
     struct vg_staged_sample *x;
     size_t slot = 0;
     long found;

@@ -375,6 +375,25 @@ uint64_t vg_fnv1a(const void *p, size_t n)
     return vg_fnv1a_more(VG_FNV1A_INIT, p, n);
 }
 
+uint64_t vg_hash_bytes(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)n, w;
+
+    for (; n >= 8; n -= 8, s += 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * UINT64_C(0xbf58476d1ce4e5b9);
+        h ^= h >> 31;
+    }
+    w = 0;
+    if (n > 0)
+        memcpy(&w, s, n);
+    h = (h ^ w) * UINT64_C(0x94d049bb133111eb);
+    h ^= h >> 29;
+    h *= UINT64_C(0xbf58476d1ce4e5b9);
+    return h ^ (h >> 32);
+}
+
 static int64_t util_clock_ns(clockid_t id)
 {
     struct timespec ts;

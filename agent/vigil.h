@@ -97,6 +97,10 @@ int vg_mkdirs(const char *dir);
 uint64_t vg_fnv1a(const void *p, size_t n); /* of p[0..n) */
 /* Continues a hash h (start with VG_FNV1A_INIT) over p[0..n). */
 uint64_t vg_fnv1a_more(uint64_t h, const void *p, size_t n);
+/* A hash of p[0..n) for in-memory tables, eight bytes a step: for long
+ * keys (a series' labels) where FNV-1a's byte a step shows in profiles.
+ * Its values may change between versions: never store them. */
+uint64_t vg_hash_bytes(const void *p, size_t n);
 
 /* ------------------------------------------------------------------------
  * Time.
