@@ -164,8 +164,8 @@ def main():
         trees = [("v2, systemd driver", os.path.join(top, "v2"), build_v2),
                  ("v1, cgroupfs driver", os.path.join(top, "v1"), build_v1)]
         print("| layout | containers | series | CPU ms / collection | wall ms / collection "
-              "| target | command |")
-        print("|---|---|---|---|---|---|---|")
+              "| allocations / collection | /metrics bytes | render ms | target | command |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for name, root, build in trees:
             os.makedirs(root)
             build(root, args.containers)
@@ -175,15 +175,17 @@ def main():
                 what = name + (", floor (read the files only)" if floor else "")
                 if res is None:
                     failed = True
-                    print("| %s | %d | - | - | - | not measured: %s | `%s` |"
+                    print("| %s | %d | - | - | - | - | - | - | not measured: %s | `%s` |"
                           % (what, args.containers, err, cmd))
                     continue
                 cpu = float(res["cpu_ms_per_collection"])
                 verdict = "PASS" if cpu < TARGET_MS else "MISS"
-                print("| %s | %d | %s | %.2f | %.2f | %s | `%s` |"
+                print("| %s | %d | %s | %.2f | %.2f | %s | %s | %s | %s | `%s` |"
                       % (what, args.containers,
                          res["files"] + " files" if floor else res["series"], cpu,
                          float(res["wall_ms_per_collection"]),
+                         res.get("allocations_per_collection", "-"),
+                         res.get("metrics_bytes", "-"), res.get("render_ms", "-"),
                          "-" if floor else "%s (< %.0f ms)" % (verdict, TARGET_MS), cmd))
     finally:
         if args.keep:

@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "config.h"
 #include "core.h"
 #include "metrics.h"
@@ -117,6 +118,19 @@ static int bench_collect(struct vg_collector *c, struct vg_emit *emit, struct vg
     return rc == VG_OK ? vg_store_commit(st, "collector:cgroup", emit->samples) : rc;
 }
 
+/* The /metrics text of the store (rendered afresh: a commit came before),
+ * its size and the wall time of the render. */
+static void bench_render(struct vg_metric_store *store, double *ms, size_t *len)
+{
+    int64_t t0 = vg_mono_ns();
+    struct vg_rendered *r = vg_store_render(store, VG_EXPO_TEXT, false);
+
+    *ms = (double)(vg_mono_ns() - t0) / 1e6;
+    *len = r != NULL ? vg_rendered_len(r) : 0;
+    if (r != NULL)
+        vg_rendered_release(r);
+}
+
 int main(int argc, char **argv)
 {
     struct vg_collector c;
@@ -124,7 +138,9 @@ int main(int argc, char **argv)
     struct vg_metric_store *store = vg_store_create();
     struct vg_emit emit = {samples, NULL};
     long i, n = argc > 2 ? strtol(argv[2], NULL, 10) : 50;
-    double t0, t1, w0, w1;
+    double t0, t1, w0, w1, render_ms = 0;
+    unsigned long allocs;
+    size_t render_len = 0;
     int rc;
 
     if (argc < 2 || n <= 0 || samples == NULL || store == NULL) {
@@ -139,16 +155,22 @@ int main(int argc, char **argv)
     rc = bench_collect(&c, &emit, store); /* warm-up: the store's series are made */
     t0 = bench_cpu_s();
     w0 = (double)vg_mono_ns() / 1e9;
+    vg_alloc_fail_after(-1); /* counts, never fails */
     for (i = 0; i < n && rc == VG_OK; i++)
         rc = bench_collect(&c, &emit, store);
+    allocs = vg_alloc_calls();
+    vg_alloc_reset();
     t1 = bench_cpu_s();
     w1 = (double)vg_mono_ns() / 1e9;
     if (rc != VG_OK) {
         fprintf(stderr, "cgroup_bench: collection failed: %s\n", vg_strerror(rc));
         return 1;
     }
-    printf("collections=%ld series=%zu cpu_ms_per_collection=%.3f wall_ms_per_collection=%.3f\n", n,
-           vg_store_series_count(store), (t1 - t0) * 1e3 / (double)n, (w1 - w0) * 1e3 / (double)n);
+    bench_render(store, &render_ms, &render_len);
+    printf("collections=%ld series=%zu cpu_ms_per_collection=%.3f wall_ms_per_collection=%.3f "
+           "allocations_per_collection=%.1f metrics_bytes=%zu render_ms=%.3f\n",
+           n, vg_store_series_count(store), (t1 - t0) * 1e3 / (double)n,
+           (w1 - w0) * 1e3 / (double)n, (double)allocs / (double)n, render_len, render_ms);
     vg_collector_cgroup.destroy(&c);
     vg_options_free(vg_collector_cgroup.options, c.ctx);
     free(c.ctx);
