@@ -22,9 +22,9 @@ struct vg_alert_msg {
     size_t n_labels;
     const struct vg_label *annotations; /* templates already expanded */
     size_t n_annotations;
-    int64_t starts_at_ns; /* UNIX ns the alert started firing */
-    int64_t ends_at_ns;   /* UNIX ns it resolved; 0 while firing */
-    double value;         /* the value that made it fire (or the last one) */
+    int64_t starts_at_ns;      /* UNIX ns the alert started firing */
+    int64_t ends_at_ns;        /* UNIX ns it resolved; 0 while firing */
+    double value;              /* the value that made it fire (or the last one) */
     const char *const *notify; /* the notifiers (names) of its rule */
     size_t n_notify;
     const char *generator_url; /* may be NULL */
