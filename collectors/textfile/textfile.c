@@ -495,8 +495,10 @@ static int textfile_file(struct textfile_ctx *ctx, struct vg_emit *emit, size_t 
     rc = textfile_commit(ctx, (uint32_t)i);
     if (rc == VG_OK)
         rc = textfile_emit_file(ctx, emit, name);
+    /* file: the full path (ctx->path, from textfile_load), as node_exporter */
     if (rc == VG_OK)
-        rc = vg_emit_gauge(emit, TEXTFILE_MTIME, TEXTFILE_MTIME_HELP, mtime, "file", name, NULL);
+        rc = vg_emit_gauge(emit, TEXTFILE_MTIME, TEXTFILE_MTIME_HELP, mtime, "file", ctx->path.data,
+                           NULL);
     if (rc != VG_OK && rc != VG_ENOMEM && rc != VG_EPARSE)
         textfile_report(ctx, name, 0, "its mtime sample was refused");
     return rc;

@@ -73,7 +73,10 @@ def values_written_appear_on_metrics():
     assert agent.metric_value("tf_job_last_success_seconds", {"job": "backup"}) == 1700000000
     assert agent.metric_value("tf_extra_value") == 3
     assert "tf_not_served" not in text
-    assert agent.metric_value("node_textfile_mtime_seconds", {"file": "jobs.prom"}) > 1e9
+    # the full path, as node_exporter labels it
+    assert agent.metric_value("node_textfile_mtime_seconds",
+                              {"file": os.path.join(PROM, "jobs.prom")}) > 1e9
+    assert 'file="jobs.prom"' not in text
     assert scrape_error() == 0
 
 
