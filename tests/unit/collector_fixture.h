@@ -72,4 +72,50 @@ static inline void collector_fixture_free(struct vg_collector *c, struct vg_samp
     free(text);
 }
 
+/* A collector with its samples, store and last rendering, for tests that
+ * run it whole over a fixture tree. */
+struct collector_run {
+    struct vg_collector c;
+    struct vg_samples *samples;
+    struct vg_metric_store *store;
+    char *text; /* the rendered exposition */
+};
+
+/* Opens ops as instance name with the string option `option` set to value
+ * (a fixture root) and runs init; asserts on any failure. */
+static inline struct collector_run *collector_run_create(const struct vg_collector_ops *ops,
+                                                         const char *name, const char *option,
+                                                         const char *value)
+{
+    struct collector_run *r = calloc(1, sizeof(*r));
+    const struct vg_option *o = ops->options;
+    struct vg_error err = {0};
+    char **p;
+
+    assert_non_null(r);
+    collector_fixture_open(&r->c, ops, name, &r->samples, &r->store);
+    while (o->name != NULL && strcmp(o->name, option) != 0)
+        o++;
+    assert_non_null(o->name);
+    assert_int_equal(o->type, VG_OPT_STR);
+    p = (char **)((char *)r->c.ctx + o->offset);
+    free(*p);
+    *p = strdup(value);
+    assert_non_null(*p);
+    assert_int_equal(ops->init(&r->c, NULL, &err), VG_OK);
+    return r;
+}
+
+/* One collection, committed and rendered into r->text; returns collect's rc. */
+static inline int collector_run_collect(struct collector_run *r)
+{
+    return collector_fixture_collect(&r->c, r->samples, r->store, &r->text);
+}
+
+static inline void collector_run_destroy(struct collector_run *r)
+{
+    collector_fixture_free(&r->c, r->samples, r->store, r->text);
+    free(r);
+}
+
 #endif

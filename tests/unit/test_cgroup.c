@@ -234,40 +234,9 @@ static void spec_cache_reads_new_cgroups_then_in_turn(void **state)
  * Whole collections.
  */
 
-struct run {
-    struct vg_collector c;
-    struct vg_samples *samples;
-    struct vg_metric_store *store;
-    char *text; /* the rendered exposition */
-};
-
-static struct run *run_create(const char *root)
+static struct collector_run *run_create(const char *root)
 {
-    struct run *r = calloc(1, sizeof(*r));
-    struct vg_error err = {0};
-    char **p;
-
-    assert_non_null(r);
-    collector_fixture_open(&r->c, &vg_collector_cgroup, "cgroup", &r->samples, &r->store);
-    assert_string_equal(vg_collector_cgroup.options[0].name, "root");
-    p = (char **)((char *)r->c.ctx + vg_collector_cgroup.options[0].offset);
-    free(*p);
-    *p = strdup(root);
-    assert_non_null(*p);
-    assert_int_equal(vg_collector_cgroup.init(&r->c, NULL, &err), VG_OK);
-    return r;
-}
-
-/* One collection, committed and rendered into r->text; returns collect's rc. */
-static int run_collect(struct run *r)
-{
-    return collector_fixture_collect(&r->c, r->samples, r->store, &r->text);
-}
-
-static void run_destroy(struct run *r)
-{
-    collector_fixture_free(&r->c, r->samples, r->store, r->text);
-    free(r);
+    return collector_run_create(&vg_collector_cgroup, "cgroup", "root", root);
 }
 
 /* The lines of the exposition about the collector's own families. */
@@ -311,14 +280,14 @@ static void drop_errors_line(char *text)
 static void check_golden(const char *tree)
 {
     char root[512], golden[512];
-    struct run *r;
+    struct collector_run *r;
     char *got, *want;
     int i;
 
     snprintf(root, sizeof(root), "%s/%s", FIXTURES, tree);
     snprintf(golden, sizeof(golden), "%s/%s.metrics", FIXTURES, tree);
     r = run_create(root);
-    assert_int_equal(run_collect(r), VG_OK);
+    assert_int_equal(collector_run_collect(r), VG_OK);
     got = excerpt(r->text);
     if (getenv("VIGIL_UPDATE_GOLDEN") != NULL) {
         FILE *f = fopen(golden, "w");
@@ -335,7 +304,7 @@ static void check_golden(const char *tree)
     for (i = 0; i < CGROUP_SPEC_EVERY + 2; i++) {
         char *again;
 
-        assert_int_equal(run_collect(r), VG_OK);
+        assert_int_equal(collector_run_collect(r), VG_OK);
         again = excerpt(r->text);
         drop_errors_line(again);
         drop_errors_line(got);
@@ -345,7 +314,7 @@ static void check_golden(const char *tree)
     }
     free(got);
     free(want);
-    run_destroy(r);
+    collector_run_destroy(r);
 }
 
 /* What the container log collector would have shared about two containers. */
@@ -385,12 +354,12 @@ static void fixture_hybrid(void **state)
 
 static void no_cgroup_filesystem_fails_the_collection(void **state)
 {
-    struct run *r = run_create(FIXTURES "/does-not-exist");
+    struct collector_run *r = run_create(FIXTURES "/does-not-exist");
 
-    assert_int_not_equal(run_collect(r), VG_OK);
+    assert_int_not_equal(collector_run_collect(r), VG_OK);
     assert_non_null(strstr(r->text, "vigil_cgroup_read_errors_total 0\n"));
     assert_null(strstr(r->text, "container_cpu"));
-    run_destroy(r);
+    collector_run_destroy(r);
 }
 
 /* ------------------------------------------------------------------------
@@ -413,7 +382,7 @@ static void an_exited_container_leaves_metrics(void **state)
 {
     static const char *const files[] = {"cpu.stat", "memory.current"};
     char root[] = "/tmp/vigil-test-cgroup-XXXXXX", pod[256], ctr[512], dot[512];
-    struct run *r;
+    struct collector_run *r;
 
     assert_non_null(mkdtemp(root));
     test_write_file(root, "cgroup.controllers", "cpu memory\n");
@@ -428,24 +397,24 @@ static void an_exited_container_leaves_metrics(void **state)
     test_write_file(ctr, "memory.current", "4096\n");
     vg_meta_reset();
     r = run_create(root);
-    assert_int_equal(run_collect(r), VG_OK);
+    assert_int_equal(collector_run_collect(r), VG_OK);
     assert_non_null(strstr(r->text, "container_cpu_usage_seconds_total{container=\"\",id=\"/"
                                     "kubepods/pod11111111-2222-4333-8444-555555555555/e5e5"));
     assert_non_null(strstr(r->text, "container_memory_usage_bytes{"));
     /* the container goes away: its series leave at the next collection */
     rm_tree_files(ctr, files, VG_ARRAY_LEN(files));
-    assert_int_equal(run_collect(r), VG_OK);
+    assert_int_equal(collector_run_collect(r), VG_OK);
     assert_null(strstr(r->text, "e5e5e5e5"));
     /* a file that vanishes mid-collection is counted, not fatal */
     assert_int_equal(mkdir(ctr, 0755), 0);
     test_write_file(ctr, "cpu.stat", "usage_usec 3000000\n");
-    assert_int_equal(run_collect(r), VG_OK);
+    assert_int_equal(collector_run_collect(r), VG_OK);
     assert_non_null(
         strstr(r->text, "container_cpu_usage_seconds_total{container=\"\",id=\"/kubepods"));
     assert_null(strstr(r->text, "container_memory_usage_bytes{container=\"\",id=\"/kubepods/pod"
                                 "11111111-2222-4333-8444-555555555555/"));
     assert_null(strstr(r->text, "vigil_cgroup_read_errors_total 0\n"));
-    run_destroy(r);
+    collector_run_destroy(r);
     rm_tree_files(ctr, files, VG_ARRAY_LEN(files));
     rmdir(pod);
     rmdir(dot);
