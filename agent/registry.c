@@ -7,6 +7,7 @@
 
 extern const struct vg_collector_ops vg_collector_cgroup;
 extern const struct vg_collector_ops vg_collector_container_logs;
+extern const struct vg_collector_ops vg_collector_gpu_amd;
 extern const struct vg_collector_ops vg_collector_gpu_nvml;
 extern const struct vg_collector_ops vg_collector_node;
 extern const struct vg_collector_ops vg_collector_textfile;
@@ -24,6 +25,7 @@ const struct vg_collector_ops *const vg_collector_registry[] = {
     &vg_collector_cgroup,
     &vg_collector_container_logs,
     &vg_collector_generator,
+    &vg_collector_gpu_amd,
     &vg_collector_gpu_nvml,
     &vg_collector_kmsg,
     &vg_collector_node,
