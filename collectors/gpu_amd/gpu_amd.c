@@ -84,8 +84,10 @@ static void ga_bad(struct ga_ctx *ctx, const struct ga_dir *dir, const char *fil
  * VG_EIO for one that cannot be read (noted with ga_bad). */
 static int ga_read(struct ga_ctx *ctx, const struct ga_dir *dir, const char *file)
 {
+    /* O_NONBLOCK: a FIFO planted under sysfs_root must not hang the engine */
     int fd = openat(dir->fd, file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    ssize_t n = 0;
+    int saved = errno;
+    ssize_t n = -1;
 
     ctx->len = 0;
     if (fd >= 0) {
@@ -94,18 +96,15 @@ static int ga_read(struct ga_ctx *ctx, const struct ga_dir *dir, const char *fil
             if (n > 0)
                 ctx->len += (size_t)n;
         } while ((n > 0 && ctx->len < sizeof(ctx->buf) - 1) || (n < 0 && errno == EINTR));
-        if (n > 0) {
-            n = -1;
-            errno = EFBIG;
-        }
+        saved = n > 0 ? EFBIG : errno; /* a full buffer: more than a sysfs page */
         close(fd);
     }
     ctx->buf[ctx->len] = '\0';
-    if (fd >= 0 && n == 0)
+    if (n == 0)
         return VG_OK;
-    if (errno == ENOENT || errno == EOPNOTSUPP || errno == ENODATA || errno == EINVAL)
+    if (saved == ENOENT || saved == EOPNOTSUPP || saved == ENODATA || saved == EINVAL)
         return VG_ENOENT;
-    ga_bad(ctx, dir, file, vg_errno_str(errno));
+    ga_bad(ctx, dir, file, vg_errno_str(saved));
     return VG_EIO;
 }
 

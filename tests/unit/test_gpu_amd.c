@@ -5,8 +5,9 @@
  * RX-like card, a card of garbage files, an Intel card, connectors)
  * rendered through the metric store and compared with the golden
  * tests/fixtures/sysfs_amd.metrics (VIGIL_UPDATE_GOLDEN=1 rewrites it),
- * the bus ids shared through the core, a missing drm folder, and a GPU
- * that leaves sysfs between two collections.
+ * the bus ids shared through the core, a missing drm folder, a GPU that
+ * leaves sysfs between two collections, and files no sysfs would hold (a
+ * page of digits, a FIFO, /dev/zero).
  */
 #include <fcntl.h>
 #include <ftw.h>
@@ -257,6 +258,14 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
+/* Removes a tree one_card_tree made, and frees its name. */
+static void remove_tree(char *dir)
+{
+    assert_int_equal(strncmp(dir, "/tmp/vigil-gpu-amd-", 19), 0);
+    assert_int_equal(nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+    free(dir);
+}
+
 /* A tree of one card whose device is a folder (no link: the bus id comes
  * from its uevent). */
 static char *one_card_tree(void)
@@ -304,9 +313,37 @@ static void a_gpu_gone_from_sysfs_stays_down(void **state)
     snprintf(want, sizeof(want), "gpu_up%s 1\n", labels);
     assert_non_null(strstr(r->text, want));
     collector_run_destroy(r);
-    assert_int_equal(strncmp(dir, "/tmp/vigil-gpu-amd-", 19), 0);
-    assert_int_equal(nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
-    free(dir);
+    remove_tree(dir);
+}
+
+/* A page-sized file, a FIFO with no writer and an endless device: each
+ * value is dropped, nothing waits, the rest is served. */
+static void hostile_files_are_dropped(void **state)
+{
+    char *dir = one_card_tree();
+    char dev[512], path[600], big[6000];
+    struct collector_run *r;
+
+    snprintf(dev, sizeof(dev), "%s/class/drm/card0/device", dir);
+    memset(big, '7', sizeof(big) - 2);
+    big[sizeof(big) - 2] = '\n';
+    big[sizeof(big) - 1] = '\0';
+    test_write_file(dev, "mem_info_vram_used", big);
+    test_write_file(dev, "mem_info_vram_total", "1000\n");
+    snprintf(path, sizeof(path), "%s/mem_busy_percent", dev);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    snprintf(path, sizeof(path), "%s/current_link_width", dev);
+    assert_int_equal(symlink("/dev/zero", path), 0);
+    r = run_create(dir);
+    assert_int_equal(collector_run_collect(r), VG_OK);
+    assert_non_null(strstr(r->text, "gpu_utilization_ratio{"));
+    assert_non_null(strstr(r->text, "gpu_memory_total_bytes{"));
+    assert_null(strstr(r->text, "gpu_memory_used_bytes"));
+    assert_null(strstr(r->text, "gpu_memory_free_bytes"));
+    assert_null(strstr(r->text, "gpu_memory_utilization_ratio"));
+    assert_null(strstr(r->text, "gpu_pcie_link_width"));
+    collector_run_destroy(r);
+    remove_tree(dir);
 }
 
 int main(void)
@@ -322,6 +359,7 @@ int main(void)
         cmocka_unit_test(bus_ids_reach_the_core),
         cmocka_unit_test(missing_drm_folder),
         cmocka_unit_test(a_gpu_gone_from_sysfs_stays_down),
+        cmocka_unit_test(hostile_files_are_dropped),
     };
 
     vg_log_setup(VG_LOG_ERROR, false);
