@@ -4,8 +4,9 @@ the gpu_nvml collector's names and units, promtool passes, a card of
 garbage files leaves only gpu_up 0 and one rate-limited warning naming the
 files, a value that changes or turns to garbage is followed at the next
 collection, a missing drm folder says so in one info line with
-vigil_gpu_backend_up 0, and an empty sysfs_root is refused by
---check-config."""
+vigil_gpu_backend_up 0, gpu_nvml (against the fake NVML library) and
+gpu_amd on one node share their families, and an empty sysfs_root is
+refused by --check-config."""
 
 import os
 import shutil
@@ -94,13 +95,15 @@ def garbage_leaves_only_gpu_up_and_no_other_card():
     assert value(agent, "gpu_fan_speed_ratio", gpu="0") is None, "the MI250X has no fan"
 
 
-@vt.case
-def metrics_pass_promtool():
-    text = agent.metrics()
+def metrics_pass_promtool(text=None):
+    text = text if text is not None else agent.metrics()
     p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
                        text=True, timeout=30)
     problems = [l for l in (p.stdout + p.stderr).splitlines() if l.strip()]
     assert p.returncode == 0 and not problems, "promtool: %s" % "\n".join(problems[:20])
+
+
+vt.case(metrics_pass_promtool)
 
 
 @vt.case
@@ -149,6 +152,43 @@ def a_missing_drm_folder_is_one_info_line():
         assert value(a, "vigil_collector_success", collector="amd") == 1
         assert "gpu_up" not in a.metrics()
         assert a.stop()[0] == 0
+
+
+FAKE_NVML = os.environ.get("VIGIL_FAKE_NVML") or os.path.join(vt.SRC, "build",
+                                                              "libfake_nvml.so")
+NVML_SCENARIO = """
+gpu 0
+name NVIDIA H100 80GB HBM3
+uuid GPU-11111111-aaaa-bbbb-cccc-000000000000
+bus 00000000:3B:00.0
+util 45 30
+temp 61
+"""
+
+
+@vt.case
+def both_vendors_share_one_family_on_a_mixed_node():
+    # gpu_nvml against the fake NVML library next to gpu_amd: one HELP and
+    # TYPE per family, the GPUs told apart by pci_bus_id, promtool clean
+    config = (CONFIG % os.path.join(agent.tmp, "sys")).replace(
+        "outputs:", '  - { type: gpu_nvml, interval: 1s, library: "%s" }\noutputs:' % FAKE_NVML)
+    mixed = vt.Agent(config)
+    scenario = os.path.join(mixed.tmp, "scenario.txt")
+    with open(scenario, "w") as f:
+        f.write(NVML_SCENARIO)
+    mixed.env["FAKE_NVML_SCENARIO"] = scenario
+    with mixed:
+        vt.wait_for(lambda: value(mixed, "gpu_temperature_celsius",
+                                  pci_bus_id="00000000:3B:00.0") == 61, 10, what="NVIDIA GPU")
+        vt.wait_for(lambda: value(mixed, "gpu_temperature_celsius",
+                                  pci_bus_id="0000:03:00.0") == 45, 10, what="AMD GPU")
+        text = mixed.metrics()
+        assert text.count("# TYPE gpu_temperature_celsius ") == 1, text
+        assert text.count("# HELP gpu_utilization_ratio ") == 1, text
+        assert value(mixed, "vigil_gpu_backend_up", backend="nvml") == 1
+        assert value(mixed, "vigil_gpu_backend_up", backend="amdgpu") == 1
+        metrics_pass_promtool(text)
+        assert mixed.stop()[0] == 0
 
 
 @vt.case
