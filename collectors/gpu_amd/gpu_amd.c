@@ -1,6 +1,6 @@
 /*
  * gpu_amd.c - the gpu_amd collector: AMD GPUs driven by amdgpu, read from
- * sysfs (sysfs_root/class/drm/card*\/device and its hwmon folder), under
+ * sysfs (sysfs_root/class/drm/card<N>/device and its hwmon folder), under
  * the gpu_nvml collector's names where the meaning is the same.
  *
  * A card is an amdgpu GPU when its device folder has gpu_busy_percent (only
