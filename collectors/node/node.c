@@ -2,13 +2,16 @@
  * node.c - the node collector: the host's CPU, memory, load, filesystems,
  * network, disks, pressure and kernel identity from /proc, under
  * node_exporter's metric names, labels and help texts, so that existing
- * dashboards and alerts work unchanged.
+ * dashboards and alerts work unchanged; and the plugin itself, which runs
+ * the sub-collectors of node_net.c and node_sys.c beside its own.
  *
  * Each sub-collector (cpu, stat, meminfo, loadavg, filesystem, netdev,
- * diskstats, pressure, uname) reads its source with one read into a buffer
- * the collector keeps, parses it with the pure parsers of node_parse.c and
- * reports node_scrape_collector_{success,duration_seconds} as node_exporter
- * does. A failing source costs only its own families.
+ * diskstats, pressure, uname here; netclass, netstat, sockstat, conntrack,
+ * arp, softnet, udp_queues, time, timex, filefd, vmstat, os there) reads
+ * its source with one read into a buffer the collector keeps, parses it
+ * with the pure parsers of node_parse.c and reports
+ * node_scrape_collector_{success,duration_seconds} as node_exporter does.
+ * A failing source costs only its own families.
  */
 #include <dirent.h>
 #include <errno.h>

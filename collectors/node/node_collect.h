@@ -59,6 +59,9 @@ struct node_ctx {
     uint64_t *seen; /* hashes of the filesystem label sets of this collection */
     size_t n_seen, cap_seen;
     struct vg_complain complain;
+    /* a value dropped from a source that is otherwise read: never cleared
+     * by a good collection, so it stays at one line a minute */
+    struct vg_complain complain_value;
     char path[PATH_MAX]; /* the file being read, for messages */
 };
 

@@ -84,8 +84,8 @@ static int node_iface_numbers(struct node_iface_arg *a, struct node_ctx *ctx, co
         if (node_iface_read(ctx, dev, f->file) != VG_OK)
             continue;
         if (node_parse_int(ctx->buf.data, ctx->buf.len, &v) != VG_OK) {
-            vg_complain(&ctx->complain, VG_LOG_WARN, NODE_PLUGIN, a->c->name, "%s: not an integer",
-                        ctx->path);
+            vg_complain(&ctx->complain_value, VG_LOG_WARN, NODE_PLUGIN, a->c->name,
+                        "%s: not an integer", ctx->path);
             continue;
         }
         snprintf(help, sizeof(help), "Network device property: %s",

@@ -993,24 +993,32 @@ int node_parse_udp_queues(const char *text, size_t len, uint64_t *tx, uint64_t *
 
 /* ---- /run/udev/data/b<major>:<minor> -------------------------------------- */
 
-bool node_udev_prop(const char *text, size_t len, const char *key, char *out, size_t outsz)
+/* The value of the first line "<prefix><key>=value" into *v; false when
+ * there is none. */
+static bool node_find_assignment(const char *text, size_t len, const char *prefix, const char *key,
+                                 struct node_span *v)
 {
     struct node_lines it;
     struct node_span line;
-    size_t kl = strlen(key);
+    size_t pl = strlen(prefix), kl = strlen(key), n = pl + kl + 1;
 
     node_lines_init(&it, text, len);
     while (node_lines_next(&it, &line)) {
-        struct node_span v;
-
-        if (line.n < 2 + kl + 1 || memcmp(line.p, "E:", 2) != 0 ||
-            memcmp(line.p + 2, key, kl) != 0 || line.p[2 + kl] != '=')
+        if (line.n < n || memcmp(line.p, prefix, pl) != 0 || memcmp(line.p + pl, key, kl) != 0 ||
+            line.p[n - 1] != '=')
             continue;
-        v.p = line.p + 2 + kl + 1;
-        v.n = line.n - (2 + kl + 1);
-        return node_span_copy(&v, out, outsz);
+        v->p = line.p + n;
+        v->n = line.n - n;
+        return true;
     }
     return false;
+}
+
+bool node_udev_prop(const char *text, size_t len, const char *key, char *out, size_t outsz)
+{
+    struct node_span v;
+
+    return node_find_assignment(text, len, "E:", key, &v) && node_span_copy(&v, out, outsz);
 }
 
 /* ---- adjtimex(2) ------------------------------------------------------------ */
@@ -1044,28 +1052,18 @@ void node_timex_values(const struct timex *t, int state, double out[NODE_TIMEX_N
 
 bool node_os_release_value(const char *text, size_t len, const char *key, char *out, size_t outsz)
 {
-    struct node_lines it;
-    struct node_span line;
-    size_t kl = strlen(key);
+    struct node_span v;
 
-    node_lines_init(&it, text, len);
-    while (node_lines_next(&it, &line)) {
-        struct node_span v;
-
-        if (line.n < kl + 1 || memcmp(line.p, key, kl) != 0 || line.p[kl] != '=')
-            continue;
-        v.p = line.p + kl + 1;
-        v.n = line.n - kl - 1;
-        while (v.n > 0 && node_is_space(v.p[v.n - 1]))
-            v.n--;
-        /* os-release(5): a value may be quoted with " or ' */
-        if (v.n >= 2 && (v.p[0] == '"' || v.p[0] == '\'') && v.p[v.n - 1] == v.p[0]) {
-            v.p++;
-            v.n -= 2;
-        }
-        return node_span_copy(&v, out, outsz);
+    if (!node_find_assignment(text, len, "", key, &v))
+        return false;
+    while (v.n > 0 && node_is_space(v.p[v.n - 1]))
+        v.n--;
+    /* os-release(5): a value may be quoted with " or ' */
+    if (v.n >= 2 && (v.p[0] == '"' || v.p[0] == '\'') && v.p[v.n - 1] == v.p[0]) {
+        v.p++;
+        v.n -= 2;
     }
-    return false;
+    return node_span_copy(&v, out, outsz);
 }
 
 double node_os_version_number(const char *version_id)

@@ -44,7 +44,7 @@ static int node_cs_emit(struct node_cs_arg *a, const char *family, const char *h
         if (i == start)
             break;
         if (i - start >= sizeof(name)) {
-            vg_complain(&ctx->complain, VG_LOG_WARN, NODE_PLUGIN, a->c->name,
+            vg_complain(&ctx->complain_value, VG_LOG_WARN, NODE_PLUGIN, a->c->name,
                         "%s: clocksource name too long", ctx->path);
             continue;
         }
