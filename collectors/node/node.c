@@ -7,9 +7,9 @@
  *
  * Each sub-collector (cpu, stat, meminfo, loadavg, filesystem, netdev,
  * diskstats, pressure, uname here; netclass, netstat, sockstat, conntrack,
- * arp, softnet, udp_queues, time, timex, filefd, vmstat, os there) reads
- * its source with one read into a buffer the collector keeps, parses it
- * with the pure parsers of node_parse.c and reports
+ * arp, softnet, udp_queues, time, timex, filefd, vmstat, os, selinux there)
+ * reads its source with one read into a buffer the collector keeps, parses
+ * it with the pure parsers of node_parse.c and reports
  * node_scrape_collector_{success,duration_seconds} as node_exporter does.
  * A failing source costs only its own families.
  */
@@ -51,7 +51,7 @@
 /* The sub-collectors, for messages and the option's doc. */
 #define NODE_SUB_NAMES                                                                             \
     "cpu stat meminfo loadavg filesystem netdev diskstats pressure uname netclass netstat "        \
-    "sockstat conntrack arp softnet udp_queues time timex filefd vmstat os"
+    "sockstat conntrack arp softnet udp_queues time timex filefd vmstat os selinux"
 
 /*
  * One statvfs worker thread. The collector hands it a path and waits at
@@ -976,6 +976,7 @@ static const struct node_sub {
     {"filefd", node_collect_filefd},
     {"vmstat", node_collect_vmstat},
     {"os", node_collect_os},
+    {"selinux", node_collect_selinux},
 };
 
 /* Compiles pattern (NULL or empty: *re stays NULL, nothing excluded). */

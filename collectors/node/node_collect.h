@@ -3,7 +3,7 @@
  * helpers that read a source into the context's buffer and report a failed
  * read or parse, and the sub-collectors that live outside node.c
  * (node_net.c: network sources; node_sys.c: time, file handles, vmstat,
- * os-release).
+ * os-release, selinux).
  * Nothing here leaves the plugin: node.c exports the one descriptor.
  */
 #ifndef NODE_COLLECT_H
@@ -111,5 +111,6 @@ int node_collect_timex(struct vg_collector *c, struct node_ctx *ctx, struct vg_e
 int node_collect_filefd(struct vg_collector *c, struct node_ctx *ctx, struct vg_emit *emit);
 int node_collect_vmstat(struct vg_collector *c, struct node_ctx *ctx, struct vg_emit *emit);
 int node_collect_os(struct vg_collector *c, struct node_ctx *ctx, struct vg_emit *emit);
+int node_collect_selinux(struct vg_collector *c, struct node_ctx *ctx, struct vg_emit *emit);
 
 #endif

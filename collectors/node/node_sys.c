@@ -1,8 +1,8 @@
 /*
  * node_sys.c - the node collector's clock and kernel table sources, under
  * node_exporter's names: time (the clock, its zone and clocksources),
- * timex (adjtimex(2)), filefd (/proc/sys/fs/file-nr) and vmstat
- * (/proc/vmstat, filtered by vmstat_fields).
+ * timex (adjtimex(2)), filefd (/proc/sys/fs/file-nr), vmstat
+ * (/proc/vmstat, filtered by vmstat_fields), os (os-release) and selinux.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -278,4 +278,47 @@ int node_collect_os(struct vg_collector *c, struct node_ctx *ctx, struct vg_emit
     if (rc != VG_OK)
         return node_report(c, rc, NULL);
     return node_os_emit(ctx, emit);
+}
+
+/* ------------------------------------------------------------------------
+ * selinux: sys fs/selinux/enforce and rootfs etc/selinux/config.
+ */
+
+/* SELINUX= of the config file in base units: enforcing 1, permissive 0,
+ * disabled (or none) -1, as libselinux's default enforce mode. */
+static double node_selinux_config_mode(struct vg_collector *c, struct node_ctx *ctx)
+{
+    char mode[32];
+
+    if (node_read(c, ctx->rootfs, "etc/selinux/config") != VG_OK ||
+        !node_os_release_value(ctx->buf.data, ctx->buf.len, "SELINUX", mode, sizeof(mode)))
+        return -1.0;
+    if (strcmp(mode, "enforcing") == 0)
+        return 1.0;
+    return strcmp(mode, "permissive") == 0 ? 0.0 : -1.0;
+}
+
+/* Enabled when selinuxfs answers (its enforce file), as node_exporter asks
+ * libselinux; otherwise node_selinux_enabled 0 alone. */
+int node_collect_selinux(struct vg_collector *c, struct node_ctx *ctx, struct vg_emit *emit)
+{
+    static const char help[] = "SELinux is enabled, 1 is true, 0 is false";
+    struct node_perr pe = {0, NULL};
+    uint64_t current = 0;
+    int rc = node_read(c, ctx->sys_root, "fs/selinux/enforce");
+
+    if (rc == VG_ENOENT)
+        return vg_emit_gauge(emit, "node_selinux_enabled", help, 0.0, NULL);
+    if (rc == VG_OK)
+        rc = node_parse_u64s(ctx->buf.data, ctx->buf.len, &current, 1, &pe);
+    if (rc != VG_OK)
+        return node_report(c, rc, &pe);
+    rc = vg_emit_gauge(emit, "node_selinux_enabled", help, 1.0, NULL);
+    if (rc == VG_OK)
+        rc = vg_emit_gauge(emit, "node_selinux_current_mode", "Current SELinux enforcement mode",
+                           (double)current, NULL);
+    if (rc == VG_OK)
+        rc = vg_emit_gauge(emit, "node_selinux_config_mode", "Configured SELinux enforcement mode",
+                           node_selinux_config_mode(c, ctx), NULL);
+    return rc;
 }

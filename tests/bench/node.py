@@ -7,7 +7,7 @@ each row. Run with `make bench`, or:
 
 Rows: the sub-collectors vigil had before node_exporter's netclass,
 netstat, sockstat, conntrack, arp, softnet, udp_queues, time, timex, filefd,
-vmstat and os families were added; those added ones; all of them; and each
+vmstat, os and selinux families were added; those added ones; all of them; and each
 added one alone. node_bench runs two warm-up collections, then
 --collections collections committed to a metric store as the engine does,
 CPU (user + system, getrusage) divided by the collections, and counts the
@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 TARGET_MS = 5.0
 BEFORE = "cpu,stat,meminfo,loadavg,filesystem,netdev,diskstats,pressure,uname"
-ADDED = "netclass,netstat,sockstat,conntrack,arp,softnet,udp_queues,time,timex,filefd,vmstat,os"
+ADDED = "netclass,netstat,sockstat,conntrack,arp,softnet,udp_queues,time,timex,filefd,vmstat,os,selinux"
 
 
 def run(bench, collections, subs):

@@ -1010,6 +1010,16 @@ static int run_collect(struct run *r)
     return collector_fixture_collect(&r->c, r->samples, r->store, &r->text);
 }
 
+/* run_create, with init and one collection that must both succeed. */
+static struct run *run_collected(const char *dir, const char *subs)
+{
+    struct run *r = run_create(dir, subs);
+
+    assert_int_equal(run_init(r), VG_OK);
+    assert_int_equal(run_collect(r), VG_OK);
+    return r;
+}
+
 static void run_destroy(struct run *r)
 {
     collector_fixture_free(&r->c, r->samples, r->store, r->text);
@@ -1216,10 +1226,8 @@ static void assert_excerpt(const struct run *r, const char *excerpt)
 
 static void fixture_netclass(void **state)
 {
-    struct run *r = run_create(FIXTURE_PROC, "netclass");
+    struct run *r = run_collected(FIXTURE_PROC, "netclass");
 
-    assert_int_equal(run_init(r), VG_OK);
-    assert_int_equal(run_collect(r), VG_OK);
     assert_excerpt(r, "# HELP node_network_info Non-numeric data from /sys/class/net/<iface>, "
                       "value is always 1.\n"
                       "# TYPE node_network_info gauge\n"
@@ -1258,10 +1266,8 @@ static void fixture_netclass(void **state)
 
 static void fixture_netstat_and_sockstat(void **state)
 {
-    struct run *r = run_create(FIXTURE_PROC, "netstat,sockstat");
+    struct run *r = run_collected(FIXTURE_PROC, "netstat,sockstat");
 
-    assert_int_equal(run_init(r), VG_OK);
-    assert_int_equal(run_collect(r), VG_OK);
     assert_excerpt(r, "# HELP node_netstat_Icmp6_InErrors Statistic Icmp6InErrors.\n"
                       "# TYPE node_netstat_Icmp6_InErrors untyped\n"
                       "node_netstat_Icmp6_InErrors 0\n");
@@ -1296,10 +1302,8 @@ static void fixture_netstat_and_sockstat(void **state)
 
 static void fixture_kernel_tables(void **state)
 {
-    struct run *r = run_create(FIXTURE_PROC, "conntrack,filefd,vmstat,arp,softnet,udp_queues");
+    struct run *r = run_collected(FIXTURE_PROC, "conntrack,filefd,vmstat,arp,softnet,udp_queues");
 
-    assert_int_equal(run_init(r), VG_OK);
-    assert_int_equal(run_collect(r), VG_OK);
     assert_excerpt(r, "# HELP node_nf_conntrack_entries Number of currently allocated flow "
                       "entries for connection tracking.\n"
                       "# TYPE node_nf_conntrack_entries gauge\n"
@@ -1342,10 +1346,8 @@ static void fixture_kernel_tables(void **state)
 
 static void fixture_disk_info_time_and_os(void **state)
 {
-    struct run *r = run_create(FIXTURE_PROC, "diskstats,time,timex,os");
+    struct run *r = run_collected(FIXTURE_PROC, "diskstats,time,timex,os");
 
-    assert_int_equal(run_init(r), VG_OK);
-    assert_int_equal(run_collect(r), VG_OK);
     /* udev's database under rootfs for vda, nothing for the others */
     assert_excerpt(r, "# HELP node_disk_info Info of /sys/block/<block_device>.\n"
                       "# TYPE node_disk_info gauge\n"
@@ -1520,14 +1522,13 @@ static void bad_kernel_tables_cost_only_their_families(void **state)
         "IP address HW type Flags HW address Mask Device\n192.0.2.1 eth0\n",
         "00000001 00000000 0000000g\n"};
     char *dir = tmp_tree(files, contents, VG_ARRAY_LEN(files));
-    struct run *r = run_create(dir, "vmstat,sockstat,netstat,filefd,conntrack,arp,softnet");
+    struct run *r = run_collected(dir, "vmstat,sockstat,netstat,filefd,conntrack,arp,softnet");
     static const char *const bad[] = {"vmstat",    "sockstat", "netstat",
                                       "conntrack", "arp",      "softnet"};
     char key[128];
     size_t i;
 
-    assert_int_equal(run_init(r), VG_OK);
-    assert_int_equal(run_collect(r), VG_OK); /* filefd still succeeds */
+    /* the collection succeeds: filefd does */
     assert_near(value_of(r, "node_filefd_allocated"), 848);
     for (i = 0; i < VG_ARRAY_LEN(bad); i++) {
         snprintf(key, sizeof(key), "node_scrape_collector_success{collector=\"%s\"}", bad[i]);
@@ -1545,14 +1546,42 @@ static void missing_conntrack_is_not_an_error(void **state)
     static const char *const files[] = {"sys/fs/file-nr"};
     static const char *const contents[] = {"1 0 2\n"};
     char *dir = tmp_tree(files, contents, 1);
-    struct run *r = run_create(dir, "conntrack,filefd");
+    struct run *r = run_collected(dir, "conntrack,filefd");
 
-    assert_int_equal(run_init(r), VG_OK);
-    assert_int_equal(run_collect(r), VG_OK);
     assert_false(has_text(r, "node_nf_conntrack"));
     assert_near(value_of(r, "node_filefd_maximum"), 2);
     run_destroy(r);
     tmp_tree_remove(dir, files, 1);
+}
+
+static void selinux_modes(void **state)
+{
+    static const char *const files[] = {"fs/selinux/enforce", "etc/selinux/config"};
+    static const char *const contents[] = {"1\n", "# comment\nSELINUX=permissive\n"};
+    char *dir = tmp_tree(files, contents, 2);
+    struct run *r = run_collected(FIXTURE_PROC, "selinux");
+
+    /* the sysfs fixture has no selinuxfs: disabled, and nothing else */
+    assert_excerpt(r, "# HELP node_selinux_enabled SELinux is enabled, 1 is true, 0 is false\n"
+                      "# TYPE node_selinux_enabled gauge\n"
+                      "node_selinux_enabled 0\n");
+    assert_false(has_text(r, "node_selinux_current_mode"));
+    run_destroy(r);
+    r = run_create(dir, "selinux");
+    option_set_str(r->c.ctx, "sys_root", dir);
+    assert_int_equal(run_init(r), VG_OK);
+    assert_int_equal(run_collect(r), VG_OK);
+    assert_excerpt(r, "# HELP node_selinux_config_mode Configured SELinux enforcement mode\n"
+                      "# TYPE node_selinux_config_mode gauge\n"
+                      "node_selinux_config_mode 0\n"
+                      "# HELP node_selinux_current_mode Current SELinux enforcement mode\n"
+                      "# TYPE node_selinux_current_mode gauge\n"
+                      "node_selinux_current_mode 1\n"
+                      "# HELP node_selinux_enabled SELinux is enabled, 1 is true, 0 is false\n"
+                      "# TYPE node_selinux_enabled gauge\n"
+                      "node_selinux_enabled 1\n");
+    run_destroy(r);
+    tmp_tree_remove(dir, files, 2);
 }
 
 static void malformed_source_costs_only_its_families(void **state)
@@ -1656,6 +1685,7 @@ int main(void)
         cmocka_unit_test(field_regexes_are_options),
         cmocka_unit_test(bad_kernel_tables_cost_only_their_families),
         cmocka_unit_test(missing_conntrack_is_not_an_error),
+        cmocka_unit_test(selinux_modes),
         cmocka_unit_test(subset_runs_only_named_collectors),
         cmocka_unit_test(unknown_collector_name_is_an_init_error),
         cmocka_unit_test(bad_regex_is_an_init_error),
