@@ -681,6 +681,28 @@ static int node_collect_filesystem(struct vg_collector *c, struct node_ctx *ctx,
  * netdev and diskstats.
  */
 
+/*
+ * Packets dropped for want of a protocol handler: node_exporter reads them
+ * over netlink, /proc/net/dev has no column for them, sysfs has them since
+ * Linux 4.6. Read into ctx->aux: ctx->buf holds /proc/net/dev meanwhile.
+ * Nothing when the file is absent or not a number.
+ */
+static int node_netdev_nohandler(struct node_emit_arg *a, const char *device)
+{
+    struct node_ctx *ctx = a->ctx;
+    char path[PATH_MAX];
+    uint64_t v;
+    int n = snprintf(path, sizeof(path), "%s/class/net/%s/statistics/rx_nohandler", ctx->sys_root,
+                     device);
+
+    if (n < 0 || (size_t)n >= sizeof(path) || node_read_file(path, &ctx->aux) != VG_OK ||
+        node_parse_u64s(ctx->aux.data, ctx->aux.len, &v, 1, NULL) != VG_OK)
+        return VG_OK;
+    return vg_emit_counter(a->emit, "node_network_receive_nohandler_total",
+                           "Network device statistic receive_nohandler.", (double)v, "device",
+                           device, NULL);
+}
+
 static int node_netdev_one(const char *device, const struct node_netdev_cols *cols,
                            const uint64_t *values, void *arg)
 {
@@ -694,7 +716,7 @@ static int node_netdev_one(const char *device, const struct node_netdev_cols *co
         snprintf(help, sizeof(help), "Network device statistic %s.", cols->name[i]);
         rc = vg_emit_counter(a->emit, name, help, (double)values[i], "device", device, NULL);
     }
-    return rc;
+    return rc == VG_OK ? node_netdev_nohandler(a, device) : rc;
 }
 
 static int node_collect_netdev(struct vg_collector *c, struct node_ctx *ctx, struct vg_emit *emit)

@@ -36,9 +36,6 @@ NOT_IN_VIGIL = {
     # vigil's /metrics must pass promtool
     "node_entropy_available_bits",
     "node_entropy_pool_size_bits",
-    # node_exporter reads netdev through netlink, which has this counter;
-    # /proc/net/dev does not
-    "node_network_receive_nohandler_total",
 }
 
 # Families of node_exporter's default collectors that exist only on hosts
@@ -204,6 +201,9 @@ def helps_are_node_exporters():
 
 @vt.case
 def netclass_is_equal():
+    ours = {l["device"] for n, l, _ in VG if n == "node_network_receive_nohandler_total"}
+    theirs = {l["device"] for n, l, _ in NE if n == "node_network_receive_nohandler_total"}
+    assert ours == theirs, (ours, theirs)
     for fam in ("node_network_mtu_bytes", "node_network_iface_id", "node_network_flags",
                 "node_network_protocol_type", "node_network_speed_bytes",
                 "node_network_transmit_queue_length", "node_network_address_assign_type"):

@@ -1048,6 +1048,13 @@ static bool has_text(const struct run *r, const char *needle)
     return strstr(r->text, needle) != NULL;
 }
 
+/* Fails with the rendered text when excerpt (whole lines) is not in it. */
+static void assert_excerpt(const struct run *r, const char *excerpt)
+{
+    if (strstr(r->text, excerpt) == NULL)
+        fail_msg("missing:\n%s\nin:\n%s", excerpt, r->text);
+}
+
 /* Counts sample lines (not comments) that start with prefix. */
 static unsigned count_lines(const struct run *r, const char *prefix)
 {
@@ -1160,6 +1167,12 @@ static void fixture_network_disks_pressure(void **state)
                 18446744073709551615.0);
     assert_true(has_text(r, "# HELP node_network_receive_bytes_total Network device statistic "
                             "receive_bytes.\n"));
+    /* from sysfs, where the device has it (node_exporter: netlink) */
+    assert_excerpt(r, "# HELP node_network_receive_nohandler_total Network device statistic "
+                      "receive_nohandler.\n"
+                      "# TYPE node_network_receive_nohandler_total counter\n"
+                      "node_network_receive_nohandler_total{device=\"eth0\"} 5\n"
+                      "# HELP");
     assert_near(value_of(r, "node_disk_read_bytes_total{device=\"vda\"}"), 4996282.0 * 512);
     assert_near(value_of(r, "node_disk_read_time_seconds_total{device=\"vda\"}"), 26.297);
     assert_near(value_of(r, "node_disk_io_now{device=\"vda\"}"), 2);
@@ -1215,13 +1228,6 @@ static void fixture_uname_and_scrape_health(void **state)
     assert_int_equal(run_collect(r), VG_OK);
     assert_near(value_of(r, "node_load5"), 0.16);
     run_destroy(r);
-}
-
-/* Fails with the rendered text when excerpt (whole lines) is not in it. */
-static void assert_excerpt(const struct run *r, const char *excerpt)
-{
-    if (strstr(r->text, excerpt) == NULL)
-        fail_msg("missing:\n%s\nin:\n%s", excerpt, r->text);
 }
 
 static void fixture_netclass(void **state)
