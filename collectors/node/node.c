@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -163,8 +164,20 @@ static int node_read_path(struct node_ctx *ctx)
     return node_read_file(ctx->path, &ctx->buf);
 }
 
-/* The entries of one getdents64 answer in d[0..n), handed to cb. */
-static int node_dir_batch(const char *d, size_t n, node_dir_cb cb, void *arg)
+/* True when the entry is a regular file; a filesystem that does not say
+ * (DT_UNKNOWN) is asked with fstatat. */
+static bool node_dir_is_file(int dfd, const struct dirent64 *e)
+{
+    struct stat st;
+
+    if (e->d_type != DT_UNKNOWN)
+        return e->d_type == DT_REG;
+    return fstatat(dfd, e->d_name, &st, 0) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The entries of one getdents64 answer in d[0..n) from the folder dfd,
+ * handed to cb. */
+static int node_dir_batch(int dfd, const char *d, size_t n, node_dir_cb cb, void *arg)
 {
     size_t off = 0;
     int rc = VG_OK;
@@ -175,7 +188,7 @@ static int node_dir_batch(const char *d, size_t n, node_dir_cb cb, void *arg)
         off += e->d_reclen;
         if (e->d_reclen == 0)
             return VG_EIO;
-        if (e->d_type == DT_REG || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || node_dir_is_file(dfd, e))
             continue;
         rc = cb(e->d_name, arg);
     }
@@ -206,7 +219,7 @@ int node_dir_each(struct node_ctx *ctx, const char *root, const char *rel, node_
             rc = n < 0 ? VG_EIO : VG_OK;
             break;
         }
-        rc = node_dir_batch(u.d, (size_t)n, cb, arg);
+        rc = node_dir_batch(fd, u.d, (size_t)n, cb, arg);
     }
     close(fd);
     return rc;
