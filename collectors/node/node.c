@@ -2,43 +2,37 @@
  * node.c - the node collector: the host's CPU, memory, load, filesystems,
  * network, disks, pressure and kernel identity from /proc, under
  * node_exporter's metric names, labels and help texts, so that existing
- * dashboards and alerts work unchanged.
+ * dashboards and alerts work unchanged; and the plugin itself, which runs
+ * the sub-collectors of node_net.c and node_sys.c beside its own.
  *
  * Each sub-collector (cpu, stat, meminfo, loadavg, filesystem, netdev,
- * diskstats, pressure, uname) reads its source with one read into a buffer
- * the collector keeps, parses it with the pure parsers of node_parse.c and
- * reports node_scrape_collector_{success,duration_seconds} as node_exporter
- * does. A failing source costs only its own families.
+ * diskstats, pressure, uname here; netclass, netstat, sockstat, conntrack,
+ * arp, softnet, udp_queues, time, timex, filefd, vmstat, os, selinux there)
+ * reads its source with one read into a buffer the collector keeps, parses
+ * it with the pure parsers of node_parse.c and reports
+ * node_scrape_collector_{success,duration_seconds} as node_exporter does.
+ * A failing source costs only its own families.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#ifndef PCRE2_CODE_UNIT_WIDTH
-#define PCRE2_CODE_UNIT_WIDTH 8
-#endif
-#include <pcre2.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "node_parse.h"
-#include "vigil.h"
-
-#define NODE_PLUGIN "node"
+#include "node_collect.h"
 
 /* A /proc file larger than this is not one we know: memory stays bounded. */
 #define NODE_FILE_MAX   (16u << 20)
 #define NODE_READ_CHUNK 65536u
-/* Mount points whose statvfs hangs are given up on, at most this many at once. */
-#define NODE_STUCK_MAX 16
-#define NODE_UTS_MAX   256
-/* A sub-collector's answer when the kernel lacks its source: not an error. */
-#define NODE_NO_DATA 1
+#define NODE_UTS_MAX    256
 
 /* node_exporter's defaults (collector/filesystem_linux.go, diskstats_linux.go). */
 #define NODE_DEF_FS_TYPES_EXCLUDE                                                                  \
@@ -48,6 +42,17 @@
 #define NODE_DEF_MOUNT_POINTS_EXCLUDE                                                              \
     "^/(dev|proc|run|sys|mnt|media|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)"
 #define NODE_DEF_DISK_EXCLUDE "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$"
+/* collector/vmstat_linux.go and netstat_linux.go */
+#define NODE_DEF_VMSTAT_FIELDS "^(oom_kill|pgpg|pswp|pg.*fault).*"
+#define NODE_DEF_NETSTAT_FIELDS                                                                    \
+    "^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|" \
+    "TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPOFOQueue)|"                        \
+    "Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)|"                 \
+    "Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$"
+/* The sub-collectors, for messages and the option's doc. */
+#define NODE_SUB_NAMES                                                                             \
+    "cpu stat meminfo loadavg filesystem netdev diskstats pressure uname netclass netstat "        \
+    "sockstat conntrack arp softnet udp_queues time timex filefd vmstat os selinux"
 
 /*
  * One statvfs worker thread. The collector hands it a path and waits at
@@ -65,34 +70,6 @@ struct node_statfs_job {
     int err; /* errno of the last statvfs, 0 on success */
     struct statvfs st;
     char path[PATH_MAX];
-};
-
-struct node_ctx {
-    /* options */
-    char *proc_root;
-    char *sys_root;
-    char *rootfs;
-    char *fs_types_exclude;
-    char *mount_points_exclude;
-    char *disk_exclude;
-    struct vg_strlist collectors;
-    int64_t mount_timeout_ms;
-    /* state */
-    unsigned enabled; /* 1u << index in node_subs */
-    pcre2_code *re_fs_types;
-    pcre2_code *re_mount_points;
-    pcre2_code *re_disk;
-    pcre2_match_data *md;
-    struct vg_buf buf; /* the file being parsed, reused */
-    double user_hz;
-    bool real_proc; /* proc_root is the host's own: uname(2) */
-    struct node_statfs_job *worker;
-    struct node_statfs_job *stuck[NODE_STUCK_MAX];
-    size_t n_stuck;
-    uint64_t *seen; /* hashes of the filesystem label sets of this collection */
-    size_t n_seen, cap_seen;
-    struct vg_complain complain;
-    char path[PATH_MAX]; /* the file being read, for messages */
 };
 
 static const struct vg_option node_options[] = {
@@ -115,11 +92,13 @@ static const struct vg_option node_options[] = {
     {"disk_exclude_devices", VG_OPT_STR, NODE_DEF_DISK_EXCLUDE,
      offsetof(struct node_ctx, disk_exclude),
      "regex of /proc/diskstats devices to skip (empty: none)", 0, NULL},
+    {"vmstat_fields", VG_OPT_STR, NODE_DEF_VMSTAT_FIELDS, offsetof(struct node_ctx, vmstat_fields),
+     "regex of /proc/vmstat fields to export (empty: all)", 0, NULL},
+    {"netstat_fields", VG_OPT_STR, NODE_DEF_NETSTAT_FIELDS,
+     offsetof(struct node_ctx, netstat_fields),
+     "regex of netstat fields (Proto_Name) to export (empty: all)", 0, NULL},
     {"collectors", VG_OPT_STRLIST, NULL, offsetof(struct node_ctx, collectors),
-     "sub-collectors to run, of cpu meminfo loadavg filesystem netdev diskstats pressure uname "
-     "stat "
-     "(empty: all)",
-     0, NULL},
+     "sub-collectors to run, of " NODE_SUB_NAMES " (empty: all)", 0, NULL},
     {NULL, VG_OPT_STR, NULL, 0, NULL, 0, NULL},
 };
 
@@ -127,8 +106,7 @@ static const struct vg_option node_options[] = {
  * Reading sources.
  */
 
-/* Sets ctx->path to root/rel; VG_EINVAL when it does not fit. */
-static int node_path(struct node_ctx *ctx, const char *root, const char *rel)
+int node_path(struct node_ctx *ctx, const char *root, const char *rel)
 {
     size_t rl = strlen(root);
     int n;
@@ -139,33 +117,28 @@ static int node_path(struct node_ctx *ctx, const char *root, const char *rel)
     return n < 0 || (size_t)n >= sizeof(ctx->path) ? VG_EINVAL : VG_OK;
 }
 
-/*
- * Reads the whole of ctx->path into ctx->buf (kept between collections).
- * Returns VG_OK, VG_ENOENT when the file does not exist, or VG_EIO with
- * errno set; a file larger than NODE_FILE_MAX is VG_EIO with EFBIG.
- */
-static int node_read_path(struct node_ctx *ctx)
+int node_read_file(const char *path, struct vg_buf *b)
 {
     int fd, rc = VG_OK, saved = 0;
 
-    vg_buf_reset(&ctx->buf);
-    fd = open(ctx->path, O_RDONLY | O_CLOEXEC);
+    vg_buf_reset(b);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? VG_ENOENT : VG_EIO;
     for (;;) {
         ssize_t n;
 
-        if (ctx->buf.len >= NODE_FILE_MAX) {
+        if (b->len >= NODE_FILE_MAX) {
             saved = EFBIG;
             rc = VG_EIO;
             break;
         }
-        if (vg_buf_reserve(&ctx->buf, NODE_READ_CHUNK) != VG_OK) {
+        if (vg_buf_reserve(b, NODE_READ_CHUNK) != VG_OK) {
             saved = ENOMEM;
             rc = VG_ENOMEM;
             break;
         }
-        n = read(fd, ctx->buf.data + ctx->buf.len, ctx->buf.cap - ctx->buf.len - 1);
+        n = read(fd, b->data + b->len, b->cap - b->len - 1);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -175,17 +148,84 @@ static int node_read_path(struct node_ctx *ctx)
         }
         if (n == 0)
             break;
-        ctx->buf.len += (size_t)n;
+        b->len += (size_t)n;
     }
-    if (ctx->buf.data != NULL)
-        ctx->buf.data[ctx->buf.len] = '\0';
+    if (b->data != NULL)
+        b->data[b->len] = '\0';
     close(fd);
     errno = saved;
     return rc;
 }
 
-/* Reads root/rel; on failure other than ENOENT says why through c. */
-static int node_read(struct vg_collector *c, const char *root, const char *rel)
+/* ctx->path into ctx->buf (a file larger than NODE_FILE_MAX is VG_EIO with
+ * errno EFBIG). */
+static int node_read_path(struct node_ctx *ctx)
+{
+    return node_read_file(ctx->path, &ctx->buf);
+}
+
+/* True when the entry is a regular file; a filesystem that does not say
+ * (DT_UNKNOWN) is asked with fstatat. */
+static bool node_dir_is_file(int dfd, const struct dirent64 *e)
+{
+    struct stat st;
+
+    if (e->d_type != DT_UNKNOWN)
+        return e->d_type == DT_REG;
+    return fstatat(dfd, e->d_name, &st, 0) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The entries of one getdents64 answer in d[0..n) from the folder dfd,
+ * handed to cb. */
+static int node_dir_batch(int dfd, const char *d, size_t n, node_dir_cb cb, void *arg)
+{
+    size_t off = 0;
+    int rc = VG_OK;
+
+    while (off < n && rc == VG_OK) {
+        const struct dirent64 *e = (const struct dirent64 *)(const void *)(d + off);
+
+        off += e->d_reclen;
+        if (e->d_reclen == 0)
+            return VG_EIO;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || node_dir_is_file(dfd, e))
+            continue;
+        rc = cb(e->d_name, arg);
+    }
+    return rc;
+}
+
+int node_dir_each(struct node_ctx *ctx, const char *root, const char *rel, node_dir_cb cb,
+                  void *arg)
+{
+    /* aligned for struct dirent64; one batch holds ~100 names */
+    union {
+        struct dirent64 align;
+        char d[4096];
+    } u;
+    int fd, rc = node_path(ctx, root, rel);
+    ssize_t n;
+
+    if (rc != VG_OK)
+        return rc;
+    fd = open(ctx->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT || errno == ENOTDIR ? VG_ENOENT : VG_EIO;
+    while (rc == VG_OK) {
+        n = getdents64(fd, u.d, sizeof(u.d));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? VG_EIO : VG_OK;
+            break;
+        }
+        rc = node_dir_batch(fd, u.d, (size_t)n, cb, arg);
+    }
+    close(fd);
+    return rc;
+}
+
+int node_read(struct vg_collector *c, const char *root, const char *rel)
 {
     struct node_ctx *ctx = c->ctx;
     int rc = node_path(ctx, root, rel);
@@ -200,8 +240,7 @@ static int node_read(struct vg_collector *c, const char *root, const char *rel)
     return rc;
 }
 
-/* Reports a failed read or parse of ctx->path; returns rc. */
-static int node_report(struct vg_collector *c, int rc, const struct node_perr *pe)
+int node_report(struct vg_collector *c, int rc, const struct node_perr *pe)
 {
     struct node_ctx *ctx = c->ctx;
 
@@ -223,11 +262,6 @@ static int node_report(struct vg_collector *c, int rc, const struct node_perr *p
 /* ------------------------------------------------------------------------
  * cpu and stat: /proc/stat.
  */
-
-struct node_emit_arg {
-    struct node_ctx *ctx;
-    struct vg_emit *emit;
-};
 
 static int node_cpu_one(const struct node_cpu_times *t, void *arg)
 {
@@ -525,8 +559,7 @@ static void node_jobs_destroy(struct node_ctx *ctx)
  * filesystem: mounts.
  */
 
-/* True when re (NULL: no exclusion) matches s. */
-static bool node_re_match(struct node_ctx *ctx, const pcre2_code *re, const char *s)
+bool node_re_match(struct node_ctx *ctx, const pcre2_code *re, const char *s)
 {
     if (re == NULL)
         return false;
@@ -661,6 +694,28 @@ static int node_collect_filesystem(struct vg_collector *c, struct node_ctx *ctx,
  * netdev and diskstats.
  */
 
+/*
+ * Packets dropped for want of a protocol handler: node_exporter reads them
+ * over netlink, /proc/net/dev has no column for them, sysfs has them since
+ * Linux 4.6. Read into ctx->aux: ctx->buf holds /proc/net/dev meanwhile.
+ * Nothing when the file is absent or not a number.
+ */
+static int node_netdev_nohandler(struct node_emit_arg *a, const char *device)
+{
+    struct node_ctx *ctx = a->ctx;
+    char path[PATH_MAX];
+    uint64_t v;
+    int n = snprintf(path, sizeof(path), "%s/class/net/%s/statistics/rx_nohandler", ctx->sys_root,
+                     device);
+
+    if (n < 0 || (size_t)n >= sizeof(path) || node_read_file(path, &ctx->aux) != VG_OK ||
+        node_parse_u64s(ctx->aux.data, ctx->aux.len, &v, 1, NULL) != VG_OK)
+        return VG_OK;
+    return vg_emit_counter(a->emit, "node_network_receive_nohandler_total",
+                           "Network device statistic receive_nohandler.", (double)v, "device",
+                           device, NULL);
+}
+
 static int node_netdev_one(const char *device, const struct node_netdev_cols *cols,
                            const uint64_t *values, void *arg)
 {
@@ -674,7 +729,7 @@ static int node_netdev_one(const char *device, const struct node_netdev_cols *co
         snprintf(help, sizeof(help), "Network device statistic %s.", cols->name[i]);
         rc = vg_emit_counter(a->emit, name, help, (double)values[i], "device", device, NULL);
     }
-    return rc;
+    return rc == VG_OK ? node_netdev_nohandler(a, device) : rc;
 }
 
 static int node_collect_netdev(struct vg_collector *c, struct node_ctx *ctx, struct vg_emit *emit)
@@ -731,15 +786,56 @@ static const struct node_disk_metric {
      "This is the total number of seconds spent by all flush requests.", 0.001, false},
 };
 
+/* The udev properties node_disk_info carries, from the rootfs's
+ * /run/udev/data/b<major>:<minor> when there is one (else empty). */
+struct node_udev_info {
+    char path[256], wwn[128], model[128], serial[128], revision[64];
+};
+
+static void node_udev_read(struct node_ctx *ctx, const struct node_disk *d,
+                           struct node_udev_info *u)
+{
+    char path[PATH_MAX];
+    const char *root = strcmp(ctx->rootfs, "/") == 0 ? "" : ctx->rootfs;
+    int n = snprintf(path, sizeof(path), "%s/run/udev/data/b%llu:%llu", root,
+                     (unsigned long long)d->major, (unsigned long long)d->minor);
+
+    memset(u, 0, sizeof(*u));
+    if (n < 0 || (size_t)n >= sizeof(path) || node_read_file(path, &ctx->aux) != VG_OK)
+        return;
+    node_udev_prop(ctx->aux.data, ctx->aux.len, "ID_PATH", u->path, sizeof(u->path));
+    node_udev_prop(ctx->aux.data, ctx->aux.len, "ID_WWN", u->wwn, sizeof(u->wwn));
+    node_udev_prop(ctx->aux.data, ctx->aux.len, "ID_MODEL", u->model, sizeof(u->model));
+    if (!node_udev_prop(ctx->aux.data, ctx->aux.len, "ID_SERIAL_SHORT", u->serial,
+                        sizeof(u->serial)))
+        node_udev_prop(ctx->aux.data, ctx->aux.len, "ID_SERIAL", u->serial, sizeof(u->serial));
+    node_udev_prop(ctx->aux.data, ctx->aux.len, "ID_REVISION", u->revision, sizeof(u->revision));
+}
+
+static int node_disk_info(struct node_emit_arg *a, const struct node_disk *d)
+{
+    struct node_udev_info u;
+    char major[24], minor[24];
+
+    node_udev_read(a->ctx, d, &u);
+    snprintf(major, sizeof(major), "%llu", (unsigned long long)d->major);
+    snprintf(minor, sizeof(minor), "%llu", (unsigned long long)d->minor);
+    return vg_emit_gauge(a->emit, "node_disk_info", "Info of /sys/block/<block_device>.", 1.0,
+                         "device", d->name, "major", major, "minor", minor, "model", u.model,
+                         "path", u.path, "revision", u.revision, "serial", u.serial, "wwn", u.wwn,
+                         NULL);
+}
+
 static int node_disk_one(const struct node_disk *d, void *arg)
 {
     struct node_emit_arg *a = arg;
     struct vg_label l = {"device", d->name};
     size_t i;
-    int rc = VG_OK;
+    int rc;
 
     if (node_re_match(a->ctx, a->ctx->re_disk, d->name))
         return VG_OK;
+    rc = node_disk_info(a, d);
     for (i = 0; i < VG_ARRAY_LEN(node_disk_metrics) && rc == VG_OK; i++) {
         const struct node_disk_metric *m = &node_disk_metrics[i];
 
@@ -890,8 +986,6 @@ static int node_collect_uname(struct vg_collector *c, struct node_ctx *ctx, stru
  * The plugin.
  */
 
-typedef int (*node_sub_fn)(struct vg_collector *c, struct node_ctx *ctx, struct vg_emit *emit);
-
 static const struct node_sub {
     const char *name;
     node_sub_fn fn;
@@ -905,6 +999,19 @@ static const struct node_sub {
     {"diskstats", node_collect_diskstats},
     {"pressure", node_collect_pressure},
     {"uname", node_collect_uname},
+    {"netclass", node_collect_netclass},
+    {"netstat", node_collect_netstat},
+    {"sockstat", node_collect_sockstat},
+    {"conntrack", node_collect_conntrack},
+    {"arp", node_collect_arp},
+    {"softnet", node_collect_softnet},
+    {"udp_queues", node_collect_udp_queues},
+    {"time", node_collect_time},
+    {"timex", node_collect_timex},
+    {"filefd", node_collect_filefd},
+    {"vmstat", node_collect_vmstat},
+    {"os", node_collect_os},
+    {"selinux", node_collect_selinux},
 };
 
 /* Compiles pattern (NULL or empty: *re stays NULL, nothing excluded). */
@@ -946,7 +1053,9 @@ static int node_check(const void *c, struct vg_check *chk)
         {"proc_root", ctx->proc_root}, {"sys_root", ctx->sys_root}, {"rootfs", ctx->rootfs}};
     const char *const res[][2] = {{"filesystem_exclude_fs_types", ctx->fs_types_exclude},
                                   {"filesystem_exclude_mount_points", ctx->mount_points_exclude},
-                                  {"disk_exclude_devices", ctx->disk_exclude}};
+                                  {"disk_exclude_devices", ctx->disk_exclude},
+                                  {"vmstat_fields", ctx->vmstat_fields},
+                                  {"netstat_fields", ctx->netstat_fields}};
     struct vg_error err = {0};
     size_t i;
 
@@ -955,10 +1064,10 @@ static int node_check(const void *c, struct vg_check *chk)
             vg_check_error(chk, roots[i][0], "option '%s': must not be empty", roots[i][0]);
     for (i = 0; i < ctx->collectors.n; i++)
         if (node_sub_index(ctx->collectors.v[i]) == VG_ARRAY_LEN(node_subs))
-            vg_check_error(chk, "collectors",
-                           "option 'collectors': unknown sub-collector '%s' (one of: cpu "
-                           "meminfo loadavg filesystem netdev diskstats pressure uname stat)",
-                           ctx->collectors.v[i]);
+            vg_check_error(
+                chk, "collectors",
+                "option 'collectors': unknown sub-collector '%s' (one of: " NODE_SUB_NAMES ")",
+                ctx->collectors.v[i]);
     for (i = 0; i < VG_ARRAY_LEN(res); i++) {
         pcre2_code *re = NULL;
 
@@ -986,10 +1095,9 @@ static int node_pick(struct node_ctx *ctx, struct vg_error *err)
             if (strcmp(want, node_subs[k].name) == 0)
                 break;
         if (k == VG_ARRAY_LEN(node_subs))
-            return vg_error_set(err, VG_ECONFIG,
-                                "option collectors: unknown sub-collector '%s' (one of: cpu "
-                                "meminfo loadavg filesystem netdev diskstats pressure uname stat)",
-                                want);
+            return vg_error_set(
+                err, VG_ECONFIG,
+                "option collectors: unknown sub-collector '%s' (one of: " NODE_SUB_NAMES ")", want);
         ctx->enabled |= 1u << k;
     }
     return VG_OK;
@@ -1005,10 +1113,14 @@ static void node_destroy(struct vg_collector *c)
     pcre2_code_free(ctx->re_fs_types);
     pcre2_code_free(ctx->re_mount_points);
     pcre2_code_free(ctx->re_disk);
+    pcre2_code_free(ctx->re_vmstat);
+    pcre2_code_free(ctx->re_netstat);
     pcre2_match_data_free(ctx->md);
     ctx->re_fs_types = ctx->re_mount_points = ctx->re_disk = NULL;
+    ctx->re_vmstat = ctx->re_netstat = NULL;
     ctx->md = NULL;
     vg_buf_free(&ctx->buf);
+    vg_buf_free(&ctx->aux);
     free(ctx->seen);
     ctx->seen = NULL;
     ctx->n_seen = ctx->cap_seen = 0;
@@ -1037,10 +1149,11 @@ static void node_log_start(const struct vg_collector *c, const struct node_ctx *
 static int node_init(struct vg_collector *c, const struct vg_config_node *cfg, struct vg_error *err)
 {
     struct node_ctx *ctx = c->ctx;
-    long hz = sysconf(_SC_CLK_TCK);
+    long hz = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
     int rc;
 
     vg_buf_init(&ctx->buf);
+    vg_buf_init(&ctx->aux);
     if (ctx->proc_root == NULL || ctx->proc_root[0] == '\0')
         return vg_error_set(err, VG_ECONFIG, "option proc_root: must not be empty");
     if (ctx->sys_root == NULL || ctx->sys_root[0] == '\0')
@@ -1058,6 +1171,10 @@ static int node_init(struct vg_collector *c, const struct vg_config_node *cfg, s
                              &ctx->re_mount_points, err);
     if (rc == VG_OK)
         rc = node_re_compile("disk_exclude_devices", ctx->disk_exclude, &ctx->re_disk, err);
+    if (rc == VG_OK)
+        rc = node_re_compile("vmstat_fields", ctx->vmstat_fields, &ctx->re_vmstat, err);
+    if (rc == VG_OK)
+        rc = node_re_compile("netstat_fields", ctx->netstat_fields, &ctx->re_netstat, err);
     if (rc == VG_OK) {
         ctx->md = pcre2_match_data_create(1, NULL);
         if (ctx->md == NULL)
@@ -1068,6 +1185,7 @@ static int node_init(struct vg_collector *c, const struct vg_config_node *cfg, s
         return rc;
     }
     ctx->user_hz = hz > 0 ? (double)hz : 100.0;
+    ctx->page_size = page > 0 ? (double)page : 4096.0;
     ctx->real_proc = strcmp(ctx->proc_root, "/proc") == 0 || strcmp(ctx->proc_root, "/proc/") == 0;
     node_log_start(c, ctx);
     return VG_OK;

@@ -84,6 +84,20 @@ static size_t node_split(const char *s, size_t n, struct node_span *f, size_t ma
     return count;
 }
 
+/* The next line that is not blank, split into f (see node_split); false at
+ * the end of the text. */
+static bool node_lines_fields(struct node_lines *it, struct node_span *f, size_t max, size_t *nf)
+{
+    struct node_span line;
+
+    while (node_lines_next(it, &line)) {
+        *nf = node_split(line.p, line.n, f, max);
+        if (*nf > 0)
+            return true;
+    }
+    return false;
+}
+
 bool node_span_eq(const struct node_span *s, const char *lit)
 {
     size_t n = strlen(lit);
@@ -529,22 +543,21 @@ int node_parse_diskstats(const char *text, size_t len, node_disk_cb cb, void *ar
                          struct node_perr *pe)
 {
     struct node_lines it;
-    struct node_span line, f[3 + NODE_DISK_NCOLS];
+    struct node_span f[3 + NODE_DISK_NCOLS];
+    size_t nf;
     struct node_disk d;
     size_t i;
     int rc;
 
     node_lines_init(&it, text, len);
-    while (node_lines_next(&it, &line)) {
-        size_t nf = node_split(line.p, line.n, f, VG_ARRAY_LEN(f));
-
-        if (nf == 0)
-            continue;
+    while (node_lines_fields(&it, f, VG_ARRAY_LEN(f), &nf)) {
         if (nf < 3 + 11)
             return node_fail(pe, it.line, "fewer than 14 fields");
         memset(&d, 0, sizeof(d));
         if (!node_span_copy(&f[2], d.name, sizeof(d.name)))
             return node_fail(pe, it.line, "device name too long");
+        if (!node_span_u64(&f[0], &d.major) || !node_span_u64(&f[1], &d.minor))
+            return node_fail(pe, it.line, "bad major or minor number");
         /* 4.18 added 4 discard columns, 5.5 added 2 flush columns */
         d.n = nf >= 3 + 17 ? 17 : nf >= 3 + 15 ? 15 : 11;
         for (i = 0; i < d.n; i++)
@@ -577,15 +590,12 @@ static bool node_psi_total(const struct node_span *f, size_t nf, uint64_t *out)
 int node_parse_pressure(const char *text, size_t len, struct node_psi *out, struct node_perr *pe)
 {
     struct node_lines it;
-    struct node_span line, f[8];
+    struct node_span f[8];
+    size_t nf;
 
     memset(out, 0, sizeof(*out));
     node_lines_init(&it, text, len);
-    while (node_lines_next(&it, &line)) {
-        size_t nf = node_split(line.p, line.n, f, VG_ARRAY_LEN(f));
-
-        if (nf == 0)
-            continue;
+    while (node_lines_fields(&it, f, VG_ARRAY_LEN(f), &nf)) {
         if (node_span_eq(&f[0], "some")) {
             if (!node_psi_total(f, nf < 8 ? nf : 8, &out->some_total_us))
                 return node_fail(pe, it.line, "'some' line without a valid total=");
@@ -614,4 +624,464 @@ int node_copy_trimmed(const char *text, size_t len, char *out, size_t outsz)
     memcpy(out, text, len);
     out[len] = '\0';
     return VG_OK;
+}
+
+/* ---- field walking for lines longer than NODE_MAX_FIELDS ------------------ */
+
+/* The next blank-separated field of *rest into out, consuming it; false
+ * when none is left. */
+static bool node_next_field(struct node_span *rest, struct node_span *out)
+{
+    size_t i = 0, start;
+
+    while (i < rest->n && node_is_space(rest->p[i]))
+        i++;
+    if (i == rest->n)
+        return false;
+    start = i;
+    while (i < rest->n && !node_is_space(rest->p[i]))
+        i++;
+    out->p = rest->p + start;
+    out->n = i - start;
+    rest->p += i;
+    rest->n -= i;
+    return true;
+}
+
+/* Hexadecimal digits only (softnet_stat, nf_conntrack), no overflow. */
+static bool node_span_hex(const struct node_span *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i;
+
+    if (s->n == 0 || s->n > 16)
+        return false;
+    for (i = 0; i < s->n; i++) {
+        char c = s->p[i];
+        unsigned d;
+
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            d = (unsigned)(c - 'A' + 10);
+        else
+            return false;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return true;
+}
+
+/* Writes a "_" b (each mapped to metric name characters) into out. */
+static bool node_join_name(const struct node_span *a, const struct node_span *b, char *out,
+                           size_t outsz)
+{
+    size_t pos = 0;
+
+    if (a->n == 0 || b->n == 0)
+        return false;
+    return node_name_put(out, outsz, &pos, a->p, a->n) && node_name_put(out, outsz, &pos, "_", 1) &&
+           node_name_put(out, outsz, &pos, b->p, b->n);
+}
+
+/* ---- "name value" files: /proc/vmstat, /proc/net/snmp6 -------------------- */
+
+/* The name a snmp6 key gets: "Icmp6InMsgs" -> "Icmp6_InMsgs" (split after
+ * the first '6', as node_exporter does); false for keys without one. */
+static bool node_snmp6_name(const struct node_span *key, char *out, size_t outsz)
+{
+    const char *six = memchr(key->p, '6', key->n);
+    struct node_span proto, rest;
+
+    if (six == NULL)
+        return false;
+    proto.p = key->p;
+    proto.n = (size_t)(six - key->p) + 1;
+    rest.p = six + 1;
+    rest.n = key->n - proto.n;
+    return node_join_name(&proto, &rest, out, outsz);
+}
+
+int node_parse_keyvalue(const char *text, size_t len, bool snmp6, node_value_cb cb, void *arg,
+                        struct node_perr *pe)
+{
+    struct node_lines it;
+    struct node_span f[3];
+    size_t nf;
+    char name[NODE_METRIC_NAME_MAX];
+    double v;
+    size_t pos;
+    int rc;
+
+    node_lines_init(&it, text, len);
+    while (node_lines_fields(&it, f, VG_ARRAY_LEN(f), &nf)) {
+        if (nf != 2)
+            return node_fail(pe, it.line, "expected 'name value'");
+        if (!node_span_double(&f[1], &v))
+            return node_fail(pe, it.line, "bad number");
+        pos = 0;
+        if (snmp6 && !node_snmp6_name(&f[0], name, sizeof(name)))
+            continue; /* not "<proto>6<name>": node_exporter skips it too */
+        if (!snmp6 && !node_name_put(name, sizeof(name), &pos, f[0].p, f[0].n))
+            return node_fail(pe, it.line, "name too long");
+        rc = cb(name, v, arg);
+        if (rc != VG_OK)
+            return rc;
+    }
+    return VG_OK;
+}
+
+/* ---- /proc/net/{netstat,snmp} --------------------------------------------- */
+
+/* One pair of lines "Proto: names..." and "Proto: values...". */
+static int node_netstat_pair(const struct node_span *names, const struct node_span *values,
+                             unsigned line, node_value_cb cb, void *arg, struct node_perr *pe)
+{
+    struct node_span nr = *names, vr = *values, np, vp, n, v;
+    char name[NODE_METRIC_NAME_MAX];
+    double d;
+    int rc;
+
+    if (!node_next_field(&nr, &np) || !node_next_field(&vr, &vp) || np.n < 2 ||
+        np.p[np.n - 1] != ':' || np.n != vp.n || memcmp(np.p, vp.p, np.n) != 0)
+        return node_fail(pe, line, "expected a 'Proto:' line of values after its names");
+    np.n--;
+    for (;;) {
+        bool hn = node_next_field(&nr, &n), hv = node_next_field(&vr, &v);
+
+        if (!hn && !hv)
+            return VG_OK;
+        if (hn != hv)
+            return node_fail(pe, line, "as many values as names expected");
+        if (!node_span_double(&v, &d))
+            return node_fail(pe, line, "bad number");
+        if (!node_join_name(&np, &n, name, sizeof(name)))
+            return node_fail(pe, line, "name too long");
+        rc = cb(name, d, arg);
+        if (rc != VG_OK)
+            return rc;
+    }
+}
+
+int node_parse_netstat(const char *text, size_t len, node_value_cb cb, void *arg,
+                       struct node_perr *pe)
+{
+    struct node_lines it;
+    struct node_span names, values;
+    int rc;
+
+    node_lines_init(&it, text, len);
+    while (node_lines_next(&it, &names)) {
+        if (names.n == 0)
+            continue;
+        if (!node_lines_next(&it, &values))
+            return node_fail(pe, it.line, "names without a line of values");
+        rc = node_netstat_pair(&names, &values, it.line, cb, arg, pe);
+        if (rc != VG_OK)
+            return rc;
+    }
+    return VG_OK;
+}
+
+/* ---- /proc/net/sockstat{,6} ----------------------------------------------- */
+
+int node_parse_sockstat(const char *text, size_t len, node_value_cb cb, void *arg,
+                        struct node_perr *pe)
+{
+    struct node_lines it;
+    struct node_span line, proto, k, v;
+    char name[NODE_METRIC_NAME_MAX];
+    double d;
+    int rc;
+
+    node_lines_init(&it, text, len);
+    while (node_lines_next(&it, &line)) {
+        if (!node_next_field(&line, &proto))
+            continue;
+        if (proto.n < 2 || proto.p[proto.n - 1] != ':')
+            return node_fail(pe, it.line, "expected 'PROTO: name value ...'");
+        proto.n--;
+        while (node_next_field(&line, &k)) {
+            if (!node_next_field(&line, &v) || !node_span_double(&v, &d))
+                return node_fail(pe, it.line, "missing or bad number");
+            if (!node_join_name(&proto, &k, name, sizeof(name)))
+                return node_fail(pe, it.line, "name too long");
+            rc = cb(name, d, arg);
+            if (rc != VG_OK)
+                return rc;
+        }
+    }
+    return VG_OK;
+}
+
+/* ---- single-line number files --------------------------------------------- */
+
+int node_parse_u64s(const char *text, size_t len, uint64_t *out, size_t n, struct node_perr *pe)
+{
+    struct node_lines it;
+    struct node_span line, f;
+    size_t i;
+
+    node_lines_init(&it, text, len);
+    if (!node_lines_next(&it, &line))
+        return node_fail(pe, 1, "empty file");
+    for (i = 0; i < n; i++)
+        if (!node_next_field(&line, &f) || !node_span_u64(&f, &out[i]))
+            return node_fail(pe, 1, "missing or bad number");
+    return VG_OK;
+}
+
+int node_parse_int(const char *text, size_t len, int64_t *out)
+{
+    char buf[NODE_NUM_MAX];
+    char *end = NULL;
+    long long v;
+
+    while (len > 0 && (node_is_space(text[len - 1]) || text[len - 1] == '\n'))
+        len--;
+    if (len == 0 || len >= sizeof(buf) || node_is_space(text[0]))
+        return VG_EPARSE;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    errno = 0;
+    v = strtoll(buf, &end, 0);
+    if (end != buf + len || errno != 0)
+        return VG_EPARSE;
+    *out = (int64_t)v;
+    return VG_OK;
+}
+
+/* ---- /proc/net/stat/nf_conntrack ------------------------------------------ */
+
+/* The column of each wanted name in the header; -1 where there is none. */
+static unsigned node_ct_columns(struct node_span header, const char *const *want, size_t nwant,
+                                int *col)
+{
+    struct node_span f;
+    unsigned have = 0;
+    size_t k;
+    int j = 0;
+
+    for (k = 0; k < nwant; k++)
+        col[k] = -1;
+    while (node_next_field(&header, &f)) {
+        for (k = 0; k < nwant; k++)
+            if (node_span_eq(&f, want[k])) {
+                col[k] = j;
+                have |= 1u << k;
+            }
+        j++;
+    }
+    return have;
+}
+
+int node_parse_conntrack_stat(const char *text, size_t len, const char *const *want, size_t nwant,
+                              uint64_t *sums, unsigned *have, struct node_perr *pe)
+{
+    struct node_lines it;
+    struct node_span line, f;
+    int col[NODE_CT_WANT_MAX];
+    uint64_t v;
+    size_t k;
+    int j;
+
+    if (nwant > NODE_CT_WANT_MAX)
+        return VG_EINVAL;
+    memset(sums, 0, nwant * sizeof(*sums));
+    node_lines_init(&it, text, len);
+    if (!node_lines_next(&it, &line))
+        return node_fail(pe, 1, "no header line");
+    *have = node_ct_columns(line, want, nwant, col);
+    while (node_lines_next(&it, &line)) {
+        for (j = 0; node_next_field(&line, &f); j++) {
+            if (!node_span_hex(&f, &v))
+                return node_fail(pe, it.line, "bad hexadecimal number");
+            for (k = 0; k < nwant; k++)
+                if (col[k] == j)
+                    sums[k] += v;
+        }
+    }
+    return VG_OK;
+}
+
+/* ---- /proc/net/softnet_stat ------------------------------------------------ */
+
+int node_parse_softnet(const char *text, size_t len, node_softnet_cb cb, void *arg,
+                       struct node_perr *pe)
+{
+    struct node_lines it;
+    struct node_span f[3];
+    size_t nf;
+    uint64_t v[3];
+    unsigned cpu = 0;
+    size_t i;
+    int rc;
+
+    node_lines_init(&it, text, len);
+    while (node_lines_fields(&it, f, VG_ARRAY_LEN(f), &nf)) {
+        if (nf < 3)
+            return node_fail(pe, it.line, "fewer than 3 columns");
+        for (i = 0; i < 3; i++)
+            if (!node_span_hex(&f[i], &v[i]))
+                return node_fail(pe, it.line, "bad hexadecimal number");
+        rc = cb(cpu++, v[0], v[1], v[2], arg);
+        if (rc != VG_OK)
+            return rc;
+    }
+    return VG_OK;
+}
+
+/* ---- /proc/net/arp ---------------------------------------------------------- */
+
+int node_parse_arp(const char *text, size_t len, node_device_cb cb, void *arg, struct node_perr *pe)
+{
+    struct node_lines it;
+    struct node_span f[8];
+    size_t nf;
+    char dev[NODE_NETDEV_NAME_MAX];
+    int rc;
+
+    node_lines_init(&it, text, len);
+    while (node_lines_fields(&it, f, VG_ARRAY_LEN(f), &nf)) {
+        if (node_span_eq(&f[0], "IP"))
+            continue;
+        if (nf < 6 || nf > VG_ARRAY_LEN(f))
+            return node_fail(pe, it.line, "expected 6 columns");
+        if (!node_span_copy(&f[nf - 1], dev, sizeof(dev)))
+            return node_fail(pe, it.line, "device name too long");
+        rc = cb(dev, arg);
+        if (rc != VG_OK)
+            return rc;
+    }
+    return VG_OK;
+}
+
+/* ---- /proc/net/udp{,6} ---------------------------------------------------- */
+
+int node_parse_udp_queues(const char *text, size_t len, uint64_t *tx, uint64_t *rx,
+                          struct node_perr *pe)
+{
+    struct node_lines it;
+    struct node_span f[5], q, r;
+    size_t nf;
+    uint64_t t, v;
+    const char *colon;
+
+    *tx = *rx = 0;
+    node_lines_init(&it, text, len);
+    while (node_lines_fields(&it, f, VG_ARRAY_LEN(f), &nf)) {
+        if (node_span_eq(&f[0], "sl"))
+            continue;
+        if (nf < 5)
+            return node_fail(pe, it.line, "fewer than 5 columns");
+        colon = memchr(f[4].p, ':', f[4].n);
+        if (colon == NULL)
+            return node_fail(pe, it.line, "expected tx_queue:rx_queue");
+        q.p = f[4].p;
+        q.n = (size_t)(colon - f[4].p);
+        r.p = colon + 1;
+        r.n = f[4].n - q.n - 1;
+        if (!node_span_hex(&q, &t) || !node_span_hex(&r, &v))
+            return node_fail(pe, it.line, "bad hexadecimal queue size");
+        *tx += t;
+        *rx += v;
+    }
+    return VG_OK;
+}
+
+/* ---- /run/udev/data/b<major>:<minor> -------------------------------------- */
+
+/* The value of the first line "<prefix><key>=value" into *v; false when
+ * there is none. */
+static bool node_find_assignment(const char *text, size_t len, const char *prefix, const char *key,
+                                 struct node_span *v)
+{
+    struct node_lines it;
+    struct node_span line;
+    size_t pl = strlen(prefix), kl = strlen(key), n = pl + kl + 1;
+
+    node_lines_init(&it, text, len);
+    while (node_lines_next(&it, &line)) {
+        if (line.n < n || memcmp(line.p, prefix, pl) != 0 || memcmp(line.p + pl, key, kl) != 0 ||
+            line.p[n - 1] != '=')
+            continue;
+        v->p = line.p + n;
+        v->n = line.n - n;
+        return true;
+    }
+    return false;
+}
+
+bool node_udev_prop(const char *text, size_t len, const char *key, char *out, size_t outsz)
+{
+    struct node_span v;
+
+    return node_find_assignment(text, len, "E:", key, &v) && node_span_copy(&v, out, outsz);
+}
+
+/* ---- adjtimex(2) ------------------------------------------------------------ */
+
+void node_timex_values(const struct timex *t, int state, double out[NODE_TIMEX_N])
+{
+    /* adjtimex(2) NOTES: freq, ppsfreq and stabil are ppm with 16 bits of fraction */
+    const double ppm16frac = 1000000.0 * 65536.0;
+    const double divisor = (t->status & STA_NANO) != 0 ? 1e9 : 1e6;
+
+    out[NODE_TIMEX_SYNC] = state == TIME_ERROR ? 0.0 : 1.0;
+    out[NODE_TIMEX_OFFSET] = (double)t->offset / divisor;
+    out[NODE_TIMEX_FREQ] = 1.0 + (double)t->freq / ppm16frac;
+    out[NODE_TIMEX_MAXERROR] = (double)t->maxerror / 1e6;
+    out[NODE_TIMEX_ESTERROR] = (double)t->esterror / 1e6;
+    out[NODE_TIMEX_STATUS] = (double)t->status;
+    out[NODE_TIMEX_CONSTANT] = (double)t->constant;
+    out[NODE_TIMEX_TICK] = (double)t->tick / 1e6;
+    out[NODE_TIMEX_PPSFREQ] = (double)t->ppsfreq / ppm16frac;
+    out[NODE_TIMEX_JITTER] = (double)t->jitter / divisor;
+    out[NODE_TIMEX_SHIFT] = (double)t->shift;
+    out[NODE_TIMEX_STABIL] = (double)t->stabil / ppm16frac;
+    out[NODE_TIMEX_JITCNT] = (double)t->jitcnt;
+    out[NODE_TIMEX_CALCNT] = (double)t->calcnt;
+    out[NODE_TIMEX_ERRCNT] = (double)t->errcnt;
+    out[NODE_TIMEX_STBCNT] = (double)t->stbcnt;
+    out[NODE_TIMEX_TAI] = (double)t->tai;
+}
+
+/* ---- os-release ------------------------------------------------------------- */
+
+bool node_os_release_value(const char *text, size_t len, const char *key, char *out, size_t outsz)
+{
+    struct node_span v;
+
+    if (!node_find_assignment(text, len, "", key, &v))
+        return false;
+    while (v.n > 0 && node_is_space(v.p[v.n - 1]))
+        v.n--;
+    /* os-release(5): a value may be quoted with " or ' */
+    if (v.n >= 2 && (v.p[0] == '"' || v.p[0] == '\'') && v.p[v.n - 1] == v.p[0]) {
+        v.p++;
+        v.n -= 2;
+    }
+    return node_span_copy(&v, out, outsz);
+}
+
+double node_os_version_number(const char *version_id)
+{
+    char buf[NODE_NUM_MAX];
+    size_t n = 0;
+
+    /* node_exporter: ^[0-9]+\.?[0-9]* of VERSION_ID, else 0 */
+    while (version_id[n] >= '0' && version_id[n] <= '9' && n < sizeof(buf) - 2)
+        n++;
+    if (n == 0)
+        return 0.0;
+    if (version_id[n] == '.') {
+        n++;
+        while (version_id[n] >= '0' && version_id[n] <= '9' && n < sizeof(buf) - 1)
+            n++;
+    }
+    memcpy(buf, version_id, n);
+    buf[n] = '\0';
+    return strtod(buf, NULL);
 }

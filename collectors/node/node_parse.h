@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/timex.h>
 
 #include "vigil.h"
 
@@ -182,6 +183,7 @@ enum node_disk_col {
 
 struct node_disk {
     char name[NODE_DISK_NAME_MAX];
+    uint64_t major, minor;
     unsigned n; /* statistics present: 11, 15 or 17 (extra ones ignored) */
     uint64_t v[NODE_DISK_NCOLS];
 };
@@ -199,6 +201,103 @@ struct node_psi {
 };
 
 int node_parse_pressure(const char *text, size_t len, struct node_psi *out, struct node_perr *pe);
+
+/* ---- name/value sources: vmstat, netstat, snmp, snmp6, sockstat ---------- */
+
+/* name is NUL-terminated and lives only during the call. */
+typedef int (*node_value_cb)(const char *name, double value, void *arg);
+
+/* "name value" lines (/proc/vmstat; /proc/net/snmp6 when snmp6, where
+ * "Udp6InErrors" is named "Udp6_InErrors" and keys without a '6' are
+ * skipped, as node_exporter does). */
+int node_parse_keyvalue(const char *text, size_t len, bool snmp6, node_value_cb cb, void *arg,
+                        struct node_perr *pe);
+
+/* /proc/net/netstat and /proc/net/snmp: pairs of "Proto: names" and
+ * "Proto: values" lines; each value is named "Proto_Name". */
+int node_parse_netstat(const char *text, size_t len, node_value_cb cb, void *arg,
+                       struct node_perr *pe);
+
+/* /proc/net/sockstat{,6}: "PROTO: name value name value..." lines; each
+ * value is named "PROTO_name" ("sockets_used" for the first line). */
+int node_parse_sockstat(const char *text, size_t len, node_value_cb cb, void *arg,
+                        struct node_perr *pe);
+
+/* The first n numbers of the first line (/proc/sys/fs/file-nr,
+ * nf_conntrack_count, nf_conntrack_max). */
+int node_parse_u64s(const char *text, size_t len, uint64_t *out, size_t n, struct node_perr *pe);
+
+/* A sysfs integer: decimal, negative or 0x hexadecimal, trailing newline
+ * allowed (strconv.ParseInt(s, 0, 64), as node_exporter's procfs reads
+ * them). VG_EPARSE otherwise. */
+int node_parse_int(const char *text, size_t len, int64_t *out);
+
+/* ---- /proc/net/stat/nf_conntrack ------------------------------------------ */
+
+#define NODE_CT_WANT_MAX 16
+
+/* Sums the per-CPU hexadecimal rows of the columns named want[0..nwant)
+ * into sums; bit k of *have is set when want[k] is in the header. */
+int node_parse_conntrack_stat(const char *text, size_t len, const char *const *want, size_t nwant,
+                              uint64_t *sums, unsigned *have, struct node_perr *pe);
+
+/* ---- /proc/net/softnet_stat, arp, udp ------------------------------------- */
+
+/* One CPU's row (cpu counts the rows from 0), hexadecimal columns 1-3. */
+typedef int (*node_softnet_cb)(unsigned cpu, uint64_t processed, uint64_t dropped,
+                               uint64_t squeezed, void *arg);
+
+int node_parse_softnet(const char *text, size_t len, node_softnet_cb cb, void *arg,
+                       struct node_perr *pe);
+
+typedef int (*node_device_cb)(const char *device, void *arg);
+
+/* /proc/net/arp: cb gets the device (last column) of every entry. */
+int node_parse_arp(const char *text, size_t len, node_device_cb cb, void *arg,
+                   struct node_perr *pe);
+
+/* /proc/net/udp{,6}: the sums of the tx_queue and rx_queue columns. */
+int node_parse_udp_queues(const char *text, size_t len, uint64_t *tx, uint64_t *rx,
+                          struct node_perr *pe);
+
+/* ---- udev and adjtimex ----------------------------------------------------- */
+
+/* The value of "E:key=value" in a udev database file into out; false when
+ * the key is absent or the value does not fit. */
+bool node_udev_prop(const char *text, size_t len, const char *key, char *out, size_t outsz);
+
+/* The value of KEY in an os-release(5) file, unquoted, into out; false
+ * when the key is absent or the value does not fit. */
+bool node_os_release_value(const char *text, size_t len, const char *key, char *out, size_t outsz);
+
+/* The major.minor number at the start of a VERSION_ID ("12" -> 12,
+ * "22.04.3" -> 22.04), 0 when it does not start with a digit. */
+double node_os_version_number(const char *version_id);
+
+/* The values node_exporter's timex collector derives from adjtimex(2). */
+enum node_timex_value {
+    NODE_TIMEX_SYNC,
+    NODE_TIMEX_OFFSET,
+    NODE_TIMEX_FREQ,
+    NODE_TIMEX_MAXERROR,
+    NODE_TIMEX_ESTERROR,
+    NODE_TIMEX_STATUS,
+    NODE_TIMEX_CONSTANT,
+    NODE_TIMEX_TICK,
+    NODE_TIMEX_PPSFREQ,
+    NODE_TIMEX_JITTER,
+    NODE_TIMEX_SHIFT,
+    NODE_TIMEX_STABIL,
+    NODE_TIMEX_JITCNT,
+    NODE_TIMEX_CALCNT,
+    NODE_TIMEX_ERRCNT,
+    NODE_TIMEX_STBCNT,
+    NODE_TIMEX_TAI,
+    NODE_TIMEX_N,
+};
+
+/* t and state as adjtimex(2) filled and returned them, in base units. */
+void node_timex_values(const struct timex *t, int state, double out[NODE_TIMEX_N]);
 
 /* ---- small helpers ------------------------------------------------------- */
 

@@ -30,9 +30,10 @@ figure.
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
+
+from benchcmd import run_bench
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
@@ -139,14 +140,7 @@ def build_v1(root, containers):
 
 
 def run(bench, root, collections, floor=False):
-    argv = [bench, root, str(collections)] + (["floor"] if floor else [])
-    try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-    except OSError as e:
-        return argv, None, str(e)
-    if p.returncode != 0:
-        return argv, None, p.stderr.strip()
-    return argv, dict(kv.split("=", 1) for kv in p.stdout.split()), ""
+    return run_bench([bench, root, str(collections)] + (["floor"] if floor else []))
 
 
 def main():

@@ -14,24 +14,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "alloc.h"
+#include "collector_bench.h"
 #include "config.h"
 #include "core.h"
 #include "metrics.h"
 
 extern const struct vg_collector_ops vg_collector_cgroup;
-
-static double bench_cpu_s(void)
-{
-    struct rusage ru;
-
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
 
 /* The collector with root set and init run; exits on failure. */
 static void bench_open(struct vg_collector *c, const char *root)
@@ -110,37 +101,13 @@ static int bench_floor(const char *root, long n)
     return files > 0 ? 0 : 1;
 }
 
-/* One collection committed to the store, as the engine runs it. */
-static int bench_collect(struct vg_collector *c, struct vg_emit *emit, struct vg_metric_store *st)
-{
-    int rc = vg_collector_cgroup.collect(c, emit);
-
-    return rc == VG_OK ? vg_store_commit(st, "collector:cgroup", emit->samples) : rc;
-}
-
-/* The /metrics text of the store (rendered afresh: a commit came before),
- * its size and the wall time of the render. */
-static void bench_render(struct vg_metric_store *store, double *ms, size_t *len)
-{
-    int64_t t0 = vg_mono_ns();
-    struct vg_rendered *r = vg_store_render(store, VG_EXPO_TEXT, false);
-
-    *ms = (double)(vg_mono_ns() - t0) / 1e6;
-    *len = r != NULL ? vg_rendered_len(r) : 0;
-    if (r != NULL)
-        vg_rendered_release(r);
-}
-
 int main(int argc, char **argv)
 {
     struct vg_collector c;
     struct vg_samples *samples = vg_samples_create();
     struct vg_metric_store *store = vg_store_create();
     struct vg_emit emit = {samples, NULL};
-    long i, n = argc > 2 ? strtol(argv[2], NULL, 10) : 50;
-    double t0, t1, w0, w1, render_ms = 0;
-    unsigned long allocs;
-    size_t render_len = 0;
+    long n = argc > 2 ? strtol(argv[2], NULL, 10) : 50;
     int rc;
 
     if (argc < 2 || n <= 0 || samples == NULL || store == NULL) {
@@ -152,29 +119,13 @@ int main(int argc, char **argv)
         return bench_floor(argv[1], n);
     memset(&c, 0, sizeof(c));
     bench_open(&c, argv[1]);
-    rc = bench_collect(&c, &emit, store); /* warm-up: the store's series are made */
-    t0 = bench_cpu_s();
-    w0 = (double)vg_mono_ns() / 1e9;
     vg_alloc_fail_after(-1); /* counts, never fails */
-    for (i = 0; i < n && rc == VG_OK; i++)
-        rc = bench_collect(&c, &emit, store);
-    allocs = vg_alloc_calls();
+    rc = bench_run(&c, &emit, store, 1, n, vg_alloc_calls);
     vg_alloc_reset();
-    t1 = bench_cpu_s();
-    w1 = (double)vg_mono_ns() / 1e9;
-    if (rc != VG_OK) {
-        fprintf(stderr, "cgroup_bench: collection failed: %s\n", vg_strerror(rc));
-        return 1;
-    }
-    bench_render(store, &render_ms, &render_len);
-    printf("collections=%ld series=%zu cpu_ms_per_collection=%.3f wall_ms_per_collection=%.3f "
-           "allocations_per_collection=%.1f metrics_bytes=%zu render_ms=%.3f\n",
-           n, vg_store_series_count(store), (t1 - t0) * 1e3 / (double)n,
-           (w1 - w0) * 1e3 / (double)n, (double)allocs / (double)n, render_len, render_ms);
     vg_collector_cgroup.destroy(&c);
     vg_options_free(vg_collector_cgroup.options, c.ctx);
     free(c.ctx);
     vg_samples_destroy(samples);
     vg_store_destroy(store);
-    return 0;
+    return rc == VG_OK ? 0 : 1;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -34,10 +35,17 @@
 #endif
 
 #define FIXTURE_PROC VG_SOURCE_DIR "/tests/fixtures/proc"
+#define FIXTURE_SYS  VG_SOURCE_DIR "/tests/fixtures/sys"
 
 extern const struct vg_collector_ops vg_collector_node;
 
 #define S(lit) (lit), (sizeof(lit) - 1)
+
+static void assert_near(double got, double want)
+{
+    if (!(fabs(got - want) <= 1e-9 * (fabs(want) > 1 ? fabs(want) : 1)))
+        fail_msg("got %.17g, want %.17g", got, want);
+}
 
 /* ------------------------------------------------------------------------
  * /proc/stat
@@ -630,6 +638,289 @@ static void pressure_malformed_fails(void **state)
     assert_int_equal(node_parse_pressure("", 0, &p, &pe), VG_EPARSE);
 }
 
+/* ------------------------------------------------------------------------
+ * name/value sources: vmstat, snmp6, netstat, sockstat, single numbers
+ */
+
+struct kvs {
+    unsigned n;
+    char name[16][NODE_METRIC_NAME_MAX];
+    double v[16];
+};
+
+static int kvs_add(const char *name, double v, void *arg)
+{
+    struct kvs *k = arg;
+
+    if (k->n < 16) {
+        snprintf(k->name[k->n], sizeof(k->name[0]), "%s", name);
+        k->v[k->n] = v;
+    }
+    k->n++;
+    return VG_OK;
+}
+
+static void keyvalue_reads_vmstat_and_snmp6(void **state)
+{
+    struct node_perr pe = {0, NULL};
+    struct kvs k = {0};
+
+    assert_int_equal(
+        node_parse_keyvalue(S("nr_free_pages 41\n\npgfault 158579934\n"), false, kvs_add, &k, &pe),
+        VG_OK);
+    assert_int_equal(k.n, 2);
+    assert_string_equal(k.name[1], "pgfault");
+    assert_true(k.v[1] == 158579934.0);
+    memset(&k, 0, sizeof(k));
+    assert_int_equal(node_parse_keyvalue(S("Ip6InOctets \t70000\nIcmp6InMsgs 12\n"
+                                           "UdpLite6InErrors 0\nNoSixHere 5\n"),
+                                         true, kvs_add, &k, &pe),
+                     VG_OK);
+    assert_int_equal(k.n, 3);
+    assert_string_equal(k.name[0], "Ip6_InOctets");
+    assert_string_equal(k.name[1], "Icmp6_InMsgs");
+    assert_string_equal(k.name[2], "UdpLite6_InErrors");
+}
+
+static void keyvalue_garbage_names_its_line(void **state)
+{
+    struct node_perr pe = {0, NULL};
+    struct kvs k = {0};
+
+    assert_int_equal(node_parse_keyvalue(S("a 1\nb 2 3\n"), false, kvs_add, &k, &pe), VG_EPARSE);
+    assert_int_equal(pe.line, 2);
+    assert_int_equal(node_parse_keyvalue(S("a 1\nb 2\nc x\n"), false, kvs_add, &k, &pe), VG_EPARSE);
+    assert_int_equal(pe.line, 3);
+    assert_int_equal(node_parse_keyvalue(S("a\n"), false, kvs_add, &k, &pe), VG_EPARSE);
+}
+
+static void netstat_pairs_names_and_values(void **state)
+{
+    struct node_perr pe = {0, NULL};
+    struct kvs k = {0};
+
+    assert_int_equal(node_parse_netstat(S("Tcp: MaxConn ActiveOpens\nTcp: -1 276857\n"
+                                          "IpExt: InOctets\nIpExt: 31880966828\n"),
+                                        kvs_add, &k, &pe),
+                     VG_OK);
+    assert_int_equal(k.n, 3);
+    assert_string_equal(k.name[0], "Tcp_MaxConn");
+    assert_true(k.v[0] == -1.0);
+    assert_string_equal(k.name[2], "IpExt_InOctets");
+    assert_true(k.v[2] == 31880966828.0);
+}
+
+static void netstat_long_lines_are_read_whole(void **state)
+{
+    char names[4096] = "TcpExt:", values[4096] = "TcpExt:", text[8192];
+    struct node_perr pe = {0, NULL};
+    struct kvs k = {0};
+    size_t i;
+
+    /* TcpExt has more than a hundred columns */
+    for (i = 0; i < 120; i++) {
+        snprintf(names + strlen(names), sizeof(names) - strlen(names), " F%zu", i);
+        snprintf(values + strlen(values), sizeof(values) - strlen(values), " %zu", i * 2);
+    }
+    snprintf(text, sizeof(text), "%s\n%s\n", names, values);
+    assert_int_equal(node_parse_netstat(text, strlen(text), kvs_add, &k, &pe), VG_OK);
+    assert_int_equal(k.n, 120);
+    assert_string_equal(k.name[15], "TcpExt_F15");
+    assert_true(k.v[15] == 30.0);
+}
+
+static void netstat_malformed_pairs_fail(void **state)
+{
+    struct node_perr pe = {0, NULL};
+    struct kvs k = {0};
+
+    /* fewer values than names, another prefix, no values line, bad number */
+    assert_int_equal(node_parse_netstat(S("Tcp: A B\nTcp: 1\n"), kvs_add, &k, &pe), VG_EPARSE);
+    assert_int_equal(pe.line, 2);
+    assert_int_equal(node_parse_netstat(S("Tcp: A\nUdp: 1\n"), kvs_add, &k, &pe), VG_EPARSE);
+    assert_int_equal(node_parse_netstat(S("Tcp: A\n"), kvs_add, &k, &pe), VG_EPARSE);
+    assert_int_equal(node_parse_netstat(S("Tcp: A\nTcp: x\n"), kvs_add, &k, &pe), VG_EPARSE);
+    assert_int_equal(node_parse_netstat(S("Tcp A\nTcp 1\n"), kvs_add, &k, &pe), VG_EPARSE);
+}
+
+static void sockstat_names_protocol_and_state(void **state)
+{
+    struct node_perr pe = {0, NULL};
+    struct kvs k = {0};
+
+    assert_int_equal(node_parse_sockstat(S("sockets: used 254\nTCP: inuse 243 mem 214\n"
+                                           "FRAG6: inuse 0 memory 0\n"),
+                                         kvs_add, &k, &pe),
+                     VG_OK);
+    assert_int_equal(k.n, 5);
+    assert_string_equal(k.name[0], "sockets_used");
+    assert_string_equal(k.name[2], "TCP_mem");
+    assert_true(k.v[2] == 214.0);
+    assert_string_equal(k.name[4], "FRAG6_memory");
+    assert_int_equal(node_parse_sockstat(S("TCP: inuse\n"), kvs_add, &k, &pe), VG_EPARSE);
+    assert_int_equal(node_parse_sockstat(S("TCP inuse 3\n"), kvs_add, &k, &pe), VG_EPARSE);
+    assert_int_equal(node_parse_sockstat(S("TCP: inuse x\n"), kvs_add, &k, &pe), VG_EPARSE);
+}
+
+static void single_numbers_and_sysfs_integers(void **state)
+{
+    struct node_perr pe = {0, NULL};
+    uint64_t v[3];
+    int64_t i;
+
+    assert_int_equal(node_parse_u64s(S("848\t0\t2466126\n"), v, 3, &pe), VG_OK);
+    assert_true(v[0] == 848 && v[2] == 2466126);
+    assert_int_equal(node_parse_u64s(S("848\t0\n"), v, 3, &pe), VG_EPARSE);
+    assert_int_equal(node_parse_u64s(S(""), v, 1, &pe), VG_EPARSE);
+    assert_int_equal(node_parse_u64s(S("-1\n"), v, 1, &pe), VG_EPARSE);
+    assert_int_equal(node_parse_int(S("0x1003\n"), &i), VG_OK);
+    assert_true(i == 4099);
+    assert_int_equal(node_parse_int(S("-1\n"), &i), VG_OK);
+    assert_true(i == -1);
+    assert_int_equal(node_parse_int(S("10000"), &i), VG_OK);
+    assert_true(i == 10000);
+    assert_int_equal(node_parse_int(S("garbage\n"), &i), VG_EPARSE);
+    assert_int_equal(node_parse_int(S("\n"), &i), VG_EPARSE);
+    assert_int_equal(node_parse_int(S("99999999999999999999\n"), &i), VG_EPARSE);
+}
+
+/* ------------------------------------------------------------------------
+ * conntrack statistics, softnet, arp, udp queues, udev, os-release, timex
+ */
+
+static void conntrack_stat_sums_cpus(void **state)
+{
+    static const char *const want[] = {"found", "drop", "search_restart", "missing"};
+    static const char text[] = "entries  found drop search_restart\n"
+                               "00000025  00000010 00000002 00000004\n"
+                               "00000025  00000020 0000000a 00000000\n";
+    struct node_perr pe = {0, NULL};
+    uint64_t sums[4];
+    unsigned have = 0;
+
+    assert_int_equal(node_parse_conntrack_stat(S(text), want, 4, sums, &have, &pe), VG_OK);
+    assert_int_equal(have, 0x7);
+    assert_true(sums[0] == 0x30 && sums[1] == 12 && sums[2] == 4);
+    assert_int_equal(node_parse_conntrack_stat(S("found\nzz\n"), want, 4, sums, &have, &pe),
+                     VG_EPARSE);
+    assert_int_equal(pe.line, 2);
+    assert_int_equal(node_parse_conntrack_stat(S(""), want, 4, sums, &have, &pe), VG_EPARSE);
+}
+
+struct softnets {
+    unsigned n;
+    uint64_t v[4][3];
+};
+
+static int softnet_add(unsigned cpu, uint64_t p, uint64_t d, uint64_t sq, void *arg)
+{
+    struct softnets *s = arg;
+
+    if (cpu < 4) {
+        s->v[cpu][0] = p;
+        s->v[cpu][1] = d;
+        s->v[cpu][2] = sq;
+    }
+    s->n++;
+    return VG_OK;
+}
+
+static int devices_add(const char *device, void *arg)
+{
+    struct kvs *k = arg;
+
+    return kvs_add(device, 1, k);
+}
+
+static void softnet_arp_and_udp_queues(void **state)
+{
+    struct node_perr pe = {0, NULL};
+    struct softnets sn = {0};
+    struct kvs k = {0};
+    uint64_t tx, rx;
+
+    assert_int_equal(node_parse_softnet(S("00179b52 00000000 00000000 0\n0015b8ef 3 10 0\n"),
+                                        softnet_add, &sn, &pe),
+                     VG_OK);
+    assert_int_equal(sn.n, 2);
+    assert_true(sn.v[0][0] == 0x179b52 && sn.v[1][1] == 3 && sn.v[1][2] == 16);
+    assert_int_equal(node_parse_softnet(S("1 2\n"), softnet_add, &sn, &pe), VG_EPARSE);
+    assert_int_equal(node_parse_softnet(S("1 2 x\n"), softnet_add, &sn, &pe), VG_EPARSE);
+    assert_int_equal(node_parse_arp(S("IP address HW type Flags HW address Mask Device\n"
+                                      "192.0.2.1 0x1 0x2 02:fc:00:00:00:05 * eth0\n"),
+                                    devices_add, &k, &pe),
+                     VG_OK);
+    assert_int_equal(k.n, 1);
+    assert_string_equal(k.name[0], "eth0");
+    assert_int_equal(node_parse_arp(S("192.0.2.1 0x1 eth0\n"), devices_add, &k, &pe), VG_EPARSE);
+    assert_int_equal(node_parse_udp_queues(S("  sl local rem st tx_queue rx_queue\n"
+                                             " 1: 0100007F:0035 0:0 07 00000010:00000400 0\n"
+                                             " 2: 0100007F:0036 0:0 07 00000001:00000001 0\n"),
+                                           &tx, &rx, &pe),
+                     VG_OK);
+    assert_true(tx == 0x11 && rx == 0x401);
+    assert_int_equal(node_parse_udp_queues(S(" 1: a b 07 00000010\n"), &tx, &rx, &pe), VG_EPARSE);
+    assert_int_equal(node_parse_udp_queues(S(" 1: a b 07 0000001g:0\n"), &tx, &rx, &pe), VG_EPARSE);
+}
+
+static void udev_and_os_release_values(void **state)
+{
+    static const char udev[] = "S:disk/by-path/x\nE:ID_PATH=pci-0000:00:05.0\n"
+                               "E:ID_PATH_TAG=pci-0000_00_05_0\nE:ID_MODEL=Virtio Disk\n";
+    static const char osr[] = "NAME=\"Debian GNU/Linux\"\nID=debian\nVERSION_ID='22.04.3'\n";
+    char out[64];
+
+    assert_true(node_udev_prop(S(udev), "ID_PATH", out, sizeof(out)));
+    assert_string_equal(out, "pci-0000:00:05.0");
+    assert_true(node_udev_prop(S(udev), "ID_MODEL", out, sizeof(out)));
+    assert_string_equal(out, "Virtio Disk");
+    assert_false(node_udev_prop(S(udev), "ID_SERIAL", out, sizeof(out)));
+    assert_false(node_udev_prop(S(udev), "ID_PATH", out, 4));
+    assert_true(node_os_release_value(S(osr), "NAME", out, sizeof(out)));
+    assert_string_equal(out, "Debian GNU/Linux");
+    assert_true(node_os_release_value(S(osr), "ID", out, sizeof(out)));
+    assert_string_equal(out, "debian");
+    assert_true(node_os_release_value(S(osr), "VERSION_ID", out, sizeof(out)));
+    assert_string_equal(out, "22.04.3");
+    assert_false(node_os_release_value(S(osr), "BUILD_ID", out, sizeof(out)));
+    assert_near(node_os_version_number("22.04.3"), 22.04);
+    assert_near(node_os_version_number("12"), 12);
+    assert_near(node_os_version_number("rolling"), 0);
+    assert_near(node_os_version_number(""), 0);
+}
+
+static void timex_values_in_base_units(void **state)
+{
+    struct timex t;
+    double v[NODE_TIMEX_N];
+
+    memset(&t, 0, sizeof(t));
+    t.status = STA_NANO | STA_UNSYNC;
+    t.offset = 1500000000; /* ns, with STA_NANO */
+    t.freq = 65536 * 10;   /* 10 ppm */
+    t.maxerror = 16000000; /* us */
+    t.esterror = 250;
+    t.tick = 10000;
+    t.jitter = 2000;
+    t.tai = 37;
+    t.calcnt = 5;
+    node_timex_values(&t, TIME_ERROR, v);
+    assert_near(v[NODE_TIMEX_SYNC], 0);
+    assert_near(v[NODE_TIMEX_OFFSET], 1.5);
+    assert_near(v[NODE_TIMEX_FREQ], 1.00001);
+    assert_near(v[NODE_TIMEX_MAXERROR], 16);
+    assert_near(v[NODE_TIMEX_ESTERROR], 0.00025);
+    assert_near(v[NODE_TIMEX_STATUS], STA_NANO | STA_UNSYNC);
+    assert_near(v[NODE_TIMEX_TICK], 0.01);
+    assert_near(v[NODE_TIMEX_JITTER], 0.000002);
+    assert_near(v[NODE_TIMEX_TAI], 37);
+    assert_near(v[NODE_TIMEX_CALCNT], 5);
+    t.status = 0; /* microseconds */
+    node_timex_values(&t, TIME_OK, v);
+    assert_near(v[NODE_TIMEX_SYNC], 1);
+    assert_near(v[NODE_TIMEX_OFFSET], 1500);
+}
+
 static void copy_trimmed_strips_newline(void **state)
 {
     char out[8];
@@ -692,7 +983,7 @@ static void option_set_list(void *ctx, const char *name, const char *csv)
 }
 
 /* A collector with the table's defaults, proc_root and rootfs pointing at
- * dir, and the given sub-collectors (NULL: all); init is run. */
+ * dir, sys_root at the sysfs fixture, and the given sub-collectors (NULL: all); init is run. */
 static struct run *run_create(const char *dir, const char *subs)
 {
     struct run *r = calloc(1, sizeof(*r));
@@ -700,6 +991,7 @@ static struct run *run_create(const char *dir, const char *subs)
     assert_non_null(r);
     collector_fixture_open(&r->c, &vg_collector_node, "node", &r->samples, &r->store);
     option_set_str(r->c.ctx, "proc_root", dir);
+    option_set_str(r->c.ctx, "sys_root", FIXTURE_SYS);
     option_set_str(r->c.ctx, "rootfs", dir);
     if (subs != NULL)
         option_set_list(r->c.ctx, "collectors", subs);
@@ -716,6 +1008,16 @@ static int run_init(struct run *r)
 static int run_collect(struct run *r)
 {
     return collector_fixture_collect(&r->c, r->samples, r->store, &r->text);
+}
+
+/* run_create, with init and one collection that must both succeed. */
+static struct run *run_collected(const char *dir, const char *subs)
+{
+    struct run *r = run_create(dir, subs);
+
+    assert_int_equal(run_init(r), VG_OK);
+    assert_int_equal(run_collect(r), VG_OK);
+    return r;
 }
 
 static void run_destroy(struct run *r)
@@ -746,6 +1048,13 @@ static bool has_text(const struct run *r, const char *needle)
     return strstr(r->text, needle) != NULL;
 }
 
+/* Fails with the rendered text when excerpt (whole lines) is not in it. */
+static void assert_excerpt(const struct run *r, const char *excerpt)
+{
+    if (strstr(r->text, excerpt) == NULL)
+        fail_msg("missing:\n%s\nin:\n%s", excerpt, r->text);
+}
+
 /* Counts sample lines (not comments) that start with prefix. */
 static unsigned count_lines(const struct run *r, const char *prefix)
 {
@@ -761,12 +1070,6 @@ static unsigned count_lines(const struct run *r, const char *prefix)
             p++;
     }
     return n;
-}
-
-static void assert_near(double got, double want)
-{
-    if (!(fabs(got - want) <= 1e-9 * (fabs(want) > 1 ? fabs(want) : 1)))
-        fail_msg("got %.17g, want %.17g", got, want);
 }
 
 static void fixture_cpu_and_stat(void **state)
@@ -864,6 +1167,12 @@ static void fixture_network_disks_pressure(void **state)
                 18446744073709551615.0);
     assert_true(has_text(r, "# HELP node_network_receive_bytes_total Network device statistic "
                             "receive_bytes.\n"));
+    /* from sysfs, where the device has it (node_exporter: netlink) */
+    assert_excerpt(r, "# HELP node_network_receive_nohandler_total Network device statistic "
+                      "receive_nohandler.\n"
+                      "# TYPE node_network_receive_nohandler_total counter\n"
+                      "node_network_receive_nohandler_total{device=\"eth0\"} 5\n"
+                      "# HELP");
     assert_near(value_of(r, "node_disk_read_bytes_total{device=\"vda\"}"), 4996282.0 * 512);
     assert_near(value_of(r, "node_disk_read_time_seconds_total{device=\"vda\"}"), 26.297);
     assert_near(value_of(r, "node_disk_io_now{device=\"vda\"}"), 2);
@@ -892,8 +1201,10 @@ static void fixture_network_disks_pressure(void **state)
 
 static void fixture_uname_and_scrape_health(void **state)
 {
-    static const char *const subs[] = {"cpu",       "meminfo",  "loadavg", "filesystem", "netdev",
-                                       "diskstats", "pressure", "uname",   "stat"};
+    static const char *const subs[] = {
+        "cpu",     "meminfo",    "loadavg",  "filesystem", "netdev",   "diskstats", "pressure",
+        "uname",   "stat",       "netclass", "netstat",    "sockstat", "conntrack", "arp",
+        "softnet", "udp_queues", "time",     "filefd",     "vmstat",   "os"};
     struct run *r = run_create(FIXTURE_PROC, NULL);
     char key[128];
     size_t i;
@@ -916,6 +1227,185 @@ static void fixture_uname_and_scrape_health(void **state)
     /* a second collection reuses everything and gives the same series */
     assert_int_equal(run_collect(r), VG_OK);
     assert_near(value_of(r, "node_load5"), 0.16);
+    run_destroy(r);
+}
+
+static void fixture_netclass(void **state)
+{
+    struct run *r = run_collected(FIXTURE_PROC, "netclass");
+
+    assert_excerpt(r, "# HELP node_network_info Non-numeric data from /sys/class/net/<iface>, "
+                      "value is always 1.\n"
+                      "# TYPE node_network_info gauge\n"
+                      "node_network_info{address=\"00:00:00:00:00:00\",broadcast=\"00:00:00:00:00:"
+                      "00\",device=\"lo\",duplex=\"\",ifalias=\"\",operstate=\"unknown\"} 1\n"
+                      "node_network_info{address=\"02:fc:00:00:00:01\",broadcast=\"ff:ff:ff:ff:ff:"
+                      "ff\",device=\"eth0\",duplex=\"full\",ifalias=\"\",operstate=\"up\"} 1\n"
+                      "node_network_info{address=\"62:be:ea:cb:22:48\",broadcast=\"ff:ff:ff:ff:ff:"
+                      "ff\",device=\"ifb0\",duplex=\"\",ifalias=\"uplink to rack 7\","
+                      "operstate=\"down\"} 1\n");
+    /* Mbit/s to bytes/s; -1 (unknown) kept as node_exporter keeps it; lo's
+     * speed file holds garbage: that series alone is dropped */
+    assert_excerpt(r, "# HELP node_network_speed_bytes Network device property: speed_bytes\n"
+                      "# TYPE node_network_speed_bytes gauge\n"
+                      "node_network_speed_bytes{device=\"eth0\"} 1250000000\n"
+                      "node_network_speed_bytes{device=\"ifb0\"} -125000\n"
+                      "# HELP node_network_transmit_queue_length");
+    assert_excerpt(r, "# HELP node_network_up Value is 1 if operstate is 'up', 0 otherwise.\n"
+                      "# TYPE node_network_up gauge\n"
+                      "node_network_up{device=\"eth0\"} 1\n"
+                      "node_network_up{device=\"ifb0\"} 0\n"
+                      "node_network_up{device=\"lo\"} 0\n");
+    assert_excerpt(r, "# TYPE node_network_mtu_bytes gauge\n"
+                      "node_network_mtu_bytes{device=\"eth0\"} 1400\n"
+                      "node_network_mtu_bytes{device=\"ifb0\"} 1500\n"
+                      "node_network_mtu_bytes{device=\"lo\"} 65536\n");
+    assert_excerpt(r, "node_network_flags{device=\"eth0\"} 4099\n");
+    assert_excerpt(r, "# TYPE node_network_carrier_changes_total counter\n"
+                      "node_network_carrier_changes_total{device=\"eth0\"} 2\n");
+    /* a file a driver does not have is no series, not an error */
+    assert_false(has_text(r, "node_network_carrier{device=\"ifb0\"}"));
+    assert_false(has_text(r, "bonding_masters"));
+    assert_near(value_of(r, "node_scrape_collector_success{collector=\"netclass\"}"), 1);
+    run_destroy(r);
+}
+
+static void fixture_netstat_and_sockstat(void **state)
+{
+    struct run *r = run_collected(FIXTURE_PROC, "netstat,sockstat");
+
+    assert_excerpt(r, "# HELP node_netstat_Icmp6_InErrors Statistic Icmp6InErrors.\n"
+                      "# TYPE node_netstat_Icmp6_InErrors untyped\n"
+                      "node_netstat_Icmp6_InErrors 0\n");
+    assert_excerpt(r, "# HELP node_netstat_IpExt_InOctets Statistic IpExtInOctets.\n"
+                      "# TYPE node_netstat_IpExt_InOctets untyped\n"
+                      "node_netstat_IpExt_InOctets 31880966828\n");
+    assert_excerpt(r, "# HELP node_netstat_Tcp_CurrEstab Statistic TcpCurrEstab.\n"
+                      "# TYPE node_netstat_Tcp_CurrEstab untyped\n"
+                      "node_netstat_Tcp_CurrEstab 7\n");
+    assert_excerpt(r, "node_netstat_TcpExt_ListenDrops 6\n");
+    assert_excerpt(r, "node_netstat_TcpExt_TCPOFOQueue 9\n");
+    assert_excerpt(r, "node_netstat_Udp6_InDatagrams 5\n");
+    /* not in node_exporter's default fields */
+    assert_false(has_text(r, "node_netstat_Tcp_MaxConn"));
+    assert_false(has_text(r, "node_netstat_TcpExt_EmbryonicRsts"));
+    assert_false(has_text(r, "node_netstat_IcmpMsg"));
+    assert_false(has_text(r, "node_netstat_Ip6_InReceives"));
+    assert_int_equal(count_lines(r, "node_netstat_"), 39);
+    assert_excerpt(r, "# HELP node_sockstat_TCP_mem_bytes Number of TCP sockets in state "
+                      "mem_bytes.\n"
+                      "# TYPE node_sockstat_TCP_mem_bytes gauge\n");
+    assert_near(value_of(r, "node_sockstat_TCP_mem_bytes"), 214.0 * sysconf(_SC_PAGESIZE));
+    assert_excerpt(r, "# HELP node_sockstat_sockets_used Number of IPv4 sockets in use.\n"
+                      "# TYPE node_sockstat_sockets_used gauge\n"
+                      "node_sockstat_sockets_used 254\n");
+    assert_excerpt(r, "# HELP node_sockstat_TCP6_inuse Number of TCP6 sockets in state inuse.\n"
+                      "# TYPE node_sockstat_TCP6_inuse gauge\n"
+                      "node_sockstat_TCP6_inuse 4\n");
+    assert_excerpt(r, "node_sockstat_FRAG6_memory 0\n");
+    run_destroy(r);
+}
+
+static void fixture_kernel_tables(void **state)
+{
+    struct run *r = run_collected(FIXTURE_PROC, "conntrack,filefd,vmstat,arp,softnet,udp_queues");
+
+    assert_excerpt(r, "# HELP node_nf_conntrack_entries Number of currently allocated flow "
+                      "entries for connection tracking.\n"
+                      "# TYPE node_nf_conntrack_entries gauge\n"
+                      "node_nf_conntrack_entries 37\n"
+                      "# HELP node_nf_conntrack_entries_limit Maximum size of connection tracking "
+                      "table.\n"
+                      "# TYPE node_nf_conntrack_entries_limit gauge\n"
+                      "node_nf_conntrack_entries_limit 262144\n");
+    assert_excerpt(r, "# TYPE node_nf_conntrack_stat_found gauge\n"
+                      "node_nf_conntrack_stat_found 48\n");
+    assert_excerpt(r, "node_nf_conntrack_stat_insert_failed 1\n");
+    assert_excerpt(r, "# HELP node_filefd_allocated File descriptor statistics: allocated.\n"
+                      "# TYPE node_filefd_allocated gauge\n"
+                      "node_filefd_allocated 848\n"
+                      "# HELP node_filefd_maximum File descriptor statistics: maximum.\n"
+                      "# TYPE node_filefd_maximum gauge\n"
+                      "node_filefd_maximum 2466126\n");
+    assert_excerpt(r, "# HELP node_vmstat_oom_kill /proc/vmstat information field oom_kill.\n"
+                      "# TYPE node_vmstat_oom_kill untyped\n"
+                      "node_vmstat_oom_kill 1\n");
+    assert_excerpt(r, "node_vmstat_pgmajfault 19392\n");
+    assert_int_equal(count_lines(r, "node_vmstat_"), 7);
+    assert_false(has_text(r, "node_vmstat_nr_free_pages"));
+    assert_excerpt(r, "# HELP node_arp_entries ARP entries by device\n"
+                      "# TYPE node_arp_entries gauge\n"
+                      "node_arp_entries{device=\"docker0\"} 1\n"
+                      "node_arp_entries{device=\"eth0\"} 2\n");
+    assert_excerpt(r, "# TYPE node_softnet_times_squeezed_total counter\n"
+                      "node_softnet_times_squeezed_total{cpu=\"0\"} 0\n"
+                      "node_softnet_times_squeezed_total{cpu=\"1\"} 16\n");
+    assert_excerpt(r, "# HELP node_udp_queues Number of allocated memory in the kernel for UDP "
+                      "datagrams in bytes.\n"
+                      "# TYPE node_udp_queues gauge\n"
+                      "node_udp_queues{ip=\"v4\",queue=\"rx\"} 1536\n"
+                      "node_udp_queues{ip=\"v4\",queue=\"tx\"} 256\n"
+                      "node_udp_queues{ip=\"v6\",queue=\"rx\"} 0\n"
+                      "node_udp_queues{ip=\"v6\",queue=\"tx\"} 0\n");
+    run_destroy(r);
+}
+
+static void fixture_disk_info_time_and_os(void **state)
+{
+    struct run *r = run_collected(FIXTURE_PROC, "diskstats,time,timex,os");
+
+    /* udev's database under rootfs for vda, nothing for the others */
+    assert_excerpt(r, "# HELP node_disk_info Info of /sys/block/<block_device>.\n"
+                      "# TYPE node_disk_info gauge\n"
+                      "node_disk_info{device=\"dm-0\",major=\"253\",minor=\"0\",model=\"\","
+                      "path=\"\",revision=\"\",serial=\"\",wwn=\"\"} 1\n");
+    assert_excerpt(r, "node_disk_info{device=\"vda\",major=\"254\",minor=\"0\",model=\"Virtio "
+                      "Disk\",path=\"pci-0000:00:05.0\",revision=\"1.0\","
+                      "serial=\"Virtio_Disk_vd0123\",wwn=\"\"} 1\n");
+    assert_false(has_text(r, "node_disk_info{device=\"vda1\""));
+    assert_excerpt(r,
+                   "# TYPE node_time_clocksource_available_info gauge\n"
+                   "node_time_clocksource_available_info{clocksource=\"acpi_pm\",device=\"0\"} 1\n"
+                   "node_time_clocksource_available_info{clocksource=\"kvm-clock\",device=\"0\"} "
+                   "1\n"
+                   "node_time_clocksource_available_info{clocksource=\"tsc\",device=\"0\"} 1\n"
+                   "# HELP node_time_clocksource_current_info Current clocksource read from "
+                   "'/sys/devices/system/clocksource'.\n"
+                   "# TYPE node_time_clocksource_current_info gauge\n"
+                   "node_time_clocksource_current_info{clocksource=\"tsc\",device=\"0\"} 1\n");
+    assert_true(value_of(r, "node_time_seconds") > 1.7e9);
+    assert_excerpt(r, "# HELP node_time_zone_offset_seconds System time zone offset in seconds.\n");
+    /* adjtimex(2) would describe this machine, not the fixture */
+    assert_false(has_text(r, "node_timex_"));
+    assert_near(value_of(r, "node_scrape_collector_success{collector=\"timex\"}"), 0);
+    assert_excerpt(r, "node_os_info{build_id=\"\",id=\"debian\",id_like=\"\",image_id=\"\","
+                      "image_version=\"\",name=\"Debian GNU/Linux\",pretty_name=\"Debian "
+                      "GNU/Linux 12 (bookworm)\",variant=\"\",variant_id=\"\",version=\"12 "
+                      "(bookworm)\",version_codename=\"bookworm\",version_id=\"12\"} 1\n"
+                      "# HELP node_os_version Metric containing the major.minor part of the OS "
+                      "version.\n"
+                      "# TYPE node_os_version gauge\n"
+                      "node_os_version{id=\"debian\",id_like=\"\",name=\"Debian GNU/Linux\"} 12\n");
+    run_destroy(r);
+}
+
+static void field_regexes_are_options(void **state)
+{
+    struct run *r = run_create(FIXTURE_PROC, "vmstat,netstat");
+
+    option_set_str(r->c.ctx, "vmstat_fields", "");
+    option_set_str(r->c.ctx, "netstat_fields", "^Tcp_MaxConn$");
+    assert_int_equal(run_init(r), VG_OK);
+    assert_int_equal(run_collect(r), VG_OK);
+    assert_int_equal(count_lines(r, "node_vmstat_"), 11);
+    assert_near(value_of(r, "node_vmstat_nr_free_pages"), 4102380);
+    assert_int_equal(count_lines(r, "node_netstat_"), 1);
+    assert_near(value_of(r, "node_netstat_Tcp_MaxConn"), -1);
+    run_destroy(r);
+    r = run_create(FIXTURE_PROC, "vmstat");
+    option_set_str(r->c.ctx, "netstat_fields", "^(Tcp");
+    assert_int_equal(run_init(r), VG_ECONFIG);
+    assert_non_null(strstr(r->err.msg, "netstat_fields"));
     run_destroy(r);
 }
 
@@ -965,7 +1455,29 @@ static void empty_regex_excludes_nothing(void **state)
     run_destroy(r);
 }
 
-/* A temporary proc tree: files[i] written with contents[i]. */
+/* Creates (mkdir) or removes (rmdir) the folders in dir/file's path, the
+ * outermost first when creating and last when removing. */
+static void tmp_tree_parents(const char *dir, const char *file, bool create)
+{
+    char path[512];
+    size_t i, n = 0, cut[8];
+
+    for (i = 0; file[i] != '\0'; i++)
+        if (file[i] == '/' && n < 8)
+            cut[n++] = i;
+    for (i = 0; i < n; i++) {
+        size_t k = create ? cut[i] : cut[n - 1 - i];
+
+        snprintf(path, sizeof(path), "%s/%.*s", dir, (int)k, file);
+        if (create)
+            mkdir(path, 0700);
+        else
+            rmdir(path);
+    }
+}
+
+/* A temporary proc tree: files[i] (which may name folders) written with
+ * contents[i]. */
 static char *tmp_tree(const char *const *files, const char *const *contents, size_t n)
 {
     char tmpl[] = "/tmp/vigil-node-XXXXXX";
@@ -976,6 +1488,7 @@ static char *tmp_tree(const char *const *files, const char *const *contents, siz
     for (i = 0; i < n; i++) {
         FILE *f;
 
+        tmp_tree_parents(dir, files[i], true);
         snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
         f = fopen(path, "w");
         assert_non_null(f);
@@ -993,9 +1506,88 @@ static void tmp_tree_remove(char *dir, const char *const *files, size_t n)
     for (i = 0; i < n; i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
         unlink(path);
+        tmp_tree_parents(dir, files[i], false);
     }
     rmdir(dir);
     free(dir);
+}
+
+static void bad_kernel_tables_cost_only_their_families(void **state)
+{
+    static const char *const files[] = {"vmstat",         "net/sockstat",
+                                        "net/netstat",    "net/snmp",
+                                        "sys/fs/file-nr", "sys/net/netfilter/nf_conntrack_count",
+                                        "net/arp",        "net/softnet_stat"};
+    static const char *const contents[] = {
+        "pgfault 1\npgmajfault many\n",
+        "TCP: inuse\n",
+        "TcpExt: A B\nTcpExt: 1\n",
+        "Ip: Forwarding\nIp: 1\n",
+        "848\t0\t2466126\n",
+        "lots\n",
+        "IP address HW type Flags HW address Mask Device\n192.0.2.1 eth0\n",
+        "00000001 00000000 0000000g\n"};
+    char *dir = tmp_tree(files, contents, VG_ARRAY_LEN(files));
+    struct run *r = run_collected(dir, "vmstat,sockstat,netstat,filefd,conntrack,arp,softnet");
+    static const char *const bad[] = {"vmstat",    "sockstat", "netstat",
+                                      "conntrack", "arp",      "softnet"};
+    char key[128];
+    size_t i;
+
+    /* the collection succeeds: filefd does */
+    assert_near(value_of(r, "node_filefd_allocated"), 848);
+    for (i = 0; i < VG_ARRAY_LEN(bad); i++) {
+        snprintf(key, sizeof(key), "node_scrape_collector_success{collector=\"%s\"}", bad[i]);
+        assert_near(value_of(r, key), 0);
+    }
+    assert_false(has_text(r, "node_sockstat_"));
+    assert_false(has_text(r, "node_nf_conntrack_"));
+    assert_false(has_text(r, "node_arp_"));
+    run_destroy(r);
+    tmp_tree_remove(dir, files, VG_ARRAY_LEN(files));
+}
+
+static void missing_conntrack_is_not_an_error(void **state)
+{
+    static const char *const files[] = {"sys/fs/file-nr"};
+    static const char *const contents[] = {"1 0 2\n"};
+    char *dir = tmp_tree(files, contents, 1);
+    struct run *r = run_collected(dir, "conntrack,filefd");
+
+    assert_false(has_text(r, "node_nf_conntrack"));
+    assert_near(value_of(r, "node_filefd_maximum"), 2);
+    run_destroy(r);
+    tmp_tree_remove(dir, files, 1);
+}
+
+static void selinux_modes(void **state)
+{
+    static const char *const files[] = {"fs/selinux/enforce", "etc/selinux/config"};
+    static const char *const contents[] = {"1\n", "# comment\nSELINUX=permissive\n"};
+    char *dir = tmp_tree(files, contents, 2);
+    struct run *r = run_collected(FIXTURE_PROC, "selinux");
+
+    /* the sysfs fixture has no selinuxfs: disabled, and nothing else */
+    assert_excerpt(r, "# HELP node_selinux_enabled SELinux is enabled, 1 is true, 0 is false\n"
+                      "# TYPE node_selinux_enabled gauge\n"
+                      "node_selinux_enabled 0\n");
+    assert_false(has_text(r, "node_selinux_current_mode"));
+    run_destroy(r);
+    r = run_create(dir, "selinux");
+    option_set_str(r->c.ctx, "sys_root", dir);
+    assert_int_equal(run_init(r), VG_OK);
+    assert_int_equal(run_collect(r), VG_OK);
+    assert_excerpt(r, "# HELP node_selinux_config_mode Configured SELinux enforcement mode\n"
+                      "# TYPE node_selinux_config_mode gauge\n"
+                      "node_selinux_config_mode 0\n"
+                      "# HELP node_selinux_current_mode Current SELinux enforcement mode\n"
+                      "# TYPE node_selinux_current_mode gauge\n"
+                      "node_selinux_current_mode 1\n"
+                      "# HELP node_selinux_enabled SELinux is enabled, 1 is true, 0 is false\n"
+                      "# TYPE node_selinux_enabled gauge\n"
+                      "node_selinux_enabled 1\n");
+    run_destroy(r);
+    tmp_tree_remove(dir, files, 2);
 }
 
 static void malformed_source_costs_only_its_families(void **state)
@@ -1075,12 +1667,31 @@ int main(void)
         cmocka_unit_test(diskstats_malformed_names_its_line),
         cmocka_unit_test(pressure_some_and_full),
         cmocka_unit_test(pressure_malformed_fails),
+        cmocka_unit_test(keyvalue_reads_vmstat_and_snmp6),
+        cmocka_unit_test(keyvalue_garbage_names_its_line),
+        cmocka_unit_test(netstat_pairs_names_and_values),
+        cmocka_unit_test(netstat_long_lines_are_read_whole),
+        cmocka_unit_test(netstat_malformed_pairs_fail),
+        cmocka_unit_test(sockstat_names_protocol_and_state),
+        cmocka_unit_test(single_numbers_and_sysfs_integers),
+        cmocka_unit_test(conntrack_stat_sums_cpus),
+        cmocka_unit_test(softnet_arp_and_udp_queues),
+        cmocka_unit_test(udev_and_os_release_values),
+        cmocka_unit_test(timex_values_in_base_units),
         cmocka_unit_test(copy_trimmed_strips_newline),
         cmocka_unit_test(fixture_cpu_and_stat),
         cmocka_unit_test(fixture_memory_and_load),
         cmocka_unit_test(fixture_filesystems),
         cmocka_unit_test(fixture_network_disks_pressure),
         cmocka_unit_test(fixture_uname_and_scrape_health),
+        cmocka_unit_test(fixture_netclass),
+        cmocka_unit_test(fixture_netstat_and_sockstat),
+        cmocka_unit_test(fixture_kernel_tables),
+        cmocka_unit_test(fixture_disk_info_time_and_os),
+        cmocka_unit_test(field_regexes_are_options),
+        cmocka_unit_test(bad_kernel_tables_cost_only_their_families),
+        cmocka_unit_test(missing_conntrack_is_not_an_error),
+        cmocka_unit_test(selinux_modes),
         cmocka_unit_test(subset_runs_only_named_collectors),
         cmocka_unit_test(unknown_collector_name_is_an_init_error),
         cmocka_unit_test(bad_regex_is_an_init_error),
