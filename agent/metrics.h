@@ -40,6 +40,14 @@ int vg_store_commit(struct vg_metric_store *st, const char *owner, struct vg_sam
 /* Removes every series of owner. */
 void vg_store_drop_owner(struct vg_metric_store *st, const char *owner);
 size_t vg_store_series_count(struct vg_metric_store *st);
+/* Calls fn for every committed series whose name (family and suffix) is
+ * name, under the store's lock: fn must not call into the store. labels
+ * (sorted by name) are valid during the call only. VG_OK (also when no
+ * series has that name), VG_EINVAL, or VG_ENOMEM. */
+typedef void (*vg_store_series_fn)(void *arg, const struct vg_label *labels, size_t n_labels,
+                                   double value);
+int vg_store_each_series(struct vg_metric_store *st, const char *name, vg_store_series_fn fn,
+                         void *arg);
 
 /* A snapshot of the store in one format, gzip-compressed or not. Rendering
  * is cached until the next commit. The caller releases it. */

@@ -513,3 +513,75 @@ size_t vg_store_series_count(struct vg_metric_store *st)
     pthread_mutex_unlock(&st->lock);
     return n;
 }
+
+/* Calls fn for each series of family f (those whose suffix is suffix)
+ * with its labels in scratch *lab (grown as needed). */
+static int store_family_walk(const struct vg_store_family *f, const char *suffix,
+                             struct vg_label **lab, size_t *cap, vg_store_series_fn fn, void *arg)
+{
+    size_t i;
+    uint32_t j;
+
+    for (i = 0; i < f->n_series; i++) {
+        const struct vg_store_series *s = f->series[i];
+        const char *p = s->key + s->labels_off;
+
+        if (strcmp(s->key + s->suffix_off, suffix) != 0)
+            continue;
+        if (s->n_labels > *cap && vg_grow((void **)lab, cap, s->n_labels, sizeof(**lab)) != VG_OK)
+            return VG_ENOMEM;
+        for (j = 0; j < s->n_labels; j++) {
+            (*lab)[j].name = p;
+            p += strlen(p) + 1;
+            (*lab)[j].value = p;
+            p += strlen(p) + 1;
+        }
+        fn(arg, *lab, s->n_labels, s->value);
+    }
+    return VG_OK;
+}
+
+/* The family a series name belongs to: the name itself, else the name
+ * without a histogram or summary part's suffix (then *suffix is that). */
+static const struct vg_store_family *store_family_of(const struct vg_metric_store *st,
+                                                     const char *name, const char **suffix)
+{
+    static const char *const parts[] = {"_bucket", "_sum", "_count"};
+    const struct vg_store_family *f = store_family_find(st, name, vg_fnv1a(name, strlen(name)));
+    char base[512];
+    size_t i, n = strlen(name), k;
+
+    *suffix = "";
+    if (f != NULL || n >= sizeof(base))
+        return f;
+    for (i = 0; i < VG_ARRAY_LEN(parts); i++) {
+        k = strlen(parts[i]);
+        if (n <= k || strcmp(name + n - k, parts[i]) != 0)
+            continue;
+        memcpy(base, name, n - k);
+        base[n - k] = '\0';
+        *suffix = parts[i];
+        return store_family_find(st, base, vg_fnv1a(base, n - k));
+    }
+    return NULL;
+}
+
+int vg_store_each_series(struct vg_metric_store *st, const char *name, vg_store_series_fn fn,
+                         void *arg)
+{
+    const struct vg_store_family *f;
+    struct vg_label *lab = NULL;
+    const char *suffix;
+    size_t cap = 0;
+    int rc = VG_OK;
+
+    if (st == NULL || name == NULL || fn == NULL)
+        return VG_EINVAL;
+    pthread_mutex_lock(&st->lock);
+    f = store_family_of(st, name, &suffix);
+    if (f != NULL)
+        rc = store_family_walk(f, suffix, &lab, &cap, fn, arg);
+    pthread_mutex_unlock(&st->lock);
+    free(lab);
+    return rc;
+}
