@@ -228,7 +228,8 @@ static int state_parse(void *arg, const char *text, size_t len)
             continue;
         if (!state_restore(r, line) && bad++ == 0)
             vg_log(VG_LOG_WARN, "alerts", "state", "%s: line %zu is damaged: skipped",
-                   r->state_path != NULL ? r->state_path : "alerts", lineno);
+                   r->state_path != NULL ? r->state_path : "checkpoints/" VG_ALERT_STATE_FILE,
+                   lineno);
     }
     free(copy);
     return VG_OK;

@@ -547,9 +547,9 @@ static void plan_list_options_shows_every_table(void **state)
 
 static void bad_unknown_top_level_section_not_supported(void **state)
 {
-    EXPECT_ERRORS("agent: {}\nalerts:\n  interval: 15s\n",
-                  "t.yaml:2: unknown top-level section 'alerts': not supported by this version "
-                  "(sections: agent, collectors, outputs, parsers, filters, log_metrics)");
+    EXPECT_ERRORS("agent: {}\nnotifiers:\n  x: 1\n",
+                  "t.yaml:2: unknown top-level section 'notifiers': not supported by this version "
+                  "(sections: agent, collectors, outputs, parsers, filters, log_metrics, alerts)");
 }
 
 static void bad_unknown_top_level_section_with_suggestion(void **state)
@@ -557,7 +557,7 @@ static void bad_unknown_top_level_section_with_suggestion(void **state)
     EXPECT_ERRORS("colectors: []\nwhatever: 1\n",
                   "t.yaml:1: unknown top-level section 'colectors' (did you mean 'collectors'?)",
                   "t.yaml:2: unknown top-level section 'whatever' (sections: agent, collectors, "
-                  "outputs, parsers, filters, log_metrics)");
+                  "outputs, parsers, filters, log_metrics, alerts)");
 }
 
 static void bad_unknown_collector_type_with_suggestion(void **state)
@@ -812,7 +812,7 @@ static void bad_several_errors_all_reported(void **state)
                   "    pth: /tmp/x\n"
                   "notifiers: []\n",
                   "t.yaml:11: unknown top-level section 'notifiers': not supported by this version "
-                  "(sections: agent, collectors, outputs, parsers, filters, log_metrics)",
+                  "(sections: agent, collectors, outputs, parsers, filters, log_metrics, alerts)",
                   "t.yaml:2: agent: option 'shutdown_timeout': invalid duration 'soon' (use ms, "
                   "s, m, h: '15s')",
                   "t.yaml:3: agent: option 'log.level': invalid value 'loud' (one of: debug, "
