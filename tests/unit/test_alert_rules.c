@@ -27,6 +27,7 @@
 #include "core.h"
 #include "log_metrics.h"
 #include "metrics.h"
+#include "plan_fixture.h"
 
 #define SEC VG_NS_PER_SEC
 #define T0  (INT64_C(1800000000) * SEC)
@@ -627,34 +628,8 @@ static struct vg_config *plan_load(const char *yaml, struct vg_plan *plan, struc
     return cfg;
 }
 
-static void expect_rule_errors(const char *rules, const char *const *expected, size_t n)
-{
-    char yaml[4096];
-    struct vg_errors errs;
-    struct vg_plan plan;
-    struct vg_config *cfg;
-    size_t i;
-    int rc;
-
-    snprintf(yaml, sizeof(yaml), "%s%s", PLAN_HEAD, rules);
-    cfg = plan_load(yaml, &plan, &errs, &rc);
-    if (errs.n != n)
-        for (i = 0; i < errs.n; i++)
-            print_message("got: %s\n", errs.msgs[i]);
-    assert_int_equal(rc, VG_ECONFIG);
-    assert_int_equal(errs.n, n);
-    for (i = 0; i < n; i++)
-        assert_string_equal(errs.msgs[i], expected[i]);
-    vg_plan_free(&plan);
-    vg_config_free(cfg);
-    vg_errors_free(&errs);
-}
-
-#define EXPECT_RULE_ERRORS(rules, ...)                                                             \
-    do {                                                                                           \
-        static const char *const expected_[] = {__VA_ARGS__};                                      \
-        expect_rule_errors(rules, expected_, VG_ARRAY_LEN(expected_));                             \
-    } while (0)
+/* The errors of PLAN_HEAD followed by rules. */
+#define EXPECT_RULE_ERRORS(rules, ...) EXPECT_ERRORS(PLAN_HEAD rules, __VA_ARGS__)
 
 static void bad_rules_name_file_and_line(void **state)
 {
