@@ -576,19 +576,25 @@ static void rules_on_series(void *arg, const struct vg_label *labels, size_t n, 
     struct alert_rule *rule = w->rule;
     struct alert_inst *inst;
     uint64_t h;
+    /* Without a window, a series that does not meet the condition matters
+     * only when it has an alert already; found by its key, it matched the
+     * selector before (same labels), so most series cost no matching. */
+    bool idle = rule->reduce == VG_REDUCE_NONE && !vg_alert_test_holds(&rule->fire, value);
 
-    if (!vg_alert_selector_matches(&rule->sel, labels, n) || rules_key(w->r, labels, n) != VG_OK)
+    if (idle && rule->n_inst == 0)
+        return;
+    if (!idle && !vg_alert_selector_matches(&rule->sel, labels, n))
+        return;
+    if (rules_key(w->r, labels, n) != VG_OK)
         return;
     h = vg_hash_bytes(w->r->key.data, w->r->key.len);
     inst = vg_alert_inst_find(rule, w->r->key.data, w->r->key.len, h);
-    if (inst == NULL) {
-        /* without a window, only a series that meets the condition needs one */
-        if (rule->reduce == VG_REDUCE_NONE && !vg_alert_test_holds(&rule->fire, value))
-            return;
+    if (inst == NULL && idle)
+        return;
+    if (inst == NULL)
         inst = vg_alert_inst_add(rule, w->r->key.data, w->r->key.len, h);
-        if (inst == NULL)
-            return;
-    }
+    if (inst == NULL)
+        return;
     inst->seen = true;
     if (rule->reduce != VG_REDUCE_NONE && inst->n_hist == 0)
         inst->first_seen = w->now; /* (re)born: a counter starts over */
