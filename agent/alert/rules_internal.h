@@ -93,6 +93,10 @@ struct alert_rule *vg_alert_rule_find(struct vg_alert_runner *r, const char *nam
 /* Expands the rule's annotations for inst (kept until the next call). */
 void vg_alert_inst_annotate(struct vg_alert_runner *r, const struct alert_rule *rule,
                             struct alert_inst *inst);
+/* Restores the states written in text[0..len) (the state file's
+ * contents; hostile bytes allowed: a damaged line is skipped). VG_OK or
+ * VG_ENOMEM. */
+int vg_alert_state_parse(struct vg_alert_runner *r, const char *text, size_t len);
 /* Hands the firing and resolved alerts to the hook. */
 void vg_alert_notify(struct vg_alert_runner *r, int64_t now_ns);
 

@@ -211,9 +211,8 @@ static bool state_restore(struct vg_alert_runner *r, char *line)
     return true;
 }
 
-static int state_parse(void *arg, const char *text, size_t len)
+int vg_alert_state_parse(struct vg_alert_runner *r, const char *text, size_t len)
 {
-    struct vg_alert_runner *r = arg;
     char *copy = vg_strndup(text, len), *line, *nl;
     size_t bad = 0, lineno = 0;
 
@@ -233,6 +232,11 @@ static int state_parse(void *arg, const char *text, size_t len)
     }
     free(copy);
     return VG_OK;
+}
+
+static int state_parse(void *arg, const char *text, size_t len)
+{
+    return vg_alert_state_parse(arg, text, len);
 }
 
 int vg_alert_runner_open_state(struct vg_alert_runner *r, const char *state_dir,
