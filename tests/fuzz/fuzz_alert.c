@@ -12,14 +12,9 @@
 
 #include "alert/rules_internal.h"
 #include "alert/template.h"
+#include "fuzz_parser.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FZ_CHECK(c)                                                                                \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            abort();                                                                               \
-    } while (0)
 
 static void fz_exprs(const char *text)
 {
@@ -28,18 +23,18 @@ static void fz_exprs(const char *text)
     char why[256] = "", win[64];
 
     if (vg_alert_expr_parse(text, &sel, &t, why, sizeof(why)) != VG_OK)
-        FZ_CHECK(why[0] != '\0');
+        fz_check(why[0] != '\0');
     else
-        FZ_CHECK(sel.metric != NULL && sel.metric[0] != '\0');
+        fz_check(sel.metric != NULL && sel.metric[0] != '\0');
     vg_alert_selector_free(&sel);
     why[0] = '\0';
     if (vg_alert_count_parse(text, &t, win, sizeof(win), why, sizeof(why)) != VG_OK)
-        FZ_CHECK(why[0] != '\0');
+        fz_check(why[0] != '\0');
     else
-        FZ_CHECK(win[0] != '\0');
+        fz_check(win[0] != '\0');
     why[0] = '\0';
     if (vg_alert_clear_parse(text, &t, &keep, why, sizeof(why)) != VG_OK)
-        FZ_CHECK(why[0] != '\0');
+        fz_check(why[0] != '\0');
 }
 
 static void fz_template(const char *text)
@@ -50,9 +45,9 @@ static void fz_template(const char *text)
 
     vg_buf_init(&b);
     (void)vg_alert_template_check(text, why, sizeof(why));
-    FZ_CHECK(vg_alert_template_expand(text, l, 2, 86.5, &b) == VG_OK);
+    fz_check(vg_alert_template_expand(text, l, 2, 86.5, &b) == VG_OK);
     if (strstr(text, "{{") == NULL)
-        FZ_CHECK(b.len == strlen(text));
+        fz_check(b.len == strlen(text));
     vg_buf_free(&b);
 }
 
@@ -66,15 +61,15 @@ static void fz_state(const uint8_t *data, size_t size)
     char why[64];
     size_t active;
 
-    FZ_CHECK(r != NULL);
-    FZ_CHECK(vg_alert_expr_parse("m > 1", &sel, &t, why, sizeof(why)) == VG_OK);
+    fz_check(r != NULL);
+    fz_check(vg_alert_expr_parse("m > 1", &sel, &t, why, sizeof(why)) == VG_OK);
     spec.name = "GpuHot";
     spec.sel = &sel;
     spec.fire = t;
-    FZ_CHECK(vg_alert_runner_add(r, &spec, &err) == VG_OK);
-    FZ_CHECK(vg_alert_state_parse(r, (const char *)data, size) == VG_OK);
+    fz_check(vg_alert_runner_add(r, &spec, &err) == VG_OK);
+    fz_check(vg_alert_state_parse(r, (const char *)data, size) == VG_OK);
     active = vg_alert_runner_active(r, NULL);
-    FZ_CHECK(active <= r->rules[0].n_inst);
+    fz_check(active <= r->rules[0].n_inst);
     vg_alert_runner_destroy(r);
 }
 
