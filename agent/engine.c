@@ -607,7 +607,9 @@ static int engine_setup_fds(struct vg_engine *e, struct vg_error *err)
     return VG_OK;
 }
 
-/* The rule engine: its states from state_dir and its timer. */
+/* The rule engine: its states from state_dir and its timer. Its notify
+ * hook stays unset here until the notifier set is built by the engine
+ * (vg_alert_runner_set_notify with a wrapper of vg_notifier_put). */
 static int engine_setup_alerts(struct vg_engine *e, struct vg_error *err)
 {
     struct vg_alert_runner *r = e->plan->alerts;

@@ -640,8 +640,6 @@ void vg_alert_runner_eval(struct vg_alert_runner *r, struct vg_metric_store *st,
 {
     size_t i;
 
-    if (r->started_ns == 0)
-        r->started_ns = now_ns;
     for (i = 0; i < r->n_rules; i++) {
         struct rules_walk w = {r, &r->rules[i], now_ns};
 

@@ -71,7 +71,6 @@ struct vg_alert_runner {
     char *state_path; /* NULL: no state kept */
     bool dirty;       /* a state changed since the last write */
     struct vg_complain complain;
-    int64_t started_ns; /* first evaluation */
     /* scratch, reused from one evaluation to the next */
     struct vg_buf key;
     struct vg_buf text;
