@@ -168,6 +168,67 @@ static size_t firing_count(const struct vg_alert_runner *r)
 }
 
 /* ------------------------------------------------------------------------
+ * The store's walk of one name's series.
+ */
+
+struct walk_seen {
+    int calls;
+    double sum;
+    char last[128];
+};
+
+static void walk_cb(void *arg, const struct vg_label *labels, size_t n, double value)
+{
+    struct walk_seen *w = arg;
+    size_t i, len = 0;
+
+    w->calls++;
+    w->sum += value;
+    w->last[0] = '\0';
+    for (i = 0; i < n; i++)
+        len += (size_t)snprintf(w->last + len, sizeof(w->last) - len, "%s=%s;", labels[i].name,
+                                labels[i].value);
+}
+
+static void store_walks_series_of_one_name(void **state)
+{
+    struct vg_metric_store *st = vg_store_create();
+    struct vg_samples *s = vg_samples_create();
+    struct vg_label l[] = {{"path", "/"}};
+    double bounds[] = {0.1, 1};
+    uint64_t counts[] = {1, 3};
+    struct vg_emit e;
+    struct walk_seen w = {0};
+
+    (void)state;
+    e.samples = s;
+    e.sink = NULL;
+    assert_int_equal(vg_emit_histogram(&e, "req_seconds", "h", l, 1, bounds, counts, 2, 2.5, 4),
+                     VG_OK);
+    assert_int_equal(vg_emit_counter(&e, "req_total", "c", 7.0, "path", "/", NULL), VG_OK);
+    assert_int_equal(vg_store_commit(st, "t", s), VG_OK);
+    assert_int_equal(vg_store_each_series(st, "req_total", walk_cb, &w), VG_OK);
+    assert_int_equal(w.calls, 1);
+    assert_string_equal(w.last, "path=/;");
+    memset(&w, 0, sizeof(w));
+    assert_int_equal(vg_store_each_series(st, "req_seconds_bucket", walk_cb, &w), VG_OK);
+    assert_int_equal(w.calls, 3); /* 0.1, 1, +Inf */
+    assert_true(w.sum == 1 + 3 + 4);
+    memset(&w, 0, sizeof(w));
+    assert_int_equal(vg_store_each_series(st, "req_seconds_count", walk_cb, &w), VG_OK);
+    assert_int_equal(w.calls, 1);
+    assert_true(w.sum == 4);
+    memset(&w, 0, sizeof(w));
+    assert_int_equal(vg_store_each_series(st, "req_seconds", walk_cb, &w), VG_OK);
+    assert_int_equal(vg_store_each_series(st, "nothing_total", walk_cb, &w), VG_OK);
+    assert_int_equal(vg_store_each_series(st, "x_bucket", walk_cb, &w), VG_OK);
+    assert_int_equal(w.calls, 0); /* a histogram's own name has no plain series */
+    assert_int_equal(vg_store_each_series(st, NULL, walk_cb, &w), VG_EINVAL);
+    vg_samples_destroy(s);
+    vg_store_destroy(st);
+}
+
+/* ------------------------------------------------------------------------
  * Parsers.
  */
 
@@ -769,6 +830,7 @@ static void log_rule_fires_with_group_labels_and_resolves(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(store_walks_series_of_one_name),
         cmocka_unit_test(expr_parses_selectors),
         cmocka_unit_test(expr_reports_where),
         cmocka_unit_test(count_and_clear_parse),
