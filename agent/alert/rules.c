@@ -512,6 +512,17 @@ static void rules_set_state(struct vg_alert_runner *r, struct alert_inst *inst, 
     r->dirty = true;
 }
 
+/* How long a firing alert stays firing after its condition last held.
+ * A log rule's counter that is gone (silent past the log metrics' expiry,
+ * or not counted again since a restart) had its last match inside the
+ * window of the last evaluation that held: it keeps firing for a window. */
+static int64_t rules_keep_ns(const struct alert_rule *rule, double v)
+{
+    if (rule->from_zero && isnan(v) && rule->window_ns > rule->keep_firing_ns)
+        return rule->window_ns;
+    return rule->keep_firing_ns;
+}
+
 /* Moves inst one evaluation on, at now, with its value v (NaN: the
  * series is gone or has no value yet). */
 static void rules_step(struct vg_alert_runner *r, const struct alert_rule *rule,
@@ -537,7 +548,7 @@ static void rules_step(struct vg_alert_runner *r, const struct alert_rule *rule,
     } else if (inst->state == ALERT_FIRING) {
         if (!isnan(v))
             inst->value = v;
-        if (rule->keep_firing_ns > 0 && now - inst->last_true < rule->keep_firing_ns)
+        if (now - inst->last_true < rules_keep_ns(rule, v))
             return;
         inst->resolved_at = now;
         rules_set_state(r, inst, ALERT_RESOLVED);

@@ -98,6 +98,7 @@ struct rule_opts {
     enum vg_alert_reduce reduce;
     int64_t window_ms;
     const char *summary;
+    bool from_zero;
 };
 
 static struct vg_alert_runner *runner_with(const char *name, const struct rule_opts *o,
@@ -124,6 +125,7 @@ static struct vg_alert_runner *runner_with(const char *name, const struct rule_o
     spec.keep_firing_for_ms = o->keep_ms;
     spec.reduce = o->reduce;
     spec.window_ms = o->window_ms;
+    spec.from_zero = o->from_zero;
     spec.labels = labels;
     spec.n_labels = 1;
     spec.annotations = ann;
@@ -535,6 +537,35 @@ static void reduce_avg_and_rate_over_a_window(void **state)
     vg_store_destroy(st);
 }
 
+static void a_gone_log_counter_keeps_firing_for_a_window(void **state)
+{
+    struct vg_metric_store *st = vg_store_create();
+    struct hook h = {0};
+    struct rule_opts o = {.expr = "gpu_temperature_celsius > 0",
+                          .reduce = VG_REDUCE_INCREASE,
+                          .window_ms = 300000,
+                          .from_zero = true};
+    struct vg_alert_runner *r = runner_with("Count", &o, &h);
+
+    (void)state;
+    temps(st, "0", 0.0, NULL);
+    vg_alert_runner_eval(r, st, T0);
+    assert_int_equal(firing_count(r), 0);
+    temps(st, "0", 2.0, "1", 1.0, NULL); /* gpu 1 born counting: from 0 */
+    vg_alert_runner_eval(r, st, T0 + 15 * SEC);
+    assert_int_equal(firing_count(r), 2);
+    temps(st, "0", 2.0, NULL); /* gpu 1's counter expired */
+    vg_alert_runner_eval(r, st, T0 + 60 * SEC);
+    vg_alert_runner_eval(r, st, T0 + 314 * SEC);
+    assert_int_equal(firing_count(r), 2);
+    vg_alert_runner_eval(r, st, T0 + 315 * SEC); /* no match in a window: both resolve */
+    assert_int_equal(firing_count(r), 0);
+    assert_int_equal(h.firing, 2);
+    assert_int_equal(h.resolved, 2);
+    vg_alert_runner_destroy(r);
+    vg_store_destroy(st);
+}
+
 /* A temporary state_dir, removed with its files. */
 static void tmp_dir(char *dir, size_t size)
 {
@@ -842,6 +873,7 @@ int main(void)
         cmocka_unit_test(keep_firing_for_holds_a_flapping_alert),
         cmocka_unit_test(a_vanished_series_resolves),
         cmocka_unit_test(reduce_avg_and_rate_over_a_window),
+        cmocka_unit_test(a_gone_log_counter_keeps_firing_for_a_window),
         cmocka_unit_test(restart_keeps_a_firing_alert),
         cmocka_unit_test(damaged_state_lines_are_skipped),
         cmocka_unit_test(alerts_metrics_and_json),
