@@ -406,6 +406,28 @@ static void ap_reduce(struct ap_rule *x)
         x->spec.reduce = VG_REDUCE_RATE;
 }
 
+/* clear: parsed; one that names a metric names the rule's. */
+static void ap_clear(struct ap_rule *x)
+{
+    const char *p = x->o.clear;
+    char why[256];
+    size_t n;
+
+    x->spec.has_clear = true;
+    if (vg_alert_clear_parse(p, &x->spec.fire, &x->spec.keep, why, sizeof(why)) != VG_OK) {
+        ap_error(x, "clear", "option 'clear': cannot parse '%s': %s", p, why);
+        return;
+    }
+    p += strspn(p, " \t");
+    n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_:");
+    if (n > 0) /* a name, not a number */
+        n += strspn(p + n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:");
+    if (n > 0 && x->sel.metric != NULL &&
+        (strlen(x->sel.metric) != n || strncmp(p, x->sel.metric, n) != 0))
+        ap_error(x, "clear", "option 'clear': compares '%.*s', not the rule's metric '%s'", (int)n,
+                 p, x->sel.metric);
+}
+
 static void ap_metric_rule(struct ap_rule *x)
 {
     char why[256];
@@ -414,12 +436,8 @@ static void ap_metric_rule(struct ap_rule *x)
         ap_error(x, "count", "option 'count' is for log rules (logs:); use expr's comparison");
     if (vg_alert_expr_parse(x->o.expr, &x->sel, &x->spec.fire, why, sizeof(why)) != VG_OK)
         ap_error(x, "expr", "option 'expr': cannot parse '%s': %s", x->o.expr, why);
-    if (x->o.clear != NULL) {
-        x->spec.has_clear = true;
-        if (vg_alert_clear_parse(x->o.clear, &x->spec.fire, &x->spec.keep, why, sizeof(why)) !=
-            VG_OK)
-            ap_error(x, "clear", "option 'clear': cannot parse '%s': %s", x->o.clear, why);
-    }
+    if (x->o.clear != NULL)
+        ap_clear(x);
     ap_reduce(x);
 }
 

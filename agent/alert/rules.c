@@ -649,6 +649,7 @@ static void rules_sweep(struct vg_alert_runner *r, struct alert_rule *rule, int6
 
 void vg_alert_runner_eval(struct vg_alert_runner *r, struct vg_metric_store *st, int64_t now_ns)
 {
+    int64_t t0 = vg_mono_ns();
     size_t i;
 
     for (i = 0; i < r->n_rules; i++) {
@@ -659,6 +660,7 @@ void vg_alert_runner_eval(struct vg_alert_runner *r, struct vg_metric_store *st,
                         "out of memory while reading the metric store");
         rules_sweep(r, w.rule, now_ns);
     }
+    r->last_eval_s = (double)(vg_mono_ns() - t0) / 1e9;
     vg_alert_runner_save(r);
     vg_alert_notify(r, now_ns);
 }

@@ -98,7 +98,9 @@ void vg_alert_runner_eval(struct vg_alert_runner *r, struct vg_metric_store *st,
 int vg_alert_runner_save(struct vg_alert_runner *r);
 
 /* ALERTS{alertname,alertstate,...} 1 and ALERTS_FOR_STATE{...} (the
- * active-since time in seconds) of every pending and firing alert. */
+ * active-since time in seconds) of every pending and firing alert, and
+ * the engine's own vigil_alert_rules, vigil_alert_evaluation_duration_seconds
+ * and vigil_alert_state_write_errors_total (when states are kept). */
 int vg_alert_runner_emit(struct vg_alert_runner *r, struct vg_samples *s);
 /* The body of /api/v1/alerts, as Prometheus answers it. */
 int vg_alert_runner_json(struct vg_alert_runner *r, struct vg_buf *b);

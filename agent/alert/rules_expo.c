@@ -105,6 +105,23 @@ static struct vg_label *expo_labels_plus(struct vg_alert_runner *r, const struct
     return r->ann;
 }
 
+/* The rule engine's own health. */
+static int expo_self(const struct vg_alert_runner *r, struct vg_samples *s)
+{
+    int rc = vg_samples_add(s, "vigil_alert_rules", VG_METRIC_GAUGE, "Alerting rules configured.",
+                            "", NULL, 0, (double)r->n_rules);
+
+    if (rc == VG_OK)
+        rc = vg_samples_add(s, "vigil_alert_evaluation_duration_seconds", VG_METRIC_GAUGE,
+                            "Duration of the last evaluation of every alerting rule.", "", NULL, 0,
+                            r->last_eval_s);
+    if (rc == VG_OK && r->state_path != NULL)
+        rc = vg_samples_add(s, "vigil_alert_state_write_errors_total", VG_METRIC_COUNTER,
+                            "Writes of the alert states to state_dir that failed.", "", NULL, 0,
+                            (double)r->write_errors);
+    return rc;
+}
+
 int vg_alert_runner_emit(struct vg_alert_runner *r, struct vg_samples *s)
 {
     const struct alert_rule *rule;
@@ -112,7 +129,7 @@ int vg_alert_runner_emit(struct vg_alert_runner *r, struct vg_samples *s)
     struct expo_iter it = {0, 0, NULL};
     struct vg_label *l;
     size_t n;
-    int rc = VG_OK, x;
+    int rc = expo_self(r, s), x;
 
     for (inst = expo_next(r, &it, &rule); inst != NULL; inst = expo_next(r, &it, &rule)) {
         if (!expo_active(inst))

@@ -70,6 +70,8 @@ struct vg_alert_runner {
     void *notify_arg;
     char *state_path; /* NULL: no state kept */
     bool dirty;       /* a state changed since the last write */
+    uint64_t write_errors;
+    double last_eval_s; /* CPU-side duration of the last evaluation (monotonic) */
     struct vg_complain complain;
     /* scratch, reused from one evaluation to the next */
     struct vg_buf key;

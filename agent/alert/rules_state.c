@@ -86,6 +86,7 @@ int vg_alert_runner_save(struct vg_alert_runner *r)
         rc = vg_checkpoint_write_atomic(r->state_path, b.data, b.len);
     vg_buf_free(&b);
     if (rc != VG_OK) {
+        r->write_errors++;
         vg_complain(&r->complain, VG_LOG_ERROR, "alerts", "state",
                     "cannot write %s: %s; alert states are kept in memory only until it can be",
                     r->state_path, rc == VG_ENOMEM ? "out of memory" : vg_errno_str(errno));

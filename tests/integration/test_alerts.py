@@ -9,7 +9,9 @@ are refused by --check-config with file and line."""
 import json
 import os
 import re
+import shutil
 import signal
+import subprocess
 
 import vigiltest as vt
 
@@ -107,6 +109,12 @@ def metric_rule_goes_pending_firing_and_resolves_below_clear():
                 'team="ml"} 1') in lines, lines
         for_state = [ln for ln in lines if ln.startswith("ALERTS_FOR_STATE{")]
         assert len(for_state) == 1 and 'alertstate' not in for_state[0], lines
+        assert agent.metric_value("vigil_alert_rules") == 2
+        assert agent.metric_value("vigil_alert_state_write_errors_total") == 0
+        if shutil.which("promtool"):
+            r = subprocess.run(["promtool", "check", "metrics"], input=agent.metrics(),
+                               capture_output=True, text=True, timeout=30)
+            assert r.returncode == 0, r.stdout + r.stderr
         assert alerts(agent, "GpuHot")[0]["activeAt"] == a["activeAt"]
 
         set_temp(agent, 82)  # under the threshold, above clear: still firing

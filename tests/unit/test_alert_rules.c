@@ -767,7 +767,11 @@ static void more_bad_rules(void **state)
         "    - { name: 'bad name', expr: 'm > 1', reduce: { fn: median, window: 1m } }\n"
         "    - { name: H }\n"
         "    - { name: I, expr: 'm > 1', count: '> 1 in 1m', group_wait: later }\n"
-        "    - { name: J, logs: { match: x }, count: '> 1 in 1m', expr: 'm > 1' }\n",
+        "    - { name: J, logs: { match: x }, count: '> 1 in 1m', expr: 'm > 1' }\n"
+        "    - { name: K, expr: 'm > 85', clear: 'n < 80' }\n"
+        "    - { name: L, expr: 'm > 85', clear: 'm < 80' }\n"
+        "    - { name: M, expr: 'm > 85', clear: 80 }\n"
+        "    - { name: N, expr: 'm > 85', clear: '< 80' }\n",
         "t.yaml:10: alerts.rules[1] (A): duplicate rule name 'A' (also alerts.rules[0], line 9)",
         "t.yaml:10: alerts.rules[1] (A): option 'clear': cannot parse 'soon': at offset 4: "
         "expected a comparison (>, >=, <, <=, ==, !=) and a number",
@@ -782,7 +786,8 @@ static void more_bad_rules(void **state)
         "t.yaml:13: alerts.rules[4] (I): option 'group_wait': 'later' is not a duration (such as "
         "30s, 5m, 4h)",
         "t.yaml:14: alerts.rules[5] (J): a rule has either 'expr' (a metric rule) or 'logs' (a "
-        "log rule), and reduce/clear go with expr");
+        "log rule), and reduce/clear go with expr",
+        "t.yaml:15: alerts.rules[6] (K): option 'clear': compares 'n', not the rule's metric 'm'");
 }
 
 /* Feeds one kmsg-like record through the plan's log metrics. */
