@@ -514,31 +514,34 @@ size_t vg_store_series_count(struct vg_metric_store *st)
     return n;
 }
 
-/* Calls fn for each series of family f (those whose suffix is suffix)
- * with its labels in scratch *lab (grown as needed). */
-static int store_family_walk(const struct vg_store_family *f, const char *suffix,
-                             struct vg_label **lab, size_t *cap, vg_store_series_fn fn, void *arg)
+/* Calls fn for each series of family f whose suffix is suffix. */
+static void store_family_walk(const struct vg_store_family *f, const char *suffix,
+                              vg_store_series_fn fn, void *arg)
 {
     size_t i;
-    uint32_t j;
 
     for (i = 0; i < f->n_series; i++) {
         const struct vg_store_series *s = f->series[i];
-        const char *p = s->key + s->labels_off;
 
         if (strcmp(s->key + s->suffix_off, suffix) != 0)
             continue;
-        if (s->n_labels > *cap && vg_grow((void **)lab, cap, s->n_labels, sizeof(**lab)) != VG_OK)
-            return VG_ENOMEM;
-        for (j = 0; j < s->n_labels; j++) {
-            (*lab)[j].name = p;
-            p += strlen(p) + 1;
-            (*lab)[j].value = p;
-            p += strlen(p) + 1;
-        }
-        fn(arg, *lab, s->n_labels, s->value);
+        fn(arg, s->key + s->labels_off, s->key_len - s->labels_off, s->n_labels, s->value);
     }
-    return VG_OK;
+}
+
+size_t vg_store_labels_split(const char *labels, size_t len, struct vg_label *out, size_t max)
+{
+    const char *p = labels, *end = labels + len;
+    size_t n = 0;
+
+    while (p < end && n < max) {
+        out[n].name = p;
+        p += strlen(p) + 1;
+        out[n].value = p;
+        p += strlen(p) + 1;
+        n++;
+    }
+    return n;
 }
 
 /* The family a series name belongs to: the name itself, else the name
@@ -570,18 +573,14 @@ int vg_store_each_series(struct vg_metric_store *st, const char *name, vg_store_
                          void *arg)
 {
     const struct vg_store_family *f;
-    struct vg_label *lab = NULL;
     const char *suffix;
-    size_t cap = 0;
-    int rc = VG_OK;
 
     if (st == NULL || name == NULL || fn == NULL)
         return VG_EINVAL;
     pthread_mutex_lock(&st->lock);
     f = store_family_of(st, name, &suffix);
     if (f != NULL)
-        rc = store_family_walk(f, suffix, &lab, &cap, fn, arg);
+        store_family_walk(f, suffix, fn, arg);
     pthread_mutex_unlock(&st->lock);
-    free(lab);
-    return rc;
+    return VG_OK;
 }

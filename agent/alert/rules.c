@@ -98,6 +98,7 @@ void vg_alert_runner_destroy(struct vg_alert_runner *r)
     free(r->state_path);
     free(r->msgs);
     free(r->ann);
+    free(r->lab);
     vg_buf_free(&r->key);
     vg_buf_free(&r->text);
     free(r);
@@ -381,6 +382,8 @@ void vg_alert_inst_annotate(struct vg_alert_runner *r, const struct alert_rule *
                                      inst->value, &r->text) != VG_OK ||
             vg_buf_putc(&r->text, '\0') != VG_OK)
             continue;
+        if (inst->annot[i] != NULL && strcmp(inst->annot[i], r->text.data) == 0)
+            continue; /* the same text: no allocation */
         copy = vg_strdup(r->text.data);
         if (copy == NULL)
             continue;
@@ -565,26 +568,22 @@ struct rules_walk {
     int64_t now;
 };
 
-/* The key of a series' labels (name\0value\0 pairs, in name order) into
- * r->key; VG_OK or VG_ENOMEM. */
-static int rules_key(struct vg_alert_runner *r, const struct vg_label *labels, size_t n)
+/* The labels of a series' key into r->lab (grown as needed); NULL when
+ * out of memory. */
+static const struct vg_label *rules_labels(struct vg_alert_runner *r, const char *key, size_t len,
+                                           size_t n)
 {
-    size_t i;
-    int rc = VG_OK;
-
-    vg_buf_reset(&r->key);
-    for (i = 0; rc == VG_OK && i < n; i++) {
-        rc = vg_buf_append(&r->key, labels[i].name, strlen(labels[i].name) + 1);
-        if (rc == VG_OK)
-            rc = vg_buf_append(&r->key, labels[i].value, strlen(labels[i].value) + 1);
-    }
-    return rc;
+    if (n > r->cap_lab && vg_grow((void **)&r->lab, &r->cap_lab, n, sizeof(*r->lab)) != VG_OK)
+        return NULL;
+    vg_store_labels_split(key, len, r->lab, n);
+    return r->lab;
 }
 
-static void rules_on_series(void *arg, const struct vg_label *labels, size_t n, double value)
+static void rules_on_series(void *arg, const char *key, size_t len, size_t n, double value)
 {
     struct rules_walk *w = arg;
     struct alert_rule *rule = w->rule;
+    const struct vg_label *labels;
     struct alert_inst *inst;
     uint64_t h;
     /* Without a window, a series that does not meet the condition matters
@@ -594,16 +593,17 @@ static void rules_on_series(void *arg, const struct vg_label *labels, size_t n, 
 
     if (idle && rule->n_inst == 0)
         return;
-    if (!idle && !vg_alert_selector_matches(&rule->sel, labels, n))
-        return;
-    if (rules_key(w->r, labels, n) != VG_OK)
-        return;
-    h = vg_hash_bytes(w->r->key.data, w->r->key.len);
-    inst = vg_alert_inst_find(rule, w->r->key.data, w->r->key.len, h);
+    if (!idle) {
+        labels = rules_labels(w->r, key, len, n);
+        if (labels == NULL || !vg_alert_selector_matches(&rule->sel, labels, n))
+            return;
+    }
+    h = vg_hash_bytes(key, len);
+    inst = vg_alert_inst_find(rule, key, len, h);
     if (inst == NULL && idle)
         return;
     if (inst == NULL)
-        inst = vg_alert_inst_add(rule, w->r->key.data, w->r->key.len, h);
+        inst = vg_alert_inst_add(rule, key, len, h);
     if (inst == NULL)
         return;
     inst->seen = true;
@@ -655,9 +655,7 @@ void vg_alert_runner_eval(struct vg_alert_runner *r, struct vg_metric_store *st,
     for (i = 0; i < r->n_rules; i++) {
         struct rules_walk w = {r, &r->rules[i], now_ns};
 
-        if (vg_store_each_series(st, w.rule->sel.metric, rules_on_series, &w) == VG_ENOMEM)
-            vg_complain(&r->complain, VG_LOG_WARN, "alerts", w.rule->name,
-                        "out of memory while reading the metric store");
+        vg_store_each_series(st, w.rule->sel.metric, rules_on_series, &w);
         rules_sweep(r, w.rule, now_ns);
     }
     r->last_eval_s = (double)(vg_mono_ns() - t0) / 1e9;

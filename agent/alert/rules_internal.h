@@ -80,6 +80,8 @@ struct vg_alert_runner {
     size_t cap_msgs;
     struct vg_label *ann;
     size_t cap_ann;
+    struct vg_label *lab; /* a series' labels, for its selector */
+    size_t cap_lab;
 };
 
 /* The instance of rule with key[0..len) (hash h), or NULL. */

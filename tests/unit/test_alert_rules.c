@@ -179,11 +179,13 @@ struct walk_seen {
     char last[128];
 };
 
-static void walk_cb(void *arg, const struct vg_label *labels, size_t n, double value)
+static void walk_cb(void *arg, const char *key, size_t key_len, size_t n, double value)
 {
     struct walk_seen *w = arg;
+    struct vg_label labels[8];
     size_t i, len = 0;
 
+    assert_int_equal(vg_store_labels_split(key, key_len, labels, 8), n);
     w->calls++;
     w->sum += value;
     w->last[0] = '\0';
