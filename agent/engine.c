@@ -19,6 +19,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "alert/rules.h"
 #include "alloc.h"
 #include "core.h"
 #include "engine.h"
@@ -29,6 +30,7 @@
 #define ENGINE_BACKOFF_MAX_SHIFT 5    /* a failing collector waits up to 32 intervals */
 #define ENGINE_BACKOFF_CAP_MS    (5 * 60 * 1000)
 #define ENGINE_SELF_OWNER        "vigil:self"
+#define ENGINE_ALERTS_OWNER      "vigil:alerts"
 
 enum engine_src {
     ENGINE_SRC_SIGNAL,
@@ -36,6 +38,7 @@ enum engine_src {
     ENGINE_SRC_TICK,
     ENGINE_SRC_COLLECTOR,
     ENGINE_SRC_COLLECTOR_FD,
+    ENGINE_SRC_ALERTS,
 };
 
 /* What an epoll event points at. */
@@ -82,7 +85,10 @@ struct vg_engine {
     int epoll_fd;
     int signal_fd;
     int tick_fd;
-    struct engine_watch signal_watch, ack_watch, tick_watch;
+    struct engine_watch signal_watch, ack_watch, tick_watch, alerts_watch;
+    int alerts_fd;                    /* the rule engine's timer, -1: no rules */
+    struct vg_samples *alert_samples; /* ALERTS and ALERTS_FOR_STATE */
+    struct vg_buf alerts_json;        /* /api/v1/alerts */
     char node_name[256];
     bool started;
     bool stopping;
@@ -374,6 +380,22 @@ static void engine_tick(struct vg_engine *e)
     vg_store_commit(e->store, ENGINE_SELF_OWNER, e->self_samples);
 }
 
+/* One evaluation of the alert rules: states, ALERTS on /metrics and the
+ * body of /api/v1/alerts. The rules read the store under its lock, one
+ * family at a time; the collectors wait at most that long. */
+static void engine_alerts(struct vg_engine *e)
+{
+    struct vg_alert_runner *r = e->plan->alerts;
+
+    vg_alert_runner_eval(r, e->store, vg_now_ns());
+    if (vg_alert_runner_emit(r, e->alert_samples) != VG_OK)
+        vg_log(VG_LOG_WARN, "alerts", "rules", "some ALERTS samples could not be staged");
+    vg_store_commit(e->store, ENGINE_ALERTS_OWNER, e->alert_samples);
+    vg_buf_reset(&e->alerts_json);
+    if (vg_alert_runner_json(r, &e->alerts_json) == VG_OK)
+        vg_http_publish_alerts(e->http, e->alerts_json.data, e->alerts_json.len);
+}
+
 static void engine_on_signal(struct vg_engine *e)
 {
     struct signalfd_siginfo si;
@@ -414,6 +436,10 @@ static void engine_dispatch(struct vg_engine *e, struct engine_watch *w)
         if (!e->stopping)
             engine_collect(e, w->ec);
         break;
+    case ENGINE_SRC_ALERTS:
+        if (read(e->alerts_fd, &expirations, sizeof(expirations)) > 0 && !e->stopping)
+            engine_alerts(e);
+        break;
     }
 }
 
@@ -429,6 +455,8 @@ static int engine_shutdown(struct vg_engine *e)
         engine_disarm(e->collectors[i].timer_fd);
     atomic_store(&e->health.not_ready, VG_NOT_READY_STARTING);
     atomic_store(&e->health.ready, false);
+    if (e->plan->alerts != NULL)
+        vg_alert_runner_save(e->plan->alerts);
     rc = vg_pipeline_drain(e->pipeline, vg_add_sat(vg_mono_ns(), vg_ms_to_ns_sat(timeout_ms)));
     if (rc != VG_OK)
         vg_log(VG_LOG_WARN, "engine", "main",
@@ -579,6 +607,36 @@ static int engine_setup_fds(struct vg_engine *e, struct vg_error *err)
     return VG_OK;
 }
 
+/* The rule engine: its states from state_dir and its timer. Its notify
+ * hook stays unset here until the notifier set is built by the engine
+ * (vg_alert_runner_set_notify with a wrapper of vg_notifier_put). */
+static int engine_setup_alerts(struct vg_engine *e, struct vg_error *err)
+{
+    struct vg_alert_runner *r = e->plan->alerts;
+    int64_t ms;
+    struct itimerspec its;
+    struct vg_error serr = {0};
+
+    if (r == NULL)
+        return VG_OK;
+    if (vg_alert_runner_open_state(r, e->plan->agent.state_dir, &serr) != VG_OK)
+        vg_log(VG_LOG_WARN, "alerts", "rules", "alert states are not kept across restarts: %s",
+               serr.msg);
+    ms = vg_alert_runner_interval_ms(r);
+    its.it_interval.tv_sec = ms / 1000;
+    its.it_interval.tv_nsec = (ms % 1000) * 1000000L;
+    its.it_value = its.it_interval;
+    e->alert_samples = vg_samples_create();
+    e->alerts_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (e->alert_samples == NULL || e->alerts_fd < 0)
+        return vg_error_set(err, VG_ENOMEM, "alerts: cannot allocate the rule engine's state");
+    timerfd_settime(e->alerts_fd, 0, &its, NULL);
+    e->alerts_watch.kind = ENGINE_SRC_ALERTS;
+    if (engine_watch_fd(e, e->alerts_fd, &e->alerts_watch) != VG_OK)
+        return vg_error_set(err, VG_EIO, "epoll: %s", vg_errno_str(errno));
+    return VG_OK;
+}
+
 static int engine_setup(struct vg_engine *e, struct vg_error *err)
 {
     struct vg_agent_settings *a = &e->plan->agent;
@@ -608,6 +666,8 @@ static int engine_setup(struct vg_engine *e, struct vg_error *err)
     if (rc != VG_OK)
         return rc;
     rc = engine_setup_fds(e, err);
+    if (rc == VG_OK)
+        rc = engine_setup_alerts(e, err);
     if (rc != VG_OK)
         return rc;
     e->collectors = vg_calloc(e->plan->n_collectors + 1, sizeof(*e->collectors));
@@ -652,6 +712,8 @@ static int engine_start(struct vg_engine *e, struct vg_error *err)
         engine_collect(e, &e->collectors[i]);
     e->started = true;
     engine_tick(e);
+    if (e->plan->alerts != NULL)
+        engine_alerts(e);
     return VG_OK;
 }
 
@@ -664,7 +726,8 @@ int vg_engine_create(struct vg_plan *plan, struct vg_engine **out, struct vg_err
     if (e == NULL)
         return vg_error_set(err, VG_ENOMEM, "out of memory");
     e->plan = plan;
-    e->epoll_fd = e->signal_fd = e->tick_fd = -1;
+    e->epoll_fd = e->signal_fd = e->tick_fd = e->alerts_fd = -1;
+    vg_buf_init(&e->alerts_json);
     rc = engine_setup(e, err);
     if (rc == VG_OK)
         rc = engine_start(e, err);
@@ -719,6 +782,10 @@ void vg_engine_destroy(struct vg_engine *e)
     free(e->collectors);
     if (e->self_samples != NULL)
         vg_samples_destroy(e->self_samples);
+    if (e->alert_samples != NULL)
+        vg_samples_destroy(e->alert_samples);
+    vg_buf_free(&e->alerts_json);
+    engine_close(e->alerts_fd);
     if (e->store != NULL)
         vg_store_destroy(e->store);
     engine_close(e->epoll_fd);

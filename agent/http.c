@@ -1,5 +1,5 @@
 /*
- * http.c - the HTTP server: /metrics, /healthz and /readyz through
+ * http.c - the HTTP server: /metrics, /healthz, /readyz and /api/v1/alerts through
  * libmicrohttpd, driven by the server's own thread (http_loop.c). A scrape
  * takes a reference to the store's cached rendering and serves it without
  * copying.
@@ -26,7 +26,16 @@
 #define HTTP_CT_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
 #define HTTP_CT_PLAIN       "text/plain; charset=utf-8"
 
-enum http_route { HTTP_ROUTE_NONE, HTTP_ROUTE_METRICS, HTTP_ROUTE_HEALTHZ, HTTP_ROUTE_READYZ };
+#define HTTP_CT_JSON   "application/json"
+#define HTTP_NO_ALERTS "{\"status\":\"success\",\"data\":{\"alerts\":[]}}"
+
+enum http_route {
+    HTTP_ROUTE_NONE,
+    HTTP_ROUTE_METRICS,
+    HTTP_ROUTE_HEALTHZ,
+    HTTP_ROUTE_READYZ,
+    HTTP_ROUTE_ALERTS
+};
 
 /* The marks in *con_cls: set by http_uri_seen when the request line is
  * in (a clean path or one with an escaped NUL), then by the first call of
@@ -310,8 +319,48 @@ static enum MHD_Result http_readyz(struct vg_http *h, struct MHD_Connection *c)
                            why[r >= 0 && r < VG_NOT_READY_N ? r : VG_NOT_READY_STARTING]);
 }
 
+/* /api/v1/alerts: the body the engine published last. */
+static enum MHD_Result http_alerts(struct vg_http *h, struct MHD_Connection *c)
+{
+    enum MHD_Result ret;
+
+    pthread_mutex_lock(&h->alerts_lock);
+    ret = MHD_queue_response(c, MHD_HTTP_OK, h->alerts);
+    pthread_mutex_unlock(&h->alerts_lock);
+    return ret;
+}
+
+static struct MHD_Response *http_json(const char *json, size_t len)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)json, MHD_RESPMEM_MUST_COPY);
+
+    if (r != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, HTTP_CT_JSON);
+    return r;
+}
+
+int vg_http_publish_alerts(struct vg_http *h, const char *json, size_t len)
+{
+    struct MHD_Response *r, *old;
+
+    if (h == NULL)
+        return VG_OK;
+    r = http_json(json, len);
+    if (r == NULL)
+        return VG_ENOMEM;
+    pthread_mutex_lock(&h->alerts_lock);
+    old = h->alerts;
+    h->alerts = r;
+    pthread_mutex_unlock(&h->alerts_lock);
+    MHD_destroy_response(old);
+    return VG_OK;
+}
+
 static enum http_route http_route_of(const char *url)
 {
+    if (strcmp(url, "/api/v1/alerts") == 0)
+        return HTTP_ROUTE_ALERTS;
     if (strcmp(url, "/metrics") == 0)
         return HTTP_ROUTE_METRICS;
     if (strcmp(url, "/healthz") == 0)
@@ -376,6 +425,8 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
         return http_healthz(h, c);
     case HTTP_ROUTE_READYZ:
         return http_readyz(h, c);
+    case HTTP_ROUTE_ALERTS:
+        return http_alerts(h, c);
     case HTTP_ROUTE_NONE:
         break;
     }
@@ -414,8 +465,8 @@ static struct MHD_Response *http_static(const char *text)
  * the daemon, whose closing connections still reach the table) and frees. */
 static void http_free(struct vg_http *h)
 {
-    struct MHD_Response *const all[] = {h->not_found, h->not_allowed, h->bad_request, h->alive,
-                                        h->ready};
+    struct MHD_Response *const all[] = {h->not_found, h->not_allowed, h->bad_request,
+                                        h->alive,     h->ready,       h->alerts};
     size_t i;
 
     vg_http_loop_stop(h);
@@ -426,6 +477,7 @@ static void http_free(struct vg_http *h)
         if (all[i] != NULL)
             MHD_destroy_response(all[i]);
     }
+    pthread_mutex_destroy(&h->alerts_lock);
     free(h);
 }
 
@@ -436,8 +488,9 @@ static int http_make_responses(struct vg_http *h)
     h->bad_request = http_static("bad request: the path holds a NUL\n");
     h->alive = http_static("ok\n");
     h->ready = http_static("ready\n");
+    h->alerts = http_json(HTTP_NO_ALERTS, strlen(HTTP_NO_ALERTS));
     if (h->not_found == NULL || h->not_allowed == NULL || h->bad_request == NULL ||
-        h->alive == NULL || h->ready == NULL)
+        h->alive == NULL || h->ready == NULL || h->alerts == NULL)
         return VG_ENOMEM;
     if (MHD_add_response_header(h->not_allowed, MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES)
         return VG_ENOMEM;
@@ -564,6 +617,7 @@ static struct vg_http *http_new(const struct vg_http_limits *limits)
     if (h == NULL)
         return NULL;
     h->limits = *limits;
+    pthread_mutex_init(&h->alerts_lock, NULL);
     h->listen_fd = h->epoll_fd = h->stop_fd = h->mhd_fd = -1;
     h->conns = vg_http_conns_create(limits);
     if (h->conns == NULL || http_make_responses(h) != VG_OK) {

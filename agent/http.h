@@ -1,6 +1,6 @@
 /*
  * http.h - the HTTP server (libmicrohttpd driven by a thread of its own):
- * /metrics, /healthz, /readyz.
+ * /metrics, /healthz, /readyz, /api/v1/alerts.
  */
 #ifndef VG_HTTP_H
 #define VG_HTTP_H
@@ -37,6 +37,9 @@ struct vg_emit;
 int vg_http_start(const char *listen, const struct vg_http_limits *limits,
                   struct vg_metric_store *store, struct vg_health *health, struct vg_http **out,
                   struct vg_error *err);
+/* Serves json[0..len) (copied) at /api/v1/alerts from now on. VG_OK or
+ * VG_ENOMEM (the previous body stays). h may be NULL (no server). */
+int vg_http_publish_alerts(struct vg_http *h, const char *json, size_t len);
 /* The port actually bound (useful with port 0). */
 uint16_t vg_http_port(const struct vg_http *h);
 void vg_http_stop(struct vg_http *h);

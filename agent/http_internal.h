@@ -37,6 +37,11 @@ struct vg_http {
     struct MHD_Response *alive;
     struct MHD_Response *ready;
     struct MHD_Response *not_ready;
+    /* /api/v1/alerts: replaced by the engine (vg_http_publish_alerts), read
+     * by the server's thread; alerts_lock guards the pointer only (MHD
+     * keeps a response that is replaced while queued until it is sent). */
+    pthread_mutex_t alerts_lock;
+    struct MHD_Response *alerts;
 
     struct vg_http_conns *conns;
     struct vg_http_conn *adding; /* the entry MHD_add_connection is taking in */

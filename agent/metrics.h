@@ -40,6 +40,19 @@ int vg_store_commit(struct vg_metric_store *st, const char *owner, struct vg_sam
 /* Removes every series of owner. */
 void vg_store_drop_owner(struct vg_metric_store *st, const char *owner);
 size_t vg_store_series_count(struct vg_metric_store *st);
+/* Calls fn for every committed series whose name (family and suffix) is
+ * name, under the store's lock: fn must not call into the store. The
+ * series' labels come as one key, labels[0..len): name\0value\0 for each
+ * of its n_labels labels, in name order (vg_store_labels_split reads
+ * them), valid during the call only. VG_OK (also when no series has that
+ * name) or VG_EINVAL. */
+typedef void (*vg_store_series_fn)(void *arg, const char *labels, size_t len, size_t n_labels,
+                                   double value);
+int vg_store_each_series(struct vg_metric_store *st, const char *name, vg_store_series_fn fn,
+                         void *arg);
+/* Splits such a key into out[0..n) (pointers into labels); returns n, at
+ * most max. */
+size_t vg_store_labels_split(const char *labels, size_t len, struct vg_label *out, size_t max);
 
 /* A snapshot of the store in one format, gzip-compressed or not. Rendering
  * is cached until the next commit. The caller releases it. */

@@ -513,3 +513,74 @@ size_t vg_store_series_count(struct vg_metric_store *st)
     pthread_mutex_unlock(&st->lock);
     return n;
 }
+
+/* Calls fn for each series of family f whose suffix is suffix. */
+static void store_family_walk(const struct vg_store_family *f, const char *suffix,
+                              vg_store_series_fn fn, void *arg)
+{
+    size_t i;
+
+    for (i = 0; i < f->n_series; i++) {
+        const struct vg_store_series *s = f->series[i];
+
+        if (strcmp(s->key + s->suffix_off, suffix) != 0)
+            continue;
+        fn(arg, s->key + s->labels_off, s->key_len - s->labels_off, s->n_labels, s->value);
+    }
+}
+
+size_t vg_store_labels_split(const char *labels, size_t len, struct vg_label *out, size_t max)
+{
+    const char *p = labels, *end = labels + len;
+    size_t n = 0;
+
+    while (p < end && n < max) {
+        out[n].name = p;
+        p += strlen(p) + 1;
+        out[n].value = p;
+        p += strlen(p) + 1;
+        n++;
+    }
+    return n;
+}
+
+/* The family a series name belongs to: the name itself, else the name
+ * without a histogram or summary part's suffix (then *suffix is that). */
+static const struct vg_store_family *store_family_of(const struct vg_metric_store *st,
+                                                     const char *name, const char **suffix)
+{
+    static const char *const parts[] = {"_bucket", "_sum", "_count"};
+    const struct vg_store_family *f = store_family_find(st, name, vg_fnv1a(name, strlen(name)));
+    char base[512];
+    size_t i, n = strlen(name), k;
+
+    *suffix = "";
+    if (f != NULL || n >= sizeof(base))
+        return f;
+    for (i = 0; i < VG_ARRAY_LEN(parts); i++) {
+        k = strlen(parts[i]);
+        if (n <= k || strcmp(name + n - k, parts[i]) != 0)
+            continue;
+        memcpy(base, name, n - k);
+        base[n - k] = '\0';
+        *suffix = parts[i];
+        return store_family_find(st, base, vg_fnv1a(base, n - k));
+    }
+    return NULL;
+}
+
+int vg_store_each_series(struct vg_metric_store *st, const char *name, vg_store_series_fn fn,
+                         void *arg)
+{
+    const struct vg_store_family *f;
+    const char *suffix;
+
+    if (st == NULL || name == NULL || fn == NULL)
+        return VG_EINVAL;
+    pthread_mutex_lock(&st->lock);
+    f = store_family_of(st, name, &suffix);
+    if (f != NULL)
+        store_family_walk(f, suffix, fn, arg);
+    pthread_mutex_unlock(&st->lock);
+    return VG_OK;
+}

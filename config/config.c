@@ -141,6 +141,17 @@ void vg_errors_warn(struct vg_errors *e, const struct vg_config_node *at, const 
     va_end(ap);
 }
 
+void vg_errors_entryv(struct vg_errors *e, size_t from, const struct vg_config_node *at, bool once,
+                      const char *where, const char *fmt, va_list ap)
+{
+    char msg[VG_ERROR_MAX];
+
+    if (once && vg_errors_about(e, from, at))
+        return;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vg_errors_add(e, at, "%s: %s", where, msg);
+}
+
 bool vg_errors_about(const struct vg_errors *e, size_t from, const struct vg_config_node *at)
 {
     size_t i;

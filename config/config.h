@@ -7,6 +7,7 @@
 #ifndef VG_CONFIG_H
 #define VG_CONFIG_H
 
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "plan.h"
@@ -32,6 +33,11 @@ void vg_errors_warn(struct vg_errors *e, const struct vg_config_node *at, const 
     VG_PRINTF(3, 4);
 /* True when an error from index `from` on is about node at. */
 bool vg_errors_about(const struct vg_errors *e, size_t from, const struct vg_config_node *at);
+/* Adds "FILE:LINE: where: " + message at `at`; with once, nothing when an
+ * error from index `from` on is about `at` already (a refused value has
+ * said enough). For the errors of one entry of a section. */
+void vg_errors_entryv(struct vg_errors *e, size_t from, const struct vg_config_node *at, bool once,
+                      const char *where, const char *fmt, va_list ap) VG_PRINTF(6, 0);
 void vg_errors_print(const struct vg_errors *e, FILE *f); /* one per line */
 void vg_errors_print_warnings(const struct vg_errors *e, FILE *f);
 
@@ -153,6 +159,26 @@ int vg_log_metrics_plan(const struct vg_config_node *section, const char *const 
                         size_t n_collectors, struct vg_log_metrics **out, struct vg_errors *errs);
 /* The option table of one `log_metrics:` entry, for --list-options. */
 extern const struct vg_option vg_log_metrics_options[];
+
+/*
+ * The rule half of the `alerts:` section (config/alerts_plan.c): interval,
+ * external_url and rules (agent/alert/rules.h); the notifier keys are
+ * known and left to the notifier plan. section is the section's node or
+ * NULL; collectors names the record collectors that a log rule's `source`
+ * may name; each log rule becomes a counter of lm (which may be NULL when
+ * the log metrics could not be planned: the rules are only checked). A
+ * rule's `notify` names must be keys of alerts.notifiers. Every problem
+ * goes to errs as "FILE:LINE: alerts.rules[I] (NAME): ...". Returns VG_OK
+ * with *out the runner (NULL when there is no rule), VG_ECONFIG or
+ * VG_ENOMEM. No side effect: --check-config calls it.
+ */
+struct vg_alert_runner;
+int vg_alerts_plan(const struct vg_config_node *section, const char *const *collectors,
+                   size_t n_collectors, struct vg_log_metrics *lm, struct vg_alert_runner **out,
+                   struct vg_errors *errs);
+/* The option tables of the section and of one rule, for --list-options. */
+extern const struct vg_option vg_alerts_options[];
+extern const struct vg_option vg_alert_rule_options[];
 
 /* --list-options: every table, agent first, then collectors and outputs. */
 void vg_plan_list_options(FILE *f);

@@ -114,18 +114,13 @@ static const struct vg_config_node *lmp_at(const struct lmp_entry *x, const char
  * unless that node has an error already (a refused value). */
 static void lmp_error(struct lmp_entry *x, const char *key, const char *fmt, ...)
 {
-    const struct vg_config_node *at = lmp_at(x, key);
-    char msg[VG_ERROR_MAX];
     va_list ap;
 
     if (x->rc == VG_OK)
         x->rc = VG_ECONFIG;
-    if (key != NULL && vg_errors_about(x->errs, x->first, at))
-        return;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vg_errors_entryv(x->errs, x->first, lmp_at(x, key), key != NULL, x->where, fmt, ap);
     va_end(ap);
-    vg_errors_add(x->errs, at, "%s: %s", x->where, msg);
 }
 
 static void lmp_warn(struct lmp_entry *x, const char *key, const char *fmt, ...)

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alert/rules.h"
 #include "alloc.h"
 #include "config.h"
 #include "core.h"
@@ -134,10 +135,10 @@ static const struct vg_option plan_output_name_options[] = {
     {NULL, 0, NULL, 0, NULL, 0, NULL},
 };
 
-static const char *const plan_sections[] = {"agent",   "collectors", "outputs",
-                                            "parsers", "filters",    "log_metrics"};
+static const char *const plan_sections[] = {"agent",   "collectors",  "outputs", "parsers",
+                                            "filters", "log_metrics", "alerts"};
 /* Sections of the design that this version does not implement yet. */
-static const char *const plan_unsupported[] = {"alerts", "notifiers"};
+static const char *const plan_unsupported[] = {"notifiers"};
 static const char *const plan_ignore[] = {"type", NULL};
 
 /* What differs between the collectors and outputs sections. */
@@ -686,17 +687,18 @@ static int plan_top_level(const struct vg_config_node *root, struct vg_errors *e
         rc = VG_ECONFIG;
         pick = vg_suggest(c->key, plan_sections, VG_ARRAY_LEN(plan_sections));
         if (later)
-            vg_errors_add(errs, c,
-                          "unknown top-level section '%s': not supported by this version "
-                          "(sections: agent, collectors, outputs, parsers, filters, log_metrics)",
-                          c->key);
+            vg_errors_add(
+                errs, c,
+                "unknown top-level section '%s': not supported by this version "
+                "(sections: agent, collectors, outputs, parsers, filters, log_metrics, alerts)",
+                c->key);
         else if (pick != NULL)
             vg_errors_add(errs, c, "unknown top-level section '%s' (did you mean '%s'?)", c->key,
                           pick);
         else
             vg_errors_add(errs, c,
                           "unknown top-level section '%s' (sections: agent, collectors, "
-                          "outputs, parsers, filters, log_metrics)",
+                          "outputs, parsers, filters, log_metrics, alerts)",
                           c->key);
     }
     return rc;
@@ -868,24 +870,39 @@ static int plan_check_routes(const struct vg_plan *plan, struct vg_errors *errs)
     return rc;
 }
 
-/* The log_metrics: section, with the names of the collectors that emit
- * records for its `source` globs. */
-static int plan_log_metrics(const struct vg_config_node *sec, struct vg_plan *plan,
-                            struct vg_errors *errs)
+/* The instance names of the collectors that emit records, for the
+ * `source` globs of log metrics and log rules; *n set. NULL: no memory. */
+static const char **plan_record_names(const struct vg_plan *plan, size_t *n)
 {
     const char **names = vg_calloc(plan->n_collectors + 1, sizeof(*names));
-    size_t i, n = 0;
-    int rc;
+    size_t i;
+
+    *n = 0;
+    for (i = 0; names != NULL && i < plan->n_collectors; i++)
+        if (plan->collectors[i].ops != NULL && plan->collectors[i].ops->records &&
+            plan->collectors[i].name != NULL)
+            names[(*n)++] = plan->collectors[i].name;
+    return names;
+}
+
+/* The log_metrics: and alerts: sections (log rules count through the log
+ * metrics). */
+static int plan_log_metrics(const struct vg_config_node *root, struct vg_plan *plan,
+                            struct vg_errors *errs)
+{
+    const struct vg_config_node *sec = vg_node_get(root, "log_metrics");
+    const struct vg_config_node *alerts = vg_node_get(root, "alerts");
+    size_t n;
+    const char **names = plan_record_names(plan, &n);
+    int rc, r;
 
     if (names == NULL)
         return VG_ENOMEM;
-    for (i = 0; i < plan->n_collectors; i++)
-        if (plan->collectors[i].ops != NULL && plan->collectors[i].ops->records &&
-            plan->collectors[i].name != NULL)
-            names[n++] = plan->collectors[i].name;
     rc = vg_log_metrics_plan(plan_is_null(sec) ? NULL : sec, names, n, &plan->log_metrics, errs);
+    r = vg_alerts_plan(plan_is_null(alerts) ? NULL : alerts, names, n, plan->log_metrics,
+                       &plan->alerts, errs);
     free(names);
-    return rc;
+    return rc != VG_OK ? rc : r;
 }
 
 /* Warns when the configuration would do nothing useful. */
@@ -938,7 +955,7 @@ int vg_plan_build(const struct vg_config *cfg, struct vg_plan *plan, struct vg_e
         rc = VG_ECONFIG;
     if (root != NULL && vg_plan_processes(root, plan, errs) != VG_OK)
         rc = VG_ECONFIG;
-    if (plan_log_metrics(vg_node_get(root, "log_metrics"), plan, errs) != VG_OK)
+    if (plan_log_metrics(root, plan, errs) != VG_OK)
         rc = VG_ECONFIG;
     if (rc == VG_OK)
         plan_check_empty(cfg, plan, errs);
@@ -974,6 +991,7 @@ void vg_plan_free(struct vg_plan *plan)
     free(plan->collectors);
     free(plan->outputs);
     vg_log_metrics_destroy(plan->log_metrics);
+    vg_alert_runner_destroy(plan->alerts);
     vg_options_free(vg_agent_options, &plan->agent);
     memset(plan, 0, sizeof(*plan));
 }
@@ -1025,4 +1043,8 @@ void vg_plan_list_options(FILE *f)
         vg_options_print(ops->options, "  ", f);
     }
     vg_plan_list_steps(f);
+    fprintf(f, "\nalerts: (top-level section; the rule engine's keys)\n");
+    vg_options_print(vg_alerts_options, "  ", f);
+    fprintf(f, "\nevery alert rule (- name: NAME under 'alerts.rules:'):\n");
+    vg_options_print(vg_alert_rule_options, "  ", f);
 }

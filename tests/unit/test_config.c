@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "core.h"
+#include "plan_fixture.h"
 
 #ifndef VG_SOURCE_DIR
 #define VG_SOURCE_DIR "."
@@ -39,41 +40,6 @@ static struct vg_config *load_ok(const char *yaml)
     vg_errors_free(&errs);
     return cfg;
 }
-
-/*
- * Loads yaml and, when it loads, builds its plan; asserts VG_ECONFIG and
- * exactly the expected messages in order.
- */
-static void expect_errors(const char *yaml, const char *const *expected, size_t n)
-{
-    struct vg_config *cfg = NULL;
-    struct vg_errors errs;
-    struct vg_plan plan;
-    size_t i;
-    int rc;
-
-    vg_errors_init(&errs);
-    memset(&plan, 0, sizeof(plan));
-    rc = vg_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &errs);
-    if (cfg != NULL && vg_plan_build(cfg, &plan, &errs) != VG_OK)
-        rc = VG_ECONFIG;
-    if (errs.n != n)
-        for (i = 0; i < errs.n; i++)
-            print_message("got: %s\n", errs.msgs[i]);
-    assert_int_equal(rc, VG_ECONFIG);
-    assert_int_equal(errs.n, n);
-    for (i = 0; i < n; i++)
-        assert_string_equal(errs.msgs[i], expected[i]);
-    vg_plan_free(&plan);
-    vg_config_free(cfg);
-    vg_errors_free(&errs);
-}
-
-#define EXPECT_ERRORS(yaml, ...)                                                                   \
-    do {                                                                                           \
-        static const char *const expected_[] = {__VA_ARGS__};                                      \
-        expect_errors(yaml, expected_, VG_ARRAY_LEN(expected_));                                   \
-    } while (0)
 
 /* ------------------------------------------------------------------------
  * The loader.
@@ -547,9 +513,9 @@ static void plan_list_options_shows_every_table(void **state)
 
 static void bad_unknown_top_level_section_not_supported(void **state)
 {
-    EXPECT_ERRORS("agent: {}\nalerts:\n  interval: 15s\n",
-                  "t.yaml:2: unknown top-level section 'alerts': not supported by this version "
-                  "(sections: agent, collectors, outputs, parsers, filters, log_metrics)");
+    EXPECT_ERRORS("agent: {}\nnotifiers:\n  x: 1\n",
+                  "t.yaml:2: unknown top-level section 'notifiers': not supported by this version "
+                  "(sections: agent, collectors, outputs, parsers, filters, log_metrics, alerts)");
 }
 
 static void bad_unknown_top_level_section_with_suggestion(void **state)
@@ -557,7 +523,7 @@ static void bad_unknown_top_level_section_with_suggestion(void **state)
     EXPECT_ERRORS("colectors: []\nwhatever: 1\n",
                   "t.yaml:1: unknown top-level section 'colectors' (did you mean 'collectors'?)",
                   "t.yaml:2: unknown top-level section 'whatever' (sections: agent, collectors, "
-                  "outputs, parsers, filters, log_metrics)");
+                  "outputs, parsers, filters, log_metrics, alerts)");
 }
 
 static void bad_unknown_collector_type_with_suggestion(void **state)
@@ -812,7 +778,7 @@ static void bad_several_errors_all_reported(void **state)
                   "    pth: /tmp/x\n"
                   "notifiers: []\n",
                   "t.yaml:11: unknown top-level section 'notifiers': not supported by this version "
-                  "(sections: agent, collectors, outputs, parsers, filters, log_metrics)",
+                  "(sections: agent, collectors, outputs, parsers, filters, log_metrics, alerts)",
                   "t.yaml:2: agent: option 'shutdown_timeout': invalid duration 'soon' (use ms, "
                   "s, m, h: '15s')",
                   "t.yaml:3: agent: option 'log.level': invalid value 'loud' (one of: debug, "
