@@ -13,7 +13,8 @@
 #include "alloc.h"
 #include "notify_internal.h"
 
-#define NS_PLUGIN "notifier"
+#define NS_PLUGIN      "notifier"
+#define NS_WAIT_MAX_NS (60 * VG_NS_PER_SEC) /* the worker looks around at least this often */
 
 const char *const vg_ns_result_names[NS_RESULTS] = {"sent", "failed", "expired", "dropped",
                                                     "retried"};
@@ -59,6 +60,32 @@ static int ns_take(struct vg_notifier_set *ns, struct ns_notifier *nf,
     return VG_OK;
 }
 
+/* A condition variable timed on CLOCK_MONOTONIC: a step of the wall clock
+ * neither wakes the worker early nor makes it sleep for hours. */
+static void ns_cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t attr;
+
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &attr);
+    pthread_condattr_destroy(&attr);
+}
+
+/* Waits on cv under mu until woken or the wall-clock time `until` (ns),
+ * at most NS_WAIT_MAX_NS. */
+static void ns_timedwait(struct vg_notifier_set *ns, int64_t until)
+{
+    int64_t d = until - vg_now_ns();
+    struct timespec ts;
+
+    d = d < 0 ? 0 : d > NS_WAIT_MAX_NS ? NS_WAIT_MAX_NS : d;
+    d += vg_mono_ns();
+    ts.tv_sec = (time_t)(d / VG_NS_PER_SEC);
+    ts.tv_nsec = (long)(d % VG_NS_PER_SEC);
+    pthread_cond_timedwait(&ns->cv, &ns->mu, &ts);
+}
+
 struct vg_notifier_set *vg_notifier_create(struct vg_notifier_plan *plan, struct vg_error *err)
 {
     struct vg_notifier_set *ns = vg_calloc(1, sizeof(*ns));
@@ -69,7 +96,7 @@ struct vg_notifier_set *vg_notifier_create(struct vg_notifier_plan *plan, struct
         return NULL;
     }
     pthread_mutex_init(&ns->mu, NULL);
-    pthread_cond_init(&ns->cv, NULL);
+    ns_cond_init(&ns->cv);
     atomic_init(&ns->abort, false);
     vg_buf_init(&ns->scratch);
     ns->rng = (uint64_t)vg_now_ns() | 1;
@@ -102,7 +129,7 @@ void vg_notifier_put(struct vg_notifier_set *ns, const struct vg_alert_msg *aler
     ns->last_put_ns = now_ns;
     rc = vg_ng_ingest(ns, alerts, n, now_ns);
     ns->kick = true;
-    pthread_cond_signal(&ns->cv);
+    pthread_cond_broadcast(&ns->cv); /* the worker, whoever else waits */
     pthread_mutex_unlock(&ns->mu);
     if (rc != VG_OK)
         vg_log(VG_LOG_ERROR, NS_PLUGIN, "alerts", "alerts not all taken: %s", vg_strerror(rc));
@@ -118,18 +145,6 @@ int64_t vg_notifier_step(struct vg_notifier_set *ns, int64_t now_ns)
     groups = vg_ng_next_due(ns);
     pthread_mutex_unlock(&ns->mu);
     return groups < next ? groups : next;
-}
-
-/* Waits under mu until the worker is kicked or `until` (CLOCK_REALTIME ns). */
-static void ns_wait(struct vg_notifier_set *ns, int64_t until)
-{
-    struct timespec ts;
-
-    if (ns->kick)
-        return;
-    ts.tv_sec = (time_t)(until / VG_NS_PER_SEC);
-    ts.tv_nsec = (long)(until % VG_NS_PER_SEC);
-    pthread_cond_timedwait(&ns->cv, &ns->mu, &ts);
 }
 
 static void *ns_worker(void *arg)
@@ -148,8 +163,9 @@ static void *ns_worker(void *arg)
             pthread_mutex_unlock(&ns->mu);
             return NULL;
         }
-        cap = now + (ns->stopping ? ns->deadline_ns - now : 60 * VG_NS_PER_SEC);
-        ns_wait(ns, next < cap ? (next > now ? next : now) : cap);
+        cap = ns->stopping ? ns->deadline_ns : now + NS_WAIT_MAX_NS;
+        if (!ns->kick)
+            ns_timedwait(ns, next < cap ? next : cap);
         ns->kick = false;
         pthread_mutex_unlock(&ns->mu);
     }
@@ -167,7 +183,6 @@ int vg_notifier_start(struct vg_notifier_set *ns, struct vg_error *err)
 
 size_t vg_notifier_stop(struct vg_notifier_set *ns, int64_t deadline_ms)
 {
-    struct timespec ts;
     int64_t until = vg_add_sat(vg_now_ns(), vg_ms_to_ns_sat(deadline_ms));
     size_t left;
 
@@ -177,11 +192,8 @@ size_t vg_notifier_stop(struct vg_notifier_set *ns, int64_t deadline_ms)
     ns->deadline_ns = until;
     ns->kick = true;
     pthread_cond_broadcast(&ns->cv);
-    while (ns->started && !ns->done && vg_now_ns() < until) {
-        ts.tv_sec = (time_t)(until / VG_NS_PER_SEC);
-        ts.tv_nsec = (long)(until % VG_NS_PER_SEC);
-        pthread_cond_timedwait(&ns->cv, &ns->mu, &ts);
-    }
+    while (ns->started && !ns->done && vg_now_ns() < until)
+        ns_timedwait(ns, until);
     atomic_store(&ns->abort, true); /* a delivery still going gives up */
     pthread_mutex_unlock(&ns->mu);
     if (ns->started)

@@ -13,7 +13,7 @@ static void notice_labels_free(struct vg_label *v, size_t n)
 {
     size_t i;
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; v != NULL && i < n; i++) {
         free((char *)v[i].name);
         free((char *)v[i].value);
     }

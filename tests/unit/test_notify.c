@@ -21,7 +21,9 @@
 #include "../../outputs/email/email_msg.h"
 #include "../../outputs/slack/slack_msg.h"
 #include "alert/notifier.h"
+#include "alloc.h"
 #include "config.h"
+#include "core.h"
 
 #define SEC  VG_NS_PER_SEC
 #define T0   (INT64_C(1800000000) * SEC)
@@ -412,6 +414,89 @@ static void not_grouped_notifier_gets_every_put(void **state)
     vg_notifier_destroy(ns);
 }
 
+static struct vg_notice *notice_of(size_t n_alerts, const char *summary);
+
+static void metrics_are_emitted(void **state)
+{
+    struct vg_notifier_set *ns = mkset(0, 60, 3600, true, 10);
+    struct vg_samples *s = vg_samples_create();
+    struct vg_metric_store *st = vg_store_create();
+    struct vg_emit e = {s, NULL};
+    struct vg_rendered *r;
+    struct mk a[1];
+    const char *text;
+
+    (void)state;
+    mk(&a[0], "A", 1, "rec", T0);
+    put(ns, a, 1, T0);
+    vg_notifier_step(ns, T0);
+    rec.answer = VG_NOTIFY_RETRY;
+    put(ns, a, 0, T0 + 60 * SEC);
+    vg_notifier_step(ns, T0 + 60 * SEC);
+    vg_notifier_emit_metrics(ns, &e);
+    assert_int_equal(vg_store_commit(st, "notify", s), VG_OK);
+    r = vg_store_render(st, VG_EXPO_TEXT, false);
+    assert_non_null(r);
+    text = vg_rendered_data(r);
+    assert_non_null(strstr(text, "# TYPE vigil_notifications_total counter\n"));
+    assert_non_null(
+        strstr(text, "vigil_notifications_total{notifier=\"rec\",result=\"sent\"} 1\n"));
+    assert_non_null(
+        strstr(text, "vigil_notifications_total{notifier=\"rec\",result=\"retried\"} 1\n"));
+    assert_non_null(strstr(text, "vigil_notification_queue_length{notifier=\"rec\"} 1\n"));
+    assert_non_null(strstr(text, "vigil_notification_queue_length{notifier=\"cur\"} 0\n"));
+    vg_rendered_release(r);
+    vg_store_destroy(st);
+    vg_samples_destroy(s);
+    vg_notifier_destroy(ns);
+}
+
+/* One run of puts, steps and builders with allocations failing after n;
+ * returns whether every allocation succeeded. */
+static bool alloc_run(long n)
+{
+    static const char *const to[] = {"a@x.org"};
+    struct vg_notifier_set *ns = mkset(0, 1, 1, true, 2);
+    struct vg_notice *notice = notice_of(3, "hot");
+    struct mk a[3];
+    struct vg_buf b;
+    unsigned long calls;
+
+    mk(&a[0], "A", 1, "rec", T0);
+    mk(&a[1], "A", 2, "rec", T0);
+    mk(&a[2], "B", 1, "cur", T0);
+    vg_buf_init(&b);
+    vg_alloc_fail_after(n);
+    put(ns, a, 3, T0);
+    vg_notifier_step(ns, T0);
+    put(ns, a, 2, T0 + SEC);
+    vg_notifier_step(ns, T0 + 2 * SEC);
+    put(ns, a, 0, T0 + 3 * SEC);
+    vg_notifier_step(ns, T0 + 4 * SEC);
+    slack_message(notice, "http://x/{{ $labels.node }}", "n", &b);
+    vg_buf_reset(&b);
+    email_message(notice, "v@x.org", to, 1, "n", T0, 1, &b);
+    vg_buf_reset(&b);
+    am_message(notice, &b);
+    calls = vg_alloc_calls();
+    vg_alloc_reset();
+    vg_buf_free(&b);
+    vg_notice_free(notice);
+    vg_notifier_destroy(ns);
+    return calls <= (unsigned long)n;
+}
+
+static void allocation_failures_are_survived(void **state)
+{
+    long n;
+
+    (void)state;
+    for (n = 0; n < 5000 && !alloc_run(n); n++)
+        ;
+    assert_true(n < 5000);
+    assert_true(n > 20);
+}
+
 /* ------------------------------------------------------------------------
  * Message builders.
  */
@@ -774,6 +859,8 @@ int main(void)
         cmocka_unit_test(refused_notice_is_counted_not_retried),
         cmocka_unit_test(retries_stop_at_max_age),
         cmocka_unit_test(not_grouped_notifier_gets_every_put),
+        cmocka_unit_test(metrics_are_emitted),
+        cmocka_unit_test(allocation_failures_are_survived),
         cmocka_unit_test(slack_message_is_within_limits),
         cmocka_unit_test(slack_cuts_long_texts),
         cmocka_unit_test(email_message_has_crlf_and_headers),
