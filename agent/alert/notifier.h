@@ -7,8 +7,8 @@
  * The set groups the alerts it is handed as Alertmanager does (group_by,
  * group_wait, group_interval, repeat_interval, send_resolved), turns each
  * group's changes into one notice, and delivers notices from a bounded
- * outbox on its own worker thread, with retries until a notifier's
- * max_age. A notifier that is not `grouped` (alertmanager) gets every
+ * outbox, each notifier on a thread of its own, with retries until the
+ * notifier's max_age. A notifier that is not `grouped` (alertmanager) gets every
  * put's alerts as one notice instead, as Prometheus re-posts them.
  */
 #ifndef VG_ALERT_NOTIFIER_H
@@ -113,7 +113,7 @@ struct vg_notifier_ops {
     /* Optional, as for outputs: checks what the table cannot declare. */
     int (*check)(const void *ctx, struct vg_check *chk);
     int (*init)(struct vg_notifier *n, struct vg_error *err); /* optional */
-    /* Delivers one notice (worker thread). */
+    /* Delivers one notice (the notifier's delivery thread). */
     enum vg_notify_result (*notify)(struct vg_notifier *n, const struct vg_notice *notice,
                                     struct vg_notify_reply *reply);
     void (*destroy)(struct vg_notifier *n); /* optional: frees priv, not ctx */
@@ -169,7 +169,8 @@ struct vg_notifier_set;
 /* Makes the set from a plan (its contexts are taken) and inits every
  * notifier; nothing runs yet. NULL with err set on failure. */
 struct vg_notifier_set *vg_notifier_create(struct vg_notifier_plan *plan, struct vg_error *err);
-/* Starts the worker thread. VG_OK, or VG_EIO with err set. */
+/* Starts the set's threads: one that looks at groups when due, one per
+ * notifier that delivers. VG_OK, or VG_EIO with err set. */
 int vg_notifier_start(struct vg_notifier_set *ns, struct vg_error *err);
 /* Without a thread (tests, on a fake clock): flushes the groups due at
  * now_ns and makes every delivery due then; returns the time of the next
@@ -182,8 +183,8 @@ void vg_notifier_emit_metrics(struct vg_notifier_set *ns, struct vg_emit *e);
  * ("sent", "failed", "expired", "dropped", "retried"), for tests. */
 size_t vg_notifier_queue_length(struct vg_notifier_set *ns);
 uint64_t vg_notifier_count(struct vg_notifier_set *ns, const char *notifier, const char *result);
-/* Stops: groups still waiting out group_wait are flushed, then the worker
- * delivers what the outbox holds until it is empty or deadline_ms passed
+/* Stops: groups still waiting out group_wait are flushed, then each
+ * notifier delivers what the outbox holds until it is empty or deadline_ms passed
  * (a delivery then in progress is aborted). Returns the notices left
  * undelivered (counted as dropped). Safe without vg_notifier_start. */
 size_t vg_notifier_stop(struct vg_notifier_set *ns, int64_t deadline_ms);

@@ -4,11 +4,14 @@
  * Alertmanager's dispatcher and dedup stage) and notify_outbox.c (the
  * bounded outbox and deliveries).
  *
+ * Threads: the grouping thread looks at groups when due; each notifier has
+ * a delivery thread of its own, so that a peer that hangs holds up no
+ * other (without vg_notifier_start, vg_notifier_step does both in turn).
+ *
  * Lock: set->mu guards everything below but each notifier's `n` (read-only
- * once created) and the plugins' own state (worker thread only). The
- * engine thread takes it in vg_notifier_put, the worker in
- * vg_notifier_step, any thread in the metrics; nobody holds it across a
- * delivery.
+ * once created) and the plugin's own state (its delivery thread only). The
+ * engine thread takes it in vg_notifier_put, the set's threads in their
+ * loops, any thread in the metrics; nobody holds it across a delivery.
  */
 #ifndef VG_NOTIFY_INTERNAL_H
 #define VG_NOTIFY_INTERNAL_H
@@ -68,13 +71,17 @@ struct ns_notifier {
     struct vg_complain complain;
     struct vg_notice_alert *last; /* not grouped: the firing alerts of the last put */
     size_t n_last;
+    struct vg_notifier_set *set;
+    pthread_t thread; /* its delivery thread */
+    bool started;
 };
 
 struct vg_notifier_set {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
-    bool started, stopping, done, kick;
+    pthread_cond_t cv; /* broadcast on every change; each thread looks again */
+    pthread_t group_thread;
+    bool group_started, started, stopping;
+    size_t n_done; /* delivery threads that ended */
     atomic_bool abort;
     int64_t deadline_ns;
     struct ns_notifier *nf;
@@ -109,6 +116,9 @@ void vg_ob_add(struct vg_notifier_set *ns, size_t idx, struct vg_notice *notice,
                uint64_t group_hash);
 /* Delivers what is due at now_ns; returns the next time something is. */
 int64_t vg_ob_deliver(struct vg_notifier_set *ns, int64_t now_ns);
+/* Delivers notifier idx's first notice when it is due at now_ns; returns
+ * true when it tried, else false with *next set to when it will be due. */
+bool vg_ob_try(struct vg_notifier_set *ns, size_t idx, int64_t now_ns, int64_t *next);
 size_t vg_ob_clear(struct vg_notifier_set *ns);
 
 #endif

@@ -83,6 +83,7 @@ void vg_ob_add(struct vg_notifier_set *ns, size_t idx, struct vg_notice *notice,
     *pp = it;
     ns->queued++;
     ns->nf[idx].queued++;
+    pthread_cond_broadcast(&ns->cv);
 }
 
 size_t vg_ob_clear(struct vg_notifier_set *ns)
@@ -178,9 +179,7 @@ static void ob_answer(struct vg_notifier_set *ns, struct ob_item *it, enum vg_no
                 reply->reason);
 }
 
-/* Delivers notifier idx's first notice when it is due; returns true when
- * one was tried. *next gets when the notifier is due next otherwise. */
-static bool ob_try(struct vg_notifier_set *ns, size_t idx, int64_t now_ns, int64_t *next)
+bool vg_ob_try(struct vg_notifier_set *ns, size_t idx, int64_t now_ns, int64_t *next)
 {
     struct ns_notifier *nf = &ns->nf[idx];
     struct vg_notify_reply reply;
@@ -211,7 +210,7 @@ int64_t vg_ob_deliver(struct vg_notifier_set *ns, int64_t now_ns)
     for (round = 0; any && round < OB_ROUNDS_MAX; round++) {
         any = false;
         for (i = 0; i < ns->n_nf; i++)
-            any = ob_try(ns, i, now_ns, &when) || any;
+            any = vg_ob_try(ns, i, now_ns, &when) || any;
     }
     for (i = 0; i < ns->n_nf; i++) {
         ob_head(ns, i, now_ns, &when);

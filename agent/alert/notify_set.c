@@ -1,9 +1,9 @@
 /*
  * notify_set.c - the notifier set: made from the plan, fed by the rule
- * engine (vg_notifier_put, engine thread), worked by its own thread
- * (vg_notifier_step on the real clock), measured, and stopped within a
- * deadline. The rule engine never waits on a notifier: a put copies the
- * alerts into the groups under the lock and wakes the worker.
+ * engine (vg_notifier_put, engine thread), worked by its threads (one that
+ * looks at groups, one per notifier that delivers: vg_notifier_step's
+ * parts on the real clock), measured, and stopped within a deadline. The rule engine never waits on
+ * a notifier: a put copies the alerts into the groups under the lock and wakes the set's threads.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 #include "notify_internal.h"
 
 #define NS_PLUGIN      "notifier"
-#define NS_WAIT_MAX_NS (60 * VG_NS_PER_SEC) /* the worker looks around at least this often */
+#define NS_WAIT_MAX_NS (60 * VG_NS_PER_SEC) /* a thread looks around at least this often */
 
 const char *const vg_ns_result_names[NS_RESULTS] = {"sent", "failed", "expired", "dropped",
                                                     "retried"};
@@ -61,7 +61,7 @@ static int ns_take(struct vg_notifier_set *ns, struct ns_notifier *nf,
 }
 
 /* A condition variable timed on CLOCK_MONOTONIC: a step of the wall clock
- * neither wakes the worker early nor makes it sleep for hours. */
+ * neither wakes a thread early nor makes it sleep for hours. */
 static void ns_cond_init(pthread_cond_t *cv)
 {
     pthread_condattr_t attr;
@@ -128,8 +128,7 @@ void vg_notifier_put(struct vg_notifier_set *ns, const struct vg_alert_msg *aler
         ns->put_gap_ns = now_ns - ns->last_put_ns;
     ns->last_put_ns = now_ns;
     rc = vg_ng_ingest(ns, alerts, n, now_ns);
-    ns->kick = true;
-    pthread_cond_broadcast(&ns->cv); /* the worker, whoever else waits */
+    pthread_cond_broadcast(&ns->cv); /* the grouping thread, and whoever else waits */
     pthread_mutex_unlock(&ns->mu);
     if (rc != VG_OK)
         vg_log(VG_LOG_ERROR, NS_PLUGIN, "alerts", "alerts not all taken: %s", vg_strerror(rc));
@@ -147,38 +146,86 @@ int64_t vg_notifier_step(struct vg_notifier_set *ns, int64_t now_ns)
     return groups < next ? groups : next;
 }
 
-static void *ns_worker(void *arg)
+/* The grouping thread: looks at each group when it is due. */
+static void *ns_group_worker(void *arg)
 {
     struct vg_notifier_set *ns = arg;
-    int64_t now, next, cap;
+    int64_t now, next;
 
+    pthread_mutex_lock(&ns->mu);
+    while (!ns->stopping) {
+        now = vg_now_ns();
+        vg_ng_flush_due(ns, now, false);
+        next = vg_ng_next_due(ns);
+        ns_timedwait(ns, next < now + NS_WAIT_MAX_NS ? next : now + NS_WAIT_MAX_NS);
+    }
+    pthread_mutex_unlock(&ns->mu);
+    return NULL;
+}
+
+/* One notifier's delivery thread: its notices in order, each when due, so
+ * that a peer that hangs holds up no other notifier. Once stopping, it
+ * ends when its outbox is empty or the deadline passed. */
+static void *ns_deliver_worker(void *arg)
+{
+    struct ns_notifier *nf = arg;
+    struct vg_notifier_set *ns = nf->set;
+    size_t idx = (size_t)(nf - ns->nf);
+    int64_t now, when, cap;
+
+    pthread_mutex_lock(&ns->mu);
     for (;;) {
         now = vg_now_ns();
-        next = vg_notifier_step(ns, now);
-        pthread_mutex_lock(&ns->mu);
-        now = vg_now_ns();
-        if (ns->stopping && (ns->queued == 0 || now >= ns->deadline_ns)) {
-            ns->done = true;
-            pthread_cond_broadcast(&ns->cv);
-            pthread_mutex_unlock(&ns->mu);
-            return NULL;
-        }
+        if (vg_ob_try(ns, idx, now, &when))
+            continue;
+        if (ns->stopping && (nf->queued == 0 || now >= ns->deadline_ns))
+            break;
         cap = ns->stopping ? ns->deadline_ns : now + NS_WAIT_MAX_NS;
-        if (!ns->kick)
-            ns_timedwait(ns, next < cap ? next : cap);
-        ns->kick = false;
-        pthread_mutex_unlock(&ns->mu);
+        ns_timedwait(ns, when < cap ? when : cap);
+    }
+    ns->n_done++;
+    pthread_cond_broadcast(&ns->cv);
+    pthread_mutex_unlock(&ns->mu);
+    return NULL;
+}
+
+/* Joins every thread started (stopping and abort set by the caller). */
+static void ns_join(struct vg_notifier_set *ns)
+{
+    size_t i;
+
+    if (ns->group_started)
+        pthread_join(ns->group_thread, NULL);
+    ns->group_started = false;
+    for (i = 0; i < ns->n_nf; i++) {
+        if (ns->nf[i].started)
+            pthread_join(ns->nf[i].thread, NULL);
+        ns->nf[i].started = false;
     }
 }
 
 int vg_notifier_start(struct vg_notifier_set *ns, struct vg_error *err)
 {
-    int e = pthread_create(&ns->thread, NULL, ns_worker, ns);
+    size_t i;
+    int e = pthread_create(&ns->group_thread, NULL, ns_group_worker, ns);
 
-    if (e != 0)
-        return vg_error_set(err, VG_EIO, "cannot start the notifier thread: %s", vg_errno_str(e));
-    ns->started = true;
-    return VG_OK;
+    ns->group_started = e == 0;
+    for (i = 0; e == 0 && i < ns->n_nf; i++) {
+        ns->nf[i].set = ns;
+        e = pthread_create(&ns->nf[i].thread, NULL, ns_deliver_worker, &ns->nf[i]);
+        ns->nf[i].started = e == 0;
+    }
+    if (e == 0) {
+        ns->started = true;
+        return VG_OK;
+    }
+    pthread_mutex_lock(&ns->mu);
+    ns->stopping = true;
+    atomic_store(&ns->abort, true);
+    pthread_cond_broadcast(&ns->cv);
+    pthread_mutex_unlock(&ns->mu);
+    ns_join(ns);
+    return vg_error_set(err, VG_EIO, "cannot start the notifier threads: %s", vg_errno_str(e));
 }
 
 size_t vg_notifier_stop(struct vg_notifier_set *ns, int64_t deadline_ms)
@@ -190,14 +237,13 @@ size_t vg_notifier_stop(struct vg_notifier_set *ns, int64_t deadline_ms)
     vg_ng_flush_due(ns, vg_now_ns(), true);
     ns->stopping = true;
     ns->deadline_ns = until;
-    ns->kick = true;
     pthread_cond_broadcast(&ns->cv);
-    while (ns->started && !ns->done && vg_now_ns() < until)
+    while (ns->started && ns->n_done < ns->n_nf && vg_now_ns() < until)
         ns_timedwait(ns, until);
     atomic_store(&ns->abort, true); /* a delivery still going gives up */
+    pthread_cond_broadcast(&ns->cv);
     pthread_mutex_unlock(&ns->mu);
-    if (ns->started)
-        pthread_join(ns->thread, NULL);
+    ns_join(ns);
     ns->started = false;
     pthread_mutex_lock(&ns->mu);
     left = vg_ob_clear(ns);

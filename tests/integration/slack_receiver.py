@@ -8,11 +8,13 @@ Webhook paths choose a behaviour:
   /services/ok/...     accepted ("ok")
   /services/429/N/...  the first N posts answered 429 with Retry-After: 1
   /services/bad/...    always 400 invalid_payload
+  /services/slow/...   answered after SLOW_S seconds (a peer that hangs)
 Every post is recorded (path, status, payload) in `posts`.
 Run under /usr/bin/python3 (stdlib only)."""
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 TEXT_MAX = 4000
@@ -23,6 +25,7 @@ FIELD_MAX = 2000
 FIELDS_MAX = 10
 URL_MAX = 3000
 BODY_MAX = 1 << 20
+SLOW_S = 20
 
 
 def _text_obj(t, kinds, limit, where):
@@ -131,16 +134,22 @@ class SlackReceiver:
             def do_POST(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(min(n, BODY_MAX))
+                if self.path.startswith("/services/slow/"):
+                    time.sleep(SLOW_S)
                 status, reply, headers = receiver.answer(self.path, body)
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
+                try:
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Type", "text/plain")
+                    self.send_header("Content-Length", str(len(reply)))
+                    self.end_headers()
+                    self.wfile.write(reply)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up waiting (a slow answer)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True  # a slow answer does not hold stop() up
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

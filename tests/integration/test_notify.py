@@ -154,6 +154,34 @@ def slack_storm_429_and_refusals():
         rx.stop()
 
 
+@vt.case
+def stop_drains_then_gives_up_at_its_deadline():
+    """At stop a group still in group_wait is told at once; a peer that
+    hangs holds up no other notifier, is abandoned at the deadline, and
+    what is left is counted."""
+    rx = SlackReceiver()
+    try:
+        config = (
+            "alerts:\n"
+            "  group_wait: 30s\n"
+            "  notifiers:\n"
+            "    hung: {type: slack, webhook_url: '%s', timeout: 60s}\n"
+            "    chat: {type: slack, webhook_url: '%s', timeout: 60s}\n"
+            % (rx.url("/services/slow/T/B/y"), rx.url("/services/ok/T/B/x")))
+        labels = {"alertname": "DiskFull", "node": "n1"}
+        t0 = time.monotonic()
+        dr = Drive(config, [alert_line(0, "hung,chat", labels), "0.5 end"],
+                   deadline_ms=2000).wait()
+        took = time.monotonic() - t0
+        got = rx.accepted("/services/ok/")
+        assert len(got) == 1 and got[0]["text"].startswith("[FIRING:1] DiskFull"), got
+        assert took < 6, "stop took %.1fs past a 2s deadline" % took
+        assert dr.left == 1 and dr.count("hung", "dropped") == 1, (dr.left, dr.counts)
+        assert "not delivered by shutdown" in dr.stderr, dr.stderr
+    finally:
+        rx.stop()
+
+
 # ---------------------------------------------------------------------------
 # E-mail
 
