@@ -7,11 +7,13 @@ type and shape within Slack's limits. A bad payload is answered
 Webhook paths choose a behaviour:
   /services/ok/...     accepted ("ok")
   /services/429/N/...  the first N posts answered 429 with Retry-After: 1
+  /services/429d/N/... the same with Retry-After as an HTTP date 2 s ahead
   /services/bad/...    always 400 invalid_payload
   /services/slow/...   answered after SLOW_S seconds (a peer that hangs)
 Every post is recorded (path, status, payload) in `posts`.
 Run under /usr/bin/python3 (stdlib only)."""
 
+import email.utils
 import json
 import threading
 import time
@@ -164,10 +166,12 @@ class SlackReceiver:
             parts = path.split("/")
             if bad:
                 status, reply, headers = 400, bad[0].encode(), {}
-            elif len(parts) > 3 and parts[2] == "429" and \
+            elif len(parts) > 3 and parts[2] in ("429", "429d") and \
                     self.refused_429.get(path, 0) < int(parts[3]):
                 self.refused_429[path] = self.refused_429.get(path, 0) + 1
-                status, reply, headers = 429, b"rate_limited", {"Retry-After": "1"}
+                after = "1" if parts[2] == "429" else \
+                    email.utils.formatdate(time.time() + 2, usegmt=True)
+                status, reply, headers = 429, b"rate_limited", {"Retry-After": after}
             elif len(parts) > 2 and parts[2] == "bad":
                 status, reply, headers = 400, b"invalid_payload", {}
             else:

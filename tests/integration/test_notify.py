@@ -155,6 +155,25 @@ def slack_storm_429_and_refusals():
 
 
 @vt.case
+def slack_retry_after_as_a_date():
+    rx = SlackReceiver()
+    try:
+        config = ("alerts:\n"
+                  "  group_wait: 0s\n"
+                  "  notifiers:\n"
+                  "    chat: {type: slack, webhook_url: '%s'}\n"
+                  % rx.url("/services/429d/2/T/B/z"))
+        t0 = time.monotonic()
+        dr = Drive(config, [alert_line(0, "chat", {"alertname": "A"}), "0.2 end"]).wait()
+        took = time.monotonic() - t0
+        got = rx.accepted("/services/429d/")
+        assert len(got) == 1 and dr.count("chat", "retried") == 2, (got, dr.counts)
+        assert took >= 2.0, "Retry-After dates not waited out (%.1fs)" % took
+    finally:
+        rx.stop()
+
+
+@vt.case
 def stop_drains_then_gives_up_at_its_deadline():
     """At stop a group still in group_wait is told at once; a peer that
     hangs holds up no other notifier, is abandoned at the deadline, and
