@@ -25,20 +25,26 @@ static bool nc_names(const struct vg_alert_msg *m, const char *name)
     return false;
 }
 
-static const struct vg_notice_alert *nc_last(const struct ns_notifier *nf, uint64_t fp)
+static uint64_t nc_last_hash(const void *set, size_t i)
 {
-    size_t i;
+    return ((const struct ns_notifier *)set)->last[i].fp;
+}
 
-    for (i = 0; i < nf->n_last; i++)
-        if (nf->last[i].fp == fp)
-            return &nf->last[i];
-    return NULL;
+static uint64_t nc_notice_hash(const void *set, size_t i)
+{
+    return ((const struct vg_notice *)set)->alerts[i].fp;
+}
+
+static bool nc_in_last(struct ns_notifier *nf, uint64_t fp)
+{
+    return vg_ng_index_find(&nf->last_index, nf->n_last, nc_last_hash, NULL, nf, fp, NULL) !=
+           SIZE_MAX;
 }
 
 /* Adds this put's alerts of notifier nf to notice n; *news says whether one
  * is new or newly resolved. */
-static int nc_take(const struct ns_notifier *nf, struct vg_notice *n,
-                   const struct vg_alert_msg *alerts, size_t count, bool *news)
+static int nc_take(struct ns_notifier *nf, struct vg_notice *n, const struct vg_alert_msg *alerts,
+                   size_t count, bool *news)
 {
     size_t i;
     int rc;
@@ -54,7 +60,7 @@ static int nc_take(const struct ns_notifier *nf, struct vg_notice *n,
             return rc;
         n->n_alerts++;
         n->n_firing += alerts[i].ends_at_ns == 0 ? 1 : 0;
-        if ((nc_last(nf, fp) == NULL) == (alerts[i].ends_at_ns == 0))
+        if (!nc_in_last(nf, fp) == (alerts[i].ends_at_ns == 0))
             *news = true;
     }
     return VG_OK;
@@ -63,24 +69,22 @@ static int nc_take(const struct ns_notifier *nf, struct vg_notice *n,
 /* Adds the alerts of the last put missing from this one, resolved now. */
 static int nc_missing(const struct ns_notifier *nf, struct vg_notice *n, int64_t now_ns, bool *news)
 {
-    size_t i, given = n->n_alerts;
-    int rc;
+    struct ng_index given = {0};
+    size_t i, n_given = n->n_alerts;
+    int rc = VG_OK;
 
-    for (i = 0; i < nf->n_last; i++) {
-        bool seen = false;
-        size_t j;
-
-        for (j = 0; j < given && !seen; j++)
-            seen = n->alerts[j].fp == nf->last[i].fp;
-        if (seen)
+    for (i = 0; rc == VG_OK && i < nf->n_last; i++) {
+        if (vg_ng_index_find(&given, n_given, nc_notice_hash, NULL, n, nf->last[i].fp, NULL) !=
+            SIZE_MAX)
             continue;
         rc = vg_ng_dup_alert(&n->alerts[n->n_alerts], &nf->last[i]);
         if (rc != VG_OK)
-            return rc;
+            break;
         n->alerts[n->n_alerts++].ends_at_ns = now_ns;
         *news = true;
     }
-    return VG_OK;
+    vg_ng_index_free(&given);
+    return rc;
 }
 
 /* Remembers the firing alerts of notice n as the notifier's last put. */
@@ -103,6 +107,7 @@ static int nc_remember(struct ns_notifier *nf, const struct vg_notice *n)
     free(nf->last);
     nf->last = v;
     nf->n_last = k;
+    nf->last_index.stale = true;
     return k == n->n_firing ? VG_OK : VG_ENOMEM;
 }
 

@@ -146,6 +146,18 @@ static const char *ng_value(const struct vg_alert_msg *m, const char *name)
     return "";
 }
 
+/* Appends "\x1fNAME=VALUE" to a group key. */
+static int ng_key_label(struct vg_buf *b, const char *name, const char *value)
+{
+    int rc = vg_buf_putc(b, '\x1f');
+
+    if (rc == VG_OK)
+        rc = vg_buf_puts(b, name);
+    if (rc == VG_OK)
+        rc = vg_buf_putc(b, '=');
+    return rc == VG_OK ? vg_buf_puts(b, value) : rc;
+}
+
 /* The key of m's group for notifier idx, in ns->scratch. */
 static int ng_key(struct vg_notifier_set *ns, size_t idx, const struct vg_alert_msg *m,
                   const struct ng_how *h)
@@ -158,22 +170,30 @@ static int ng_key(struct vg_notifier_set *ns, size_t idx, const struct vg_alert_
     rc = vg_buf_printf(b, "%zu\x1f%lld,%lld,%lld,%d", idx, (long long)h->wait_ms,
                        (long long)h->interval_ms, (long long)h->repeat_ms, h->send_resolved);
     for (i = 0; rc == VG_OK && ng_by_all(h) && i < m->n_labels; i++)
-        rc = vg_buf_printf(b, "\x1f%s=%s", m->labels[i].name, ng_value(m, m->labels[i].name));
+        rc = ng_key_label(b, m->labels[i].name, ng_value(m, m->labels[i].name));
     for (i = 0; rc == VG_OK && !ng_by_all(h) && i < h->n_by; i++)
-        rc = vg_buf_printf(b, "\x1f%s=%s", h->by[i], ng_value(m, h->by[i]));
+        rc = ng_key_label(b, h->by[i], ng_value(m, h->by[i]));
     if (rc == VG_OK)
         rc = vg_buf_putc(b, '\0');
     return rc;
 }
 
+static uint64_t ng_group_hash(const void *set, size_t i)
+{
+    return ((const struct vg_notifier_set *)set)->groups[i]->hash;
+}
+
+static bool ng_group_eq(const void *set, size_t i, const void *key)
+{
+    return strcmp(((const struct vg_notifier_set *)set)->groups[i]->key, key) == 0;
+}
+
 static struct ng_group *ng_find(struct vg_notifier_set *ns, const char *key, uint64_t hash)
 {
-    size_t i;
+    size_t i =
+        vg_ng_index_find(&ns->index, ns->n_groups, ng_group_hash, ng_group_eq, ns, hash, key);
 
-    for (i = 0; i < ns->n_groups; i++)
-        if (ns->groups[i]->hash == hash && strcmp(ns->groups[i]->key, key) == 0)
-            return ns->groups[i];
-    return NULL;
+    return i != SIZE_MAX ? ns->groups[i] : NULL;
 }
 
 static void ng_group_free(struct ng_group *g)
@@ -183,6 +203,7 @@ static void ng_group_free(struct ng_group *g)
     for (i = 0; i < g->n_alerts; i++)
         vg_ng_alert_free(&g->alerts[i].a);
     free(g->alerts);
+    vg_ng_index_free(&g->index);
     ng_labels_free(g->labels, g->n_labels);
     free(g->key);
     free(g);
@@ -228,18 +249,60 @@ static struct ng_group *ng_create(struct vg_notifier_set *ns, size_t idx,
         return NULL;
     }
     ns->groups = v;
-    ns->groups[ns->n_groups++] = g;
+    ns->groups[ns->n_groups] = g;
+    vg_ng_index_added(&ns->index, ns->n_groups++, hash);
     return g;
+}
+
+static uint64_t ng_alert_hash(const void *set, size_t i)
+{
+    return ((const struct ng_group *)set)->alerts[i].a.fp;
 }
 
 static struct ng_alert *ng_alert_find(struct ng_group *g, uint64_t fp)
 {
+    size_t i = vg_ng_index_find(&g->index, g->n_alerts, ng_alert_hash, NULL, g, fp, NULL);
+
+    return i != SIZE_MAX ? &g->alerts[i] : NULL;
+}
+
+/* True when our copy a still says what m says but for its times and
+ * value (the labels are the same: same fingerprint). */
+static bool ng_same_text(const struct vg_notice_alert *a, const struct vg_alert_msg *m)
+{
     size_t i;
 
-    for (i = 0; i < g->n_alerts; i++)
-        if (g->alerts[i].a.fp == fp)
-            return &g->alerts[i];
-    return NULL;
+    if (a->n_annotations != m->n_annotations ||
+        (a->generator_url == NULL) != (m->generator_url == NULL) ||
+        (a->generator_url != NULL && strcmp(a->generator_url, m->generator_url) != 0))
+        return false;
+    for (i = 0; i < a->n_annotations; i++)
+        if (m->annotations[i].name == NULL || m->annotations[i].value == NULL ||
+            strcmp(a->annotations[i].name, m->annotations[i].name) != 0 ||
+            strcmp(a->annotations[i].value, m->annotations[i].value) != 0)
+            return false;
+    return true;
+}
+
+/* Our copy of m in al: copied again only when its text changed, so that
+ * a put of unchanged alerts allocates nothing. */
+static int ng_update(struct ng_alert *al, const struct vg_alert_msg *m, uint64_t fp)
+{
+    struct vg_notice_alert copy;
+    int rc;
+
+    if (al->a.labels != NULL && ng_same_text(&al->a, m)) {
+        al->a.starts_at_ns = m->starts_at_ns;
+        al->a.ends_at_ns = m->ends_at_ns;
+        al->a.value = m->value;
+        return VG_OK;
+    }
+    rc = vg_ng_copy_alert(&copy, m, fp);
+    if (rc != VG_OK)
+        return rc;
+    vg_ng_alert_free(&al->a);
+    al->a = copy;
+    return VG_OK;
 }
 
 /* Takes m (fingerprint fp) into group g: new, updated, resolved or firing again. */
@@ -247,29 +310,29 @@ static int ng_take(struct vg_notifier_set *ns, struct ng_group *g, const struct 
                    uint64_t fp)
 {
     struct ng_alert *al = ng_alert_find(g, fp);
-    struct vg_notice_alert copy;
     void *v = g->alerts;
     int rc;
 
     if (al == NULL && m->ends_at_ns != 0)
         return VG_OK; /* resolved before this group ever saw it fire */
-    rc = vg_ng_copy_alert(&copy, m, fp);
-    if (rc != VG_OK)
-        return rc;
     if (al == NULL) {
         rc = vg_grow(&v, &g->cap_alerts, g->n_alerts + 1, sizeof(*g->alerts));
-        if (rc != VG_OK) {
-            vg_ng_alert_free(&copy);
+        if (rc != VG_OK)
             return rc;
-        }
         g->alerts = v;
-        al = &g->alerts[g->n_alerts++];
+        al = &g->alerts[g->n_alerts];
         memset(al, 0, sizeof(*al));
-    } else if (!al->firing && m->ends_at_ns == 0) {
-        al->notified = false; /* fires again: new to the group */
+        rc = ng_update(al, m, fp);
+        if (rc != VG_OK)
+            return rc;
+        vg_ng_index_added(&g->index, g->n_alerts++, fp);
+    } else {
+        if (!al->firing && m->ends_at_ns == 0)
+            al->notified = false; /* fires again: new to the group */
+        rc = ng_update(al, m, fp);
+        if (rc != VG_OK)
+            return rc;
     }
-    vg_ng_alert_free(&al->a);
-    al->a = copy;
     al->firing = m->ends_at_ns == 0;
     al->stamp = ns->stamp;
     return VG_OK;
@@ -287,7 +350,7 @@ static int ng_ingest_one(struct vg_notifier_set *ns, size_t idx, const struct vg
     rc = ng_key(ns, idx, m, &h);
     if (rc != VG_OK)
         return rc;
-    hash = vg_fnv1a(ns->scratch.data, ns->scratch.len);
+    hash = vg_hash_bytes(ns->scratch.data, ns->scratch.len);
     g = ng_find(ns, ns->scratch.data, hash);
     if (g == NULL && m->ends_at_ns != 0)
         return VG_OK;
@@ -426,6 +489,7 @@ static void ng_after(struct ng_group *g, size_t nf, int64_t now_ns)
         g->alerts[k++] = g->alerts[i];
     }
     g->n_alerts = k;
+    g->index.stale = true;
     g->notified_once = true;
     g->n_last_firing = nf;
     g->last_ns = now_ns;
@@ -448,6 +512,7 @@ static bool ng_flush(struct vg_notifier_set *ns, struct ng_group *g, int64_t now
             else
                 vg_ng_alert_free(&g->alerts[i].a);
         g->n_alerts = k;
+        g->index.stale = true;
         return k > 0 && g->notified_once;
     }
     if (kind != VG_NOTICE_REPEAT && nr > 0 && !g->send_resolved && nf == 0) {
@@ -481,6 +546,7 @@ void vg_ng_flush_due(struct vg_notifier_set *ns, int64_t now_ns, bool all)
         }
         ng_group_free(g);
         ns->groups[i] = ns->groups[--ns->n_groups];
+        ns->index.stale = true;
     }
 }
 
@@ -502,12 +568,14 @@ void vg_ng_free_all(struct vg_notifier_set *ns)
     for (i = 0; i < ns->n_groups; i++)
         ng_group_free(ns->groups[i]);
     free(ns->groups);
+    vg_ng_index_free(&ns->index);
     ns->groups = NULL;
     ns->n_groups = ns->cap_groups = 0;
     for (i = 0; i < ns->n_nf; i++) {
         for (j = 0; j < ns->nf[i].n_last; j++)
             vg_ng_alert_free(&ns->nf[i].last[j]);
         free(ns->nf[i].last);
+        vg_ng_index_free(&ns->nf[i].last_index);
         ns->nf[i].last = NULL;
         ns->nf[i].n_last = 0;
     }

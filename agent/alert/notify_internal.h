@@ -23,6 +23,23 @@
 enum ns_result { NS_SENT, NS_FAILED, NS_EXPIRED, NS_DROPPED, NS_RETRIED, NS_RESULTS };
 extern const char *const vg_ns_result_names[NS_RESULTS];
 
+/* A hash index over an array of n entries (notify_index.c): positions by
+ * a 64-bit hash. Set stale after removing or moving entries. */
+struct ng_index {
+    size_t *pos; /* cap slots: position + 1, 0 when empty */
+    size_t cap, n;
+    bool stale;
+};
+typedef uint64_t (*ng_hash_fn)(const void *set, size_t i);
+typedef bool (*ng_eq_fn)(const void *set, size_t i, const void *key);
+/* The position of the entry with hash h (and, eq given, equal to key) among
+ * the n entries of set, or SIZE_MAX. */
+size_t vg_ng_index_find(struct ng_index *ix, size_t n, ng_hash_fn hf, ng_eq_fn eq, const void *set,
+                        uint64_t h, const void *key);
+/* Entry i (the last, hash h) was appended. */
+void vg_ng_index_added(struct ng_index *ix, size_t i, uint64_t h);
+void vg_ng_index_free(struct ng_index *ix);
+
 /* One alert of a group. */
 struct ng_alert {
     struct vg_notice_alert a; /* our copy */
@@ -42,6 +59,7 @@ struct ng_group {
     bool send_resolved;
     struct ng_alert *alerts;
     size_t n_alerts, cap_alerts;
+    struct ng_index index; /* alerts by fingerprint */
     int64_t next_flush_ns;
     bool notified_once; /* a notice was made */
     size_t n_last_firing;
@@ -71,6 +89,7 @@ struct ns_notifier {
     struct vg_complain complain;
     struct vg_notice_alert *last; /* not grouped: the firing alerts of the last put */
     size_t n_last;
+    struct ng_index last_index; /* ... by fingerprint */
     struct vg_notifier_set *set;
     pthread_t thread; /* its delivery thread */
     bool started;
@@ -89,6 +108,7 @@ struct vg_notifier_set {
     struct vg_notify_defaults def;
     struct ng_group **groups;
     size_t n_groups, cap_groups;
+    struct ng_index index; /* groups by key */
     struct ob_item *head;
     size_t queued;
     uint64_t stamp;
