@@ -172,9 +172,10 @@ struct vg_notifier_set *vg_notifier_create(struct vg_notifier_plan *plan, struct
 /* Starts the set's threads: one that looks at groups when due, one per
  * notifier that delivers. VG_OK, or VG_EIO with err set. */
 int vg_notifier_start(struct vg_notifier_set *ns, struct vg_error *err);
-/* Without a thread (tests, on a fake clock): flushes the groups due at
- * now_ns and makes every delivery due then; returns the time of the next
- * thing due (INT64_MAX: none). The thread calls it with vg_now_ns(). */
+/* Without threads (tests, on a fake clock; not with vg_notifier_start):
+ * flushes the groups due at now_ns and makes every delivery due then, one
+ * notifier after the other; returns the time of the next thing due
+ * (INT64_MAX: none). The threads do the same parts on vg_now_ns(). */
 int64_t vg_notifier_step(struct vg_notifier_set *ns, int64_t now_ns);
 /* vigil_notifications_total{notifier,result} and
  * vigil_notification_queue_length{notifier} (any thread). */

@@ -14,6 +14,7 @@
  * is an empty put and "SECONDS end" stops. An alert starts at the first
  * put that names it. Bad input ends the run with status 2 and a message.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +232,7 @@ int main(int argc, char **argv)
         return 2;
     }
     vg_log_setup(VG_LOG_INFO, false);
+    signal(SIGPIPE, SIG_IGN); /* as the agent: a peer that closes is an error, not a death */
     memset(&plan, 0, sizeof(plan));
     if (nd_plan(argv[1], &cfg, &plan) != VG_OK)
         return 2;
