@@ -38,7 +38,8 @@ import vigiltest as vt  # noqa: E402
 from slack_receiver import SlackReceiver  # noqa: E402
 
 warnings.filterwarnings("ignore", message="Session.login_data")
-logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd's own notices
+for _name in ("mail.log", "asyncio"):  # aiosmtpd's notices of the failures we cause
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
 DRIVE = os.environ.get("VIGIL_NOTIFY_DRIVE") or os.path.join(vt.SRC, "build", "notify_drive")
 AM_BIN = "/usr/bin/prometheus-alertmanager"
 
@@ -302,6 +303,31 @@ def email_starttls_auth_and_message():
         assert "recipient <bad@example.org> refused: 550" in dr.stderr, dr.stderr
         assert dr.count("mail", "sent") == 2 and dr.count("mail", "failed") == 0, dr.counts
         assert "Pw-s3cret" not in dr.stderr + dr.stdout
+    finally:
+        ctl.stop()
+
+
+@vt.case
+def email_checks_the_server_certificate():
+    """A certificate that the configured CA did not sign: no mail is sent."""
+    d = tmpdir()
+    _, cert, key = make_certs(d)
+    other = tmpdir()
+    other_ca, _, _ = make_certs(other)
+    ctl, handler, port = smtp_server(cert, key)
+    try:
+        config = (
+            "alerts:\n"
+            "  group_wait: 0s\n"
+            "  notifiers:\n"
+            "    mail: {type: email, url: 'smtp://127.0.0.1:%d', ca_file: %s,\n"
+            "           from: vigil@example.org, to: [oncall@example.org], max_age: 2s}\n"
+            % (port, other_ca))
+        lines = [alert_line(0, "mail", {"alertname": "A"}), "3 end"]
+        dr = Drive(config, lines, deadline_ms=3000).wait()
+        assert handler.messages == []
+        assert dr.count("mail", "sent") == 0 and dr.count("mail", "expired") == 1, dr.counts
+        assert "certificate" in dr.stderr.lower(), dr.stderr
     finally:
         ctl.stop()
 

@@ -13,9 +13,11 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../outputs/alertmanager/am_msg.h"
 #include "../../outputs/email/email_msg.h"
@@ -46,8 +48,7 @@ static struct {
     size_t calls;
 } rec;
 
-static enum vg_notify_result rec_notify(struct vg_notifier *n, const struct vg_notice *notice,
-                                        struct vg_notify_reply *reply)
+static enum vg_notify_result rec_take(const struct vg_notice *notice, struct vg_notify_reply *reply)
 {
     struct got *g;
 
@@ -64,6 +65,21 @@ static enum vg_notify_result rec_notify(struct vg_notifier *n, const struct vg_n
     g->end0 = notice->n_alerts > 0 ? notice->alerts[notice->n_alerts - 1].ends_at_ns : 0;
     vg_notice_title(notice, g->title, sizeof(g->title));
     return VG_NOTIFY_OK;
+}
+
+/* Each notifier delivers on a thread of its own once started: the
+ * recorder is shared. */
+static pthread_mutex_t rec_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static enum vg_notify_result rec_notify(struct vg_notifier *n, const struct vg_notice *notice,
+                                        struct vg_notify_reply *reply)
+{
+    enum vg_notify_result r;
+
+    pthread_mutex_lock(&rec_mu);
+    r = rec_take(notice, reply);
+    pthread_mutex_unlock(&rec_mu);
+    return r;
 }
 
 static const struct vg_option no_options[] = {{NULL, 0, NULL, 0, NULL, 0, NULL}};
@@ -497,6 +513,29 @@ static void allocation_failures_are_survived(void **state)
     assert_true(n > 20);
 }
 
+static void threads_deliver_and_stop(void **state)
+{
+    struct vg_notifier_set *ns = mkset(0, 60, 3600, true, 10);
+    struct vg_error err = {0};
+    struct mk a[2];
+    int i;
+
+    (void)state;
+    mk(&a[0], "A", 1, "rec", vg_now_ns());
+    mk(&a[1], "B", 1, "cur", vg_now_ns());
+    assert_int_equal(vg_notifier_start(ns, &err), VG_OK);
+    put(ns, a, 2, vg_now_ns());
+    for (i = 0; i < 400 && (vg_notifier_count(ns, "rec", "sent") < 1 ||
+                            vg_notifier_count(ns, "cur", "sent") < 1);
+         i++)
+        usleep(5000);
+    assert_int_equal(vg_notifier_stop(ns, 1000), 0);
+    assert_int_equal(rec.n, 2); /* read after stop joined the threads */
+    assert_int_equal(vg_notifier_count(ns, "rec", "sent"), 1);
+    assert_int_equal(vg_notifier_count(ns, "cur", "sent"), 1);
+    vg_notifier_destroy(ns);
+}
+
 /* ------------------------------------------------------------------------
  * Message builders.
  */
@@ -861,6 +900,7 @@ int main(void)
         cmocka_unit_test(not_grouped_notifier_gets_every_put),
         cmocka_unit_test(metrics_are_emitted),
         cmocka_unit_test(allocation_failures_are_survived),
+        cmocka_unit_test(threads_deliver_and_stop),
         cmocka_unit_test(slack_message_is_within_limits),
         cmocka_unit_test(slack_cuts_long_texts),
         cmocka_unit_test(email_message_has_crlf_and_headers),
