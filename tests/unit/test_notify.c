@@ -880,7 +880,11 @@ static void plan_without_section(void **state)
     vg_errors_init(&errs);
     assert_int_equal(vg_notifiers_plan(NULL, &plan, &errs), VG_OK);
     assert_int_equal(plan.n, 0);
+    assert_int_equal(plan.defaults.group_by.n, 1);
+    assert_string_equal(plan.defaults.group_by.v[0], "alertname");
     assert_int_equal(plan.defaults.group_wait_ms, 30000);
+    assert_int_equal(plan.defaults.group_interval_ms, 300000);
+    assert_true(plan.defaults.send_resolved);
     vg_notifiers_plan_free(&plan);
     vg_errors_free(&errs);
 }
