@@ -14,7 +14,8 @@ CMAKE_ARGS ?=
 DEPS_BUILD = build-essential cmake pkg-config clang libclang-rt-14-dev libmicrohttpd-dev librdkafka-dev libpcre2-dev \
              libcurl4-openssl-dev libcmocka-dev zlib1g-dev libyaml-dev clang-format
 # The peers of the tests and benchmarks only.
-DEPS_TEST  = prometheus prometheus-node-exporter python3 python3-kafka curl wrk
+DEPS_TEST  = prometheus prometheus-node-exporter python3 python3-kafka curl wrk \
+             openssl prometheus-alertmanager python3-aiosmtpd
 
 .PHONY: all deps deps-test build run test test-asan fuzz lint format-check format bench clean
 

@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include "alert/notifier.h"
 #include "core.h"
 
 extern const struct vg_collector_ops vg_collector_cgroup;
@@ -18,6 +19,9 @@ extern const struct vg_output_ops vg_output_elasticsearch;
 extern const struct vg_output_ops vg_output_file;
 extern const struct vg_output_ops vg_output_kafka;
 extern const struct vg_output_ops vg_output_stdout;
+extern const struct vg_notifier_ops vg_notifier_alertmanager;
+extern const struct vg_notifier_ops vg_notifier_email;
+extern const struct vg_notifier_ops vg_notifier_slack;
 
 /* one plugin per line, sorted: adding one is a one-line change */
 // clang-format off
@@ -45,6 +49,15 @@ const struct vg_output_ops *const vg_output_registry[] = {
 };
 // clang-format on
 
+// clang-format off
+const struct vg_notifier_ops *const vg_notifier_registry[] = {
+    &vg_notifier_alertmanager,
+    &vg_notifier_email,
+    &vg_notifier_slack,
+    NULL,
+};
+// clang-format on
+
 const struct vg_collector_ops *vg_collector_find(const char *name)
 {
     size_t i;
@@ -62,5 +75,15 @@ const struct vg_output_ops *vg_output_find(const char *name)
     for (i = 0; vg_output_registry[i] != NULL; i++)
         if (strcmp(vg_output_registry[i]->name, name) == 0)
             return vg_output_registry[i];
+    return NULL;
+}
+
+const struct vg_notifier_ops *vg_notifier_find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; vg_notifier_registry[i] != NULL; i++)
+        if (strcmp(vg_notifier_registry[i]->name, name) == 0)
+            return vg_notifier_registry[i];
     return NULL;
 }

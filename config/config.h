@@ -140,6 +140,14 @@ void vg_filter_free(const struct vg_filter_ops *ops, void *ctx);
 int vg_plan_processes(const struct vg_config_node *root, struct vg_plan *plan,
                       struct vg_errors *errs);
 
+/* Runs a plugin's check callback on a filled context (nothing when check is
+ * NULL): its errors go to errs as "FILE:LINE: where: ..." unless the
+ * entry's option errors (from index first) already cover them. */
+struct vg_check;
+int vg_plan_run_check(int (*check)(const void *, struct vg_check *), const void *ctx,
+                      const struct vg_config_node *entry, const char *where, struct vg_errors *errs,
+                      size_t first);
+
 /* --list-options' part for parsers, parser_rules and filter types. */
 void vg_plan_list_steps(FILE *f);
 

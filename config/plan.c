@@ -429,6 +429,13 @@ static int plan_run_check(int (*check)(const void *, struct vg_check *), const v
     return chk.rc;
 }
 
+int vg_plan_run_check(int (*check)(const void *, struct vg_check *), const void *ctx,
+                      const struct vg_config_node *entry, const char *where, struct vg_errors *errs,
+                      size_t first)
+{
+    return plan_run_check(check, ctx, entry, where, errs, first);
+}
+
 int vg_filter_plan(const struct vg_filter_ops *ops, const struct vg_config_node *entry,
                    const char *where, const char *name, void **ctx_out, struct vg_errors *errs)
 {
