@@ -19,6 +19,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "alert/notifier.h"
+#include "alert/notify.h"
 #include "alert/rules.h"
 #include "alloc.h"
 #include "core.h"
@@ -86,9 +88,10 @@ struct vg_engine {
     int signal_fd;
     int tick_fd;
     struct engine_watch signal_watch, ack_watch, tick_watch, alerts_watch;
-    int alerts_fd;                    /* the rule engine's timer, -1: no rules */
-    struct vg_samples *alert_samples; /* ALERTS and ALERTS_FOR_STATE */
-    struct vg_buf alerts_json;        /* /api/v1/alerts */
+    int alerts_fd;                     /* the rule engine's timer, -1: no rules */
+    struct vg_notifier_set *notifiers; /* alerts.notifiers; NULL: none */
+    struct vg_samples *alert_samples;  /* ALERTS and ALERTS_FOR_STATE */
+    struct vg_buf alerts_json;         /* /api/v1/alerts */
     char node_name[256];
     bool started;
     bool stopping;
@@ -375,6 +378,8 @@ static void engine_tick(struct vg_engine *e)
     engine_emit_collector_metrics(e, &emit);
     vg_pipeline_emit_metrics(e->pipeline, &emit);
     vg_http_emit_metrics(e->http, &emit);
+    if (e->notifiers != NULL)
+        vg_notifier_emit_metrics(e->notifiers, &emit);
     if (e->plan->log_metrics != NULL)
         vg_log_metrics_emit(e->plan->log_metrics, &emit, vg_mono_ns());
     vg_store_commit(e->store, ENGINE_SELF_OWNER, e->self_samples);
@@ -443,6 +448,21 @@ static void engine_dispatch(struct vg_engine *e, struct engine_watch *w)
     }
 }
 
+/* Gives the notifiers half the shutdown timeout to deliver what they hold
+ * (groups waiting out group_wait included); what is left is counted as
+ * dropped and logged. */
+static void engine_stop_notifiers(struct vg_engine *e, int64_t timeout_ms)
+{
+    size_t left;
+
+    if (e->notifiers == NULL)
+        return;
+    left = vg_notifier_stop(e->notifiers, timeout_ms / 2);
+    if (left > 0)
+        vg_log(VG_LOG_WARN, "alerts", "notifiers",
+               "%zu notices not delivered within half the shutdown timeout", left);
+}
+
 /* Stops the collectors' timers, drains the outputs within the shutdown
  * timeout and stops the HTTP server. Returns the exit code. */
 static int engine_shutdown(struct vg_engine *e)
@@ -457,6 +477,7 @@ static int engine_shutdown(struct vg_engine *e)
     atomic_store(&e->health.ready, false);
     if (e->plan->alerts != NULL)
         vg_alert_runner_save(e->plan->alerts);
+    engine_stop_notifiers(e, timeout_ms);
     rc = vg_pipeline_drain(e->pipeline, vg_add_sat(vg_mono_ns(), vg_ms_to_ns_sat(timeout_ms)));
     if (rc != VG_OK)
         vg_log(VG_LOG_WARN, "engine", "main",
@@ -607,9 +628,28 @@ static int engine_setup_fds(struct vg_engine *e, struct vg_error *err)
     return VG_OK;
 }
 
-/* The rule engine: its states from state_dir and its timer. Its notify
- * hook stays unset here until the notifier set is built by the engine
- * (vg_alert_runner_set_notify with a wrapper of vg_notifier_put). */
+/* The rule engine's hook: every evaluation's alerts to the notifiers. */
+static void engine_notify(void *arg, const struct vg_alert_msg *alerts, size_t n, int64_t now_ns)
+{
+    vg_notifier_put(arg, alerts, n, now_ns);
+}
+
+/* The notifier set (after the node name is known: messages carry it),
+ * started and hooked to the rules. */
+static int engine_setup_notifiers(struct vg_engine *e, struct vg_error *err)
+{
+    if (e->plan->notifiers == NULL)
+        return VG_OK;
+    e->notifiers = vg_notifier_create(e->plan->notifiers, err);
+    if (e->notifiers == NULL || vg_notifier_start(e->notifiers, err) != VG_OK)
+        return VG_EIO;
+    if (e->plan->alerts != NULL)
+        vg_alert_runner_set_notify(e->plan->alerts, engine_notify, e->notifiers);
+    return VG_OK;
+}
+
+/* The rule engine: its states from state_dir, its timer and its
+ * notifiers. */
 static int engine_setup_alerts(struct vg_engine *e, struct vg_error *err)
 {
     struct vg_alert_runner *r = e->plan->alerts;
@@ -617,6 +657,8 @@ static int engine_setup_alerts(struct vg_engine *e, struct vg_error *err)
     struct itimerspec its;
     struct vg_error serr = {0};
 
+    if (engine_setup_notifiers(e, err) != VG_OK)
+        return VG_EIO;
     if (r == NULL)
         return VG_OK;
     if (vg_alert_runner_open_state(r, e->plan->agent.state_dir, &serr) != VG_OK)
@@ -785,6 +827,8 @@ void vg_engine_destroy(struct vg_engine *e)
     if (e->alert_samples != NULL)
         vg_samples_destroy(e->alert_samples);
     vg_buf_free(&e->alerts_json);
+    if (e->notifiers != NULL)
+        vg_notifier_destroy(e->notifiers);
     engine_close(e->alerts_fd);
     if (e->store != NULL)
         vg_store_destroy(e->store);

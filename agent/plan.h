@@ -47,11 +47,13 @@ struct vg_plan_output {
 
 struct vg_log_metrics;
 struct vg_alert_runner;
+struct vg_notifier_plan;
 
 struct vg_plan {
     struct vg_agent_settings agent;
     struct vg_log_metrics *log_metrics; /* counts from records (log_metrics.h); always made */
     struct vg_alert_runner *alerts;     /* alert rules (alert/rules.h); NULL: none */
+    struct vg_notifier_plan *notifiers; /* alerts.notifiers (alert/notifier.h); NULL: none */
     struct vg_plan_collector *collectors;
     size_t n_collectors;
     struct vg_plan_output *outputs;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alert/notifier.h"
 #include "alert/rules.h"
 #include "alloc.h"
 #include "config.h"
@@ -892,6 +893,25 @@ static const char **plan_record_names(const struct vg_plan *plan, size_t *n)
     return names;
 }
 
+/* The notifiers of the alerts: section, kept only when there is one. */
+static int plan_notifiers(const struct vg_config_node *alerts, struct vg_plan *plan,
+                          struct vg_errors *errs)
+{
+    struct vg_notifier_plan *np = vg_calloc(1, sizeof(*np));
+    int rc;
+
+    if (np == NULL)
+        return VG_ENOMEM;
+    rc = vg_notifiers_plan(alerts, np, errs);
+    if (rc != VG_OK || np->n == 0) {
+        vg_notifiers_plan_free(np);
+        free(np);
+        return rc;
+    }
+    plan->notifiers = np;
+    return VG_OK;
+}
+
 /* The log_metrics: and alerts: sections (log rules count through the log
  * metrics). */
 static int plan_log_metrics(const struct vg_config_node *root, struct vg_plan *plan,
@@ -909,6 +929,9 @@ static int plan_log_metrics(const struct vg_config_node *root, struct vg_plan *p
     r = vg_alerts_plan(plan_is_null(alerts) ? NULL : alerts, names, n, plan->log_metrics,
                        &plan->alerts, errs);
     free(names);
+    if (rc == VG_OK)
+        rc = r;
+    r = plan_notifiers(plan_is_null(alerts) ? NULL : alerts, plan, errs);
     return rc != VG_OK ? rc : r;
 }
 
@@ -999,6 +1022,10 @@ void vg_plan_free(struct vg_plan *plan)
     free(plan->outputs);
     vg_log_metrics_destroy(plan->log_metrics);
     vg_alert_runner_destroy(plan->alerts);
+    if (plan->notifiers != NULL) {
+        vg_notifiers_plan_free(plan->notifiers);
+        free(plan->notifiers);
+    }
     vg_options_free(vg_agent_options, &plan->agent);
     memset(plan, 0, sizeof(*plan));
 }
@@ -1021,6 +1048,23 @@ static void plan_print_output_common(FILE *f)
     memcpy(all + 1, vg_output_common_options, n * sizeof(*all));
     vg_options_print(all, "  ", f);
     free(all);
+}
+
+/* The notifiers' part of the alerts: section, and each notifier type. */
+static void plan_print_notifiers(FILE *f)
+{
+    size_t i;
+
+    fprintf(f, "\nalerts: (the notifiers' keys)\n");
+    vg_options_print(vg_notify_options, "  ", f);
+    fprintf(f, "\nevery notifier (NAME: {type: TYPE} under 'alerts.notifiers:'):\n");
+    vg_options_print(vg_notifier_common_options, "  ", f);
+    for (i = 0; vg_notifier_registry[i] != NULL; i++) {
+        const struct vg_notifier_ops *ops = vg_notifier_registry[i];
+
+        fprintf(f, "\nnotifier %s: %s\n", ops->name, ops->doc != NULL ? ops->doc : "");
+        vg_options_print(ops->options, "  ", f);
+    }
 }
 
 void vg_plan_list_options(FILE *f)
@@ -1054,4 +1098,5 @@ void vg_plan_list_options(FILE *f)
     vg_options_print(vg_alerts_options, "  ", f);
     fprintf(f, "\nevery alert rule (- name: NAME under 'alerts.rules:'):\n");
     vg_options_print(vg_alert_rule_options, "  ", f);
+    plan_print_notifiers(f);
 }

@@ -293,10 +293,12 @@ static void rules_label_put(struct vg_label *set, size_t *n, struct vg_label l, 
 }
 
 /* The alert's labels of inst: the series' (its key), the rule's over
- * them, alertname over all; sorted, in one block of strings. */
+ * them, the agent's node where neither gave one (as Prometheus's external
+ * labels: a page says which node it is about), alertname over all;
+ * sorted, in one block of strings. */
 static int rules_inst_labels(const struct alert_rule *rule, struct alert_inst *inst)
 {
-    size_t max = inst->key_len / 2 + rule->n_labels + 1, n = 0, i, bytes = 0;
+    size_t max = inst->key_len / 2 + rule->n_labels + 2, n = 0, i, bytes = 0;
     struct vg_label *set = vg_calloc(max + 1, sizeof(*set));
     const char *p = inst->key, *end = inst->key + inst->key_len;
     char *mem;
@@ -311,6 +313,8 @@ static int rules_inst_labels(const struct alert_rule *rule, struct alert_inst *i
     }
     for (i = 0; i < rule->n_labels; i++)
         rules_label_put(set, &n, rule->labels[i], true);
+    if (vg_node_name()[0] != '\0')
+        rules_label_put(set, &n, (struct vg_label){"node", vg_node_name()}, false);
     rules_label_put(set, &n, (struct vg_label){"alertname", rule->name}, true);
     qsort(set, n, sizeof(*set), rules_label_cmp);
     for (i = 0; i < n; i++)

@@ -18,6 +18,7 @@ import vigiltest as vt
 CONFIG = r"""
 agent:
   state_dir: {tmp}/state
+  node_name: gpu-node-7
   http: { listen: "127.0.0.1:{port}" }
 collectors:
   - { type: textfile, directory: "{tmp}/tf", interval: 100ms }
@@ -97,16 +98,16 @@ def metric_rule_goes_pending_firing_and_resolves_below_clear():
         assert len(a) == 1, a  # gpu 7 is not selected
         a = a[0]
         assert sorted(a) == ["activeAt", "annotations", "labels", "state", "value"], a
-        assert a["labels"] == {"alertname": "GpuHot", "gpu": "0", "severity": "critical",
-                               "team": "ml"}, a
+        assert a["labels"] == {"alertname": "GpuHot", "gpu": "0", "node": "gpu-node-7",
+                               "severity": "critical", "team": "ml"}, a
         assert a["annotations"] == {"summary": "GPU 0 at 90C"}, a
         assert a["value"] == "9e+01", a
         assert RFC3339.match(a["activeAt"]), a
         assert any('alertstate="pending"' in ln for ln in alerts_lines(agent))
         vt.wait_for(lambda: state_of(agent, "GpuHot") == "firing", 5, what="firing")
         lines = alerts_lines(agent)
-        assert ('ALERTS{alertname="GpuHot",alertstate="firing",gpu="0",severity="critical",'
-                'team="ml"} 1') in lines, lines
+        assert ('ALERTS{alertname="GpuHot",alertstate="firing",gpu="0",node="gpu-node-7",'
+                'severity="critical",team="ml"} 1') in lines, lines
         for_state = [ln for ln in lines if ln.startswith("ALERTS_FOR_STATE{")]
         assert len(for_state) == 1 and 'alertstate' not in for_state[0], lines
         assert agent.metric_value("vigil_alert_rules") == 2
@@ -184,12 +185,12 @@ def bad_rules_are_refused_with_file_and_line():
     r = vt.run_vigil(["--check-config", agent.config_path])
     assert r.returncode != 0, r
     path = agent.config_path
-    assert ("%s:16: alerts.rules[0] (GpuHot): option 'expr': cannot parse "
+    assert ("%s:17: alerts.rules[0] (GpuHot): option 'expr': cannot parse "
             "'gpu_temperature_celsius{gpu=~\"0|1\"} > ': at offset 38: expected a number after "
             "'>'" % path) in r.stderr, r.stderr
-    assert ("%s:21: alerts.rules[0] (GpuHot): option 'annotations': 'summary': template error "
+    assert ("%s:22: alerts.rules[0] (GpuHot): option 'annotations': 'summary': template error "
             "at offset 4: unknown '{{ $labels.gpu at {{ $value }}'" % path) in r.stderr, r.stderr
-    assert ("%s:23: alerts.rules[1] (XidError): logs: option 'match': pattern" % path
+    assert ("%s:24: alerts.rules[1] (XidError): logs: option 'match': pattern" % path
             in r.stderr), r.stderr
     assert "3 errors in" in r.stderr, r.stderr
 

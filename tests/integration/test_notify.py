@@ -22,26 +22,22 @@ import email.policy
 import json
 import logging
 import os
-import socket
-import ssl
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import warnings
-from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vigiltest as vt  # noqa: E402
 from slack_receiver import SlackReceiver  # noqa: E402
+from notifypeers import (Hook, MailHandler, am_alerts, make_certs,  # noqa: E402
+                         parse_time, smtp_server, start_am, tmpdir, write)
 
 warnings.filterwarnings("ignore", message="Session.login_data")
 for _name in ("mail.log", "asyncio"):  # aiosmtpd's notices of the failures we cause
     logging.getLogger(_name).setLevel(logging.CRITICAL)
 DRIVE = os.environ.get("VIGIL_NOTIFY_DRIVE") or os.path.join(vt.SRC, "build", "notify_drive")
-AM_BIN = "/usr/bin/prometheus-alertmanager"
 
 
 def q(s):
@@ -53,21 +49,6 @@ def alert_line(t, notify, labels, ann=None):
     if ann:
         line += " " + ",".join("%s=%s" % (k, q(v)) for k, v in ann.items())
     return line
-
-
-def tmpdir():
-    import tempfile
-    d = tempfile.mkdtemp(prefix="vigil-notify-")
-    vt._tmpdirs.append(d)
-    return d
-
-
-def write(d, name, text, mode=0o600):
-    p = os.path.join(d, name)
-    with open(p, "w") as f:
-        f.write(text)
-    os.chmod(p, mode)
-    return p
 
 
 class Drive:
@@ -205,58 +186,6 @@ def stop_drains_then_gives_up_at_its_deadline():
 # ---------------------------------------------------------------------------
 # E-mail
 
-def make_certs(d):
-    def run(*args):
-        subprocess.run(["openssl"] + list(args), cwd=d, check=True, capture_output=True,
-                       timeout=60)
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-        "-days", "2", "-subj", "/CN=vigil test CA")
-    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr",
-        "-subj", "/CN=127.0.0.1")
-    write(d, "ext.cnf", "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
-    run("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "ext.cnf")
-    return os.path.join(d, "ca.pem"), os.path.join(d, "srv.pem"), os.path.join(d, "srv.key")
-
-
-class MailHandler:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("bad@"):
-            return "550 5.1.1 <%s>: no such user here" % address
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
-                              "raw": envelope.original_content,
-                              "tls": session.ssl is not None,
-                              "auth": session.authenticated})
-        return "250 Message accepted for delivery"
-
-
-def smtp_server(cert, key):
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult, LoginPassword
-
-    def auth(server, session, envelope, mechanism, data):
-        ok = isinstance(data, LoginPassword) and data.login == b"vigil" and \
-            data.password == b"Pw-s3cret-4-mail"
-        return AuthResult(success=ok)
-
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(cert, key)
-    handler = MailHandler()
-    port = vt.free_port()
-    ctl = Controller(handler, hostname="127.0.0.1", port=port, tls_context=ctx,
-                     require_starttls=True, authenticator=auth, auth_required=True,
-                     ready_timeout=10)
-    ctl.start()
-    return ctl, handler, port
-
-
 @vt.case
 def email_starttls_auth_and_message():
     d = tmpdir()
@@ -359,78 +288,6 @@ def email_refuses_a_server_without_starttls():
 
 # ---------------------------------------------------------------------------
 # Alertmanager
-
-class Hook:
-    """Alertmanager's webhook receiver: records each notification."""
-
-    def __init__(self):
-        self.got = []
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                hook.got.append(json.loads(self.rfile.read(n)))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def start_am(d, hook_port):
-    port = vt.free_port()
-    cfg = write(d, "am.yml", (
-        "route:\n"
-        "  receiver: hook\n"
-        "  group_by: [alertname]\n"
-        "  group_wait: 1s\n"
-        "  group_interval: 2s\n"
-        "  repeat_interval: 1h\n"
-        "receivers:\n"
-        "  - name: hook\n"
-        "    webhook_configs:\n"
-        "      - url: http://127.0.0.1:%d/hook\n"
-        "        send_resolved: true\n" % hook_port))
-    os.makedirs(os.path.join(d, "data"), exist_ok=True)
-    proc = subprocess.Popen([AM_BIN, "--config.file=" + cfg,
-                             "--storage.path=" + os.path.join(d, "data"),
-                             "--web.listen-address=127.0.0.1:%d" % port,
-                             "--cluster.listen-address=", "--log.level=warn"],
-                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "am.log"), "w"))
-    base = "http://127.0.0.1:%d" % port
-    try:
-        vt.wait_for(lambda: vt.http_get(base + "/-/ready")[0] == 200, timeout=30,
-                    what="alertmanager ready")
-    except AssertionError:
-        vt.terminate(proc)
-        raise
-    return proc, base
-
-
-def am_alerts(base):
-    status, _, body = vt.http_get(base + "/api/v2/alerts")
-    assert status == 200, status
-    return json.loads(body)
-
-
-def parse_time(s):
-    """UNIX seconds of an RFC 3339 UTC time such as 2026-11-24T10:00:00.123Z."""
-    s = s.rstrip("Z")
-    main, _, frac = s.partition(".")
-    frac = "".join(c for c in frac if c.isdigit())
-    t = datetime.strptime(main[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
-    return t.timestamp() + float("0." + (frac or "0"))
-
 
 @vt.case
 def alertmanager_api_v2():

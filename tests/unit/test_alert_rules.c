@@ -705,8 +705,8 @@ static void alerts_metrics_and_json(void **state)
     "  - { type: kmsg, path: /tmp/no-kmsg }\n"                                                     \
     "alerts:\n"                                                                                    \
     "  notifiers:\n"                                                                               \
-    "    oncall-slack: { type: slack }\n"                                                          \
-    "    oncall-mail: { type: email }\n"                                                           \
+    "    oncall-slack: { type: slack, webhook_url: 'http://127.0.0.1:1/x' }\n"                     \
+    "    oncall-mail: { type: email, url: 'smtp://127.0.0.1:1', from: a@x, to: [b@x] }\n"          \
     "  rules:\n"
 
 static struct vg_config *plan_load(const char *yaml, struct vg_plan *plan, struct vg_errors *errs,
