@@ -15,7 +15,7 @@ agent:
   state_dir: {tmp}/state
   http: { listen: "127.0.0.1:{port}" }
 collectors:
-  - { type: node, interval: 200ms, proc_root: "{tmp}/proc", sys_root: "{tmp}/sys", rootfs: "{tmp}" }
+  - { type: node, collectors: [loadavg, meminfo], interval: 200ms, proc_root: "{tmp}/proc", sys_root: "{tmp}/sys", rootfs: "{tmp}" }
 """).start()
     try:
         time.sleep(4.0)
