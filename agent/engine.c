@@ -32,6 +32,7 @@
 #define ENGINE_BACKOFF_MAX_SHIFT 5    /* a failing collector waits up to 32 intervals */
 #define ENGINE_BACKOFF_CAP_MS    (5 * 60 * 1000)
 #define ENGINE_SELF_OWNER        "vigil:self"
+#define ENGINE_LOGM_OWNER        "vigil:log_metrics"
 #define ENGINE_ALERTS_OWNER      "vigil:alerts"
 
 enum engine_src {
@@ -91,6 +92,7 @@ struct vg_engine {
     int alerts_fd;                     /* the rule engine's timer, -1: no rules */
     struct vg_notifier_set *notifiers; /* alerts.notifiers; NULL: none */
     struct vg_samples *alert_samples;  /* ALERTS and ALERTS_FOR_STATE */
+    struct vg_samples *logm_samples;   /* the log metrics (log rules read them) */
     struct vg_buf alerts_json;         /* /api/v1/alerts */
     char node_name[256];
     bool started;
@@ -366,6 +368,19 @@ static void engine_emit_collector_metrics(struct vg_engine *e, struct vg_emit *e
     }
 }
 
+/* The log metrics into the store: at every tick, and just before an
+ * evaluation of the alert rules so that a log rule sees the lines counted
+ * up to that moment (a page within one evaluation interval). */
+static void engine_log_metrics(struct vg_engine *e)
+{
+    struct vg_emit emit = {.samples = e->logm_samples, .sink = NULL};
+
+    if (e->plan->log_metrics == NULL || e->logm_samples == NULL)
+        return;
+    vg_log_metrics_emit(e->plan->log_metrics, &emit, vg_mono_ns());
+    vg_store_commit(e->store, ENGINE_LOGM_OWNER, e->logm_samples);
+}
+
 /* The once-a-second tick: heartbeat for /healthz and the self metrics. */
 static void engine_tick(struct vg_engine *e)
 {
@@ -380,9 +395,8 @@ static void engine_tick(struct vg_engine *e)
     vg_http_emit_metrics(e->http, &emit);
     if (e->notifiers != NULL)
         vg_notifier_emit_metrics(e->notifiers, &emit);
-    if (e->plan->log_metrics != NULL)
-        vg_log_metrics_emit(e->plan->log_metrics, &emit, vg_mono_ns());
     vg_store_commit(e->store, ENGINE_SELF_OWNER, e->self_samples);
+    engine_log_metrics(e);
 }
 
 /* One evaluation of the alert rules: states, ALERTS on /metrics and the
@@ -392,6 +406,7 @@ static void engine_alerts(struct vg_engine *e)
 {
     struct vg_alert_runner *r = e->plan->alerts;
 
+    engine_log_metrics(e);
     vg_alert_runner_eval(r, e->store, vg_now_ns());
     if (vg_alert_runner_emit(r, e->alert_samples) != VG_OK)
         vg_log(VG_LOG_WARN, "alerts", "rules", "some ALERTS samples could not be staged");
@@ -701,8 +716,10 @@ static int engine_setup(struct vg_engine *e, struct vg_error *err)
     ps.dead_letter_dir = dead_letter_dir;
     e->store = vg_store_create();
     e->self_samples = vg_samples_create();
+    e->logm_samples = vg_samples_create();
     e->pipeline = vg_pipeline_create(&ps);
-    if (e->store == NULL || e->self_samples == NULL || e->pipeline == NULL)
+    if (e->store == NULL || e->self_samples == NULL || e->logm_samples == NULL ||
+        e->pipeline == NULL)
         return vg_error_set(err, VG_ENOMEM, "out of memory");
     rc = engine_setup_outputs(e, err);
     if (rc != VG_OK)
@@ -826,6 +843,8 @@ void vg_engine_destroy(struct vg_engine *e)
         vg_samples_destroy(e->self_samples);
     if (e->alert_samples != NULL)
         vg_samples_destroy(e->alert_samples);
+    if (e->logm_samples != NULL)
+        vg_samples_destroy(e->logm_samples);
     vg_buf_free(&e->alerts_json);
     if (e->notifiers != NULL)
         vg_notifier_destroy(e->notifiers);
