@@ -193,5 +193,11 @@ bool vg_ns_was(const struct ng_group *g, uint64_t fp, int64_t starts_at_ns);
  * Only one thread at a time (the grouping thread, or the stepper). */
 void vg_ns_save(struct vg_notifier_set *ns, int64_t now_ns);
 void vg_ns_free(struct vg_notifier_set *ns);
+/* The file's reader and writer, for tests and fuzzing: parse takes text
+ * (damaged lines logged once and skipped; VG_OK or VG_ENOMEM); render
+ * appends the text of what is kept, forgetting what went unseen too long
+ * by now_ns. */
+int vg_ns_parse(struct vg_notifier_set *ns, const char *text, size_t len);
+int vg_ns_render(struct vg_notifier_set *ns, struct vg_buf *b, int64_t now_ns);
 
 #endif

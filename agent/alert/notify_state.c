@@ -212,7 +212,7 @@ static int nss_line(const struct vg_notifier_set *ns, const struct ns_saved *s, 
 }
 
 /* The file's text; groups alive are seen now, those unseen too long go. */
-static int nss_render(struct vg_notifier_set *ns, struct vg_buf *b, int64_t now_ns)
+int vg_ns_render(struct vg_notifier_set *ns, struct vg_buf *b, int64_t now_ns)
 {
     size_t i = 0;
     int rc = vg_buf_puts(b, NSS_HEADER);
@@ -240,7 +240,7 @@ void vg_ns_save(struct vg_notifier_set *ns, int64_t now_ns)
     if (ns->state_path == NULL || !ns->state_dirty || now_ns < ns->state_retry_ns)
         return;
     vg_buf_init(&b);
-    rc = nss_render(ns, &b, now_ns);
+    rc = vg_ns_render(ns, &b, now_ns);
     ns->state_dirty = false;
     pthread_mutex_unlock(&ns->mu); /* a put never waits on the disk */
     if (rc == VG_OK)
@@ -354,16 +354,21 @@ static bool nss_restore_cb(void *arg, char *line)
     return nss_restore(arg, line);
 }
 
-static int nss_parse(void *arg, const char *text, size_t len)
+int vg_ns_parse(struct vg_notifier_set *ns, const char *text, size_t len)
 {
     size_t bad = 0, first = 0;
-    int rc = vg_checkpoint_lines(text, len, nss_restore_cb, arg, &bad, &first);
+    int rc = vg_checkpoint_lines(text, len, nss_restore_cb, ns, &bad, &first);
 
     if (bad > 0) /* once, however many */
         vg_log(VG_LOG_WARN, "notifier", "state",
                "checkpoints/" NSS_FILE ": %zu damaged line(s) skipped, the first line %zu", bad,
                first);
     return rc;
+}
+
+static int nss_parse(void *arg, const char *text, size_t len)
+{
+    return vg_ns_parse(arg, text, len);
 }
 
 int vg_notifier_open_state(struct vg_notifier_set *ns, const char *state_dir, struct vg_error *err)
