@@ -331,3 +331,82 @@ void vg_checkpoint_close(struct vg_checkpoint *ck, bool save)
     ck->path = NULL;
     ck->loaded = false;
 }
+
+/* ------------------------------------------------------------------------
+ * Fields of tab-separated state files (the alert states, the notifier set).
+ */
+
+int vg_checkpoint_escape(struct vg_buf *b, const char *s)
+{
+    int rc = VG_OK;
+
+    for (; rc == VG_OK && *s != '\0'; s++) {
+        if (*s == '\t')
+            rc = vg_buf_puts(b, "\\t");
+        else if (*s == '\n')
+            rc = vg_buf_puts(b, "\\n");
+        else if (*s == '\\')
+            rc = vg_buf_puts(b, "\\\\");
+        else
+            rc = vg_buf_putc(b, *s);
+    }
+    return rc;
+}
+
+/* Unescapes field f in place (it ends at a tab, a newline or the end);
+ * returns the start of the next field, or NULL after the last. */
+char *vg_checkpoint_field(char *f)
+{
+    char *w = f, *p = f;
+
+    for (; *p != '\0' && *p != '\t'; p++) {
+        if (*p == '\\' && p[1] != '\0') {
+            p++;
+            *w++ = *p == 't' ? '\t' : *p == 'n' ? '\n' : *p;
+        } else {
+            *w++ = *p;
+        }
+    }
+    if (*p == '\0') {
+        *w = '\0';
+        return NULL;
+    }
+    *w = '\0';
+    return p + 1;
+}
+
+bool vg_checkpoint_i64(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0')
+        return false;
+    *out = v;
+    return true;
+}
+
+int vg_checkpoint_lines(const char *text, size_t len, bool (*line)(void *arg, char *l), void *arg,
+                        size_t *bad, size_t *first)
+{
+    char *copy = vg_strndup(text, len), *l, *nl;
+    size_t lineno = 0;
+
+    *bad = *first = 0;
+    if (copy == NULL)
+        return VG_ENOMEM;
+    for (l = copy; l != NULL && *l != '\0'; l = nl) {
+        nl = strchr(l, '\n');
+        if (nl != NULL)
+            *nl++ = '\0';
+        lineno++;
+        if (l[0] == '#' || l[0] == '\0')
+            continue;
+        if (!line(arg, l) && (*bad)++ == 0)
+            *first = lineno;
+    }
+    free(copy);
+    return VG_OK;
+}

@@ -100,4 +100,20 @@ void vg_checkpoint_tick(struct vg_checkpoint *ck, int64_t now_ns);
 /* Writes (when save and the file was read at open), then frees. */
 void vg_checkpoint_close(struct vg_checkpoint *ck, bool save);
 
+/* Fields of the tab-separated state files (alert states, notifier groups):
+ * vg_checkpoint_escape appends s with tabs, newlines and backslashes
+ * escaped (\t \n \\), VG_OK or VG_ENOMEM; vg_checkpoint_field unescapes
+ * field f in place (it ends at a tab or the end) and returns the start of
+ * the next field, or NULL after the last; vg_checkpoint_i64 reads a whole
+ * decimal number. */
+int vg_checkpoint_escape(struct vg_buf *b, const char *s);
+char *vg_checkpoint_field(char *f);
+bool vg_checkpoint_i64(const char *s, int64_t *out);
+/* Calls line(arg, l) on each line of text[0..len) but empty ones and
+ * comments ("#..."), in a copy it may change (newline cut off). *bad gets
+ * how many lines it refused (returned false), *first the number of the
+ * first of them (from 1). VG_OK or VG_ENOMEM. */
+int vg_checkpoint_lines(const char *text, size_t len, bool (*line)(void *arg, char *l), void *arg,
+                        size_t *bad, size_t *first);
+
 #endif

@@ -650,13 +650,20 @@ static void engine_notify(void *arg, const struct vg_alert_msg *alerts, size_t n
 }
 
 /* The notifier set (after the node name is known: messages carry it),
- * started and hooked to the rules. */
+ * with what it told before a restart, started and hooked to the rules. */
 static int engine_setup_notifiers(struct vg_engine *e, struct vg_error *err)
 {
+    struct vg_error serr = {0};
+
     if (e->plan->notifiers == NULL)
         return VG_OK;
     e->notifiers = vg_notifier_create(e->plan->notifiers, err);
-    if (e->notifiers == NULL || vg_notifier_start(e->notifiers, err) != VG_OK)
+    if (e->notifiers == NULL)
+        return VG_EIO;
+    if (vg_notifier_open_state(e->notifiers, e->plan->agent.state_dir, &serr) != VG_OK)
+        vg_log(VG_LOG_WARN, "alerts", "notifiers",
+               "notifications told are not kept across restarts: %s", serr.msg);
+    if (vg_notifier_start(e->notifiers, err) != VG_OK)
         return VG_EIO;
     if (e->plan->alerts != NULL)
         vg_alert_runner_set_notify(e->plan->alerts, engine_notify, e->notifiers);

@@ -169,6 +169,12 @@ struct vg_notifier_set;
 /* Makes the set from a plan (its contexts are taken) and inits every
  * notifier; nothing runs yet. NULL with err set on failure. */
 struct vg_notifier_set *vg_notifier_create(struct vg_notifier_plan *plan, struct vg_error *err);
+/* Reads what the set told before a restart from
+ * <state_dir>/checkpoints/notify (notify_state.c) and keeps it there from
+ * now on; call before vg_notifier_start. A damaged line is logged and
+ * skipped. VG_OK, or VG_EIO / VG_EPARSE / VG_ENOMEM with err set (then
+ * nothing is kept across restarts). */
+int vg_notifier_open_state(struct vg_notifier_set *ns, const char *state_dir, struct vg_error *err);
 /* Starts the set's threads: one that looks at groups when due, one per
  * notifier that delivers. VG_OK, or VG_EIO with err set. */
 int vg_notifier_start(struct vg_notifier_set *ns, struct vg_error *err);

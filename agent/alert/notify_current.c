@@ -152,6 +152,6 @@ int vg_ng_current(struct vg_notifier_set *ns, size_t idx, const struct vg_alert_
         vg_notice_free(n);
         return rc;
     }
-    vg_ob_add(ns, idx, n, news, 0);
+    vg_ob_add(ns, idx, n, news, NULL);
     return VG_OK;
 }

@@ -188,7 +188,7 @@ static bool ng_group_eq(const void *set, size_t i, const void *key)
     return strcmp(((const struct vg_notifier_set *)set)->groups[i]->key, key) == 0;
 }
 
-static struct ng_group *ng_find(struct vg_notifier_set *ns, const char *key, uint64_t hash)
+struct ng_group *vg_ng_find(struct vg_notifier_set *ns, const char *key, uint64_t hash)
 {
     size_t i =
         vg_ng_index_find(&ns->index, ns->n_groups, ng_group_hash, ng_group_eq, ns, hash, key);
@@ -203,6 +203,7 @@ static void ng_group_free(struct ng_group *g)
     for (i = 0; i < g->n_alerts; i++)
         vg_ng_alert_free(&g->alerts[i].a);
     free(g->alerts);
+    free(g->was);
     vg_ng_index_free(&g->index);
     ng_labels_free(g->labels, g->n_labels);
     free(g->key);
@@ -251,6 +252,7 @@ static struct ng_group *ng_create(struct vg_notifier_set *ns, size_t idx,
     ns->groups = v;
     ns->groups[ns->n_groups] = g;
     vg_ng_index_added(&ns->index, ns->n_groups++, hash);
+    vg_ns_restore(ns, g, now_ns);
     return g;
 }
 
@@ -313,7 +315,7 @@ static int ng_take(struct vg_notifier_set *ns, struct ng_group *g, const struct 
     void *v = g->alerts;
     int rc;
 
-    if (al == NULL && m->ends_at_ns != 0)
+    if (al == NULL && m->ends_at_ns != 0 && !vg_ns_was(g, fp, m->starts_at_ns))
         return VG_OK; /* resolved before this group ever saw it fire */
     if (al == NULL) {
         rc = vg_grow(&v, &g->cap_alerts, g->n_alerts + 1, sizeof(*g->alerts));
@@ -325,6 +327,7 @@ static int ng_take(struct vg_notifier_set *ns, struct ng_group *g, const struct 
         rc = ng_update(al, m, fp);
         if (rc != VG_OK)
             return rc;
+        al->notified = vg_ns_was(g, fp, m->starts_at_ns); /* told before a restart */
         vg_ng_index_added(&g->index, g->n_alerts++, fp);
     } else {
         if (!al->firing && m->ends_at_ns == 0)
@@ -351,9 +354,9 @@ static int ng_ingest_one(struct vg_notifier_set *ns, size_t idx, const struct vg
     if (rc != VG_OK)
         return rc;
     hash = vg_hash_bytes(ns->scratch.data, ns->scratch.len);
-    g = ng_find(ns, ns->scratch.data, hash);
-    if (g == NULL && m->ends_at_ns != 0)
-        return VG_OK;
+    g = vg_ng_find(ns, ns->scratch.data, hash);
+    if (g == NULL && m->ends_at_ns != 0 && !vg_ns_restorable(ns, ns->scratch.data, hash, now_ns))
+        return VG_OK; /* resolved, and no group ever told of it */
     if (g == NULL)
         g = ng_create(ns, idx, m, &h, hash, now_ns);
     if (g == NULL)
@@ -503,6 +506,9 @@ static bool ng_flush(struct vg_notifier_set *ns, struct ng_group *g, int64_t now
     struct vg_notice *n;
 
     g->next_flush_ns = vg_add_sat(now_ns, g->interval_ns);
+    free(g->was); /* the restored set served its first look */
+    g->was = NULL;
+    g->n_was = 0;
     if (kind < 0) {
         size_t i, k = 0;
 
@@ -517,6 +523,7 @@ static bool ng_flush(struct vg_notifier_set *ns, struct ng_group *g, int64_t now
     }
     if (kind != VG_NOTICE_REPEAT && nr > 0 && !g->send_resolved && nf == 0) {
         ng_after(g, nf, now_ns); /* all resolved, nothing to say */
+        vg_ns_forget(ns, g->key);
         return false;
     }
     n = ng_notice(g, kind, nf, g->send_resolved ? nr : 0, now_ns);
@@ -524,7 +531,7 @@ static bool ng_flush(struct vg_notifier_set *ns, struct ng_group *g, int64_t now
         g->next_flush_ns = vg_add_sat(now_ns, VG_NS_PER_SEC); /* try again soon */
         return true;
     }
-    vg_ob_add(ns, g->notifier, n, kind != VG_NOTICE_REPEAT, g->hash);
+    vg_ob_add(ns, g->notifier, n, kind != VG_NOTICE_REPEAT, g);
     ng_after(g, nf, now_ns);
     return g->n_alerts > 0;
 }

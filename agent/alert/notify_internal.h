@@ -48,6 +48,13 @@ struct ng_alert {
     uint64_t stamp; /* the put that last named it */
 };
 
+/* An alert of a notice, as a restart knows it: the same labels and the
+ * same start are the same firing. */
+struct ns_fired {
+    uint64_t fp;
+    int64_t starts_at_ns;
+};
+
 /* One group: a notifier, the values of its group_by labels and its timing. */
 struct ng_group {
     size_t notifier;
@@ -64,6 +71,23 @@ struct ng_group {
     bool notified_once; /* a notice was made */
     size_t n_last_firing;
     int64_t last_ns; /* when the last notice was made */
+    /* restored from state_dir until its first look: the firing set of its
+     * last notice before a restart, sorted (notify_state.c) */
+    struct ns_fired *was;
+    size_t n_was;
+};
+
+/* What a restart must know of a group (notify_state.c): the last notice
+ * of it that was delivered (or given up for good). */
+struct ns_saved {
+    char *key; /* the group's key (notifier index first) */
+    uint64_t hash;
+    int64_t last_ns;        /* when that notice was made (UNIX ns) */
+    int64_t seen_ns;        /* when its group was last known */
+    int64_t keep_ns;        /* forgotten when unseen this long */
+    struct ns_fired *fired; /* the firing alerts of that notice, sorted */
+    size_t n_fired;
+    bool restored; /* read from the file, not yet taken by a group */
 };
 
 /* One notice waiting in the outbox (a FIFO per set, in order of making). */
@@ -72,6 +96,7 @@ struct ob_item {
     struct vg_notice *notice;
     size_t notifier;
     bool important;      /* a first firing or a resolved notice: never dropped */
+    char *group_key;     /* of its group (NULL: not grouped), for the saved state */
     uint64_t group_hash; /* of its group (0: not grouped): a newer repeat replaces it */
     int64_t next_try_ns;
     unsigned tries;
@@ -114,7 +139,13 @@ struct vg_notifier_set {
     uint64_t stamp;
     int64_t last_put_ns, put_gap_ns;
     uint64_t rng;
-    struct vg_buf scratch; /* group keys */
+    struct vg_buf scratch;  /* group keys */
+    struct ns_saved *saved; /* delivered state of the groups (notify_state.c) */
+    size_t n_saved, cap_saved;
+    char *state_path; /* <state_dir>/checkpoints/notify; NULL: not kept */
+    bool state_dirty;
+    int64_t state_retry_ns; /* after a failed write, not before this */
+    struct vg_complain state_complain;
 };
 
 /* notify_group.c: under mu. */
@@ -133,12 +164,40 @@ uint64_t vg_ng_fingerprint(const struct vg_alert_msg *m);
 
 /* notify_outbox.c: under mu (vg_ob_deliver drops it while a notifier works). */
 void vg_ob_add(struct vg_notifier_set *ns, size_t idx, struct vg_notice *notice, bool important,
-               uint64_t group_hash);
+               const struct ng_group *g);
 /* Delivers what is due at now_ns; returns the next time something is. */
 int64_t vg_ob_deliver(struct vg_notifier_set *ns, int64_t now_ns);
 /* Delivers notifier idx's first notice when it is due at now_ns; returns
  * true when it tried, else false with *next set to when it will be due. */
 bool vg_ob_try(struct vg_notifier_set *ns, size_t idx, int64_t now_ns, int64_t *next);
 size_t vg_ob_clear(struct vg_notifier_set *ns);
+
+/* notify_group.c: the group of key (hash), or NULL. */
+struct ng_group *vg_ng_find(struct vg_notifier_set *ns, const char *key, uint64_t hash);
+
+/* notify_state.c: under mu. */
+/* A final answer (sent, refused, expired) for a notice of the group of
+ * key: its firing set is what a restart remembers (none: forgotten). */
+void vg_ns_delivered(struct vg_notifier_set *ns, const char *key, const struct vg_notice *n,
+                     int64_t now_ns);
+/* A group ended without a notice (all resolved, no send_resolved). */
+void vg_ns_forget(struct vg_notifier_set *ns, const char *key);
+/* True when a restored state waits for the group of key. */
+bool vg_ns_restorable(struct vg_notifier_set *ns, const char *key, uint64_t hash, int64_t now_ns);
+/* New group g takes the restored state of its key, if any. */
+void vg_ns_restore(struct vg_notifier_set *ns, struct ng_group *g, int64_t now_ns);
+/* True when the alert fp that started at starts_at_ns was in g's firing
+ * set before the restart. */
+bool vg_ns_was(const struct ng_group *g, uint64_t fp, int64_t starts_at_ns);
+/* Writes the file when something changed; drops mu during the write.
+ * Only one thread at a time (the grouping thread, or the stepper). */
+void vg_ns_save(struct vg_notifier_set *ns, int64_t now_ns);
+void vg_ns_free(struct vg_notifier_set *ns);
+/* The file's reader and writer, for tests and fuzzing: parse takes text
+ * (damaged lines logged once and skipped; VG_OK or VG_ENOMEM); render
+ * appends the text of what is kept, forgetting what went unseen too long
+ * by now_ns. */
+int vg_ns_parse(struct vg_notifier_set *ns, const char *text, size_t len);
+int vg_ns_render(struct vg_notifier_set *ns, struct vg_buf *b, int64_t now_ns);
 
 #endif

@@ -28,6 +28,7 @@ static void ob_unlink(struct vg_notifier_set *ns, struct ob_item *it)
             ns->queued--;
             ns->nf[it->notifier].queued--;
             vg_notice_free(it->notice);
+            free(it->group_key);
             free(it);
             return;
         }
@@ -48,8 +49,9 @@ static struct ob_item *ob_droppable(struct vg_notifier_set *ns, size_t idx, uint
 }
 
 void vg_ob_add(struct vg_notifier_set *ns, size_t idx, struct vg_notice *notice, bool important,
-               uint64_t group_hash)
+               const struct ng_group *g)
 {
+    uint64_t group_hash = g != NULL ? g->hash : 0;
     struct ob_item *it, **pp;
 
     it = important ? NULL : ob_droppable(ns, idx, group_hash, false);
@@ -68,6 +70,13 @@ void vg_ob_add(struct vg_notifier_set *ns, size_t idx, struct vg_notice *notice,
         }
     }
     it = vg_calloc(1, sizeof(*it));
+    if (it != NULL && g != NULL) {
+        it->group_key = vg_strdup(g->key);
+        if (it->group_key == NULL) {
+            free(it);
+            it = NULL;
+        }
+    }
     if (it == NULL) {
         ns->nf[idx].counts[NS_DROPPED]++;
         vg_notice_free(notice);
@@ -146,6 +155,9 @@ static void ob_answer(struct vg_notifier_set *ns, struct ob_item *it, enum vg_no
     const char *type = nf->n.ops->name;
 
     it->in_flight = false;
+    if (it->group_key != NULL &&
+        (r != VG_NOTIFY_RETRY || now_ns - it->notice->made_ns >= nf->max_age_ns))
+        vg_ns_delivered(ns, it->group_key, it->notice, now_ns);
     if (r == VG_NOTIFY_OK) {
         nf->counts[NS_SENT]++;
         vg_complain_clear(&nf->complain, type, nf->n.name, "delivery");

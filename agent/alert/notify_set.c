@@ -141,12 +141,14 @@ int64_t vg_notifier_step(struct vg_notifier_set *ns, int64_t now_ns)
     pthread_mutex_lock(&ns->mu);
     vg_ng_flush_due(ns, now_ns, false);
     next = vg_ob_deliver(ns, now_ns);
+    vg_ns_save(ns, now_ns);
     groups = vg_ng_next_due(ns);
     pthread_mutex_unlock(&ns->mu);
     return groups < next ? groups : next;
 }
 
-/* The grouping thread: looks at each group when it is due. */
+/* The grouping thread: looks at each group when it is due, and writes
+ * the state when a notice got its answer. */
 static void *ns_group_worker(void *arg)
 {
     struct vg_notifier_set *ns = arg;
@@ -156,6 +158,9 @@ static void *ns_group_worker(void *arg)
     while (!ns->stopping) {
         now = vg_now_ns();
         vg_ng_flush_due(ns, now, false);
+        vg_ns_save(ns, now);
+        if (ns->stopping)
+            break;
         next = vg_ng_next_due(ns);
         ns_timedwait(ns, next < now + NS_WAIT_MAX_NS ? next : now + NS_WAIT_MAX_NS);
     }
@@ -247,6 +252,9 @@ size_t vg_notifier_stop(struct vg_notifier_set *ns, int64_t deadline_ms)
     ns->started = false;
     pthread_mutex_lock(&ns->mu);
     left = vg_ob_clear(ns);
+    ns->state_dirty = ns->state_dirty || ns->n_saved > 0; /* the groups seen now */
+    ns->state_retry_ns = 0;
+    vg_ns_save(ns, vg_now_ns());
     pthread_mutex_unlock(&ns->mu);
     if (left > 0)
         vg_log(VG_LOG_WARN, NS_PLUGIN, "alerts", "%zu notification(s) not delivered by shutdown",
@@ -264,6 +272,7 @@ void vg_notifier_destroy(struct vg_notifier_set *ns)
         vg_notifier_stop(ns, 0);
     vg_ob_clear(ns);
     vg_ng_free_all(ns);
+    vg_ns_free(ns);
     for (i = 0; i < ns->n_nf; i++) {
         struct ns_notifier *nf = &ns->nf[i];
 

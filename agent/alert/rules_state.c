@@ -24,28 +24,11 @@
 
 static const char *const state_names[] = {"none", "pending", "firing", "resolved"};
 
-static int state_escape(struct vg_buf *b, const char *s)
-{
-    int rc = VG_OK;
-
-    for (; rc == VG_OK && *s != '\0'; s++) {
-        if (*s == '\t')
-            rc = vg_buf_puts(b, "\\t");
-        else if (*s == '\n')
-            rc = vg_buf_puts(b, "\\n");
-        else if (*s == '\\')
-            rc = vg_buf_puts(b, "\\\\");
-        else
-            rc = vg_buf_putc(b, *s);
-    }
-    return rc;
-}
-
 static int state_line(struct vg_buf *b, const struct alert_rule *rule,
                       const struct alert_inst *inst)
 {
     const char *p = inst->key, *end = inst->key + inst->key_len;
-    int rc = state_escape(b, rule->name);
+    int rc = vg_checkpoint_escape(b, rule->name);
 
     if (rc == VG_OK)
         rc = vg_buf_printf(b, "\t%s\t%lld\t%lld\t%lld\t%lld\t%.17g", state_names[inst->state],
@@ -54,7 +37,7 @@ static int state_line(struct vg_buf *b, const struct alert_rule *rule,
     for (; rc == VG_OK && p < end; p += strlen(p) + 1) {
         rc = vg_buf_putc(b, '\t');
         if (rc == VG_OK)
-            rc = state_escape(b, p);
+            rc = vg_checkpoint_escape(b, p);
     }
     return rc == VG_OK ? vg_buf_putc(b, '\n') : rc;
 }
@@ -97,41 +80,6 @@ int vg_alert_runner_save(struct vg_alert_runner *r)
     return VG_OK;
 }
 
-/* Unescapes field f in place (it ends at a tab, a newline or the end);
- * returns the start of the next field, or NULL after the last. */
-static char *state_field(char *f)
-{
-    char *w = f, *p = f;
-
-    for (; *p != '\0' && *p != '\t'; p++) {
-        if (*p == '\\' && p[1] != '\0') {
-            p++;
-            *w++ = *p == 't' ? '\t' : *p == 'n' ? '\n' : *p;
-        } else {
-            *w++ = *p;
-        }
-    }
-    if (*p == '\0') {
-        *w = '\0';
-        return NULL;
-    }
-    *w = '\0';
-    return p + 1;
-}
-
-static bool state_i64(const char *s, int64_t *out)
-{
-    char *end;
-    long long v;
-
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0')
-        return false;
-    *out = v;
-    return true;
-}
-
 /* The parsed line before its labels. */
 struct state_entry {
     char *f[STATE_FIELDS];
@@ -149,7 +97,7 @@ static bool state_entry(char *line, struct state_entry *e, char **labels)
         if (next == NULL)
             return false;
         e->f[i] = next;
-        next = state_field(next);
+        next = vg_checkpoint_field(next);
     }
     *labels = next;
     for (i = 1; i < VG_ARRAY_LEN(state_names); i++)
@@ -159,7 +107,7 @@ static bool state_entry(char *line, struct state_entry *e, char **labels)
         return false;
     e->state = (enum alert_state)i;
     for (i = 0; i < 4; i++)
-        if (!state_i64(e->f[2 + i], &e->t[i]))
+        if (!vg_checkpoint_i64(e->f[2 + i], &e->t[i]))
             return false;
     e->value = strtod(e->f[6], &end);
     return *end == '\0';
@@ -174,7 +122,7 @@ static bool state_key(struct vg_alert_runner *r, char *p)
     while (p != NULL) {
         char *f = p;
 
-        p = state_field(p);
+        p = vg_checkpoint_field(p);
         if (vg_buf_append(&r->key, f, strlen(f) + 1) != VG_OK)
             return false;
         n++;
@@ -212,27 +160,21 @@ static bool state_restore(struct vg_alert_runner *r, char *line)
     return true;
 }
 
+static bool state_restore_cb(void *arg, char *line)
+{
+    return state_restore(arg, line);
+}
+
 int vg_alert_state_parse(struct vg_alert_runner *r, const char *text, size_t len)
 {
-    char *copy = vg_strndup(text, len), *line, *nl;
-    size_t bad = 0, lineno = 0;
+    size_t bad = 0, first = 0;
+    int rc = vg_checkpoint_lines(text, len, state_restore_cb, r, &bad, &first);
 
-    if (copy == NULL)
-        return VG_ENOMEM;
-    for (line = copy; line != NULL && *line != '\0'; line = nl) {
-        nl = strchr(line, '\n');
-        if (nl != NULL)
-            *nl++ = '\0';
-        lineno++;
-        if (line[0] == '#' || line[0] == '\0')
-            continue;
-        if (!state_restore(r, line) && bad++ == 0)
-            vg_log(VG_LOG_WARN, "alerts", "state", "%s: line %zu is damaged: skipped",
-                   r->state_path != NULL ? r->state_path : "checkpoints/" VG_ALERT_STATE_FILE,
-                   lineno);
-    }
-    free(copy);
-    return VG_OK;
+    if (bad > 0) /* once, however many */
+        vg_log(
+            VG_LOG_WARN, "alerts", "state", "%s: %zu damaged line(s) skipped, the first line %zu",
+            r->state_path != NULL ? r->state_path : "checkpoints/" VG_ALERT_STATE_FILE, bad, first);
+    return rc;
 }
 
 static int state_parse(void *arg, const char *text, size_t len)

@@ -4,7 +4,8 @@
  * one message, the outbox dropping only repeats, re-posts for the
  * notifiers that are not grouped), the message builders (Slack's JSON
  * within its limits, the RFC 5322 message with CRLF, RFC 2047 subjects, a
- * lone "." line, Alertmanager's JSON) and the plan of `alerts:`.
+ * lone "." line, Alertmanager's JSON), the plan of `alerts:`, and what the
+ * set told kept across restarts (no second page, one resolved notice).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -166,6 +167,20 @@ static void put(struct vg_notifier_set *ns, struct mk *x, size_t n, int64_t now)
     vg_notifier_put(ns, m, n, now);
 }
 
+/* Puts a[0..n) and steps at from, from + every, ... while before until;
+ * returns the first time not done. */
+static int64_t put_until(struct vg_notifier_set *ns, struct mk *a, size_t n, int64_t from,
+                         int64_t until, int64_t every)
+{
+    int64_t t;
+
+    for (t = from; t < until; t += every) {
+        put(ns, a, n, t);
+        vg_notifier_step(ns, t);
+    }
+    return t;
+}
+
 /* ------------------------------------------------------------------------
  * Grouping.
  */
@@ -215,10 +230,7 @@ static void group_interval_then_repeat(void **state)
     assert_int_equal(rec.v[1].kind, VG_NOTICE_FIRING);
     assert_int_equal(rec.v[1].n_firing, 2);
     /* nothing changes: silence until repeat_interval, then one repeat */
-    for (t = T0 + 630 * SEC; t < T0 + 330 * SEC + 3600 * SEC; t += 300 * SEC) {
-        put(ns, a, 2, t);
-        vg_notifier_step(ns, t);
-    }
+    t = put_until(ns, a, 2, T0 + 630 * SEC, T0 + 330 * SEC + 3600 * SEC, 300 * SEC);
     assert_int_equal(rec.n, 2);
     put(ns, a, 2, t);
     vg_notifier_step(ns, t);
@@ -534,6 +546,233 @@ static void threads_deliver_and_stop(void **state)
     assert_int_equal(vg_notifier_count(ns, "rec", "sent"), 1);
     assert_int_equal(vg_notifier_count(ns, "cur", "sent"), 1);
     vg_notifier_destroy(ns);
+}
+
+/* ------------------------------------------------------------------------
+ * What the set told, across restarts (state_dir/checkpoints/notify).
+ */
+
+static void st_dir(char *dir, size_t size)
+{
+    snprintf(dir, size, "/tmp/test_notify.XXXXXX");
+    assert_non_null(mkdtemp(dir));
+}
+
+static void st_path(char *path, size_t size, const char *dir)
+{
+    snprintf(path, size, "%s/checkpoints/notify", dir);
+}
+
+static void st_rm(const char *dir)
+{
+    char path[256];
+
+    st_path(path, sizeof(path), dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/checkpoints", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
+/* A set as mkset(30 s, 300 s, repeat_s) that keeps its state in dir. */
+static struct vg_notifier_set *st_set(const char *dir, int64_t repeat_s)
+{
+    struct vg_notifier_set *ns = mkset(30, 300, repeat_s, true, 1000);
+    struct vg_error err = {0};
+
+    assert_int_equal(vg_notifier_open_state(ns, dir, &err), VG_OK);
+    return ns;
+}
+
+/* Tells a[0] (fired at T0) at T0 + 30 s, then ends as kill -9 would. */
+static void st_tell(const char *dir, struct mk *a)
+{
+    struct vg_notifier_set *ns = st_set(dir, 3600);
+
+    put(ns, a, 1, T0);
+    vg_notifier_step(ns, T0 + 30 * SEC);
+    assert_int_equal(rec.n, 1);
+    assert_int_equal(rec.v[0].kind, VG_NOTICE_FIRING);
+    vg_notifier_destroy(ns);
+}
+
+/* A state dir in which a[0] (GpuHot on n1, fired at T0) was told. */
+static void st_told(char *dir, size_t size, struct mk *a)
+{
+    st_dir(dir, size);
+    mk(&a[0], "GpuHot", 1, "rec", T0);
+    st_tell(dir, a);
+}
+
+/* A restart on dir: a[0] put at `at`, a step at `step`. */
+static struct vg_notifier_set *st_put(const char *dir, struct mk *a, int64_t at, int64_t step)
+{
+    struct vg_notifier_set *ns = st_set(dir, 3600);
+
+    put(ns, a, 1, at);
+    vg_notifier_step(ns, step);
+    return ns;
+}
+
+/* Exactly one notice was made, of kind. */
+static void st_one(enum vg_notice_kind kind)
+{
+    assert_int_equal(rec.n, 1);
+    assert_int_equal(rec.v[0].kind, kind);
+}
+
+static void restart_does_not_page_again(void **state)
+{
+    struct vg_notifier_set *ns;
+    struct mk a[2];
+    char dir[64];
+    int64_t t;
+
+    (void)state;
+    st_told(dir, sizeof(dir), a);
+    mk(&a[1], "GpuHot", 2, "rec", T0 + 3640 * SEC);
+    ns = st_set(dir, 3600);
+    /* the same alert, handed over again: silence until repeat_interval
+     * from the notice before the restart (T0 + 30 s) */
+    t = put_until(ns, a, 1, T0 + 100 * SEC, T0 + 3630 * SEC, 10 * SEC);
+    assert_int_equal(rec.n, 0);
+    put(ns, a, 1, t);
+    vg_notifier_step(ns, t);
+    st_one(VG_NOTICE_REPEAT);
+    /* a new alert of the group: told at the group's next interval */
+    put(ns, a, 2, T0 + 3640 * SEC);
+    vg_notifier_step(ns, T0 + 3929 * SEC);
+    assert_int_equal(rec.n, 1);
+    vg_notifier_step(ns, T0 + 3930 * SEC);
+    assert_int_equal(rec.n, 2);
+    assert_int_equal(rec.v[1].kind, VG_NOTICE_FIRING);
+    assert_int_equal(rec.v[1].n_firing, 2);
+    vg_notifier_destroy(ns);
+    st_rm(dir);
+}
+
+static void restart_sends_one_resolved_notice(void **state)
+{
+    struct vg_notifier_set *ns;
+    struct mk a[1];
+    char dir[64];
+
+    (void)state;
+    st_told(dir, sizeof(dir), a);
+    /* resolved while the agent was down: the rules hand it over resolved */
+    a[0].m.ends_at_ns = T0 + 50 * SEC;
+    ns = st_set(dir, 3600);
+    put_until(ns, a, 1, T0 + 100 * SEC, T0 + 1000 * SEC, 15 * SEC);
+    st_one(VG_NOTICE_RESOLVED);
+    assert_string_equal(rec.v[0].title, "[RESOLVED] GpuHot");
+    assert_int_equal(rec.v[0].end0, T0 + 50 * SEC);
+    vg_notifier_destroy(ns);
+    /* told: a further restart does not tell it again */
+    ns = st_put(dir, a, T0 + 1000 * SEC, T0 + 2000 * SEC);
+    assert_int_equal(rec.n, 0);
+    vg_notifier_destroy(ns);
+    st_rm(dir);
+}
+
+static void restart_tells_what_it_did_not_tell(void **state)
+{
+    struct vg_notifier_set *ns;
+    struct mk a[1];
+    char dir[64];
+
+    (void)state;
+    st_told(dir, sizeof(dir), a);
+    /* fired again (a new start) while the agent was down: a new page */
+    a[0].m.starts_at_ns = T0 + 60 * SEC;
+    ns = st_put(dir, a, T0 + 100 * SEC, T0 + 330 * SEC);
+    st_one(VG_NOTICE_FIRING);
+    vg_notifier_destroy(ns);
+    st_rm(dir);
+
+    /* a group not seen for a day is forgotten: told as new */
+    st_told(dir, sizeof(dir), a);
+    ns = st_put(dir, a, T0 + 25 * 3600 * SEC, T0 + 25 * 3600 * SEC + 30 * SEC);
+    st_one(VG_NOTICE_FIRING);
+    vg_notifier_destroy(ns);
+    st_rm(dir);
+}
+
+static void damaged_state_lines_are_skipped(void **state)
+{
+    static const char *const junk[] = {"rec\n",
+                                       "rec\tk\t1\t2\n",
+                                       "rec\tk\tx\t1\t1\tff:1\n",
+                                       "rec\tk\t1\t1\t1\tzz:1\n",
+                                       "rec\tk\t1\t1\t0\tff:1\n",
+                                       "rec\tk\t1\t1\t1\n",
+                                       "rec\tk\t1\t1\t1\tff:1\tff\n",
+                                       "\t\t\t\t\t\n",
+                                       "nobody\tk\t1\t1\t1\tff:1\n",
+                                       "\x01\x02\xff\\\\\\",
+                                       NULL};
+    struct vg_notifier_set *ns;
+    struct mk a[1];
+    char dir[64], path[256];
+    size_t i;
+    FILE *f;
+
+    (void)state;
+    st_told(dir, sizeof(dir), a);
+    st_path(path, sizeof(path), dir);
+    f = fopen(path, "a");
+    assert_non_null(f);
+    for (i = 0; junk[i] != NULL; i++)
+        fputs(junk[i], f);
+    fclose(f);
+    /* the good line still counts: no second page */
+    ns = st_put(dir, a, T0 + 100 * SEC, T0 + 400 * SEC);
+    assert_int_equal(rec.n, 0);
+    vg_notifier_destroy(ns);
+    /* nothing but garbage: read, nothing restored */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("\xff\xfe garbage\twith\ttabs", f);
+    fclose(f);
+    ns = st_put(dir, a, T0 + 100 * SEC, T0 + 130 * SEC);
+    st_one(VG_NOTICE_FIRING);
+    vg_notifier_destroy(ns);
+    st_rm(dir);
+}
+
+/* A restart with allocations failing after n; whether all succeeded. */
+static bool alloc_state_run(const char *dir, long n)
+{
+    struct vg_notifier_set *ns = mkset(0, 60, 3600, true, 10);
+    struct vg_error err = {0};
+    struct mk a[2];
+    unsigned long calls;
+
+    mk(&a[0], "A", 1, "rec", T0);
+    mk(&a[1], "A", 2, "rec", T0);
+    vg_alloc_fail_after(n);
+    vg_notifier_open_state(ns, dir, &err);
+    put(ns, a, 2, T0);
+    vg_notifier_step(ns, T0);
+    a[1].m.ends_at_ns = T0 + SEC;
+    put(ns, a, 2, T0 + SEC);
+    vg_notifier_step(ns, T0 + 61 * SEC);
+    calls = vg_alloc_calls();
+    vg_alloc_reset();
+    vg_notifier_destroy(ns);
+    return calls <= (unsigned long)n;
+}
+
+static void state_survives_allocation_failures(void **state)
+{
+    char dir[64];
+    long n;
+
+    (void)state;
+    st_dir(dir, sizeof(dir));
+    for (n = 0; n < 5000 && !alloc_state_run(dir, n); n++)
+        ;
+    assert_true(n < 5000);
+    st_rm(dir);
 }
 
 /* ------------------------------------------------------------------------
@@ -905,6 +1144,11 @@ int main(void)
         cmocka_unit_test(metrics_are_emitted),
         cmocka_unit_test(allocation_failures_are_survived),
         cmocka_unit_test(threads_deliver_and_stop),
+        cmocka_unit_test(restart_does_not_page_again),
+        cmocka_unit_test(restart_sends_one_resolved_notice),
+        cmocka_unit_test(restart_tells_what_it_did_not_tell),
+        cmocka_unit_test(damaged_state_lines_are_skipped),
+        cmocka_unit_test(state_survives_allocation_failures),
         cmocka_unit_test(slack_message_is_within_limits),
         cmocka_unit_test(slack_cuts_long_texts),
         cmocka_unit_test(email_message_has_crlf_and_headers),
