@@ -9,6 +9,8 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 10
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 
 # Building and running (the -dev packages bring the runtime libraries).
 DEPS_BUILD = build-essential cmake pkg-config clang libclang-rt-14-dev libmicrohttpd-dev librdkafka-dev libpcre2-dev \
@@ -17,7 +19,8 @@ DEPS_BUILD = build-essential cmake pkg-config clang libclang-rt-14-dev libmicroh
 DEPS_TEST  = prometheus prometheus-node-exporter python3 python3-kafka curl wrk \
              openssl prometheus-alertmanager python3-aiosmtpd
 
-.PHONY: all deps deps-test build run test test-asan fuzz lint format-check format bench clean
+.PHONY: all deps deps-test build run install package reference test test-asan fuzz lint format-check \
+        format bench clean
 
 all: build
 
@@ -35,6 +38,15 @@ build: deps $(BUILD)/CMakeCache.txt
 
 run: build
 	./$(BUILD)/vigil $(ARGS)
+
+# The binary under PREFIX, /etc/vigil/vigil.yaml, the systemd unit, the man
+# page and the docs, all below DESTDIR when it is set.
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+# config/REFERENCE.md, regenerated from the binary's option tables.
+reference: build
+	/usr/bin/python3 packaging/reference.py --vigil $(BUILD)/vigil --write config/REFERENCE.md
 
 # House style, checked by tools: no function longer than one screen; no
 # strcpy/strcat/sprintf/atoi/strerror and no assignment inside a condition

@@ -1,0 +1,76 @@
+"""Installing: config/REFERENCE.md matches `vigil --list-options`, the host
+config passes --check-config, and `cmake --install` with a prefix and
+DESTDIR lays out the binary, /etc/vigil/vigil.yaml, the systemd unit (pointed
+at the installed binary), the man page and the docs."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+import vigiltest as vt
+
+BUILD = os.path.dirname(os.path.abspath(vt.BIN))
+
+
+def run(cmd, env=None, timeout=60):
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, "%s: rc %d\n%s%s" % (cmd, p.returncode, p.stdout, p.stderr)
+    return p
+
+
+@vt.case
+def reference_matches_the_binary():
+    run(["/usr/bin/python3", os.path.join(vt.SRC, "packaging", "reference.py"),
+         "--vigil", vt.BIN, "--check", os.path.join(vt.SRC, "config", "REFERENCE.md")])
+
+
+@vt.case
+def reference_check_fails_when_stale():
+    tmp = tempfile.mkdtemp(prefix="vigil-ref-")
+    try:
+        stale = os.path.join(tmp, "REFERENCE.md")
+        with open(os.path.join(vt.SRC, "config", "REFERENCE.md")) as f:
+            text = f.read()
+        with open(stale, "w") as f:
+            f.write(text.replace("shutdown_timeout", "shutdown_tmout", 1))
+        p = subprocess.run(["/usr/bin/python3", os.path.join(vt.SRC, "packaging", "reference.py"),
+                            "--vigil", vt.BIN, "--check", stale],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode != 0 and "make reference" in p.stderr, p
+    finally:
+        shutil.rmtree(tmp)
+
+
+@vt.case
+def host_config_is_valid():
+    p = vt.run_vigil(["--check-config", os.path.join(vt.SRC, "packaging", "vigil.yaml")])
+    assert p.returncode == 0, p.stderr
+    assert "6 collectors" in p.stdout, p.stdout
+
+
+@vt.case
+def install_with_prefix_and_destdir():
+    tmp = tempfile.mkdtemp(prefix="vigil-install-")
+    try:
+        env = dict(os.environ, DESTDIR=tmp)
+        run(["cmake", "--install", BUILD, "--prefix", "/opt/vg"], env=env)
+        root = os.path.join(tmp, "opt", "vg")
+        for rel in ("bin/vigil", "share/doc/vigil/README.md",
+                    "share/doc/vigil/REFERENCE.md", "lib/systemd/system/vigil.service"):
+            assert os.path.isfile(os.path.join(root, rel)), rel
+        conf = os.path.join(tmp, "etc", "vigil", "vigil.yaml")
+        assert os.path.isfile(conf)
+        with open(os.path.join(root, "lib/systemd/system/vigil.service")) as f:
+            unit = f.read()
+        assert "ExecStart=/opt/vg/bin/vigil --config /etc/vigil/vigil.yaml" in unit, unit
+        assert "/usr/bin/vigil" not in unit, unit
+        vigil = os.path.join(root, "bin", "vigil")
+        p = run([vigil, "--version"])
+        assert p.stdout.startswith("vigil "), p.stdout
+        run([vigil, "--check-config", conf])
+    finally:
+        shutil.rmtree(tmp)
+
+
+vt.finish()
