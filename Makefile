@@ -17,7 +17,7 @@ DEPS_BUILD = build-essential cmake pkg-config clang libclang-rt-14-dev libmicroh
              libcurl4-openssl-dev libcmocka-dev zlib1g-dev libyaml-dev clang-format
 # The peers of the tests and benchmarks only.
 DEPS_TEST  = prometheus prometheus-node-exporter python3 python3-kafka curl wrk \
-             openssl prometheus-alertmanager python3-aiosmtpd
+             openssl prometheus-alertmanager python3-aiosmtpd groff-base
 
 .PHONY: all deps deps-test build run install package reference test test-asan fuzz lint format-check \
         format bench clean

@@ -1,4 +1,5 @@
-"""Installing: config/REFERENCE.md matches `vigil --list-options`, the host
+"""Installing: config/REFERENCE.md matches `vigil --list-options`, vigil(8)
+renders cleanly and names every command-line option, the host
 config passes --check-config, and `cmake --install` with a prefix and
 DESTDIR lays out the binary, /etc/vigil/vigil.yaml, the systemd unit (pointed
 at the installed binary), the man page and the docs."""
@@ -50,13 +51,31 @@ def host_config_is_valid():
 
 
 @vt.case
+def man_page_renders_and_names_every_option():
+    import gzip
+    import re
+    with gzip.open(os.path.join(BUILD, "man", "vigil.8.gz"), "rt") as f:
+        roff = f.read()
+    p = vt.run_vigil(["--version"])
+    assert ('"vigil %s"' % p.stdout.split()[1]) in roff, roff.splitlines()[0]
+    p = subprocess.run(["groff", "-man", "-ww", "-z"], input=roff, capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0 and not p.stderr, p.stderr
+    text = subprocess.run(["groff", "-man", "-Tascii", "-P-cbou"], input=roff,
+                          capture_output=True, text=True, timeout=30).stdout
+    helptext = vt.run_vigil(["--help"]).stdout
+    for opt in sorted(set(re.findall(r"--[a-z][a-z-]+", helptext))):
+        assert opt in text, "vigil(8) does not name %s" % opt
+
+
+@vt.case
 def install_with_prefix_and_destdir():
     tmp = tempfile.mkdtemp(prefix="vigil-install-")
     try:
         env = dict(os.environ, DESTDIR=tmp)
         run(["cmake", "--install", BUILD, "--prefix", "/opt/vg"], env=env)
         root = os.path.join(tmp, "opt", "vg")
-        for rel in ("bin/vigil", "share/doc/vigil/README.md",
+        for rel in ("bin/vigil", "share/man/man8/vigil.8.gz", "share/doc/vigil/README.md",
                     "share/doc/vigil/REFERENCE.md", "lib/systemd/system/vigil.service"):
             assert os.path.isfile(os.path.join(root, rel)), rel
         conf = os.path.join(tmp, "etc", "vigil", "vigil.yaml")
