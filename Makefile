@@ -17,7 +17,8 @@ DEPS_BUILD = build-essential cmake pkg-config clang libclang-rt-14-dev libmicroh
              libcurl4-openssl-dev libcmocka-dev zlib1g-dev libyaml-dev clang-format
 # The peers of the tests and benchmarks only.
 DEPS_TEST  = prometheus prometheus-node-exporter python3 python3-kafka curl wrk \
-             openssl prometheus-alertmanager python3-aiosmtpd groff-base
+             openssl prometheus-alertmanager python3-aiosmtpd groff-base \
+             dpkg-dev
 
 .PHONY: all deps deps-test build run install package reference test test-asan fuzz lint format-check \
         format bench clean
@@ -43,6 +44,12 @@ run: build
 # page and the docs, all below DESTDIR when it is set.
 install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+# The Debian package $(BUILD)/vigil_<version>_<arch>.deb (dpkg-shlibdeps
+# computes its dependencies: dpkg-dev).
+package: build
+	@sh packaging/install-deps.sh dpkg-dev
+	cd $(BUILD) && cpack -G DEB
 
 # config/REFERENCE.md, regenerated from the binary's option tables.
 reference: build

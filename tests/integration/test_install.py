@@ -1,8 +1,8 @@
 """Installing: config/REFERENCE.md matches `vigil --list-options`, vigil(8)
 renders cleanly and names every command-line option, the host
 config passes --check-config, and `cmake --install` with a prefix and
-DESTDIR lays out the binary, /etc/vigil/vigil.yaml, the systemd unit (pointed
-at the installed binary), the man page and the docs."""
+DESTDIR lays out the binary, /etc/vigil/vigil.yaml (kept when it exists), the
+systemd unit (pointed at the installed binary), the man page and the docs."""
 
 import os
 import shutil
@@ -88,6 +88,12 @@ def install_with_prefix_and_destdir():
         p = run([vigil, "--version"])
         assert p.stdout.startswith("vigil "), p.stdout
         run([vigil, "--check-config", conf])
+        with open(conf, "w") as f:
+            f.write("# the user's own\n")
+        p = run(["cmake", "--install", BUILD, "--prefix", "/opt/vg"], env=env)
+        assert "Keeping: " + conf in p.stdout, p.stdout
+        with open(conf) as f:
+            assert f.read() == "# the user's own\n", "an install replaced the user's config"
     finally:
         shutil.rmtree(tmp)
 
