@@ -111,7 +111,10 @@ def install_into_a_throwaway_root():
     assert vigil_user[0][6] == "/usr/sbin/nologin", users
     link = os.path.join(root, "etc/systemd/system/multi-user.target.wants/vigil.service")
     assert os.readlink(link) == "/usr/lib/systemd/system/vigil.service"
-    assert os.path.isdir(os.path.join(root, "var/lib/vigil/textfile"))
+    st = os.stat(os.path.join(root, "var/lib/vigil/textfile"))
+    with open(os.path.join(root, "etc/group")) as fh:
+        gids = [line.split(":")[2] for line in fh if line.startswith("vigil:")]
+    assert gids and st.st_gid == int(gids[0]) and oct(st.st_mode & 0o7777) == "0o2775", st
     q = run(["dpkg-query", "--admindir=" + os.path.join(root, "var/lib/dpkg"),
              "-W", "-f=${Status}|${Conffiles}", "vigil"]).stdout
     assert q.startswith("install ok installed|") and "/etc/vigil/vigil.yaml" in q, q
@@ -125,6 +128,19 @@ def install_into_a_throwaway_root():
     with open("/etc/passwd") as fh:
         assert fh.read() == host_passwd, "the host's /etc/passwd changed"
     DEB["root"] = root
+
+
+@vt.case
+def reinstall_keeps_the_edited_conffile_and_the_user():
+    root = DEB["root"]
+    conf = os.path.join(root, "etc/vigil/vigil.yaml")
+    with open(conf, "a") as fh:
+        fh.write("# edited by the admin\n")
+    dpkg(root, "-i", DEB["path"])
+    with open(conf) as fh:
+        assert fh.read().endswith("# edited by the admin\n"), "the conffile was replaced"
+    with open(os.path.join(root, "etc/passwd")) as fh:
+        assert sum(1 for line in fh if line.startswith("vigil:")) == 1
 
 
 @vt.case
