@@ -1,6 +1,6 @@
 """Installing: config/REFERENCE.md matches `vigil --list-options`, vigil(8)
-renders cleanly and names every command-line option, the host
-config passes --check-config, and `cmake --install` with a prefix and
+renders cleanly and names every command-line option, the systemd unit
+verifies, the host config passes --check-config, and `cmake --install` with a prefix and
 DESTDIR lays out the binary, /etc/vigil/vigil.yaml (kept when it exists), the
 systemd unit (pointed at the installed binary), the man page and the docs."""
 
@@ -66,6 +66,30 @@ def man_page_renders_and_names_every_option():
     helptext = vt.run_vigil(["--help"]).stdout
     for opt in sorted(set(re.findall(r"--[a-z][a-z-]+", helptext))):
         assert opt in text, "vigil(8) does not name %s" % opt
+
+
+@vt.case
+def systemd_unit_verifies_and_makes_its_writable_paths():
+    """systemd-analyze finds nothing wrong with the unit (run on the built
+    binary); every ReadWritePaths= folder is one that systemd creates
+    (StateDirectory=, LogsDirectory=), else a start fails on a fresh host."""
+    tmp = tempfile.mkdtemp(prefix="vigil-unit-")
+    try:
+        with open(os.path.join(vt.SRC, "packaging", "systemd", "vigil.service")) as f:
+            unit = f.read()
+        path = os.path.join(tmp, "vigil.service")
+        with open(path, "w") as f:
+            f.write(unit.replace("/usr/bin/vigil", vt.BIN))
+        p = subprocess.run(["systemd-analyze", "verify", "--man=no", path],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0 and not p.stderr.strip(), p.stderr
+        keys = dict(line.split("=", 1) for line in unit.splitlines() if "=" in line
+                    and not line.startswith("#"))
+        made = {"/var/lib/" + keys.get("StateDirectory", ""), "/var/log/" + keys.get("LogsDirectory", "")}
+        for rw in keys["ReadWritePaths"].split():
+            assert rw.lstrip("-") in made or rw.startswith("-"), (rw, made)
+    finally:
+        shutil.rmtree(tmp)
 
 
 @vt.case
