@@ -9,15 +9,19 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 10
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 
 # Building and running (the -dev packages bring the runtime libraries).
 DEPS_BUILD = build-essential cmake pkg-config clang libclang-rt-14-dev libmicrohttpd-dev librdkafka-dev libpcre2-dev \
              libcurl4-openssl-dev libcmocka-dev zlib1g-dev libyaml-dev clang-format
 # The peers of the tests and benchmarks only.
 DEPS_TEST  = prometheus prometheus-node-exporter python3 python3-kafka curl wrk \
-             openssl prometheus-alertmanager python3-aiosmtpd
+             openssl prometheus-alertmanager python3-aiosmtpd groff-base \
+             dpkg-dev systemd
 
-.PHONY: all deps deps-test build run test test-asan fuzz lint format-check format bench clean
+.PHONY: all deps deps-test build run install package reference test test-asan fuzz lint format-check \
+        format bench clean
 
 all: build
 
@@ -35,6 +39,21 @@ build: deps $(BUILD)/CMakeCache.txt
 
 run: build
 	./$(BUILD)/vigil $(ARGS)
+
+# The binary under PREFIX, /etc/vigil/vigil.yaml, the systemd unit, the man
+# page and the docs, all below DESTDIR when it is set.
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+# The Debian package $(BUILD)/vigil_<version>_<arch>.deb (dpkg-shlibdeps
+# computes its dependencies: dpkg-dev).
+package: build
+	@sh packaging/install-deps.sh dpkg-dev
+	cd $(BUILD) && cpack -G DEB
+
+# config/REFERENCE.md, regenerated from the binary's option tables.
+reference: build
+	/usr/bin/python3 packaging/reference.py --vigil $(BUILD)/vigil --write config/REFERENCE.md
 
 # House style, checked by tools: no function longer than one screen; no
 # strcpy/strcat/sprintf/atoi/strerror and no assignment inside a condition
