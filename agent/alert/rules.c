@@ -244,7 +244,8 @@ struct alert_inst *vg_alert_inst_find(const struct alert_rule *rule, const char 
     struct alert_inst *inst;
 
     for (inst = rule->buckets[h & (rule->n_buckets - 1)]; inst != NULL; inst = inst->next)
-        if (inst->hash == h && inst->key_len == len && memcmp(inst->key, key, len) == 0)
+        if (inst->hash == h && inst->key_len == len &&
+            (len == 0 || memcmp(inst->key, key, len) == 0))
             return inst;
     return NULL;
 }
@@ -352,7 +353,8 @@ struct alert_inst *vg_alert_inst_add(struct alert_rule *rule, const char *key, s
         free(inst);
         return NULL;
     }
-    memcpy(inst->key, key, len);
+    if (len > 0) /* a series without labels: key may be NULL */
+        memcpy(inst->key, key, len);
     inst->key[len] = '\0';
     inst->key_len = len;
     inst->hash = h;
