@@ -25,79 +25,9 @@
 #include "alloc.h"
 #include "core.h"
 #include "engine.h"
+#include "engine_internal.h"
 #include "log_metrics.h"
 #include "process.h"
-
-#define ENGINE_TICK_MS           1000 /* heartbeat and self metrics */
-#define ENGINE_BACKOFF_MAX_SHIFT 5    /* a failing collector waits up to 32 intervals */
-#define ENGINE_BACKOFF_CAP_MS    (5 * 60 * 1000)
-#define ENGINE_SELF_OWNER        "vigil:self"
-#define ENGINE_LOGM_OWNER        "vigil:log_metrics"
-#define ENGINE_ALERTS_OWNER      "vigil:alerts"
-
-enum engine_src {
-    ENGINE_SRC_SIGNAL,
-    ENGINE_SRC_ACK,
-    ENGINE_SRC_TICK,
-    ENGINE_SRC_COLLECTOR,
-    ENGINE_SRC_COLLECTOR_FD,
-    ENGINE_SRC_ALERTS,
-};
-
-/* What an epoll event points at. */
-struct engine_watch {
-    enum engine_src kind;
-    struct engine_collector *ec;
-    int fd;
-    struct engine_watch *next; /* a collector's fd watches */
-};
-
-/* A collector and the engine's bookkeeping for it (engine thread only). */
-struct engine_collector {
-    struct vg_collector c;
-    struct engine_watch watch;
-    struct vg_samples *samples;
-    struct vg_sink *sink;
-    int timer_fd;
-    char owner[128];
-    unsigned failures; /* consecutive */
-    double last_duration_s;
-    bool last_ok;
-    bool ran;
-    uint64_t errors_total;
-    char reason[256]; /* set by vg_collector_fail during collect */
-    struct vg_complain complain;
-    struct engine_watch *fd_watches; /* vg_collector_watch_fd */
-    int64_t wake_ms;                 /* vg_collector_wake during collect; -1: none */
-    bool held;                       /* the last collect ended paused */
-    bool ckpt_reported;              /* vg_collector_checkpoint_state was called */
-    bool ckpt_failing;               /* ... and the last report was a failure */
-    uint64_t ckpt_errors_total;
-    struct vg_engine *e;
-};
-
-struct vg_engine {
-    struct vg_plan *plan;
-    struct engine_collector *collectors;
-    size_t n_collectors;
-    struct vg_metric_store *store;
-    struct vg_pipeline *pipeline;
-    struct vg_http *http;
-    struct vg_health health;
-    struct vg_samples *self_samples;
-    int epoll_fd;
-    int signal_fd;
-    int tick_fd;
-    struct engine_watch signal_watch, ack_watch, tick_watch, alerts_watch;
-    int alerts_fd;                     /* the rule engine's timer, -1: no rules */
-    struct vg_notifier_set *notifiers; /* alerts.notifiers; NULL: none */
-    struct vg_samples *alert_samples;  /* ALERTS and ALERTS_FOR_STATE */
-    struct vg_samples *logm_samples;   /* the log metrics (log rules read them) */
-    struct vg_buf alerts_json;         /* /api/v1/alerts */
-    char node_name[256];
-    bool started;
-    bool stopping;
-};
 
 /* Set once before any output worker or collector runs; read by plugins. */
 static char engine_node_name[256];
@@ -159,7 +89,7 @@ static bool engine_ready(const struct vg_engine *e, enum vg_not_ready *why)
         return false;
     *why = VG_NOT_READY_CHECKPOINT;
     for (i = 0; i < e->n_collectors; i++)
-        if (e->collectors[i].ckpt_failing)
+        if (e->collectors[i]->ckpt_failing)
             return false;
     return true;
 }
@@ -174,7 +104,7 @@ static void engine_publish_ready(struct vg_engine *e)
     atomic_store(&e->health.ready, ready);
 }
 
-static int engine_watch_fd(struct vg_engine *e, int fd, struct engine_watch *w)
+int vg_engine_watch_fd(struct vg_engine *e, int fd, struct engine_watch *w)
 {
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
 
@@ -196,7 +126,7 @@ int vg_collector_watch_fd(struct vg_collector *c, int fd)
     w->kind = ENGINE_SRC_COLLECTOR_FD;
     w->ec = ec;
     w->fd = fd;
-    if (engine_watch_fd(ec->e, fd, w) != VG_OK) {
+    if (vg_engine_watch_fd(ec->e, fd, w) != VG_OK) {
         free(w);
         return VG_EIO;
     }
@@ -237,7 +167,7 @@ void vg_collector_wake(struct vg_collector *c, int64_t delay_ms)
 
 /* Arms a one-shot timer delay_ms from now (0 is taken as 1 ms: a zero
  * it_value would disarm the timer). */
-static void engine_arm(int fd, int64_t delay_ms)
+void vg_engine_arm(int fd, int64_t delay_ms)
 {
     struct itimerspec its = {{0, 0}, {0, 0}};
 
@@ -248,7 +178,7 @@ static void engine_arm(int fd, int64_t delay_ms)
     timerfd_settime(fd, 0, &its, NULL);
 }
 
-static void engine_disarm(int fd)
+void vg_engine_disarm(int fd)
 {
     struct itimerspec its = {{0, 0}, {0, 0}};
 
@@ -275,7 +205,7 @@ static int64_t engine_next_delay(const struct engine_collector *ec)
 
 /* Runs one collection, commits its samples, enqueues its records and
  * re-arms its timer. */
-static void engine_collect(struct vg_engine *e, struct engine_collector *ec)
+void vg_engine_collect(struct vg_engine *e, struct engine_collector *ec)
 {
     struct vg_emit emit = {.samples = ec->samples, .sink = ec->sink};
     const char *type = ec->c.ops->name;
@@ -307,7 +237,7 @@ static void engine_collect(struct vg_engine *e, struct engine_collector *ec)
                     ec->reason[0] ? ec->reason : vg_strerror(rc), (long long)engine_next_delay(ec));
     }
     if (!e->stopping)
-        engine_arm(ec->timer_fd, engine_next_delay(ec));
+        vg_engine_arm(ec->timer_fd, engine_next_delay(ec));
 }
 
 /* After acknowledgements: collectors held back by full queues run again as
@@ -317,10 +247,10 @@ static void engine_resume_held(struct vg_engine *e)
     size_t i;
 
     for (i = 0; i < e->n_collectors && !e->stopping; i++) {
-        struct engine_collector *ec = &e->collectors[i];
+        struct engine_collector *ec = e->collectors[i];
 
         if (ec->held && !vg_sink_paused(ec->sink))
-            engine_collect(e, ec);
+            vg_engine_collect(e, ec);
     }
 }
 
@@ -329,7 +259,7 @@ static void engine_emit_collector_metrics(struct vg_engine *e, struct vg_emit *e
     size_t i;
 
     for (i = 0; i < e->n_collectors; i++) {
-        struct engine_collector *ec = &e->collectors[i];
+        struct engine_collector *ec = e->collectors[i];
         const char *name = ec->c.name;
 
         if (ec->ran) {
@@ -395,6 +325,7 @@ static void engine_tick(struct vg_engine *e)
     vg_http_emit_metrics(e->http, &emit);
     if (e->notifiers != NULL)
         vg_notifier_emit_metrics(e->notifiers, &emit);
+    vg_engine_reload_emit(e, &emit);
     vg_store_commit(e->store, ENGINE_SELF_OWNER, e->self_samples);
     engine_log_metrics(e);
 }
@@ -422,8 +353,7 @@ static void engine_on_signal(struct vg_engine *e)
 
     while (read(e->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         if (si.ssi_signo == SIGHUP) {
-            vg_log(VG_LOG_INFO, "engine", "main", "SIGHUP: reopening output files");
-            vg_pipeline_reopen(e->pipeline);
+            vg_engine_reload(e);
         } else {
             vg_log(VG_LOG_INFO, "engine", "main", "%s: shutting down",
                    si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
@@ -450,14 +380,15 @@ static void engine_dispatch(struct vg_engine *e, struct engine_watch *w)
         break;
     case ENGINE_SRC_COLLECTOR:
         if (read(w->ec->timer_fd, &expirations, sizeof(expirations)) > 0)
-            engine_collect(e, w->ec);
+            vg_engine_collect(e, w->ec);
         break;
     case ENGINE_SRC_COLLECTOR_FD:
         if (!e->stopping)
-            engine_collect(e, w->ec);
+            vg_engine_collect(e, w->ec);
         break;
     case ENGINE_SRC_ALERTS:
-        if (read(e->alerts_fd, &expirations, sizeof(expirations)) > 0 && !e->stopping)
+        if (read(e->alerts_fd, &expirations, sizeof(expirations)) > 0 && !e->stopping &&
+            e->plan->alerts != NULL)
             engine_alerts(e);
         break;
     }
@@ -487,7 +418,7 @@ static int engine_shutdown(struct vg_engine *e)
     int rc;
 
     for (i = 0; i < e->n_collectors; i++)
-        engine_disarm(e->collectors[i].timer_fd);
+        vg_engine_disarm(e->collectors[i]->timer_fd);
     atomic_store(&e->health.not_ready, VG_NOT_READY_STARTING);
     atomic_store(&e->health.ready, false);
     if (e->plan->alerts != NULL)
@@ -526,36 +457,44 @@ int vg_engine_run(struct vg_engine *e)
     return engine_shutdown(e);
 }
 
+struct vg_output *vg_engine_output_new(struct vg_plan_output *po, struct vg_error *err)
+{
+    struct vg_output *o = vg_calloc(1, sizeof(*o));
+    struct vg_error perr = {0};
+
+    if (o == NULL) {
+        vg_error_set(err, VG_ENOMEM, "out of memory");
+        return NULL;
+    }
+    o->ops = po->ops;
+    o->name = vg_strdup(po->name);
+    if (o->name == NULL) { /* the plan keeps ctx and frees it */
+        free(o);
+        vg_error_set(err, VG_ENOMEM, "out of memory");
+        return NULL;
+    }
+    o->ctx = po->ctx;
+    po->ctx = NULL; /* the pipeline destroys it with the output */
+    o->record_schema = vg_record_schema_parse(po->settings.record_schema);
+    if (o->ops->init != NULL && o->ops->init(o, po->node, &perr) != VG_OK) {
+        vg_error_set(err, VG_ECONFIG, "output %s (%s): %s", o->name, o->ops->name, perr.msg);
+        vg_pipeline_output_free(o);
+        return NULL;
+    }
+    return o;
+}
+
 static int engine_setup_outputs(struct vg_engine *e, struct vg_error *err)
 {
     size_t i;
 
     for (i = 0; i < e->plan->n_outputs; i++) {
         struct vg_plan_output *po = &e->plan->outputs[i];
-        struct vg_output *o = vg_calloc(1, sizeof(*o));
+        struct vg_output *o = vg_engine_output_new(po, err);
         struct vg_error perr = {0};
 
         if (o == NULL)
-            return vg_error_set(err, VG_ENOMEM, "out of memory");
-        o->ops = po->ops;
-        o->name = vg_strdup(po->name);
-        if (o->name == NULL) { /* the plan keeps ctx and frees it */
-            free(o);
-            return vg_error_set(err, VG_ENOMEM, "out of memory");
-        }
-        o->ctx = po->ctx;
-        po->ctx = NULL; /* the pipeline destroys it with the output */
-        o->record_schema = vg_record_schema_parse(po->settings.record_schema);
-        if (o->ops->init != NULL && o->ops->init(o, po->node, &perr) != VG_OK) {
-            vg_error_set(err, VG_ECONFIG, "output %s (%s): %s", o->name, o->ops->name, perr.msg);
-            if (o->ops->destroy != NULL)
-                o->ops->destroy(o);
-            vg_options_free(o->ops->options, o->ctx);
-            free(o->ctx);
-            free(o->name);
-            free(o);
-            return VG_ECONFIG;
-        }
+            return err->code != 0 ? err->code : VG_ECONFIG;
         if (vg_pipeline_add_output(e->pipeline, o, &po->settings, &perr) != VG_OK)
             return vg_error_set(err, perr.code, "output %s: %s", po->name, perr.msg);
     }
@@ -563,7 +502,7 @@ static int engine_setup_outputs(struct vg_engine *e, struct vg_error *err)
 }
 
 /* Sends the collector's batches to the outputs whose `inputs` take it. */
-static int engine_route(struct vg_engine *e, struct engine_collector *ec)
+int vg_engine_route(struct vg_engine *e, struct engine_collector *ec)
 {
     bool *takes = vg_calloc(e->plan->n_outputs + 1, sizeof(*takes));
     size_t i;
@@ -607,14 +546,81 @@ static int engine_setup_collector(struct vg_engine *e, struct engine_collector *
         pc->process = NULL; /* the sink owns it now */
     }
     ec->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (ec->samples == NULL || ec->sink == NULL || ec->timer_fd < 0 || engine_route(e, ec) != VG_OK)
+    if (ec->samples == NULL || ec->sink == NULL || ec->timer_fd < 0 ||
+        vg_engine_route(e, ec) != VG_OK)
         return vg_error_set(err, VG_ENOMEM, "collector %s: cannot allocate its state", pc->name);
     if (pc->ops->init != NULL && pc->ops->init(&ec->c, pc->node, &perr) != VG_OK)
         return vg_error_set(err, VG_ECONFIG, "collector %s (%s): %s", pc->name, pc->ops->name,
                             perr.msg);
-    if (engine_watch_fd(e, ec->timer_fd, &ec->watch) != VG_OK)
+    if (vg_engine_watch_fd(e, ec->timer_fd, &ec->watch) != VG_OK)
         return vg_error_set(err, VG_EIO, "epoll: %s", vg_errno_str(errno));
     return VG_OK;
+}
+
+/* Frees what vg_engine_collector_new made, whatever it got to. */
+void vg_engine_collector_free(struct vg_engine *e, struct engine_collector *ec)
+{
+    if (ec == NULL)
+        return;
+    if (ec->c.ctx != NULL) {
+        if (ec->c.ops->destroy != NULL)
+            ec->c.ops->destroy(&ec->c);
+        vg_options_free(ec->c.ops->options, ec->c.ctx);
+        free(ec->c.ctx);
+    }
+    if (ec->samples != NULL)
+        vg_samples_destroy(ec->samples);
+    if (ec->timer_fd >= 0)
+        close(ec->timer_fd); /* leaves the epoll set with it */
+    while (ec->fd_watches != NULL) {
+        struct engine_watch *w = ec->fd_watches;
+
+        ec->fd_watches = w->next;
+        if (e->epoll_fd >= 0)
+            epoll_ctl(e->epoll_fd, EPOLL_CTL_DEL, w->fd, NULL);
+        free(w);
+    }
+    vg_engine_gen_unref(e, ec->gen);
+    vg_engine_gen_unref(e, ec->proc_gen);
+    free(ec);
+}
+
+struct engine_collector *vg_engine_collector_new(struct vg_engine *e, struct vg_plan_collector *pc,
+                                                 struct engine_gen *gen, struct vg_error *err)
+{
+    struct engine_collector *ec = vg_calloc(1, sizeof(*ec));
+    int rc;
+
+    if (ec == NULL) {
+        vg_error_set(err, VG_ENOMEM, "collector %s: out of memory", pc->name);
+        return NULL;
+    }
+    ec->node = pc->node;
+    ec->gen = vg_engine_gen_ref(gen);
+    ec->proc_gen = vg_engine_gen_ref(gen);
+    rc = engine_setup_collector(e, ec, pc, err);
+    pc->ctx = NULL; /* the engine owns it now */
+    if (rc != VG_OK) {
+        vg_engine_collector_free(e, ec);
+        return NULL;
+    }
+    return ec;
+}
+
+struct engine_gen *vg_engine_gen_ref(struct engine_gen *g)
+{
+    if (g != NULL)
+        g->refs++;
+    return g;
+}
+
+void vg_engine_gen_unref(struct vg_engine *e, struct engine_gen *g)
+{
+    if (g == NULL || --g->refs > 0)
+        return;
+    if (e->reloader.free_cfg != NULL)
+        e->reloader.free_cfg(e->reloader.arg, g->cfg);
+    free(g);
 }
 
 static int engine_setup_fds(struct vg_engine *e, struct vg_error *err)
@@ -636,9 +642,9 @@ static int engine_setup_fds(struct vg_engine *e, struct vg_error *err)
     e->signal_watch.kind = ENGINE_SRC_SIGNAL;
     e->ack_watch.kind = ENGINE_SRC_ACK;
     e->tick_watch.kind = ENGINE_SRC_TICK;
-    if (engine_watch_fd(e, e->signal_fd, &e->signal_watch) != VG_OK ||
-        engine_watch_fd(e, e->tick_fd, &e->tick_watch) != VG_OK ||
-        engine_watch_fd(e, vg_pipeline_ack_fd(e->pipeline), &e->ack_watch) != VG_OK)
+    if (vg_engine_watch_fd(e, e->signal_fd, &e->signal_watch) != VG_OK ||
+        vg_engine_watch_fd(e, e->tick_fd, &e->tick_watch) != VG_OK ||
+        vg_engine_watch_fd(e, vg_pipeline_ack_fd(e->pipeline), &e->ack_watch) != VG_OK)
         return vg_error_set(err, VG_EIO, "epoll: %s", vg_errno_str(errno));
     return VG_OK;
 }
@@ -671,8 +677,9 @@ static int engine_setup_notifiers(struct vg_engine *e, struct vg_error *err)
 }
 
 /* The rule engine: its states from state_dir, its timer and its
- * notifiers. */
-static int engine_setup_alerts(struct vg_engine *e, struct vg_error *err)
+ * notifiers. Again after a reload that changed them: the timer and the
+ * samples are made once. */
+int vg_engine_setup_alerts(struct vg_engine *e, struct vg_error *err)
 {
     struct vg_alert_runner *r = e->plan->alerts;
     int64_t ms;
@@ -690,14 +697,17 @@ static int engine_setup_alerts(struct vg_engine *e, struct vg_error *err)
     its.it_interval.tv_sec = ms / 1000;
     its.it_interval.tv_nsec = (ms % 1000) * 1000000L;
     its.it_value = its.it_interval;
-    e->alert_samples = vg_samples_create();
-    e->alerts_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (e->alert_samples == NULL)
+        e->alert_samples = vg_samples_create();
+    if (e->alerts_fd < 0) {
+        e->alerts_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        e->alerts_watch.kind = ENGINE_SRC_ALERTS;
+        if (e->alerts_fd >= 0 && vg_engine_watch_fd(e, e->alerts_fd, &e->alerts_watch) != VG_OK)
+            return vg_error_set(err, VG_EIO, "epoll: %s", vg_errno_str(errno));
+    }
     if (e->alert_samples == NULL || e->alerts_fd < 0)
         return vg_error_set(err, VG_ENOMEM, "alerts: cannot allocate the rule engine's state");
     timerfd_settime(e->alerts_fd, 0, &its, NULL);
-    e->alerts_watch.kind = ENGINE_SRC_ALERTS;
-    if (engine_watch_fd(e, e->alerts_fd, &e->alerts_watch) != VG_OK)
-        return vg_error_set(err, VG_EIO, "epoll: %s", vg_errno_str(errno));
     return VG_OK;
 }
 
@@ -733,18 +743,17 @@ static int engine_setup(struct vg_engine *e, struct vg_error *err)
         return rc;
     rc = engine_setup_fds(e, err);
     if (rc == VG_OK)
-        rc = engine_setup_alerts(e, err);
+        rc = vg_engine_setup_alerts(e, err);
     if (rc != VG_OK)
         return rc;
     e->collectors = vg_calloc(e->plan->n_collectors + 1, sizeof(*e->collectors));
     if (e->collectors == NULL)
         return vg_error_set(err, VG_ENOMEM, "out of memory");
     for (i = 0; i < e->plan->n_collectors; i++) {
+        e->collectors[i] = vg_engine_collector_new(e, &e->plan->collectors[i], NULL, err);
+        if (e->collectors[i] == NULL)
+            return err->code != 0 ? err->code : VG_ECONFIG;
         e->n_collectors = i + 1;
-        rc = engine_setup_collector(e, &e->collectors[i], &e->plan->collectors[i], err);
-        e->plan->collectors[i].ctx = NULL; /* the engine owns it now */
-        if (rc != VG_OK)
-            return rc;
     }
     return VG_OK;
 }
@@ -775,8 +784,10 @@ static int engine_start(struct vg_engine *e, struct vg_error *err)
     /* The first collections run now, so that /readyz turns 200 only once
      * /metrics holds every collector's values; then on their intervals. */
     for (i = 0; i < e->n_collectors; i++)
-        engine_collect(e, &e->collectors[i]);
+        vg_engine_collect(e, e->collectors[i]);
     e->started = true;
+    e->last_reload_ok = true;
+    e->last_reload_ok_s = (double)vg_now_ns() / 1e9;
     engine_tick(e);
     if (e->plan->alerts != NULL)
         engine_alerts(e);
@@ -805,6 +816,33 @@ int vg_engine_create(struct vg_plan *plan, struct vg_engine **out, struct vg_err
     return VG_OK;
 }
 
+void vg_engine_set_reloader(struct vg_engine *e, const struct vg_engine_reloader *r, void *cfg,
+                            const struct vg_config_node *root)
+{
+    struct engine_gen *g = vg_calloc(1, sizeof(*g));
+    size_t i;
+
+    e->reloader = *r;
+    if (g == NULL) { /* the plugins keep pointing into cfg: it is left to the exit */
+        e->reloader.load = NULL;
+        e->reloader.free_plan = NULL;
+        return;
+    }
+    g->cfg = cfg;
+    e->root = root;
+    e->plan_gen = vg_engine_gen_ref(g);
+    e->alerts_gen = vg_engine_gen_ref(g);
+    for (i = 0; i < e->n_collectors; i++) {
+        e->collectors[i]->gen = vg_engine_gen_ref(g);
+        e->collectors[i]->proc_gen = vg_engine_gen_ref(g);
+    }
+    e->out_gens = vg_calloc(e->plan->n_outputs + 1, sizeof(*e->out_gens));
+    for (i = 0; e->out_gens != NULL && i < e->plan->n_outputs; i++)
+        e->out_gens[i] = vg_engine_gen_ref(g);
+    if (e->out_gens == NULL) /* one reference stands for them all */
+        vg_engine_gen_ref(g);
+}
+
 uint16_t vg_engine_http_port(const struct vg_engine *e)
 {
     return e->http != NULL ? vg_http_port(e->http) : 0;
@@ -826,25 +864,8 @@ void vg_engine_destroy(struct vg_engine *e)
         vg_http_stop(e->http);
     if (e->pipeline != NULL)
         vg_pipeline_destroy(e->pipeline);
-    for (i = 0; i < e->n_collectors; i++) {
-        struct engine_collector *ec = &e->collectors[i];
-
-        if (ec->c.ctx != NULL) {
-            if (ec->c.ops->destroy != NULL)
-                ec->c.ops->destroy(&ec->c);
-            vg_options_free(ec->c.ops->options, ec->c.ctx);
-            free(ec->c.ctx);
-        }
-        if (ec->samples != NULL)
-            vg_samples_destroy(ec->samples);
-        engine_close(ec->timer_fd);
-        while (ec->fd_watches != NULL) {
-            struct engine_watch *w = ec->fd_watches;
-
-            ec->fd_watches = w->next;
-            free(w);
-        }
-    }
+    for (i = 0; i < e->n_collectors; i++)
+        vg_engine_collector_free(e, e->collectors[i]);
     free(e->collectors);
     if (e->self_samples != NULL)
         vg_samples_destroy(e->self_samples);
@@ -861,5 +882,12 @@ void vg_engine_destroy(struct vg_engine *e)
     engine_close(e->epoll_fd);
     engine_close(e->signal_fd);
     engine_close(e->tick_fd);
+    vg_engine_gen_unref(e, e->alerts_gen);
+    for (i = 0; e->out_gens != NULL && i < e->plan->n_outputs; i++)
+        vg_engine_gen_unref(e, e->out_gens[i]);
+    free(e->out_gens);
+    if (e->reloader.free_plan != NULL)
+        e->reloader.free_plan(e->reloader.arg, e->plan); /* before its tree */
+    vg_engine_gen_unref(e, e->plan_gen);
     free(e);
 }

@@ -111,6 +111,62 @@ static int main_check(const char *path)
     return rc == VG_OK ? 0 : 1;
 }
 
+/* The file a reload reads: the one the agent started on (NULL: the
+ * embedded default, read again as well). */
+static char main_reload_file[4096];
+static const char *main_reload_path;
+
+/* The engine's reloader: the same loader as at start, its errors and
+ * warnings logged instead of printed. */
+static int main_reload_load(void *arg, struct vg_plan *plan, void **cfgp,
+                            const struct vg_config_node **root)
+{
+    struct vg_config *cfg = NULL;
+    struct vg_errors errs;
+    const char *what = main_reload_path != NULL ? main_reload_path : "the embedded default config";
+    size_t i;
+    int rc;
+
+    (void)arg;
+    vg_errors_init(&errs);
+    if (main_reload_path != NULL)
+        rc = vg_config_load_file(main_reload_path, &cfg, &errs);
+    else
+        rc = vg_config_load_string(vg_default_config, vg_default_config_len,
+                                   "<embedded default config>", &cfg, &errs);
+    if (cfg != NULL && vg_plan_build(cfg, plan, &errs) != VG_OK)
+        rc = VG_ECONFIG;
+    for (i = 0; i < errs.n_warns; i++)
+        vg_log(VG_LOG_WARN, "agent", "config", "%s", errs.warns[i]);
+    for (i = 0; i < errs.n; i++)
+        vg_log(VG_LOG_ERROR, "agent", "config", "%s", errs.msgs[i]);
+    if (errs.n > 0 || rc != VG_OK) {
+        vg_log(VG_LOG_ERROR, "agent", "config",
+               "reload refused: %zu error%s in %s; the running configuration stays", errs.n,
+               errs.n == 1 ? "" : "s", what);
+        vg_plan_free(plan);
+        vg_config_free(cfg);
+        vg_errors_free(&errs);
+        return VG_ECONFIG;
+    }
+    vg_errors_free(&errs);
+    *cfgp = cfg;
+    *root = cfg->root;
+    return VG_OK;
+}
+
+static void main_reload_free_plan(void *arg, struct vg_plan *plan)
+{
+    (void)arg;
+    vg_plan_free(plan);
+}
+
+static void main_reload_free_cfg(void *arg, void *cfg)
+{
+    (void)arg;
+    vg_config_free(cfg);
+}
+
 static int main_run(const char *path)
 {
     struct vg_config *cfg = NULL;
@@ -119,6 +175,8 @@ static int main_run(const char *path)
     struct vg_plan plan;
     enum vg_log_level level = VG_LOG_INFO;
     struct vg_errors errs;
+    const struct vg_engine_reloader reloader = {main_reload_load, main_reload_free_plan,
+                                                main_reload_free_cfg, NULL};
     size_t i;
     int rc;
 
@@ -142,6 +200,14 @@ static int main_run(const char *path)
         vg_log(VG_LOG_ERROR, "agent", "main", "cannot start: %s", err.msg);
         goto out;
     }
+    if (path == NULL && access(MAIN_DEFAULT_CONFIG, F_OK) == 0)
+        path = MAIN_DEFAULT_CONFIG;
+    if (path != NULL) {
+        snprintf(main_reload_file, sizeof(main_reload_file), "%s", path);
+        main_reload_path = main_reload_file;
+    }
+    vg_engine_set_reloader(engine, &reloader, cfg, cfg->root);
+    cfg = NULL; /* the engine's now, with the plan's contents */
     rc = vg_engine_run(engine);
 out:
     vg_errors_free(&errs);

@@ -60,7 +60,7 @@ struct vg_pipeline *vg_pipeline_create(const struct vg_pipeline_settings *s)
 }
 
 /* Frees what the engine handed over with the output. */
-static void pipeline_output_free(struct vg_output *o)
+void vg_pipeline_output_free(struct vg_output *o)
 {
     if (o == NULL)
         return;
@@ -180,7 +180,7 @@ int vg_pipeline_add_output(struct vg_pipeline *p, struct vg_output *o,
     p->outs[p->n_outs++] = q;
     return VG_OK;
 fail:
-    pipeline_output_free(o);
+    vg_pipeline_output_free(o);
     return rc;
 }
 
@@ -801,6 +801,51 @@ static void pipeline_sink_free(struct vg_sink *s)
     free(s);
 }
 
+bool vg_sink_settled(const struct vg_sink *s)
+{
+    return s->ack_next == s->next_seq && (s->open == NULL || s->open->n_recs == 0);
+}
+
+void vg_sink_take_over(struct vg_sink *s, struct vg_sink *old, bool keep_process)
+{
+    s->records_total = old->records_total;
+    s->bytes_total = old->bytes_total;
+    s->acked_total = old->acked_total;
+    s->dropped_total = old->dropped_total;
+    s->finished = old->finished;
+    if (keep_process) {
+        vg_process_destroy(s->proc);
+        s->proc = old->proc;
+        old->proc = NULL;
+    }
+}
+
+int vg_pipeline_move_output(struct vg_pipeline *to, struct vg_pipeline *from, const char *name,
+                            const struct vg_output_settings *s, struct vg_error *err)
+{
+    struct vg_outq *q = NULL, *nq;
+    struct vg_output *o;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < from->n_outs && q == NULL; i++)
+        if (from->outs[i]->o != NULL && strcmp(from->outs[i]->o->name, name) == 0)
+            q = from->outs[i];
+    if (q == NULL || q->started || q->abandoned)
+        return vg_error_set(err, VG_ENOENT, "output %s: not in the running pipeline", name);
+    o = q->o;
+    q->o = NULL;
+    rc = vg_pipeline_add_output(to, o, s, err);
+    if (rc != VG_OK)
+        return rc;
+    nq = to->outs[to->n_outs - 1];
+    /* the old worker is joined: nothing writes these any more */
+    memcpy(&nq->st, &q->st, sizeof(nq->st));
+    atomic_store(&nq->st.up, 1); /* tried afresh: a reload is someone acting */
+    atomic_store(&nq->st.stopped, 0);
+    return VG_OK;
+}
+
 /* Stops workers still running, then frees outputs, queues, sinks and every
  * batch whatever its state (queued, in retry, pending, free); frees nothing
  * when a worker was left running (it may still touch any of it). */
@@ -817,7 +862,7 @@ void vg_pipeline_destroy(struct vg_pipeline *p)
     for (i = 0; i < p->n_outs; i++) {
         struct vg_outq *q = p->outs[i];
 
-        pipeline_output_free(q->o);
+        vg_pipeline_output_free(q->o);
         vg_outq_fini(q);
         free(q->dl_path);
         free(q->s.dead_letter_path);

@@ -46,6 +46,9 @@ struct vg_pipeline *vg_pipeline_create(const struct vg_pipeline_settings *s);
 /* Takes the output (initialised) into the pipeline; it is destroyed with it. */
 int vg_pipeline_add_output(struct vg_pipeline *p, struct vg_output *o,
                            const struct vg_output_settings *s, struct vg_error *err);
+/* Destroys an output that is in no pipeline: ops->destroy, its options,
+ * ctx, name and the struct. */
+void vg_pipeline_output_free(struct vg_output *o);
 /* Starts one worker per output. */
 int vg_pipeline_start(struct vg_pipeline *p, struct vg_error *err);
 /* The sink through which collector c emits records (created on first use). */
@@ -73,6 +76,19 @@ uint64_t vg_sink_records_total(const struct vg_sink *s); /* records emitted */
 uint64_t vg_sink_bytes_total(const struct vg_sink *s);
 /* Records of this sink acknowledged back to its collector so far. */
 uint64_t vg_sink_acked_total(const struct vg_sink *s);
+
+/* True when every record the sink took was acknowledged back to its
+ * collector (nothing open, in a queue or waiting for an earlier batch). */
+bool vg_sink_settled(const struct vg_sink *s);
+/* A reload: s, a new sink of a collector kept running, continues old's
+ * counters, and takes old's processing steps when keep_process. */
+void vg_sink_take_over(struct vg_sink *s, struct vg_sink *old, bool keep_process);
+/* A reload: takes the output `name` out of from (drained: its worker
+ * stopped) into to, with its counters, as vg_pipeline_add_output does with
+ * a new one. VG_ENOENT when from has no such output, or its worker could
+ * not be stopped. */
+int vg_pipeline_move_output(struct vg_pipeline *to, struct vg_pipeline *from, const char *name,
+                            const struct vg_output_settings *s, struct vg_error *err);
 
 /* Readable (EPOLLIN) when acknowledgements wait for vg_pipeline_process_acks. */
 int vg_pipeline_ack_fd(const struct vg_pipeline *p);
