@@ -470,6 +470,7 @@ void vg_engine_reload(struct vg_engine *e)
         failed = 0;
     } else {
         failed = reload_apply(e, &r);
+        vg_pipeline_reopen(e->pipeline); /* the moved outputs' flag stayed behind */
         vg_log(VG_LOG_INFO, "engine", "reload",
                "configuration applied: %zu collector%s, %zu output%s%s", e->n_collectors,
                e->n_collectors == 1 ? "" : "s", e->plan->n_outputs,
