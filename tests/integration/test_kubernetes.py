@@ -488,6 +488,50 @@ def gpu_overlay_patches_the_daemonset_and_its_config_is_valid():
 
 
 @vt.case
+def configmap_config_runs_on_a_node_without_gpus():
+    """The ConfigMap's config, its pod paths pointed at this machine's
+    (/host/proc at /proc...) and its container logs at a kubelet-named
+    file: it starts, GPU collectors report backend 0 without an error,
+    records carry the pod's names, and SIGTERM stops it well within the
+    grace period."""
+    with open(EXAMPLE) as f:
+        text = f.read()
+    swaps = [("/host/proc", "/proc"), ("/host/sys", "/sys"), ("rootfs: /host/root", "rootfs: /"),
+             ('"0.0.0.0:9469"', '"127.0.0.1:{port}"'), ("/var/lib/vigil/textfile", "{tmp}/tf"),
+             ("state_dir: /var/lib/vigil", "state_dir: {tmp}/state"),
+             ("/var/log/containers/*.log", "{tmp}/containers/*.log"),
+             ("/var/lib/docker/containers/*/*-json.log", "{tmp}/docker/*/*-json.log")]
+    for old, new in swaps:
+        assert old in text, old
+        text = text.replace(old, new)
+    agent = vt.Agent(text, env={"NODE_NAME": "node-1"})
+    cid = "ab" * 32
+    os.makedirs(os.path.join(agent.tmp, "containers"))
+    os.makedirs(os.path.join(agent.tmp, "tf"))
+    with open(os.path.join(agent.tmp, "containers", "web-0_shop_nginx-%s.log" % cid), "w") as f:
+        for i in range(5):
+            f.write("2026-12-03T10:00:0%dZ stdout F line %d\n" % (i, i))
+    with agent:
+        vt.wait_for(lambda: agent.metric_value("vigil_input_records_total",
+                                               {"collector": "container_logs"}) == 5,
+                    10, what="5 records read")
+        assert agent.metric_value("vigil_log_records_total",
+                                  {"namespace": "shop", "pod": "web-0", "container": "nginx"}) == 5
+        for backend in ("nvml", "amdgpu"):
+            if agent.metric_value("vigil_gpu_backend_up", {"backend": backend}) is None:
+                vt.wait_for(lambda: agent.metric_value("vigil_gpu_backend_up",
+                                                       {"backend": backend}) is not None,
+                            10, what="vigil_gpu_backend_up %s" % backend)
+        assert agent.metric_value("node_load1") is not None
+        rc, took = agent.stop()
+        errors = [l for l in agent.stderr().splitlines() if '"level":"error"' in l]
+    grace = one(render(K8S), "DaemonSet")["spec"]["template"]["spec"][
+        "terminationGracePeriodSeconds"]
+    assert rc == 0 and took < grace, (rc, took)
+    assert not errors, errors
+
+
+@vt.case
 def podmonitor_component_scrapes_the_metrics_port():
     tmp = tempfile.mkdtemp(prefix="vigil-k8s-")
     try:
