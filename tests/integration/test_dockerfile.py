@@ -224,6 +224,17 @@ def needed_packages(binary):
     return out
 
 
+def debian_12():
+    """Whether this machine runs the image's distribution: package names
+    (libmicrohttpd12, libcurl4) differ in other releases."""
+    try:
+        with open("/etc/os-release") as f:
+            rel = dict(l.rstrip("\n").split("=", 1) for l in f if "=" in l)
+    except OSError:
+        return False
+    return rel.get("ID") == "debian" and rel.get("VERSION_ID", "").strip('"') == "12"
+
+
 def not_debian_packages(names):
     """The names apt-cache does not know, sorted."""
     p = subprocess.run(["apt-cache", "show", "--no-all-versions"] + sorted(names),
@@ -290,6 +301,9 @@ def runtime_stage_installs_real_packages_that_cover_every_needed_library():
     st = stages(instructions(read_dockerfile()))
     runtime = set(stage_packages(st[-1]))
     assert runtime, "the runtime stage installs nothing"
+    if not debian_12():
+        print("     not Debian 12 (the image's base): package names not checked")
+        return
     if shutil.which("apt-cache"):
         unknown = not_debian_packages(runtime | {"libyaml-0-3"})
         assert unknown == ["libyaml-0-3"], "not Debian packages here: %s" % unknown
