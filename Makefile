@@ -18,7 +18,7 @@ DEPS_BUILD = build-essential cmake pkg-config clang libclang-rt-14-dev libmicroh
 # The peers of the tests and benchmarks only.
 DEPS_TEST  = prometheus prometheus-node-exporter python3 python3-kafka curl wrk \
              openssl prometheus-alertmanager python3-aiosmtpd groff-base \
-             dpkg-dev systemd
+             dpkg-dev systemd python3-yaml
 
 .PHONY: all deps deps-test build run install package reference test test-asan fuzz lint format-check \
         format bench clean
