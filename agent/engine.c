@@ -27,6 +27,7 @@
 #include "engine.h"
 #include "log_metrics.h"
 #include "process.h"
+#include "sd_notify.h"
 
 #define ENGINE_TICK_MS           1000 /* heartbeat and self metrics */
 #define ENGINE_BACKOFF_MAX_SHIFT 5    /* a failing collector waits up to 32 intervals */
@@ -97,6 +98,7 @@ struct vg_engine {
     char node_name[256];
     bool started;
     bool stopping;
+    struct vg_sd_notify sd; /* systemd's notifications and watchdog (sd_notify.c) */
 };
 
 /* Set once before any output worker or collector runs; read by plugins. */
@@ -385,10 +387,16 @@ static void engine_log_metrics(struct vg_engine *e)
 static void engine_tick(struct vg_engine *e)
 {
     struct vg_emit emit = {.samples = e->self_samples, .sink = NULL};
+    struct vg_sd_stats sd = {.collectors = e->n_collectors, .outputs = e->plan->n_outputs};
+    size_t i;
 
     atomic_store(&e->health.heartbeat_ns, vg_mono_ns());
     if (e->started && !e->stopping)
         engine_publish_ready(e);
+    for (i = 0; i < e->n_collectors; i++)
+        sd.records_total += vg_sink_records_total(e->collectors[i].sink);
+    sd.outputs_down = vg_pipeline_outputs_down(e->pipeline);
+    vg_sd_notify_tick(&e->sd, vg_mono_ns(), &sd);
     vg_self_collect(&emit);
     engine_emit_collector_metrics(e, &emit);
     vg_pipeline_emit_metrics(e->pipeline, &emit);
@@ -486,6 +494,7 @@ static int engine_shutdown(struct vg_engine *e)
     size_t i;
     int rc;
 
+    vg_sd_notify_stopping(&e->sd);
     for (i = 0; i < e->n_collectors; i++)
         engine_disarm(e->collectors[i].timer_fd);
     atomic_store(&e->health.not_ready, VG_NOT_READY_STARTING);
@@ -756,6 +765,7 @@ static int engine_start(struct vg_engine *e, struct vg_error *err)
     size_t i;
     int rc;
 
+    vg_sd_notify_init(&e->sd, vg_ms_to_ns_sat(ENGINE_TICK_MS));
     atomic_store(&e->health.heartbeat_ns, vg_mono_ns());
     atomic_store(&e->health.stall_ns, vg_ms_to_ns_sat(a->http_stall_ms));
     rc = vg_pipeline_start(e->pipeline, err);
@@ -780,6 +790,7 @@ static int engine_start(struct vg_engine *e, struct vg_error *err)
     engine_tick(e);
     if (e->plan->alerts != NULL)
         engine_alerts(e);
+    vg_sd_notify_ready(&e->sd); /* after engine_tick published /readyz */
     return VG_OK;
 }
 
