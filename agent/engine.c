@@ -387,16 +387,16 @@ static void engine_log_metrics(struct vg_engine *e)
 static void engine_tick(struct vg_engine *e)
 {
     struct vg_emit emit = {.samples = e->self_samples, .sink = NULL};
-    struct vg_sd_stats sd = {.collectors = e->n_collectors, .outputs = e->plan->n_outputs};
+    struct vg_sd_stats sd_stats = {.collectors = e->n_collectors, .outputs = e->plan->n_outputs};
     size_t i;
 
     atomic_store(&e->health.heartbeat_ns, vg_mono_ns());
     if (e->started && !e->stopping)
         engine_publish_ready(e);
     for (i = 0; i < e->n_collectors; i++)
-        sd.records_total += vg_sink_records_total(e->collectors[i].sink);
-    sd.outputs_down = vg_pipeline_outputs_down(e->pipeline);
-    vg_sd_notify_tick(&e->sd, vg_mono_ns(), &sd);
+        sd_stats.records_total += vg_sink_records_total(e->collectors[i].sink);
+    sd_stats.outputs_down = vg_pipeline_outputs_down(e->pipeline);
+    vg_sd_notify_tick(&e->sd, vg_mono_ns(), &sd_stats);
     vg_self_collect(&emit);
     engine_emit_collector_metrics(e, &emit);
     vg_pipeline_emit_metrics(e->pipeline, &emit);
