@@ -28,6 +28,7 @@
 #include "engine_internal.h"
 #include "log_metrics.h"
 #include "process.h"
+#include "sd_notify.h"
 
 /* Set once before any output worker or collector runs; read by plugins. */
 static char engine_node_name[256];
@@ -315,10 +316,16 @@ static void engine_log_metrics(struct vg_engine *e)
 static void engine_tick(struct vg_engine *e)
 {
     struct vg_emit emit = {.samples = e->self_samples, .sink = NULL};
+    struct vg_sd_stats sd_stats = {.collectors = e->n_collectors, .outputs = e->plan->n_outputs};
+    size_t i;
 
     atomic_store(&e->health.heartbeat_ns, vg_mono_ns());
     if (e->started && !e->stopping)
         engine_publish_ready(e);
+    for (i = 0; i < e->n_collectors; i++)
+        sd_stats.records_total += vg_sink_records_total(e->collectors[i]->sink);
+    sd_stats.outputs_down = vg_pipeline_outputs_down(e->pipeline);
+    vg_sd_notify_tick(&e->sd, vg_mono_ns(), &sd_stats);
     vg_self_collect(&emit);
     engine_emit_collector_metrics(e, &emit);
     vg_pipeline_emit_metrics(e->pipeline, &emit);
@@ -417,6 +424,7 @@ static int engine_shutdown(struct vg_engine *e)
     size_t i;
     int rc;
 
+    vg_sd_notify_stopping(&e->sd);
     for (i = 0; i < e->n_collectors; i++)
         vg_engine_disarm(e->collectors[i]->timer_fd);
     atomic_store(&e->health.not_ready, VG_NOT_READY_STARTING);
@@ -765,6 +773,7 @@ static int engine_start(struct vg_engine *e, struct vg_error *err)
     size_t i;
     int rc;
 
+    vg_sd_notify_init(&e->sd, vg_ms_to_ns_sat(ENGINE_TICK_MS));
     atomic_store(&e->health.heartbeat_ns, vg_mono_ns());
     atomic_store(&e->health.stall_ns, vg_ms_to_ns_sat(a->http_stall_ms));
     rc = vg_pipeline_start(e->pipeline, err);
@@ -791,6 +800,7 @@ static int engine_start(struct vg_engine *e, struct vg_error *err)
     engine_tick(e);
     if (e->plan->alerts != NULL)
         engine_alerts(e);
+    vg_sd_notify_ready(&e->sd); /* after engine_tick published /readyz */
     return VG_OK;
 }
 

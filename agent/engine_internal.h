@@ -10,6 +10,7 @@
 
 #include "engine.h"
 #include "pipeline.h"
+#include "sd_notify.h"
 
 #define ENGINE_TICK_MS           1000 /* heartbeat and self metrics */
 #define ENGINE_BACKOFF_MAX_SHIFT 5    /* a failing collector waits up to 32 intervals */
@@ -83,6 +84,7 @@ struct vg_engine {
     char node_name[256];
     bool started;
     bool stopping;
+    struct vg_sd_notify sd; /* systemd's notifications and watchdog (sd_notify.c) */
     /* reload (engine_reload.c) */
     struct vg_engine_reloader reloader; /* load NULL: SIGHUP only reopens output files */
     const struct vg_config_node *root;  /* the running configuration's tree */

@@ -433,7 +433,18 @@ static size_t reload_apply(struct vg_engine *e, struct reload *r)
     return failed;
 }
 
+/* Reads the configuration again and applies it; systemd hears RELOADING=1
+ * and then READY=1 (Type=notify-reload's protocol; harmless with notify). */
+static void reload_run(struct vg_engine *e);
+
 void vg_engine_reload(struct vg_engine *e)
+{
+    vg_sd_notify_reloading(&e->sd);
+    reload_run(e);
+    vg_sd_notify_ready(&e->sd);
+}
+
+static void reload_run(struct vg_engine *e)
 {
     struct reload r;
     struct vg_error err = {0};
