@@ -433,75 +433,77 @@ static size_t reload_apply(struct vg_engine *e, struct reload *r)
     return failed;
 }
 
-/* Reads the configuration again and applies it; systemd hears RELOADING=1
- * and then READY=1 (Type=notify-reload's protocol; harmless with notify). */
-static void reload_run(struct vg_engine *e);
-
-void vg_engine_reload(struct vg_engine *e)
+/* Counts a reload's outcome for vigil_config_*. */
+static void reload_count(struct vg_engine *e, bool ok)
 {
-    vg_sd_notify_reloading(&e->sd);
-    reload_run(e);
-    vg_sd_notify_ready(&e->sd);
-}
-
-static void reload_run(struct vg_engine *e)
-{
-    struct reload r;
-    struct vg_error err = {0};
-    void *cfg = NULL;
-    size_t failed;
-
-    memset(&r, 0, sizeof(r));
-    vg_log(VG_LOG_INFO, "engine", "reload",
-           "SIGHUP: reopening output files, reading the "
-           "configuration again");
-    vg_pipeline_reopen(e->pipeline);
-    if (e->reloader.load == NULL) {
-        e->reloads_failed++;
-        e->last_reload_ok = false;
-        vg_log(VG_LOG_ERROR, "engine", "reload", "no configuration to read again");
-        return;
-    }
-    if (e->reloader.load(e->reloader.arg, &r.plan, &cfg, &r.root) != VG_OK) {
-        e->reloads_failed++;
-        e->last_reload_ok = false;
-        return;
-    }
-    r.gen = vg_calloc(1, sizeof(*r.gen));
-    if (r.gen == NULL) {
-        e->reloader.free_cfg(e->reloader.arg, cfg);
-        goto refused;
-    }
-    r.gen->cfg = cfg;
-    vg_engine_gen_ref(r.gen);
-    if (reload_prepare(e, &r, &err) != VG_OK)
-        goto refused;
-    if (reload_same(e, &r)) {
-        vg_log(VG_LOG_INFO, "engine", "reload", "configuration unchanged");
-        failed = 0;
-    } else {
-        failed = reload_apply(e, &r);
-        vg_pipeline_reopen(e->pipeline); /* the moved outputs' flag stayed behind */
-        vg_log(VG_LOG_INFO, "engine", "reload",
-               "configuration applied: %zu collector%s, %zu output%s%s", e->n_collectors,
-               e->n_collectors == 1 ? "" : "s", e->plan->n_outputs,
-               e->plan->n_outputs == 1 ? "" : "s", failed > 0 ? "; some failed to start" : "");
-    }
-    reload_free(e, &r);
-    e->last_reload_ok = failed == 0;
-    if (failed > 0) {
+    e->last_reload_ok = ok;
+    if (!ok) {
         e->reloads_failed++;
         return;
     }
     e->reloads_ok++;
     e->last_reload_ok_s = (double)vg_now_ns() / 1e9;
-    return;
-refused:
-    vg_log(VG_LOG_ERROR, "engine", "reload", "reload refused: %s; the running configuration stays",
-           err.msg[0] ? err.msg : "out of memory");
-    reload_free(e, &r);
-    e->reloads_failed++;
-    e->last_reload_ok = false;
+}
+
+/* Applies the loaded r, unless it is the running configuration. Returns
+ * the number of plugins that could not be started. */
+static size_t reload_changes(struct vg_engine *e, struct reload *r)
+{
+    int64_t t0 = vg_mono_ns();
+    size_t failed;
+
+    if (reload_same(e, r)) {
+        vg_log(VG_LOG_INFO, "engine", "reload", "configuration unchanged");
+        return 0;
+    }
+    failed = reload_apply(e, r);
+    vg_pipeline_reopen(e->pipeline); /* the moved outputs' flag stayed behind */
+    vg_log(VG_LOG_INFO, "engine", "reload",
+           "configuration applied in %.1f ms: %zu collector%s, %zu output%s%s",
+           (double)(vg_mono_ns() - t0) / 1e6, e->n_collectors, e->n_collectors == 1 ? "" : "s",
+           e->plan->n_outputs, e->plan->n_outputs == 1 ? "" : "s",
+           failed > 0 ? "; some failed to start" : "");
+    return failed;
+}
+
+/* Reads the configuration again and applies it; systemd hears RELOADING=1
+ * and then READY=1 (Type=notify-reload's protocol; harmless with notify). */
+void vg_engine_reload(struct vg_engine *e)
+{
+    struct reload r;
+    struct vg_error err = {0};
+    void *cfg = NULL;
+
+    memset(&r, 0, sizeof(r));
+    vg_sd_notify_reloading(&e->sd);
+    vg_log(VG_LOG_INFO, "engine", "reload",
+           "SIGHUP: reopening output files, reading the configuration again");
+    vg_pipeline_reopen(e->pipeline);
+    if (e->reloader.load == NULL) {
+        vg_log(VG_LOG_ERROR, "engine", "reload", "no configuration to read again");
+        reload_count(e, false);
+    } else if (e->reloader.load(e->reloader.arg, &r.plan, &cfg, &r.root) != VG_OK) {
+        reload_count(e, false); /* the loader logged why */
+    } else {
+        r.gen = vg_calloc(1, sizeof(*r.gen));
+        if (r.gen == NULL) {
+            e->reloader.free_plan(e->reloader.arg, &r.plan); /* before its tree */
+            e->reloader.free_cfg(e->reloader.arg, cfg);
+        } else {
+            r.gen->cfg = cfg;
+            vg_engine_gen_ref(r.gen);
+        }
+        if (r.gen == NULL || reload_prepare(e, &r, &err) != VG_OK) {
+            vg_log(VG_LOG_ERROR, "engine", "reload",
+                   "reload refused: %s; the running configuration stays",
+                   err.msg[0] ? err.msg : "out of memory");
+            reload_count(e, false);
+        } else {
+            reload_count(e, reload_changes(e, &r) == 0);
+        }
+        reload_free(e, &r);
+    }
+    vg_sd_notify_ready(&e->sd);
 }
 
 void vg_engine_reload_emit(struct vg_engine *e, struct vg_emit *emit)

@@ -54,6 +54,18 @@ def agent_config(paths, output='{ type: file, path: "{tmp}/out.ndjson" }', **opt
     return "\n".join(lines)
 
 
+def cri_writer(agent, writer_id, rate, duration, name="app.log"):
+    """Starts a CRI writer on {tmp}/logs/name (the folder made if needed);
+    returns (the writer's process, its manifest, its summary file)."""
+    logs = os.path.join(agent.tmp, "logs")
+    os.makedirs(logs, exist_ok=True)
+    manifest = os.path.join(agent.tmp, "manifest-%s.json" % writer_id)
+    out = os.path.join(agent.tmp, "writer-%s.out" % writer_id)
+    proc = logwriter.spawn(os.path.join(logs, name), writer_id, manifest, out, format="cri",
+                           rate=rate, duration=duration)
+    return proc, manifest, out
+
+
 def with_agent_options(text, opts):
     """The YAML text with more `agent:` options ({name: value}) added."""
     if not opts:

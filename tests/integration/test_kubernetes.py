@@ -460,6 +460,43 @@ def config_example_equals_the_configmap():
             "config/examples/kubernetes-daemonset.yaml differs from the ConfigMap"
 
 
+def overlay_drift(base_text, gpu_text):
+    """How the GPU overlay's configuration departs from the base one beyond
+    what it adds (the kmsg collector after the base's collectors, GPU rules
+    after the base's rules): a list of differences, empty when in step."""
+    def load(text):
+        return yaml.safe_load(text.replace("${NODE_NAME:-}", "n"))
+    base, gpu = load(base_text), load(gpu_text)
+    out = []
+    for key in sorted(set(base) | set(gpu)):
+        if key not in ("collectors", "alerts") and base.get(key) != gpu.get(key):
+            out.append("section %s differs" % key)
+    bc, gc = base.get("collectors") or [], gpu.get("collectors") or []
+    if gc[:len(bc)] != bc or [c.get("type") for c in gc[len(bc):]] != ["kmsg"]:
+        out.append("collectors: the base's, then kmsg, expected")
+    ba, ga = base.get("alerts") or {}, gpu.get("alerts") or {}
+    if {k: v for k, v in ba.items() if k != "rules"} != \
+            {k: v for k, v in ga.items() if k != "rules"}:
+        out.append("alerts: settings differ")
+    br, gr = ba.get("rules") or [], ga.get("rules") or []
+    if gr[:len(br)] != br:
+        out.append("alerts: the base's rules must come first, unchanged")
+    return out
+
+
+@vt.case
+def gpu_overlay_config_stays_in_step_with_the_base():
+    with open(EXAMPLE) as f:
+        base = f.read()
+    with open(os.path.join(K8S, "overlays", "gpu", "vigil.yaml")) as f:
+        gpu = f.read()
+    drift = overlay_drift(base, gpu)
+    assert not drift, "\n".join(drift)
+    # the checker sees a change made to one side only
+    assert overlay_drift(base.replace("interval: 15s", "interval: 20s", 1), gpu)
+    assert overlay_drift(base, gpu.replace("shutdown_timeout: 20s", "shutdown_timeout: 9s"))
+
+
 @vt.case
 def gpu_overlay_patches_the_daemonset_and_its_config_is_valid():
     gpu = os.path.join(K8S, "overlays", "gpu")

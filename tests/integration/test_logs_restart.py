@@ -27,16 +27,12 @@ CONFIG = logcheck.agent_config(
 @vt.case
 def kill_9_three_times_loses_nothing():
     agent = vt.Agent(CONFIG)
-    logs = os.path.join(agent.tmp, "logs")
-    os.makedirs(logs)
-    manifest = os.path.join(agent.tmp, "manifest.json")
-    writer_out = os.path.join(agent.tmp, "writer.out")
+    os.makedirs(os.path.join(agent.tmp, "logs"))  # there before the agent looks
     writer = None
     try:
         agent.start()
         t0 = time.monotonic()
-        writer = logwriter.spawn(os.path.join(logs, "app.log"), "rst", manifest, writer_out,
-                                 format="cri", rate=RATE, duration=DURATION)
+        writer, manifest, writer_out = logcheck.cri_writer(agent, "rst", RATE, DURATION)
         downtime = []
         for at in KILLS_AT:
             time.sleep(max(0.0, t0 + at - time.monotonic()))

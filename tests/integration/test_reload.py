@@ -9,6 +9,7 @@ unchanged output keeps its counters, and a restart afterwards starts from
 the right place."""
 
 import os
+import re
 import signal
 import time
 
@@ -145,16 +146,12 @@ def check_file(agent, name, manifest, label):
 @vt.case
 def five_reloads_under_load_lose_and_duplicate_nothing():
     agent = vt.Agent(config())
-    logs = os.path.join(agent.tmp, "logs")
-    os.makedirs(logs)
-    manifest = os.path.join(agent.tmp, "manifest.json")
-    writer_out = os.path.join(agent.tmp, "writer.out")
+    os.makedirs(os.path.join(agent.tmp, "logs"))  # there before the agent looks
     writer = None
     try:
         agent.start()
         t0 = time.monotonic()
-        writer = logwriter.spawn(os.path.join(logs, "app.log"), "rld", manifest, writer_out,
-                                 format="cri", rate=RATE, duration=DURATION)
+        writer, manifest, writer_out = logcheck.cri_writer(agent, "rld", RATE, DURATION)
         keep_sent = []
         for i, step in enumerate(STEPS):
             time.sleep(max(0.0, t0 + 1.2 * (i + 1) - time.monotonic()))
@@ -163,8 +160,10 @@ def five_reloads_under_load_lose_and_duplicate_nothing():
             hup_and_wait(agent, "success", i)
             keep_sent.append(agent.metric_value("vigil_output_records_total",
                                                 {"output": "keep", "result": "sent"}))
-            print("  reload %d applied in %.2fs (keep sent %d)"
-                  % (i + 1, time.monotonic() - t_hup, keep_sent[-1]))
+            took = re.findall(r"configuration applied in ([0-9.]+) ms", agent.stderr())
+            print("  reload %d: applied in %s ms, counted on /metrics after %.2fs (keep sent %d)"
+                  % (i + 1, took[-1] if took else "?", time.monotonic() - t_hup,
+                     keep_sent[-1]))
         assert reloads(agent, "failure") == 0
         assert keep_sent == sorted(keep_sent) and keep_sent[0] > 0, \
             "the unchanged output's counter went back: %s" % keep_sent
@@ -183,11 +182,8 @@ def five_reloads_under_load_lose_and_duplicate_nothing():
         rc, took = agent.stop()
         assert rc == 0, "exit %s on SIGTERM after %.1fs" % (rc, took)
         # restarted on the same state: more lines, none read twice
-        more = os.path.join(agent.tmp, "manifest2.json")
         agent.start()
-        w2 = logwriter.spawn(os.path.join(logs, "app.log"), "rld2", more,
-                             os.path.join(agent.tmp, "writer2.out"), format="cri",
-                             rate=RATE, duration=1.0)
+        w2, more, _ = logcheck.cri_writer(agent, "rld2", RATE, 1.0)
         w2.wait(15)
         chk = logcheck.Checker(os.path.join(agent.tmp, "main.ndjson"), [manifest, more])
         assert logcheck.wait_complete(chk, timeout=30, idle=10)
@@ -209,15 +205,12 @@ def a_reload_that_fixes_a_failing_output_delivers_what_it_held():
     text = config(main_opts="").replace('"{tmp}/main.ndjson"', '"{tmp}/blocker/main.ndjson"')
     text = text.replace("shutdown_timeout: 5s", "shutdown_timeout: 1s")
     agent = vt.Agent(text)
-    os.makedirs(os.path.join(agent.tmp, "logs"))
     with open(os.path.join(agent.tmp, "blocker"), "w") as f:
         f.write("not a folder\n")
-    manifest = os.path.join(agent.tmp, "manifest.json")
+    os.makedirs(os.path.join(agent.tmp, "logs"))
     try:
         agent.start()
-        w = logwriter.spawn(os.path.join(agent.tmp, "logs", "app.log"), "fix", manifest,
-                            os.path.join(agent.tmp, "writer.out"), format="cri", rate=2000,
-                            duration=1.0)
+        w, manifest, _ = logcheck.cri_writer(agent, "fix", 2000, 1.0)
         w.wait(15)
         vt.wait_for(lambda: (agent.metric_value("vigil_output_retries_total",
                                                 {"output": "main"}) or 0) > 0, 15,
