@@ -671,14 +671,16 @@ static int engine_setup_notifiers(struct vg_engine *e, struct vg_error *err)
 
     if (e->plan->notifiers == NULL)
         return VG_OK;
-    e->notifiers = vg_notifier_create(e->plan->notifiers, err);
-    if (e->notifiers == NULL)
-        return VG_EIO;
-    if (vg_notifier_open_state(e->notifiers, e->plan->agent.state_dir, &serr) != VG_OK)
-        vg_log(VG_LOG_WARN, "alerts", "notifiers",
-               "notifications told are not kept across restarts: %s", serr.msg);
-    if (vg_notifier_start(e->notifiers, err) != VG_OK)
-        return VG_EIO;
+    if (e->notifiers == NULL) { /* else kept by a reload that changed only the rules */
+        e->notifiers = vg_notifier_create(e->plan->notifiers, err);
+        if (e->notifiers == NULL)
+            return VG_EIO;
+        if (vg_notifier_open_state(e->notifiers, e->plan->agent.state_dir, &serr) != VG_OK)
+            vg_log(VG_LOG_WARN, "alerts", "notifiers",
+                   "notifications told are not kept across restarts: %s", serr.msg);
+        if (vg_notifier_start(e->notifiers, err) != VG_OK)
+            return VG_EIO;
+    }
     if (e->plan->alerts != NULL)
         vg_alert_runner_set_notify(e->plan->alerts, engine_notify, e->notifiers);
     return VG_OK;
@@ -842,6 +844,7 @@ void vg_engine_set_reloader(struct vg_engine *e, const struct vg_engine_reloader
     e->root = root;
     e->plan_gen = vg_engine_gen_ref(g);
     e->alerts_gen = vg_engine_gen_ref(g);
+    e->notify_gen = vg_engine_gen_ref(g);
     for (i = 0; i < e->n_collectors; i++) {
         e->collectors[i]->gen = vg_engine_gen_ref(g);
         e->collectors[i]->proc_gen = vg_engine_gen_ref(g);
@@ -893,6 +896,7 @@ void vg_engine_destroy(struct vg_engine *e)
     engine_close(e->signal_fd);
     engine_close(e->tick_fd);
     vg_engine_gen_unref(e, e->alerts_gen);
+    vg_engine_gen_unref(e, e->notify_gen);
     for (i = 0; e->out_gens != NULL && i < e->plan->n_outputs; i++)
         vg_engine_gen_unref(e, e->out_gens[i]);
     free(e->out_gens);

@@ -90,7 +90,8 @@ struct vg_engine {
     const struct vg_config_node *root;  /* the running configuration's tree */
     struct engine_gen *plan_gen;        /* ... the plan's */
     struct engine_gen **out_gens;       /* per plan output: its ctx's */
-    struct engine_gen *alerts_gen;      /* the rules', log metrics' and notifiers' */
+    struct engine_gen *alerts_gen;      /* the rules' and log metrics' */
+    struct engine_gen *notify_gen;      /* the notifiers' */
     uint64_t reloads_ok, reloads_failed;
     bool last_reload_ok;
     double last_reload_ok_s; /* UNIX time of the last successful load (the first at start) */

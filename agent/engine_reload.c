@@ -52,6 +52,7 @@ struct reload {
     struct vg_pipeline *p;             /* the new pipeline, outputs added after the drain */
     struct engine_gen **out_gens;      /* per new output: its configuration */
     bool processing_same, alerts_same; /* parsers: + filters:, alerts: + log_metrics: */
+    bool notifiers_same;               /* alerts: but its rules */
 };
 
 static bool reload_str_eq(const char *a, const char *b)
@@ -81,6 +82,27 @@ static bool reload_section_eq(const struct vg_config_node *a, const struct vg_co
                               const char *key)
 {
     return reload_node_eq(vg_node_get(a, key), vg_node_get(b, key));
+}
+
+/* Two alerts: sections alike but for their rules: the notifiers, their
+ * grouping and the evaluation interval are the same. */
+static bool reload_alerts_eq_but_rules(const struct vg_config_node *a,
+                                       const struct vg_config_node *b)
+{
+    const struct vg_config_node *ca, *cb;
+
+    if (a == NULL || b == NULL || a->kind != b->kind)
+        return a == b;
+    for (ca = a->children, cb = b->children;; ca = ca->next, cb = cb->next) {
+        while (ca != NULL && reload_str_eq(ca->key, "rules"))
+            ca = ca->next;
+        while (cb != NULL && reload_str_eq(cb->key, "rules"))
+            cb = cb->next;
+        if (ca == NULL || cb == NULL)
+            return ca == cb;
+        if (!reload_node_eq(ca, cb))
+            return false;
+    }
 }
 
 /* The running collector the new plan's pc keeps, or NULL. */
@@ -174,6 +196,8 @@ static int reload_prepare(struct vg_engine *e, struct reload *r, struct vg_error
                          reload_section_eq(e->root, r->root, "filters");
     r->alerts_same = reload_section_eq(e->root, r->root, "alerts") &&
                      reload_section_eq(e->root, r->root, "log_metrics");
+    r->notifiers_same =
+        reload_alerts_eq_but_rules(vg_node_get(e->root, "alerts"), vg_node_get(r->root, "alerts"));
     for (i = 0; i < r->plan.n_collectors; i++) {
         r->kept[i] = reload_find_collector(e, &r->plan.collectors[i]);
         r->keep_proc[i] = r->kept[i] != NULL && r->processing_same;
@@ -358,21 +382,29 @@ static void reload_swap_plan(struct vg_engine *e, struct reload *r, struct vg_pl
         e->plan->log_metrics = lm;
         e->plan->alerts = ar;
         e->plan->notifiers = np;
+    } else if (r->notifiers_same) { /* the running set goes on: its plan with it */
+        struct vg_notifier_plan *np = r->plan.notifiers;
+
+        r->plan.notifiers = e->plan->notifiers;
+        e->plan->notifiers = np;
     }
     *old = *e->plan;
     *e->plan = r->plan;
     memset(&r->plan, 0, sizeof(r->plan));
 }
 
-/* New rules, log metrics and notifiers: the old states saved (the new
- * runner reads them from state_dir), the notices held delivered. */
+/* New rules and log metrics: the old states saved (the new runner reads
+ * them from state_dir). The notifier set goes on when only the rules
+ * changed, so that the alerts of a rule removed are told resolved at the
+ * next evaluation; else it is rebuilt, the notices it held delivered
+ * first. */
 static void reload_alerts(struct vg_engine *e, struct vg_plan *old, struct reload *r)
 {
     struct vg_error err = {0};
 
     if (old->alerts != NULL)
         vg_alert_runner_save(old->alerts);
-    if (e->notifiers != NULL) {
+    if (e->notifiers != NULL && !r->notifiers_same) {
         size_t left = vg_notifier_stop(e->notifiers, e->plan->agent.shutdown_timeout_ms / 2);
 
         if (left > 0)
@@ -380,6 +412,10 @@ static void reload_alerts(struct vg_engine *e, struct vg_plan *old, struct reloa
                    "%zu notices not delivered within half the shutdown timeout", left);
         vg_notifier_destroy(e->notifiers);
         e->notifiers = NULL;
+    }
+    if (!r->notifiers_same) {
+        vg_engine_gen_unref(e, e->notify_gen);
+        e->notify_gen = vg_engine_gen_ref(r->gen);
     }
     vg_engine_gen_unref(e, e->alerts_gen);
     e->alerts_gen = vg_engine_gen_ref(r->gen);

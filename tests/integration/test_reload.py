@@ -16,6 +16,7 @@ import time
 import logcheck
 import logwriter
 import vigiltest as vt
+from slack_receiver import SlackReceiver
 
 RATE = 5000
 DURATION = 9.0
@@ -267,6 +268,57 @@ def changed_rules_take_effect():
         assert rc == 0, rc
     finally:
         agent.kill()
+
+
+SLACK = """alerts:
+  interval: 1s
+  group_wait: 0s
+  group_interval: 1s
+  notifiers:
+    slack: { type: slack, webhook_url: "%s" }
+  rules:
+    - name: KeepMe
+      expr: 'vigil_build_info > 5'
+      notify: [slack]
+%s"""
+HELLO = """    - name: TourHello
+      expr: 'vigil_build_info > 0'
+      annotations: { summary: "vigil on {{ $labels.node }} can reach Slack" }
+      notify: [slack]
+"""
+
+
+@vt.case
+def a_rule_removed_by_a_reload_is_told_resolved():
+    """As the README's tour says: a firing rule deleted from the file is
+    told resolved once the reload is applied, exactly once."""
+    rx = SlackReceiver()
+    agent = None
+    try:
+        url = rx.url("/services/T01/B01/Xx1SecretHook")
+        agent = vt.Agent(config(alerts=SLACK % (url, HELLO)))
+        agent.start()
+
+        def titles():
+            return [m["text"].split("\n")[0] for m in rx.accepted("/services/")]
+
+        vt.wait_for(lambda: "[FIRING:1] TourHello (alertname=TourHello)" in titles() or
+                    any(t.startswith("[FIRING:1] TourHello") for t in titles()), 15,
+                    what="TourHello firing in Slack")
+        rewrite(agent, config(alerts=SLACK % (url, "")))
+        hup_and_wait(agent, "success", 0)
+        vt.wait_for(lambda: any(t.startswith("[RESOLVED] TourHello") for t in titles()), 15,
+                    what="TourHello resolved in Slack")
+        time.sleep(2.5)
+        told = titles()
+        assert sum(t.startswith("[RESOLVED] TourHello") for t in told) == 1, told
+        assert sum(t.startswith("[FIRING:1] TourHello") for t in told) == 1, told
+        rc, _ = agent.stop()
+        assert rc == 0, rc
+    finally:
+        if agent is not None:
+            agent.kill()
+        rx.stop()
 
 
 vt.finish()
