@@ -7,6 +7,8 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 10
+# Seconds per fuzz target within `make test` (`make fuzz` alone: FUZZ_SECONDS).
+TEST_FUZZ_SECONDS ?= 5
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 PREFIX     ?= /usr/local
@@ -84,7 +86,7 @@ fuzz: deps
 test: build deps-test format-check
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) -L unit
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) -L integration
-	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	$(MAKE) --no-print-directory test-asan
 
 bench: build deps-test
