@@ -222,6 +222,10 @@ static void reload_drain(struct vg_engine *e, struct reload *r)
 
     for (i = 0; i < e->n_collectors; i++)
         vg_engine_disarm(e->collectors[i]->timer_fd);
+    /* The loop is busy for the drain, at most the timeout and the second a
+     * send still going is given: /healthz must not call that a stall. */
+    atomic_store(&e->health.heartbeat_ns,
+                 vg_add_sat(vg_mono_ns(), vg_ms_to_ns_sat(timeout_ms + 1000)));
     if (vg_pipeline_drain(e->pipeline, vg_add_sat(vg_mono_ns(), vg_ms_to_ns_sat(timeout_ms))) !=
         VG_OK)
         vg_log(VG_LOG_WARN, "engine", "reload",

@@ -202,9 +202,13 @@ def a_reload_that_fixes_a_failing_output_delivers_what_it_held():
     """`main` cannot write (its folder is a file): its records wait in its
     queue. The reload points it somewhere writable; the drain cannot empty
     the old queue within the shutdown timeout, so the collector starts again
-    from its checkpoint and reads those lines again: none is lost."""
-    text = config(main_opts="").replace('"{tmp}/main.ndjson"', '"{tmp}/blocker/main.ndjson"')
-    text = text.replace("shutdown_timeout: 5s", "shutdown_timeout: 1s")
+    from its checkpoint and reads those lines again: none is lost. The
+    loop is busy for that second: /healthz, with a stall timeout of 400 ms,
+    still answers 200 meanwhile (the drain is not a stall)."""
+    def fixed():
+        return config(main_opts="").replace("shutdown_timeout: 5s", "shutdown_timeout: 1s") \
+            .replace('"127.0.0.1:{port}" }', '"127.0.0.1:{port}", stall_timeout: 400ms }')
+    text = fixed().replace('"{tmp}/main.ndjson"', '"{tmp}/blocker/main.ndjson"')
     agent = vt.Agent(text)
     with open(os.path.join(agent.tmp, "blocker"), "w") as f:
         f.write("not a folder\n")
@@ -216,9 +220,15 @@ def a_reload_that_fixes_a_failing_output_delivers_what_it_held():
         vt.wait_for(lambda: (agent.metric_value("vigil_output_retries_total",
                                                 {"output": "main"}) or 0) > 0, 15,
                     what="main retrying")
-        rewrite(agent, config(main_opts="").replace("shutdown_timeout: 5s",
-                                                    "shutdown_timeout: 1s"))
-        hup_and_wait(agent, "success", 0)
+        rewrite(agent, fixed())
+        health = []
+        agent.send_signal(signal.SIGHUP)
+        t_end = time.monotonic() + 15
+        while reloads(agent, "success") < 1:
+            assert time.monotonic() < t_end, "no reload within 15s"
+            health.append(agent.get("/healthz")[0])
+            time.sleep(0.05)
+        assert set(health) == {200}, "/healthz during the reload: %s" % health
         err = agent.stderr()
         assert "their collectors start again from their checkpoints" in err, err[-2000:]
         check_file(agent, "main.ndjson", manifest, "main after the fix")
