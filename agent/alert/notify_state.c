@@ -326,6 +326,8 @@ static bool nss_restore(struct vg_notifier_set *ns, char *line)
             return false;
     if (next == NULL || t[2] <= 0)
         return false; /* a group told is told of at least one alert */
+    if (t[0] < 0 || t[1] < 0)
+        return false; /* times are UNIX ns: now - seen must not overflow */
     idx = nss_notifier(ns, f[0]);
     if (idx == SIZE_MAX || !ns->nf[idx].n.ops->grouped)
         return true; /* a notifier no longer configured: forgotten */

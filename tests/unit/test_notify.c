@@ -699,17 +699,13 @@ static void restart_tells_what_it_did_not_tell(void **state)
 
 static void damaged_state_lines_are_skipped(void **state)
 {
-    static const char *const junk[] = {"rec\n",
-                                       "rec\tk\t1\t2\n",
-                                       "rec\tk\tx\t1\t1\tff:1\n",
-                                       "rec\tk\t1\t1\t1\tzz:1\n",
-                                       "rec\tk\t1\t1\t0\tff:1\n",
-                                       "rec\tk\t1\t1\t1\n",
-                                       "rec\tk\t1\t1\t1\tff:1\tff\n",
-                                       "\t\t\t\t\t\n",
-                                       "nobody\tk\t1\t1\t1\tff:1\n",
-                                       "\x01\x02\xff\\\\\\",
-                                       NULL};
+    static const char *const junk[] = {"rec\n", "rec\tk\t1\t2\n", "rec\tk\tx\t1\t1\tff:1\n",
+                                       "rec\tk\t1\t1\t1\tzz:1\n", "rec\tk\t1\t1\t0\tff:1\n",
+                                       "rec\tk\t1\t1\t1\n", "rec\tk\t1\t1\t1\tff:1\tff\n",
+                                       "\t\t\t\t\t\n", "nobody\tk\t1\t1\t1\tff:1\n",
+                                       /* times before 1970: now - seen would overflow */
+                                       "rec\tk\t1\t-7966238000000000000\t86400000000000000\tff:1\n",
+                                       "rec\tk\t-1\t1\t1\tff:1\n", "\x01\x02\xff\\\\\\", NULL};
     struct vg_notifier_set *ns;
     struct mk a[1];
     char dir[64], path[256];
