@@ -106,8 +106,8 @@ static bool state_entry(char *line, struct state_entry *e, char **labels)
     if (i == VG_ARRAY_LEN(state_names))
         return false;
     e->state = (enum alert_state)i;
-    for (i = 0; i < 4; i++)
-        if (!vg_checkpoint_i64(e->f[2 + i], &e->t[i]))
+    for (i = 0; i < 4; i++) /* UNIX ns, 0 for never: now - t must not overflow */
+        if (!vg_checkpoint_i64(e->f[2 + i], &e->t[i]) || e->t[i] < 0)
             return false;
     e->value = strtod(e->f[6], &end);
     return *end == '\0';

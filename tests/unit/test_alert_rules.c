@@ -649,7 +649,9 @@ static void damaged_state_lines_are_skipped(void **state)
           "GpuHot\tweird\t1\t2\t0\t2\t90\n"
           "GpuHot\tfiring\tx\n"
           "Gone\tfiring\t1\t2\t0\t2\t90\tgpu\t0\n"
-          "GpuHot\tpending\t1\t0\t0\t2\t90\tgpu\n",
+          "GpuHot\tpending\t1\t0\t0\t2\t90\tgpu\n"
+          "GpuHot\tfiring\t-9000000000000000000\t2\t0\t2\t90\tgpu\t1\n"
+          "GpuHot\tpending\t1\t0\t0\t-2\t90\tgpu\t2\n",
           f);
     fclose(f);
     assert_int_equal(vg_alert_runner_open_state(r, dir, &err), VG_OK);
