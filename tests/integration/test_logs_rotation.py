@@ -217,8 +217,15 @@ def deleted_file_inode_reused_by_the_new_one():
           "of each deleted file (-1: still open after 2 s, -2: closed, number reused "
           "elsewhere): %s"
           % (e["inode_reuses"], e["inode_reuse_tries"], e["inode_reuse_waits_s"]))
+    waits = e["inode_reuse_waits_s"]
     # reuse needs the agent to close the deleted file within rotate_wait
-    assert e["inode_reuses"] >= 1, "the old inode never came back: agent kept it open?"
+    if e["inode_reuses"] == 0 and waits and all(w == -2 for w in waits):
+        # the agent let go of every deleted file, but another file of this
+        # busy machine took each number first: the case could not be set up
+        print("  precondition not met: every freed inode number went to another file "
+              "(nothing lost or duplicated all the same)")
+        return
+    assert e["inode_reuses"] >= 1, "the old inode never came back: %s" % waits
 
 
 @vt.case
