@@ -389,12 +389,11 @@ bool vg_checkpoint_i64(const char *s, int64_t *out)
 }
 
 int vg_checkpoint_lines(const char *text, size_t len, bool (*line)(void *arg, char *l), void *arg,
-                        size_t *bad, size_t *first)
+                        const char *plugin, const char *instance, const char *name)
 {
     char *copy = vg_strndup(text, len), *l, *nl;
-    size_t lineno = 0;
+    size_t lineno = 0, bad = 0, first = 0;
 
-    *bad = *first = 0;
     if (copy == NULL)
         return VG_ENOMEM;
     for (l = copy; l != NULL && *l != '\0'; l = nl) {
@@ -404,9 +403,12 @@ int vg_checkpoint_lines(const char *text, size_t len, bool (*line)(void *arg, ch
         lineno++;
         if (l[0] == '#' || l[0] == '\0')
             continue;
-        if (!line(arg, l) && (*bad)++ == 0)
-            *first = lineno;
+        if (!line(arg, l) && bad++ == 0)
+            first = lineno;
     }
+    if (bad > 0)
+        vg_log(VG_LOG_WARN, plugin, instance, "%s: %zu damaged line(s) skipped, the first line %zu",
+               name, bad, first);
     free(copy);
     return VG_OK;
 }

@@ -110,10 +110,11 @@ int vg_checkpoint_escape(struct vg_buf *b, const char *s);
 char *vg_checkpoint_field(char *f);
 bool vg_checkpoint_i64(const char *s, int64_t *out);
 /* Calls line(arg, l) on each line of text[0..len) but empty ones and
- * comments ("#..."), in a copy it may change (newline cut off). *bad gets
- * how many lines it refused (returned false), *first the number of the
- * first of them (from 1). VG_OK or VG_ENOMEM. */
+ * comments ("#..."), in a copy it may change (newline cut off). The lines
+ * it refused (returned false) are logged once, however many, as the
+ * plugin's and instance's "NAME: N damaged line(s) skipped, the first
+ * line K". VG_OK or VG_ENOMEM. */
 int vg_checkpoint_lines(const char *text, size_t len, bool (*line)(void *arg, char *l), void *arg,
-                        size_t *bad, size_t *first);
+                        const char *plugin, const char *instance, const char *name);
 
 #endif

@@ -358,14 +358,8 @@ static bool nss_restore_cb(void *arg, char *line)
 
 int vg_ns_parse(struct vg_notifier_set *ns, const char *text, size_t len)
 {
-    size_t bad = 0, first = 0;
-    int rc = vg_checkpoint_lines(text, len, nss_restore_cb, ns, &bad, &first);
-
-    if (bad > 0) /* once, however many */
-        vg_log(VG_LOG_WARN, "notifier", "state",
-               "checkpoints/" NSS_FILE ": %zu damaged line(s) skipped, the first line %zu", bad,
-               first);
-    return rc;
+    return vg_checkpoint_lines(text, len, nss_restore_cb, ns, "notifier", "state",
+                               "checkpoints/" NSS_FILE);
 }
 
 static int nss_parse(void *arg, const char *text, size_t len)

@@ -167,14 +167,9 @@ static bool state_restore_cb(void *arg, char *line)
 
 int vg_alert_state_parse(struct vg_alert_runner *r, const char *text, size_t len)
 {
-    size_t bad = 0, first = 0;
-    int rc = vg_checkpoint_lines(text, len, state_restore_cb, r, &bad, &first);
-
-    if (bad > 0) /* once, however many */
-        vg_log(
-            VG_LOG_WARN, "alerts", "state", "%s: %zu damaged line(s) skipped, the first line %zu",
-            r->state_path != NULL ? r->state_path : "checkpoints/" VG_ALERT_STATE_FILE, bad, first);
-    return rc;
+    return vg_checkpoint_lines(text, len, state_restore_cb, r, "alerts", "state",
+                               r->state_path != NULL ? r->state_path
+                                                     : "checkpoints/" VG_ALERT_STATE_FILE);
 }
 
 static int state_parse(void *arg, const char *text, size_t len)
