@@ -404,7 +404,7 @@ static void engine_dispatch(struct vg_engine *e, struct engine_watch *w)
 /* Gives the notifiers half the shutdown timeout to deliver what they hold
  * (groups waiting out group_wait included); what is left is counted as
  * dropped and logged. */
-static void engine_stop_notifiers(struct vg_engine *e, int64_t timeout_ms)
+void vg_engine_stop_notifiers(struct vg_engine *e, int64_t timeout_ms)
 {
     size_t left;
 
@@ -431,7 +431,7 @@ static int engine_shutdown(struct vg_engine *e)
     atomic_store(&e->health.ready, false);
     if (e->plan->alerts != NULL)
         vg_alert_runner_save(e->plan->alerts);
-    engine_stop_notifiers(e, timeout_ms);
+    vg_engine_stop_notifiers(e, timeout_ms);
     rc = vg_pipeline_drain(e->pipeline, vg_add_sat(vg_mono_ns(), vg_ms_to_ns_sat(timeout_ms)));
     if (rc != VG_OK)
         vg_log(VG_LOG_WARN, "engine", "main",
@@ -721,11 +721,19 @@ int vg_engine_setup_alerts(struct vg_engine *e, struct vg_error *err)
     return VG_OK;
 }
 
+struct vg_pipeline *vg_engine_pipeline_new(const struct vg_engine *e)
+{
+    const struct vg_agent_settings *a = &e->plan->agent;
+    char dead_letter_dir[4096];
+    struct vg_pipeline_settings ps = {a->batch_max_records, a->batch_max_bytes, dead_letter_dir};
+
+    snprintf(dead_letter_dir, sizeof(dead_letter_dir), "%s/dead-letter", a->state_dir);
+    return vg_pipeline_create(&ps);
+}
+
 static int engine_setup(struct vg_engine *e, struct vg_error *err)
 {
     struct vg_agent_settings *a = &e->plan->agent;
-    char dead_letter_dir[4096];
-    struct vg_pipeline_settings ps;
     size_t i;
     int rc;
 
@@ -737,14 +745,10 @@ static int engine_setup(struct vg_engine *e, struct vg_error *err)
     if (vg_mkdirs(a->state_dir) != VG_OK)
         vg_log(VG_LOG_WARN, "engine", "main", "cannot create state_dir %s: %s", a->state_dir,
                vg_errno_str(errno));
-    snprintf(dead_letter_dir, sizeof(dead_letter_dir), "%s/dead-letter", a->state_dir);
-    ps.batch_max_records = a->batch_max_records;
-    ps.batch_max_bytes = a->batch_max_bytes;
-    ps.dead_letter_dir = dead_letter_dir;
     e->store = vg_store_create();
     e->self_samples = vg_samples_create();
     e->logm_samples = vg_samples_create();
-    e->pipeline = vg_pipeline_create(&ps);
+    e->pipeline = vg_engine_pipeline_new(e);
     if (e->store == NULL || e->self_samples == NULL || e->logm_samples == NULL ||
         e->pipeline == NULL)
         return vg_error_set(err, VG_ENOMEM, "out of memory");

@@ -121,6 +121,11 @@ struct engine_collector *vg_engine_collector_new(struct vg_engine *e, struct vg_
 void vg_engine_collector_free(struct vg_engine *e, struct engine_collector *ec);
 /* The output of the plan made and initialised (its ctx taken); NULL with err set. */
 struct vg_output *vg_engine_output_new(struct vg_plan_output *po, struct vg_error *err);
+/* An empty pipeline with the agent's batch sizes and dead-letter folder. */
+struct vg_pipeline *vg_engine_pipeline_new(const struct vg_engine *e);
+/* Gives the notifiers half of timeout_ms to deliver what they hold; what
+ * is left is counted as dropped and logged. */
+void vg_engine_stop_notifiers(struct vg_engine *e, int64_t timeout_ms);
 /* The alert rules' timer and samples (made once) and the notifiers. */
 int vg_engine_setup_alerts(struct vg_engine *e, struct vg_error *err);
 struct engine_gen *vg_engine_gen_ref(struct engine_gen *g);

@@ -176,14 +176,9 @@ static bool reload_same(struct vg_engine *e, struct reload *r)
  * made now, while nothing has stopped yet. */
 static int reload_prepare(struct vg_engine *e, struct reload *r, struct vg_error *err)
 {
-    struct vg_pipeline_settings ps = {e->plan->agent.batch_max_records,
-                                      e->plan->agent.batch_max_bytes, NULL};
-    char dl_dir[4096];
     size_t i;
 
-    snprintf(dl_dir, sizeof(dl_dir), "%s/dead-letter", e->plan->agent.state_dir);
-    ps.dead_letter_dir = dl_dir;
-    r->p = vg_pipeline_create(&ps);
+    r->p = vg_engine_pipeline_new(e);
     r->out_gens = vg_calloc(r->plan.n_outputs + 1, sizeof(*r->out_gens));
     r->new_outs = vg_calloc(r->plan.n_outputs + 1, sizeof(*r->new_outs));
     r->kept = vg_calloc(r->plan.n_collectors + 1, sizeof(*r->kept));
@@ -409,11 +404,7 @@ static void reload_alerts(struct vg_engine *e, struct vg_plan *old, struct reloa
     if (old->alerts != NULL)
         vg_alert_runner_save(old->alerts);
     if (e->notifiers != NULL && !r->notifiers_same) {
-        size_t left = vg_notifier_stop(e->notifiers, e->plan->agent.shutdown_timeout_ms / 2);
-
-        if (left > 0)
-            vg_log(VG_LOG_WARN, "alerts", "notifiers",
-                   "%zu notices not delivered within half the shutdown timeout", left);
+        vg_engine_stop_notifiers(e, e->plan->agent.shutdown_timeout_ms);
         vg_notifier_destroy(e->notifiers);
         e->notifiers = NULL;
     }

@@ -55,6 +55,32 @@ static void main_usage(FILE *f)
             "  -h, --help               print this help\n");
 }
 
+/* The file to run on: path, else the default file when there is one, else
+ * NULL (the embedded default configuration). */
+static const char *main_resolve(const char *path)
+{
+    if (path == NULL && access(MAIN_DEFAULT_CONFIG, F_OK) == 0)
+        return MAIN_DEFAULT_CONFIG;
+    return path;
+}
+
+/* Loads the config of path (NULL: the embedded one) and builds its plan;
+ * errors and warnings are left in errs. Returns VG_OK or VG_ECONFIG. */
+static int main_build(const char *path, struct vg_config **cfg, struct vg_plan *plan,
+                      struct vg_errors *errs)
+{
+    int rc;
+
+    if (path != NULL)
+        rc = vg_config_load_file(path, cfg, errs);
+    else
+        rc = vg_config_load_string(vg_default_config, vg_default_config_len,
+                                   "<embedded default config>", cfg, errs);
+    if (*cfg != NULL && vg_plan_build(*cfg, plan, errs) != VG_OK)
+        rc = VG_ECONFIG;
+    return errs->n > 0 ? VG_ECONFIG : rc;
+}
+
 /* Loads a config from path, or the default one when path is NULL, and
  * builds its plan. Prints every error; the warnings are left in errs for
  * the caller. Returns VG_OK or VG_ECONFIG. */
@@ -63,21 +89,13 @@ static int main_load(const char *path, struct vg_config **cfg, struct vg_plan *p
 {
     int rc;
 
-    if (path == NULL && access(MAIN_DEFAULT_CONFIG, F_OK) == 0)
-        path = MAIN_DEFAULT_CONFIG;
-    if (path != NULL)
-        rc = vg_config_load_file(path, cfg, errs);
-    else
-        rc = vg_config_load_string(vg_default_config, vg_default_config_len,
-                                   "<embedded default config>", cfg, errs);
-    if (*cfg != NULL && vg_plan_build(*cfg, plan, errs) != VG_OK)
-        rc = VG_ECONFIG;
+    path = main_resolve(path);
+    rc = main_build(path, cfg, plan, errs);
     if (errs->n > 0) {
         vg_errors_print_warnings(errs, stderr);
         vg_errors_print(errs, stderr);
         fprintf(stderr, "vigil: %zu error%s in %s\n", errs->n, errs->n == 1 ? "" : "s",
                 path ? path : "the embedded default config");
-        rc = VG_ECONFIG;
     }
     return rc;
 }
@@ -129,18 +147,12 @@ static int main_reload_load(void *arg, struct vg_plan *plan, void **cfgp,
 
     (void)arg;
     vg_errors_init(&errs);
-    if (main_reload_path != NULL)
-        rc = vg_config_load_file(main_reload_path, &cfg, &errs);
-    else
-        rc = vg_config_load_string(vg_default_config, vg_default_config_len,
-                                   "<embedded default config>", &cfg, &errs);
-    if (cfg != NULL && vg_plan_build(cfg, plan, &errs) != VG_OK)
-        rc = VG_ECONFIG;
+    rc = main_build(main_reload_path, &cfg, plan, &errs);
     for (i = 0; i < errs.n_warns; i++)
         vg_log(VG_LOG_WARN, "agent", "config", "%s", errs.warns[i]);
     for (i = 0; i < errs.n; i++)
         vg_log(VG_LOG_ERROR, "agent", "config", "%s", errs.msgs[i]);
-    if (errs.n > 0 || rc != VG_OK) {
+    if (rc != VG_OK) {
         vg_log(VG_LOG_ERROR, "agent", "config",
                "reload refused: %zu error%s in %s; the running configuration stays", errs.n,
                errs.n == 1 ? "" : "s", what);
@@ -200,8 +212,7 @@ static int main_run(const char *path)
         vg_log(VG_LOG_ERROR, "agent", "main", "cannot start: %s", err.msg);
         goto out;
     }
-    if (path == NULL && access(MAIN_DEFAULT_CONFIG, F_OK) == 0)
-        path = MAIN_DEFAULT_CONFIG;
+    path = main_resolve(path);
     if (path != NULL) {
         snprintf(main_reload_file, sizeof(main_reload_file), "%s", path);
         main_reload_path = main_reload_file;
