@@ -46,6 +46,7 @@ struct reload {
     struct engine_gen *gen;
     const struct vg_config_node *root;
     struct vg_output **new_outs;       /* per new output: made for it, or NULL: moved */
+    long *out_old;                     /* per new output: the running one it keeps, or -1 */
     struct engine_collector **kept;    /* per new collector: the running one it keeps, or NULL */
     bool *keep_proc;                   /* per new collector: its processing steps unchanged */
     struct engine_collector **n_cols;  /* the collectors after the reload */
@@ -144,6 +145,7 @@ static void reload_free(struct vg_engine *e, struct reload *r)
         if (r->new_outs[i] != NULL)
             vg_pipeline_output_free(r->new_outs[i]);
     free(r->new_outs);
+    free(r->out_old);
     vg_pipeline_destroy(r->p);
     for (i = 0; r->out_gens != NULL && i < r->plan.n_outputs; i++)
         vg_engine_gen_unref(e, r->out_gens[i]);
@@ -167,7 +169,7 @@ static bool reload_same(struct vg_engine *e, struct reload *r)
         if (r->kept[i] != e->collectors[i])
             return false;
     for (i = 0; i < r->plan.n_outputs; i++)
-        if (reload_find_output(e, &r->plan.outputs[i]) != (long)i)
+        if (r->out_old[i] != (long)i)
             return false;
     return true;
 }
@@ -181,11 +183,12 @@ static int reload_prepare(struct vg_engine *e, struct reload *r, struct vg_error
     r->p = vg_engine_pipeline_new(e);
     r->out_gens = vg_calloc(r->plan.n_outputs + 1, sizeof(*r->out_gens));
     r->new_outs = vg_calloc(r->plan.n_outputs + 1, sizeof(*r->new_outs));
+    r->out_old = vg_calloc(r->plan.n_outputs + 1, sizeof(*r->out_old));
     r->kept = vg_calloc(r->plan.n_collectors + 1, sizeof(*r->kept));
     r->keep_proc = vg_calloc(r->plan.n_collectors + 1, sizeof(*r->keep_proc));
     r->n_cols = vg_calloc(r->plan.n_collectors + 1, sizeof(*r->n_cols));
-    if (r->p == NULL || r->out_gens == NULL || r->new_outs == NULL || r->kept == NULL ||
-        r->keep_proc == NULL || r->n_cols == NULL)
+    if (r->p == NULL || r->out_gens == NULL || r->new_outs == NULL || r->out_old == NULL ||
+        r->kept == NULL || r->keep_proc == NULL || r->n_cols == NULL)
         return vg_error_set(err, VG_ENOMEM, "out of memory");
     r->processing_same = reload_section_eq(e->root, r->root, "parsers") &&
                          reload_section_eq(e->root, r->root, "filters");
@@ -198,7 +201,8 @@ static int reload_prepare(struct vg_engine *e, struct reload *r, struct vg_error
         r->keep_proc[i] = r->kept[i] != NULL && r->processing_same;
     }
     for (i = 0; i < r->plan.n_outputs; i++) {
-        if (reload_find_output(e, &r->plan.outputs[i]) >= 0)
+        r->out_old[i] = reload_find_output(e, &r->plan.outputs[i]);
+        if (r->out_old[i] >= 0)
             continue;
         r->new_outs[i] = vg_engine_output_new(&r->plan.outputs[i], err);
         if (r->new_outs[i] == NULL)
@@ -284,7 +288,7 @@ static void reload_outputs(struct vg_engine *e, struct reload *r)
         struct vg_plan_output *po = &r->plan.outputs[i];
         struct vg_output *o = r->new_outs[i];
         struct vg_error err = {0};
-        long old = reload_find_output(e, po);
+        long old = r->out_old[i];
         int rc;
 
         r->new_outs[i] = NULL; /* the pipeline's, also on error */
